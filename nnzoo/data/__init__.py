@@ -1,0 +1,26 @@
+"""Data sources: each reports what it yields (:class:`DataSpec`) and returns NumPy splits.
+
+A source is registered by name with :func:`register_source`; ``load_data`` splits it into
+train / validation / test and :mod:`nnzoo.data.pipeline` turns the splits into ``tf.data``
+pipelines (TensorFlow backend) or NumPy batches (JAX / PyTorch, no TensorFlow needed).
+"""
+
+from nnzoo.data._sources import (
+    DataSpec,
+    SourceData,
+    Splits,
+    get_source,
+    list_sources,
+    load_data,
+    register_source,
+)
+
+__all__ = [
+    "DataSpec",
+    "SourceData",
+    "Splits",
+    "get_source",
+    "list_sources",
+    "load_data",
+    "register_source",
+]

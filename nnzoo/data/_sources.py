@@ -1,0 +1,236 @@
+"""The data-source registry and the split logic shared by all sources."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnzoo.errors import ConfigError
+
+#: Modules that register data sources.
+SOURCE_MODULES = (
+    "nnzoo.data.tabular",
+    "nnzoo.data.images",
+    "nnzoo.data.keras_datasets",
+    "nnzoo.data.text",
+    "nnzoo.data.files",
+    "nnzoo.data.synthetic",
+)
+
+
+@dataclass
+class DataSpec:
+    """What a data source yields; the trainer fills the model's parameters from it.
+
+    Attributes:
+        input_kind: ``features`` | ``image`` | ``tokens`` | ``tokens_segments``.
+        input_shape: shape of one example (without the batch axis); for tokens, ``(length,)``.
+        num_classes: number of classes of a classification task, else ``None``.
+        class_names: names of the classes, in label order.
+        vocabulary_size: size of the token vocabulary (text sources).
+        sequence_length: the longest sequence the source yields (text sources).
+        task: ``classification`` | ``language_modeling`` | ``masked_lm``.
+    """
+
+    input_kind: str
+    input_shape: tuple[int, ...]
+    num_classes: int | None = None
+    class_names: list[str] | None = None
+    vocabulary_size: int | None = None
+    sequence_length: int | None = None
+    task: str = "classification"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_kind": self.input_kind,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "class_names": self.class_names,
+            "vocabulary_size": self.vocabulary_size,
+            "sequence_length": self.sequence_length,
+            "task": self.task,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataSpec:
+        data = dict(data)
+        data["input_shape"] = tuple(data["input_shape"])
+        return cls(**data)
+
+
+@dataclass
+class SourceData:
+    """What a source loader returns: examples and labels, optionally pre-split.
+
+    ``x`` is an array or a dict of arrays (text: ``token_ids``, ``padding_mask``). A source
+    that has an official test split returns it in ``test``; ``validation`` likewise.
+    ``artifacts`` are files the run directory keeps (e.g. ``{"tokenizer.json": text}``).
+    """
+
+    x: Any
+    y: Any
+    spec: DataSpec
+    test: tuple[Any, Any] | None = None
+    validation: tuple[Any, Any] | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)
+    #: Tiny sources (logic gates) evaluate on their whole truth table.
+    full_batch: bool = False
+
+
+@dataclass
+class Splits:
+    train: tuple[Any, Any]
+    validation: tuple[Any, Any] | None
+    test: tuple[Any, Any]
+    spec: DataSpec
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    loader: Callable[..., SourceData]
+    input_kind: str
+    summary: str
+    offline: bool
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        params = {}
+        for p in inspect.signature(self.loader).parameters.values():
+            if p.name == "seed" or p.kind not in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                continue
+            params[p.name] = None if p.default is inspect.Parameter.empty else p.default
+        return params
+
+
+_SOURCES: dict[str, Source] = {}
+_LOADED = False
+
+
+def register_source(
+    name: str, loader: Callable[..., SourceData], *, input_kind: str, summary: str, offline: bool
+) -> None:
+    """Register a data source. ``loader(*, seed, **params) -> SourceData``."""
+    if name in _SOURCES:
+        raise ValueError(f"Data source {name!r} is registered twice.")
+    _SOURCES[name] = Source(name, loader, input_kind, summary, offline)
+
+
+def _load_modules() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    for module in SOURCE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+
+
+def list_sources() -> list[str]:
+    _load_modules()
+    return list(_SOURCES)
+
+
+def get_source(name: str, *, file: str | None = None, key: str = "data.source") -> Source:
+    _load_modules()
+    if name in _SOURCES:
+        return _SOURCES[name]
+    close = difflib.get_close_matches(str(name), list(_SOURCES), n=1)
+    fix = f"did you mean '{close[0]}'?" if close else "one of: " + ", ".join(_SOURCES)
+    raise ConfigError(f"unknown data source '{name}'", file=file, key=key, fix=fix)
+
+
+def check_source_params(
+    source: Source, params: dict[str, Any], *, file: str | None = None
+) -> None:
+    allowed = list(source.parameters)
+    for name in params:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else (
+                "allowed: " + ", ".join(allowed) if allowed else "this source takes no params"
+            )
+            raise ConfigError(
+                f"data source '{source.name}' takes no parameter '{name}'",
+                file=file,
+                key=f"data.params.{name}",
+                fix=hint,
+            )
+
+
+def take(x: Any, index: np.ndarray) -> Any:
+    """Rows ``index`` of an array or of every array in a dict."""
+    if isinstance(x, dict):
+        return {k: v[index] for k, v in x.items()}
+    return x[index]
+
+
+def num_examples(x: Any) -> int:
+    if isinstance(x, dict):
+        return len(next(iter(x.values())))
+    return len(x)
+
+
+def _split(
+    x: Any, y: Any, fraction: float, seed: int, stratify: bool
+) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """Split off ``fraction`` of the examples (stratified by label for classification)."""
+    from sklearn.model_selection import train_test_split
+
+    n = num_examples(x)
+    index = np.arange(n)
+    labels = np.asarray(y) if stratify and y is not None else None
+    if labels is not None and labels.ndim == 1:
+        counts = np.bincount(labels.astype(np.int64))
+        n_held = int(round(fraction * n))
+        if counts[counts > 0].min() < 2 or n_held < np.count_nonzero(counts):
+            labels = None
+    else:
+        labels = None
+    keep, held = train_test_split(index, test_size=fraction, random_state=seed, stratify=labels)
+    keep, held = np.sort(keep), np.sort(held)
+    y_keep = None if y is None else y[keep]
+    y_held = None if y is None else y[held]
+    return (take(x, keep), y_keep), (take(x, held), y_held)
+
+
+def load_data(
+    source: str,
+    *,
+    params: dict[str, Any] | None = None,
+    validation_split: float = 0.1,
+    test_split: float = 0.2,
+    seed: int = 42,
+    file: str | None = None,
+) -> Splits:
+    """Load ``source`` and split it into train / validation / test.
+
+    The source's own test (and validation) split is used where it has one; otherwise
+    ``test_split`` and then ``validation_split`` of the remaining examples are held out.
+    """
+    src = get_source(source, file=file)
+    params = dict(params or {})
+    check_source_params(src, params, file=file)
+    data = src.loader(seed=seed, **params)
+    stratify = data.spec.task == "classification"
+    if data.full_batch:
+        whole = (data.x, data.y)
+        return Splits(whole, whole, whole, data.spec, data.artifacts)
+    train: tuple[Any, Any] = (data.x, data.y)
+    test = data.test
+    if test is None:
+        train, test = _split(data.x, data.y, test_split, seed, stratify)
+    validation = data.validation
+    if validation is None and validation_split > 0:
+        train, validation = _split(train[0], train[1], validation_split, seed + 1, stratify)
+    return Splits(train, validation, test, data.spec, data.artifacts)

@@ -1,0 +1,75 @@
+"""Offline tabular sources: scikit-learn's bundled sets and generated logic gates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnzoo.data._sources import DataSpec, SourceData, register_source
+
+
+def _sklearn(name: str, *, scale: bool):
+    def load(*, seed: int, standardize: bool = scale) -> SourceData:
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, f"load_{name}")()
+        x = bunch.data.astype("float32")
+        if name == "digits":
+            x = x / 16.0  # pixel intensities 0..16 -> [0, 1]
+        elif standardize:
+            x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-7)
+        y = bunch.target.astype("int32")
+        names = [str(n) for n in bunch.target_names]
+        spec = DataSpec(
+            input_kind="features",
+            input_shape=(x.shape[1],),
+            num_classes=len(names),
+            class_names=names,
+        )
+        return SourceData(x=x, y=y, spec=spec)
+
+    load.__name__ = f"load_{name}"
+    return load
+
+
+for _name, _summary in (
+    ("digits", "8x8 handwritten digits, 1,797 examples, 10 classes (scikit-learn)"),
+    ("iris", "Fisher's iris, 150 examples, 4 features, 3 classes (scikit-learn)"),
+    ("wine", "Wine recognition, 178 examples, 13 features, 3 classes (scikit-learn)"),
+    ("breast_cancer", "Wisconsin breast cancer, 569 examples, 30 features, 2 classes"),
+):
+    register_source(
+        _name,
+        _sklearn(_name, scale=_name != "digits"),
+        input_kind="features",
+        summary=_summary,
+        offline=True,
+    )
+
+_GATES = {
+    "xor": lambda a, b: a ^ b,
+    "and": lambda a, b: a & b,
+    "or": lambda a, b: a | b,
+}
+
+
+def _gate(name: str):
+    def load(*, seed: int) -> SourceData:
+        x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="int32")
+        y = _GATES[name](x[:, 0], x[:, 1]).astype("int32")
+        spec = DataSpec(
+            input_kind="features", input_shape=(2,), num_classes=2, class_names=["0", "1"]
+        )
+        return SourceData(x=x.astype("float32"), y=y, spec=spec, full_batch=True)
+
+    load.__name__ = f"load_{name}"
+    return load
+
+
+for _name in _GATES:
+    register_source(
+        _name,
+        _gate(_name),
+        input_kind="features",
+        summary=f"The {_name.upper()} truth table (4 examples; train = validation = test)",
+        offline=True,
+    )

@@ -1,0 +1,1 @@
+"""Model families. Each module registers its catalog entries; Keras is imported lazily."""

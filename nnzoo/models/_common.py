@@ -1,0 +1,41 @@
+"""Small helpers shared by the family builders (imported lazily, inside builders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def output_units(num_classes: int) -> int:
+    """Logits a classifier head emits: one for a binary task, else one per class."""
+    if int(num_classes) < 2:
+        raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={num_classes}")
+    return 1 if int(num_classes) == 2 else int(num_classes)
+
+
+def regularizer(l2: float) -> Any:
+    """An L2 kernel regulariser, or ``None`` when ``l2`` is 0."""
+    import keras
+
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def classifier_head(x: Any, num_classes: int, *, name: str = "logits", l2: float = 0.0) -> Any:
+    """The final Dense layer: logits, no activation (losses use ``from_logits=True``)."""
+    import keras
+
+    return keras.layers.Dense(
+        output_units(num_classes), kernel_regularizer=regularizer(l2), name=name
+    )(x)
+
+
+def token_inputs(*, segments: bool = False) -> dict[str, Any]:
+    """KerasHub-style text inputs with a free sequence length."""
+    import keras
+
+    inputs = {
+        "token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+        "padding_mask": keras.Input(shape=(None,), dtype="int32", name="padding_mask"),
+    }
+    if segments:
+        inputs["segment_ids"] = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+    return inputs

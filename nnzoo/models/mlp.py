@@ -1,0 +1,76 @@
+"""Multi-layer perceptrons (Rumelhart, Hinton & Williams 1986, "Learning representations by
+back-propagating errors").
+
+``mlp_xor`` is the seed's 2-4-1 network that solves XOR (17 parameters); ``mlp`` is the general
+fully-connected classifier with the seed's activation set, dropout, batch-norm and L2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.registry import register_model
+
+ACTIVATIONS = ("relu", "leaky_relu", "swish", "gelu", "tanh", "sigmoid")
+
+
+def _build_mlp(
+    *,
+    input_shape: tuple[int, ...] = (64,),
+    num_classes: int = 10,
+    hidden_units: tuple[int, ...] = (128, 64),
+    activation: str = "relu",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    l2: float = 0.0,
+) -> Any:
+    import keras
+
+    from nnzoo.models._common import classifier_head, regularizer
+
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"`activation` must be one of {', '.join(ACTIVATIONS)}. "
+            f"Received: activation={activation!r}"
+        )
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
+    inputs = keras.Input(shape=tuple(input_shape), name="features")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    for i, units in enumerate(hidden_units, start=1):
+        # With batch-norm the Dense bias is redundant (BN's beta plays its part).
+        x = keras.layers.Dense(
+            int(units),
+            use_bias=not batch_norm,
+            kernel_regularizer=regularizer(l2),
+            name=f"dense{i}",
+        )(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"dense{i}_bn")(x)
+        x = keras.layers.Activation(activation, name=f"dense{i}_{activation}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
+    outputs = classifier_head(x, num_classes, l2=l2)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+register_model(
+    "mlp",
+    _build_mlp,
+    family="mlp",
+    task="classification",
+    input_kind="features",
+    paper="Rumelhart, Hinton & Williams 1986, Learning representations by back-propagating errors",
+    summary="Fully-connected classifier: hidden sizes, activation, dropout, batch-norm, L2.",
+)
+
+register_model(
+    "mlp_xor",
+    _build_mlp,
+    family="mlp",
+    task="classification",
+    input_kind="features",
+    paper="Rumelhart, Hinton & Williams 1986 (the XOR network of the seed)",
+    summary="The seed's 2-4-1 ReLU network that solves XOR (17 parameters).",
+    defaults=dict(input_shape=(2,), num_classes=2, hidden_units=(4,), activation="relu"),
+)

@@ -1,0 +1,42 @@
+"""Rosenblatt's perceptron (Rosenblatt 1958, "The perceptron: a probabilistic model for
+information storage and organization in the brain").
+
+One linear unit z = w·x + b. Labels are taken as y ∈ {-1, +1} (0/1 labels are mapped
+y = 2t - 1) and the loss is the perceptron criterion max(0, -y·z). With plain SGD and batch
+size 1, its gradient step is exactly Rosenblatt's rule: w += lr·y·x on a mistake, nothing
+otherwise — for false positives too (the 0/1 version in the seed never corrected those).
+Prediction is z > 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.registry import register_model
+
+
+def _build_perceptron(*, input_shape: tuple[int, ...] = (2,), num_classes: int = 2) -> Any:
+    import keras
+
+    if int(num_classes) != 2:
+        raise ValueError(
+            f"A perceptron separates two classes. Received: num_classes={num_classes}"
+        )
+    inputs = keras.Input(shape=tuple(input_shape), name="features")
+    # Zero initial weights as in Rosenblatt's rule; z = w·x + b is the single logit.
+    logit = keras.layers.Dense(
+        1, kernel_initializer="zeros", bias_initializer="zeros", name="linear"
+    )(inputs)
+    return keras.Model(inputs, logit, name="perceptron")
+
+
+register_model(
+    "perceptron",
+    _build_perceptron,
+    family="perceptron",
+    task="classification",
+    input_kind="features",
+    paper="Rosenblatt 1958, The perceptron (Psychological Review 65(6))",
+    summary="Single linear unit trained with the perceptron criterion; linear boundaries only.",
+    loss="perceptron",
+)

@@ -1,0 +1,1 @@
+"""Training: the trainer, losses and metrics from the task, callbacks, optimizers, schedules."""

@@ -1,0 +1,73 @@
+"""Losses and metrics chosen from a card's task (every model outputs logits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+#: Labels equal to this are ignored by the sequence losses (padding, unmasked MLM positions).
+IGNORE_INDEX = -1
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class PerceptronLoss(keras.losses.Loss):
+    """The perceptron criterion max(0, -y·z) with 0/1 labels mapped to y = ±1.
+
+    With SGD, learning rate η and batch size 1 its gradient step is Rosenblatt's rule:
+    ``w += η·y·x`` when ``y·z <= 0`` and no change otherwise.
+    """
+
+    def __init__(self, name: str = "perceptron_loss", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        y = 2.0 * keras.ops.cast(keras.ops.reshape(y_true, (-1,)), y_pred.dtype) - 1.0
+        z = keras.ops.reshape(y_pred, (-1,))
+        # y·z <= 0 is a mistake, z == 0 (undecided) included: its gradient -y·x is nonzero
+        # there, so training starts from zero weights as Rosenblatt's rule does.
+        return keras.ops.where(y * z > 0, keras.ops.zeros_like(z), -y * z)
+
+
+def loss_and_metrics(
+    *, task: str, output_units: int, loss: str | None = None, metrics: list[str] | None = None
+) -> tuple[Any, list[Any]]:
+    """The Keras loss and metrics for a model's task and output width.
+
+    One logit means a binary task: binary cross-entropy on logits and accuracy at threshold 0
+    (a logit of 0 is probability 0.5).
+    """
+    metrics = ["accuracy"] if metrics is None else list(metrics)
+    if task in ("language_modeling", "masked_lm"):
+        fn = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=IGNORE_INDEX
+        )
+        out = []
+        for m in metrics:
+            if m == "accuracy":
+                out.append(keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
+            else:
+                out.append(m)
+        return fn, out
+    binary = output_units == 1
+    if loss == "perceptron":
+        fn: Any = PerceptronLoss()
+    elif binary:
+        fn = keras.losses.BinaryCrossentropy(from_logits=True)
+    else:
+        fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    out = []
+    for m in metrics:
+        if m == "accuracy":
+            out.append(
+                keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
+                if binary
+                else keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+            )
+        elif m == "auc" and binary:
+            out.append(keras.metrics.AUC(name="auc", from_logits=True))
+        elif m == "top5_accuracy":
+            out.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+        else:
+            out.append(m)
+    return fn, out
