@@ -98,6 +98,11 @@ def test_few_steps_lower_the_loss(name, built):
     labels = sample_labels(card, card.defaults, inputs, batch_size=4)
     units = 1 if card.task != "classification" else output_units(card.defaults["num_classes"])
     loss, _ = loss_and_metrics(task=card.task, output_units=units, loss=card.loss)
+    if card.loss == "perceptron":
+        # Rosenblatt's rule starts from zero weights, where the criterion is 0 on every
+        # example; start from random weights so there are mistakes to correct.
+        rng = np.random.default_rng(0)
+        model.set_weights([rng.normal(size=w.shape) for w in model.get_weights()])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
     before = float(model.evaluate(inputs, labels, verbose=0))
     model.fit(inputs, labels, epochs=8, batch_size=4, verbose=0)
