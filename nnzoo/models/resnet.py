@@ -1,0 +1,165 @@
+"""Residual networks (He, Zhang, Ren & Sun 2015, "Deep Residual Learning for Image
+Recognition", arXiv:1512.03385).
+
+``resnet18`` and ``resnet34`` stack basic blocks (two 3x3 convolutions) in four stages of 64,
+128, 256 and 512 filters, [2, 2, 2, 2] and [3, 4, 6, 3] blocks. As in torchvision: convolutions
+have no bias (batch-norm follows), the first block of stages 2-4 downsamples with stride 2 and a
+projection shortcut (1x1 convolution, stride 2, + batch-norm; the paper's option B), BN uses
+epsilon 1e-5 and momentum 0.9 (torch's 0.1). With the ImageNet stem at 224x224x3 and 1000
+classes they have 11,689,512 and 21,797,672 trainable parameters, the published counts (Keras
+also holds the batch-norm moving statistics as non-trainable weights).
+
+``stem="imagenet"`` is the paper's 7x7/2 convolution + BN + ReLU + 3x3/2 max-pool;
+``stem="cifar"`` is the 3x3/1 convolution without pooling used for 32x32 inputs.
+Images in [0, 1] are normalised inside the model with the ImageNet mean and std.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.registry import register_model
+
+STEMS = ("imagenet", "cifar")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_BN = dict(epsilon=1e-5, momentum=0.9)
+
+
+def _basic_block(x: Any, filters: int, *, stride: int, name: str, l2: float) -> Any:
+    """Two 3x3 conv-BN layers with an identity (or projection) shortcut."""
+    import keras
+
+    from nnzoo.models._common import regularizer
+
+    def conv(y: Any, kernel: int, strides: int, conv_name: str) -> Any:
+        if strides > 1 and kernel > 1:
+            # Symmetric padding as in torch ('same' pads stride-2 convolutions unevenly).
+            y = keras.layers.ZeroPadding2D(kernel // 2, name=f"{conv_name}_pad")(y)
+            padding = "valid"
+        else:
+            padding = "same"
+        return keras.layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding=padding,
+            use_bias=False,
+            kernel_initializer="he_normal",
+            kernel_regularizer=regularizer(l2),
+            name=conv_name,
+        )(y)
+
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = conv(x, 1, stride, f"{name}_shortcut_conv")
+        shortcut = keras.layers.BatchNormalization(**_BN, name=f"{name}_shortcut_bn")(shortcut)
+    y = conv(x, 3, stride, f"{name}_conv1")  # (B, H / stride, W / stride, filters)
+    y = keras.layers.BatchNormalization(**_BN, name=f"{name}_bn1")(y)
+    y = keras.layers.Activation("relu", name=f"{name}_relu1")(y)
+    y = conv(y, 3, 1, f"{name}_conv2")
+    y = keras.layers.BatchNormalization(**_BN, name=f"{name}_bn2")(y)
+    y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
+    return keras.layers.Activation("relu", name=f"{name}_out")(y)
+
+
+def _build_resnet(
+    *,
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    num_classes: int = 1000,
+    num_blocks: tuple[int, ...] = (2, 2, 2, 2),
+    num_filters: tuple[int, ...] = (64, 128, 256, 512),
+    stem: str = "imagenet",
+    dropout: float = 0.0,
+    l2: float = 0.0,
+) -> Any:
+    """A basic-block ResNet: stem, ``len(num_blocks)`` stages, global average pool, logits."""
+    import keras
+
+    from nnzoo.models._common import classifier_head, regularizer
+
+    if stem not in STEMS:
+        raise ValueError(f"`stem` must be one of {', '.join(STEMS)}. Received: stem={stem!r}")
+    if len(num_blocks) != len(num_filters):
+        raise ValueError(
+            "`num_blocks` and `num_filters` must have the same length. "
+            f"Received: num_blocks={list(num_blocks)}, num_filters={list(num_filters)}"
+        )
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
+    channels = int(input_shape[-1])
+    if channels not in (1, 3):
+        raise ValueError(
+            f"`input_shape` must have 1 or 3 channels. Received: input_shape={tuple(input_shape)}"
+        )
+
+    inputs = keras.Input(shape=tuple(input_shape), name="images")  # (B, H, W, C) in [0, 1]
+    # Fixed ImageNet statistics (not adapted): a grey image uses the channel average.
+    mean = IMAGENET_MEAN if channels == 3 else (sum(IMAGENET_MEAN) / 3,)
+    std = IMAGENET_STD if channels == 3 else (sum(IMAGENET_STD) / 3,)
+    x = keras.layers.Normalization(
+        mean=list(mean), variance=[s**2 for s in std], name="normalize"
+    )(inputs)
+    stem_filters = int(num_filters[0])
+    if stem == "imagenet":
+        x = keras.layers.ZeroPadding2D(3, name="stem_pad")(x)
+        x = keras.layers.Conv2D(
+            stem_filters,
+            7,
+            strides=2,
+            use_bias=False,
+            kernel_initializer="he_normal",
+            kernel_regularizer=regularizer(l2),
+            name="stem_conv",
+        )(x)  # (B, H / 2, W / 2, 64)
+    else:
+        x = keras.layers.Conv2D(
+            stem_filters,
+            3,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            kernel_regularizer=regularizer(l2),
+            name="stem_conv",
+        )(x)  # (B, H, W, 64)
+    x = keras.layers.BatchNormalization(**_BN, name="stem_bn")(x)
+    x = keras.layers.Activation("relu", name="stem_relu")(x)
+    if stem == "imagenet":
+        x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)
+        x = keras.layers.MaxPooling2D(3, strides=2, name="stem_pool")(x)  # (B, H / 4, W / 4, 64)
+    for s, (blocks, filters) in enumerate(zip(num_blocks, num_filters), start=1):
+        for b in range(1, int(blocks) + 1):
+            stride = 2 if s > 1 and b == 1 else 1
+            x = _basic_block(
+                x, int(filters), stride=stride, name=f"stage{s}_block{b}", l2=l2
+            )
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, num_filters[-1])
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = classifier_head(x, num_classes, l2=l2)
+    return keras.Model(inputs, outputs, name="resnet")
+
+
+_PAPER = "He, Zhang, Ren & Sun 2015, Deep Residual Learning for Image Recognition (arXiv:1512.03385)"
+
+register_model(
+    "resnet18",
+    _build_resnet,
+    family="resnet",
+    task="classification",
+    input_kind="image",
+    paper=_PAPER,
+    summary="ResNet-18: basic blocks [2, 2, 2, 2]; 11,689,512 params at 224x224, 1000 classes.",
+    defaults=dict(num_blocks=(2, 2, 2, 2)),
+)
+
+register_model(
+    "resnet34",
+    _build_resnet,
+    family="resnet",
+    task="classification",
+    input_kind="image",
+    paper=_PAPER,
+    summary="ResNet-34: basic blocks [3, 4, 6, 3]; 21,797,672 params at 224x224, 1000 classes.",
+    defaults=dict(num_blocks=(3, 4, 6, 3)),
+)
