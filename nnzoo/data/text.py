@@ -1,0 +1,376 @@
+"""Offline text sources built from the Python standard library's own source files.
+
+``text_corpus`` is a language-modelling corpus (next-token or BERT masked-token targets), split
+by file into train / validation / test. ``stdlib_topics`` is a text-classification task: which
+standard-library package a window of source lines comes from. Both ship with every Python, so
+they need no download. Their tokenizer goes to the run directory as ``tokenizer.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sysconfig
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nnzoo.data._sources import DataSpec, SourceData, register_source
+from nnzoo.data.tokenizers import Tokenizer, make_tokenizer
+from nnzoo.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+#: Labels equal to this are ignored by the losses (``nnzoo.training.losses.IGNORE_INDEX``).
+IGNORE_INDEX = -1
+
+# Tests, the IDLE app and installed packages are not the library; pydoc_data (one 750 kB string
+# table) and encodings (120 near-identical generated codec tables) would leak across the splits.
+_EXCLUDED_DIRS = frozenset(
+    {"test", "tests", "idlelib", "site-packages", "dist-packages", "pydoc_data", "encodings"}
+)
+_LM_TASKS = ("language_modeling", "masked_lm")
+_TOPICS = ("asyncio", "email", "http", "logging", "multiprocessing", "tkinter", "unittest", "xml")
+
+
+def stdlib_root() -> str:
+    return sysconfig.get_paths()["stdlib"]
+
+
+@functools.cache
+def stdlib_files(package: str | None = None) -> tuple[str, ...]:
+    """The standard library's ``*.py`` files (relative paths, sorted), or those of ``package``."""
+    root = stdlib_root()
+    top = os.path.join(root, package) if package else root
+    found = []
+    for directory, subdirs, files in os.walk(top):
+        subdirs[:] = sorted(d for d in subdirs if d not in _EXCLUDED_DIRS and d != "__pycache__")
+        found.extend(
+            os.path.relpath(os.path.join(directory, f), root) for f in files if f.endswith(".py")
+        )
+    return tuple(sorted(found))
+
+
+def _read(path: str) -> str:
+    with open(os.path.join(stdlib_root(), path), encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def _check(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise ConfigError(
+            f"data source parameter '{name}' must be one of {', '.join(map(str, allowed))}. "
+            f"Received: {name}={value!r}",
+            key=f"data.params.{name}",
+        )
+
+
+def _check_positive(name: str, value: Any, minimum: int = 1) -> None:
+    if value is not None and (not isinstance(value, int) or value < minimum):
+        raise ConfigError(
+            f"data source parameter '{name}' must be an integer >= {minimum}. "
+            f"Received: {name}={value!r}",
+            key=f"data.params.{name}",
+        )
+
+
+def _tokenizer(kind: str, texts: Sequence[str], vocabulary_size: int | None) -> Tokenizer:
+    _check("tokenizer", kind, ("byte", "word"))
+    _check_positive("vocabulary_size", vocabulary_size, minimum=8)
+    return make_tokenizer(kind, texts, vocabulary_size=vocabulary_size)
+
+
+def encode_texts(
+    tokenizer: Tokenizer, texts: Sequence[str], sequence_length: int, *, segments: bool = False
+) -> dict[str, np.ndarray]:
+    """Model inputs for ``texts``: ids truncated to ``sequence_length`` and padded with 0.
+
+    With ``segments`` (BERT) each text is framed as ``[CLS] ... [SEP]`` and ``segment_ids``
+    (all zeros: one segment) is added. Returns int32 arrays of shape ``(len(texts), T)``:
+    ``token_ids``, ``padding_mask`` (1 = real token) and, with ``segments``, ``segment_ids``.
+    """
+    token_ids = np.zeros((len(texts), sequence_length), dtype="int32")
+    for row, text in enumerate(texts):
+        ids = tokenizer.encode(text)
+        if segments:
+            ids = [tokenizer.cls_id, *ids[: sequence_length - 2], tokenizer.sep_id]
+        ids = ids[:sequence_length]
+        token_ids[row, : len(ids)] = ids
+    # Texts are padded with [PAD] = 0 only, so the mask is where the ids are nonzero, except
+    # for texts that encode to nothing: those keep one [PAD] marked real so no row is empty.
+    padding_mask = (token_ids != tokenizer.pad_id).astype("int32")
+    padding_mask[padding_mask.sum(axis=1) == 0, 0] = 1
+    inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
+    if segments:
+        inputs["segment_ids"] = np.zeros_like(token_ids)
+    return inputs
+
+
+# --- text_corpus -------------------------------------------------------------------------------
+
+
+def _split_files(seed: int, max_chars: int) -> dict[str, list[str]]:
+    """Shuffled files dealt into test (10 %), validation (10 %) and train (80 %) of ``max_chars``.
+
+    Whole files go to one split, so no text of a test file is ever trained on.
+    """
+    files = list(stdlib_files())
+    np.random.default_rng(seed).shuffle(files)
+    budget = {"test": 0.1 * max_chars, "validation": 0.1 * max_chars, "train": 0.8 * max_chars}
+    texts: dict[str, list[str]] = {"test": [], "validation": [], "train": []}
+    names: dict[str, list[str]] = {"test": [], "validation": [], "train": []}
+    size = dict.fromkeys(budget, 0)
+    order = ["test", "validation", "train"]
+    for path in files:
+        while order and size[order[0]] >= budget[order[0]]:
+            order.pop(0)
+        if not order:
+            break
+        text = _read(path)
+        texts[order[0]].append(text)
+        names[order[0]].append(path)
+        size[order[0]] += len(text)
+    return {**{f"{k}_files": v for k, v in names.items()}, **texts}
+
+
+def _lm_windows(ids: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping windows of ``length`` inputs and their next tokens (-1 at padding)."""
+    n = max(len(ids) - 1, 0)
+    count = -(-n // length)
+    x = np.zeros((count, length), dtype="int32")
+    y = np.full((count, length), IGNORE_INDEX, dtype="int32")
+    x.reshape(-1)[:n] = ids[:n]
+    y.reshape(-1)[:n] = ids[1 : n + 1]
+    return x, y
+
+
+def mask_tokens(
+    token_ids: np.ndarray,
+    padding_mask: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    vocabulary_size: int,
+    mask_id: int,
+    num_special: int,
+    rate: float = 0.15,
+) -> tuple[np.ndarray, np.ndarray]:
+    """BERT's masking: returns ``(masked_ids, labels)``.
+
+    Each real, non-special token is chosen with probability ``rate``; a chosen token becomes
+    ``[MASK]`` (80 %), a random ordinary token (10 %) or stays as it is (10 %). ``labels`` holds
+    the original id at chosen positions and -1 (ignored by the loss) everywhere else.
+    """
+    candidates = (padding_mask == 1) & (token_ids >= num_special)
+    chosen = candidates & (rng.random(token_ids.shape) < rate)
+    labels = np.where(chosen, token_ids, IGNORE_INDEX).astype("int32")
+    action = rng.random(token_ids.shape)
+    random_ids = rng.integers(num_special, vocabulary_size, size=token_ids.shape)
+    masked = np.where(chosen & (action < 0.8), mask_id, token_ids)
+    masked = np.where(chosen & (action >= 0.8) & (action < 0.9), random_ids, masked)
+    return masked.astype("int32"), labels
+
+
+def _mlm_windows(
+    ids: np.ndarray, length: int, tokenizer: Tokenizer, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``[CLS] chunk [SEP]`` windows of ``length`` tokens, masked once (static masking)."""
+    body = length - 2
+    count = -(-len(ids) // body)
+    chunks = np.zeros((count, body), dtype="int32")
+    chunks.reshape(-1)[: len(ids)] = ids
+    lengths = np.minimum(body, len(ids) - body * np.arange(count))
+    token_ids = np.zeros((count, length), dtype="int32")
+    token_ids[:, 0] = tokenizer.cls_id
+    token_ids[:, 1:-1] = chunks
+    token_ids[np.arange(count), lengths + 1] = tokenizer.sep_id
+    padding_mask = (np.arange(length)[None, :] < (lengths + 2)[:, None]).astype("int32")
+    masked, labels = mask_tokens(
+        token_ids,
+        padding_mask,
+        rng,
+        vocabulary_size=tokenizer.vocabulary_size,
+        mask_id=tokenizer.mask_id,
+        num_special=tokenizer.num_special,
+    )
+    x = {"token_ids": masked, "padding_mask": padding_mask, "segment_ids": np.zeros_like(masked)}
+    return x, labels
+
+
+def load_text_corpus(
+    *,
+    seed: int,
+    task: str = "language_modeling",
+    tokenizer: str = "byte",
+    vocabulary_size: int | None = None,
+    sequence_length: int = 128,
+    max_chars: int = 2_000_000,
+    num_examples: int | None = None,
+) -> SourceData:
+    """The standard library's source code as a language-modelling corpus.
+
+    Files (tests, IDLE, ``encodings`` and ``pydoc_data`` left out) are shuffled with ``seed``
+    and dealt whole into test, validation and train until each holds 10 %, 10 % and 80 % of
+    ``max_chars`` characters. Each split's files are concatenated and cut into non-overlapping
+    windows of ``sequence_length`` tokens; the last window is padded.
+
+    ``task="language_modeling"``: ``y`` is the next token at every position (-1 at padding).
+    ``task="masked_lm"``: windows are ``[CLS] ... [SEP]``, BERT-masked once when loaded with a
+    generator seeded from ``seed`` (static masking, as the original BERT data did), ``y`` is
+    the original id at the chosen positions and -1 elsewhere; ``x`` adds ``segment_ids``.
+
+    The ``word`` tokenizer is fitted on the training files only (``vocabulary_size`` defaults
+    to 5000). ``num_examples`` caps the training windows (a seeded random subset).
+    """
+    _check("task", task, _LM_TASKS)
+    _check_positive("sequence_length", sequence_length, minimum=4)
+    _check_positive("max_chars", max_chars, minimum=1000)
+    _check_positive("num_examples", num_examples)
+    split = _split_files(seed, max_chars)
+    tok = _tokenizer(tokenizer, split["train"], vocabulary_size)
+    rng = np.random.default_rng(seed)
+    data = {}
+    for name in ("train", "validation", "test"):
+        ids = np.fromiter((i for text in split[name] for i in tok.encode(text)), dtype="int32")
+        if task == "language_modeling":
+            x, y = _lm_windows(ids, sequence_length)
+            inputs = {"token_ids": x, "padding_mask": (x != tok.pad_id).astype("int32")}
+            # A real [PAD] never occurs in text, so the mask is exactly "not padding".
+        else:
+            inputs, y = _mlm_windows(ids, sequence_length, tok, rng)
+        data[name] = (inputs, y)
+    x, y = data["train"]
+    order = rng.permutation(len(y))
+    if num_examples is not None:
+        order = order[:num_examples]
+    x, y = {k: v[order] for k, v in x.items()}, y[order]
+    logger.info(
+        "text_corpus: %d / %d / %d files, %d / %d / %d windows (train / validation / test)",
+        len(split["train_files"]),
+        len(split["validation_files"]),
+        len(split["test_files"]),
+        len(y),
+        len(data["validation"][1]),
+        len(data["test"][1]),
+    )
+    spec = DataSpec(
+        input_kind="tokens" if task == "language_modeling" else "tokens_segments",
+        input_shape=(sequence_length,),
+        vocabulary_size=tok.vocabulary_size,
+        sequence_length=sequence_length,
+        task=task,
+        num_classes=None,
+    )
+    return SourceData(
+        x=x,
+        y=y,
+        spec=spec,
+        validation=data["validation"],
+        test=data["test"],
+        artifacts={"tokenizer.json": tok.to_json()},
+    )
+
+
+# --- stdlib_topics -----------------------------------------------------------------------------
+
+
+def _snippets(package: str, lines_per_example: int) -> list[str]:
+    """Non-overlapping windows of source lines of ``package``, without near-empty ones."""
+    out = []
+    for path in stdlib_files(package):
+        lines = _read(path).splitlines(keepends=True)
+        for start in range(0, len(lines), lines_per_example):
+            text = "".join(lines[start : start + lines_per_example])
+            if sum(not c.isspace() for c in text) >= 60:
+                out.append(text)
+    return out
+
+
+def load_stdlib_topics(
+    *,
+    seed: int,
+    tokenizer: str = "word",
+    vocabulary_size: int | None = None,
+    sequence_length: int = 128,
+    num_examples: int = 3000,
+    lines_per_example: int = 8,
+    segments: bool = False,
+) -> SourceData:
+    """Which standard-library package a window of source lines comes from (8 classes).
+
+    Classes: asyncio, email, http, logging, multiprocessing, tkinter, unittest, xml. Each
+    example is ``lines_per_example`` consecutive lines of one of the package's files (windows
+    with fewer than 60 non-space characters are dropped); texts that occur twice, or encode to
+    the same ids, are kept once. ``num_examples`` are drawn with ``seed``, balanced over the
+    classes. The ``word`` tokenizer (``vocabulary_size`` defaults to 5000) is fitted on the
+    drawn texts without their labels. ``segments`` (BERT) frames each text as
+    ``[CLS] ... [SEP]`` and adds ``segment_ids``.
+    """
+    _check_positive("num_examples", num_examples, minimum=len(_TOPICS))
+    _check_positive("sequence_length", sequence_length, minimum=4)
+    _check_positive("lines_per_example", lines_per_example)
+    rng = np.random.default_rng(seed)
+    per_class = num_examples // len(_TOPICS)
+    owners: dict[str, set[int]] = {}
+    pools = []
+    for label, package in enumerate(_TOPICS):
+        pool = _snippets(package, lines_per_example)
+        for text in pool:
+            owners.setdefault(text, set()).add(label)
+        pools.append(pool)
+    texts: list[str] = []
+    labels: list[int] = []
+    for label, pool in enumerate(pools):
+        # Texts shared by two packages (licence headers) are no evidence of either.
+        unique = list(dict.fromkeys(t for t in pool if len(owners[t]) == 1))
+        # Draw a few spares: some may encode to the same ids as another text.
+        picked = rng.permutation(len(unique))[: per_class + per_class // 10 + 1]
+        texts.extend(unique[i] for i in picked)
+        labels.extend([label] * len(picked))
+    tok = _tokenizer(tokenizer, texts, vocabulary_size)
+    inputs = encode_texts(tok, texts, sequence_length, segments=segments)
+    seen: dict[bytes, int] = {}
+    for row, ids in enumerate(inputs["token_ids"]):
+        seen.setdefault(ids.tobytes(), row)
+    keep, counts = [], [0] * len(_TOPICS)
+    y_all = np.asarray(labels, dtype="int32")
+    for row in sorted(seen.values()):
+        if counts[y_all[row]] < per_class:
+            counts[y_all[row]] += 1
+            keep.append(row)
+    if min(counts) < per_class:
+        logger.warning(
+            "stdlib_topics: only %d examples for class %r (asked %d per class)",
+            min(counts),
+            _TOPICS[int(np.argmin(counts))],
+            per_class,
+        )
+    index = np.asarray(keep)
+    index = index[rng.permutation(len(index))]
+    x = {k: v[index] for k, v in inputs.items()}
+    spec = DataSpec(
+        input_kind="tokens_segments" if segments else "tokens",
+        input_shape=(sequence_length,),
+        num_classes=len(_TOPICS),
+        class_names=list(_TOPICS),
+        vocabulary_size=tok.vocabulary_size,
+        sequence_length=sequence_length,
+    )
+    return SourceData(x=x, y=y_all[index], spec=spec, artifacts={"tokenizer.json": tok.to_json()})
+
+
+register_source(
+    "text_corpus",
+    load_text_corpus,
+    input_kind="tokens",
+    summary="Python's standard library source as a language-modelling corpus (split by file)",
+    offline=True,
+)
+register_source(
+    "stdlib_topics",
+    load_stdlib_topics,
+    input_kind="tokens",
+    summary="Which stdlib package (8: asyncio, email, http, ...) a window of source lines is from",
+    offline=True,
+)
