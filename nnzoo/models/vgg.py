@@ -1,0 +1,204 @@
+"""VGG16 (Simonyan & Zisserman 2014, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", arXiv:1409.1556), from ``keras.applications``.
+
+``vgg16_transfer`` is the seed's transfer-learning model: the VGG16 convolutional base
+(frozen, or unfrozen from ``fine_tune_from`` on), global average pooling, Dense 256 + ReLU,
+dropout 0.5 and the logits. ``vgg16`` is the full ImageNet classifier (138,357,544 parameters
+at 224x224x3 with 1000 classes), with logits instead of the softmax.
+
+Both take images in [0, 1] and apply VGG16's preprocessing inside the model (``255 * x``,
+RGB -> BGR, minus the ImageNet mean; :class:`nnzoo.layers.vgg_preprocess.VGGPreprocess`), so a
+saved model is self-contained.
+
+``weights`` is ``None`` (random initialisation, the default so the catalog builds offline),
+``"imagenet"`` (the Keras weights file, which must already be in the Keras cache: nnzoo never
+downloads it behind your back, configs set it explicitly) or the path of a weights file
+(``.weights.h5`` or legacy ``.h5``) for the same network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from nnzoo.errors import ConfigError, DataNotAvailableError
+from nnzoo.registry import register_model
+
+_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+#: The Keras ImageNet weight files, by ``include_top``.
+IMAGENET_FILES = {
+    True: "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+    False: "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+}
+FINE_TUNE_BLOCKS = ("block1", "block2", "block3", "block4", "block5")
+
+
+def keras_cache_dirs() -> list[Path]:
+    """Where Keras keeps downloaded files: ``$KERAS_HOME/models``, else ``~/.keras/models``
+    (``/tmp/.keras/models`` when the home directory is not writable)."""
+    if os.environ.get("KERAS_HOME"):
+        return [Path(os.environ["KERAS_HOME"]).expanduser() / "models"]
+    return [Path.home() / ".keras" / "models", Path("/tmp/.keras/models")]
+
+
+def _weights_file(weights: str | None, *, include_top: bool) -> str | None:
+    """The file to load into the VGG16 network, or ``None`` for a random initialisation."""
+    if weights is None or str(weights).lower() == "none":
+        return None
+    if weights == "imagenet":
+        name = IMAGENET_FILES[include_top]
+        dirs = keras_cache_dirs()
+        for directory in dirs:
+            if (directory / name).is_file():
+                return str(directory / name)
+        raise DataNotAvailableError(
+            f"VGG16 ImageNet weights are not available offline: put {name} "
+            f"(from {_WEIGHTS_URL}{name}) in {dirs[0]}/, "
+            "or set model.params.weights to a local weights file or null"
+        )
+    path = Path(str(weights)).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"weights file not found. Received: weights={str(weights)!r}",
+            key="model.params.weights",
+            fix="give the path of a .weights.h5 / .h5 file, 'imagenet' or null",
+        )
+    return str(path)
+
+
+def _check_image_shape(input_shape: tuple[int, ...]) -> None:
+    if len(input_shape) != 3 or int(input_shape[-1]) != 3:
+        raise ValueError(
+            f"VGG16 takes RGB images (H, W, 3). Received: input_shape={tuple(input_shape)}"
+        )
+
+
+def _build_vgg16_transfer(
+    *,
+    input_shape: tuple[int, int, int] = (32, 32, 3),
+    num_classes: int = 10,
+    weights: str | None = None,
+    resize_to: int | None = None,
+    fine_tune_from: str | None = None,
+    dense_units: int = 256,
+    dropout: float = 0.5,
+    l2: float = 0.0,
+) -> Any:
+    """VGG16 base + global average pool + Dense ``dense_units`` + ``dropout`` + logits.
+
+    ``resize_to`` resizes the images to ``resize_to`` x ``resize_to`` inside the model (VGG16
+    was trained at 224); ``fine_tune_from="block5"`` trains the base from that block on.
+    """
+    import keras
+
+    from nnzoo.layers.vgg_preprocess import VGGPreprocess
+    from nnzoo.models._common import classifier_head, regularizer
+
+    _check_image_shape(input_shape)
+    if fine_tune_from is not None and fine_tune_from not in FINE_TUNE_BLOCKS:
+        raise ValueError(
+            f"`fine_tune_from` must be one of {', '.join(FINE_TUNE_BLOCKS)} or None. "
+            f"Received: fine_tune_from={fine_tune_from!r}"
+        )
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
+    size = (int(resize_to), int(resize_to)) if resize_to else tuple(input_shape[:2])
+    if min(size) < 32:
+        raise ValueError(
+            "VGG16 needs images of at least 32x32 (set `resize_to`). "
+            f"Received: input_shape={tuple(input_shape)}, resize_to={resize_to}"
+        )
+    weights_file = _weights_file(weights, include_top=False)
+
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(*size, 3))
+    if weights_file:
+        base.load_weights(weights_file)
+    if fine_tune_from is None:
+        base.trainable = False
+    else:
+        first = int(fine_tune_from.removeprefix("block"))
+        for layer in base.layers:
+            block = layer.name.split("_")[0]
+            layer.trainable = block.startswith("block") and int(block[5:]) >= first
+
+    inputs = keras.Input(shape=tuple(input_shape), name="images")  # (B, H, W, 3) in [0, 1]
+    x = inputs
+    if resize_to:
+        x = keras.layers.Resizing(*size, name="resize")(x)
+    x = VGGPreprocess(name="vgg_preprocess")(x)
+    # training=False: the base always runs in inference mode, also when fine-tuned.
+    x = base(x, training=False)  # (B, H / 32, W / 32, 512)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = keras.layers.Dense(
+        int(dense_units), activation="relu", kernel_regularizer=regularizer(l2), name="dense"
+    )(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = classifier_head(x, num_classes, l2=l2)
+    return keras.Model(inputs, outputs, name="vgg16_transfer")
+
+
+def _build_vgg16(
+    *,
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    num_classes: int = 1000,
+    weights: str | None = None,
+) -> Any:
+    """The full VGG16 classifier (13 conv layers, fc 4096-4096, logits)."""
+    import keras
+
+    from nnzoo.layers.vgg_preprocess import VGGPreprocess
+    from nnzoo.models._common import output_units
+
+    _check_image_shape(input_shape)
+    if weights == "imagenet" and (int(num_classes) != 1000 or tuple(input_shape) != (224, 224, 3)):
+        raise ConfigError(
+            "ImageNet weights of the full VGG16 need num_classes=1000 and input_shape "
+            f"(224, 224, 3). Received: num_classes={num_classes}, "
+            f"input_shape={tuple(input_shape)}",
+            key="model.params.weights",
+            fix="use vgg16_transfer for other classes or sizes",
+        )
+    weights_file = _weights_file(weights, include_top=True)
+    # classifier_activation=None: the "predictions" layer emits logits (1 for a binary task).
+    base = keras.applications.VGG16(
+        include_top=True,
+        weights=None,
+        input_shape=tuple(input_shape),
+        classes=output_units(num_classes),
+        classifier_activation=None,
+    )
+    if weights_file:
+        base.load_weights(weights_file)
+    inputs = keras.Input(shape=tuple(input_shape), name="images")  # (B, 224, 224, 3) in [0, 1]
+    x = VGGPreprocess(name="vgg_preprocess")(inputs)
+    outputs = base(x)  # (B, num_classes) logits
+    return keras.Model(inputs, outputs, name="vgg16")
+
+
+_PAPER = (
+    "Simonyan & Zisserman 2014, Very Deep Convolutional Networks for Large-Scale Image "
+    "Recognition (arXiv:1409.1556)"
+)
+
+register_model(
+    "vgg16_transfer",
+    _build_vgg16_transfer,
+    family="vgg",
+    task="classification",
+    input_kind="image",
+    paper=_PAPER,
+    summary="The seed's transfer model: frozen VGG16 base, Dense 256, dropout 0.5 "
+    "(set weights: imagenet).",
+)
+
+register_model(
+    "vgg16",
+    _build_vgg16,
+    family="vgg",
+    task="classification",
+    input_kind="image",
+    paper=_PAPER,
+    summary="VGG16 ImageNet classifier, logits; 138,357,544 params at 224x224, 1000 classes.",
+)
