@@ -1,0 +1,14 @@
+"""Shared serialisable Keras layers (imported by the family builders only, never at start-up)."""
+
+from nnzoo.layers.embeddings import Bias, ClassToken, MaskedMeanPooling, PositionEmbedding
+from nnzoo.layers.transformer import TransformerLayer, attention_mask, key_dim
+
+__all__ = [
+    "Bias",
+    "ClassToken",
+    "MaskedMeanPooling",
+    "PositionEmbedding",
+    "TransformerLayer",
+    "attention_mask",
+    "key_dim",
+]

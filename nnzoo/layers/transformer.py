@@ -1,0 +1,211 @@
+"""One transformer layer for encoders and decoders (Vaswani et al. 2017, "Attention Is All You
+Need").
+
+Like KerasHub's ``TransformerEncoder`` / ``TransformerDecoder`` merged: ``normalize_first``
+chooses pre-norm (GPT-2, ViT) or post-norm (the original Transformer, BERT) and
+``use_causal_mask`` makes it a decoder-only (GPT) layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+#: Feed-forward activations by name. ``"gelu"`` is the exact (erf) GELU that ViT uses;
+#: ``"gelu_approximate"`` is the tanh approximation of GPT-2 and the original BERT code.
+ACTIVATIONS = ("gelu", "gelu_approximate", "relu")
+
+
+def key_dim(hidden_dim: int, num_heads: int) -> int:
+    """The size of each attention head: ``hidden_dim // num_heads``, which must divide."""
+    if int(num_heads) < 1 or int(hidden_dim) % int(num_heads) != 0:
+        raise ValueError(
+            "`hidden_dim` must be a positive multiple of `num_heads`. "
+            f"Received: hidden_dim={hidden_dim}, num_heads={num_heads}"
+        )
+    return int(hidden_dim) // int(num_heads)
+
+
+def _activation(name: str) -> Any:
+    if name == "gelu_approximate":
+        return lambda x: keras.activations.gelu(x, approximate=True)
+    return keras.activations.get(name)
+
+
+def attention_mask(
+    x: Any, padding_mask: Any | None = None, *, use_causal_mask: bool = False
+) -> Any | None:
+    """A boolean ``(B, T, T)`` self-attention mask (``True`` = may attend), or ``None``.
+
+    Args:
+        x: the ``(B, T, hidden_dim)`` sequence.
+        padding_mask: ``(B, T)``, 1 for real tokens, 0 for padding. Defaults to `None`.
+        use_causal_mask: forbid attending to later positions. Defaults to `False`.
+    """
+    if padding_mask is None and not use_causal_mask:
+        return None
+    batch_size, length = ops.shape(x)[0], ops.shape(x)[1]
+    mask = ops.ones((batch_size, length, length), dtype="bool")
+    if padding_mask is not None:
+        keys = ops.cast(ops.expand_dims(padding_mask, axis=1), "bool")  # (B, 1, T)
+        mask = ops.logical_and(mask, keys)
+    if use_causal_mask:
+        positions = ops.arange(length)
+        causal = ops.expand_dims(positions, 1) >= ops.expand_dims(positions, 0)  # (T, T)
+        mask = ops.logical_and(mask, ops.expand_dims(causal, 0))
+    return mask
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class TransformerLayer(keras.layers.Layer):
+    """Multi-head self-attention and a feed-forward network, each with a residual connection.
+
+    Args:
+        hidden_dim: size of the sequence features (input and output).
+        num_heads: attention heads; each has ``key_dim = hidden_dim // num_heads``.
+        intermediate_dim: size of the feed-forward hidden layer.
+        dropout: dropout on the attention probabilities and on both residual branches.
+            Defaults to `0.0`.
+        activation: feed-forward activation, one of ``"gelu"`` (exact), ``"gelu_approximate"``
+            (tanh, GPT-2 and BERT) or ``"relu"`` (the original Transformer). Defaults to
+            `"gelu"`.
+        layer_norm_epsilon: epsilon of both layer norms. Defaults to `1e-5`.
+        normalize_first: pre-norm (normalise each branch's input, GPT-2 / ViT) when ``True``,
+            post-norm (normalise after each residual sum, BERT) when ``False``. Defaults to
+            `False`.
+        use_causal_mask: each position attends only to itself and earlier positions (GPT).
+            Defaults to `False`.
+        kernel_initializer: initializer of the attention and dense kernels. Defaults to
+            `"glorot_uniform"`.
+        **kwargs: ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Call arguments:
+        inputs: ``(B, T, hidden_dim)``.
+        padding_mask: ``(B, T)``, 1 for real tokens; padded positions are never attended to.
+            Defaults to `None`.
+        training: whether dropout is active.
+    """
+
+    def __init__(
+        self,
+        hidden_dim: int,
+        num_heads: int,
+        intermediate_dim: int,
+        dropout: float = 0.0,
+        activation: str = "gelu",
+        layer_norm_epsilon: float = 1e-5,
+        normalize_first: bool = False,
+        use_causal_mask: bool = False,
+        kernel_initializer: Any = "glorot_uniform",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"`activation` must be one of {', '.join(ACTIVATIONS)}. "
+                f"Received: activation={activation!r}"
+            )
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
+        self.hidden_dim = int(hidden_dim)
+        self.num_heads = int(num_heads)
+        self.key_dim = key_dim(hidden_dim, num_heads)
+        self.intermediate_dim = int(intermediate_dim)
+        self.dropout = float(dropout)
+        self.activation = activation
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.normalize_first = bool(normalize_first)
+        self.use_causal_mask = bool(use_causal_mask)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+        def init() -> Any:  # each sublayer gets its own initializer instance
+            return keras.initializers.get(keras.initializers.serialize(self.kernel_initializer))
+
+        self.self_attention = keras.layers.MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=self.key_dim,
+            dropout=self.dropout,
+            kernel_initializer=init(),
+            dtype=self.dtype_policy,
+            name="self_attention",
+        )
+        self.self_attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="self_attention_norm"
+        )
+        self.self_attention_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
+        )
+        self.feedforward_intermediate_dense = keras.layers.Dense(
+            self.intermediate_dim,
+            activation=_activation(activation),
+            kernel_initializer=init(),
+            dtype=self.dtype_policy,
+            name="feedforward_intermediate",
+        )
+        self.feedforward_output_dense = keras.layers.Dense(
+            self.hidden_dim,
+            kernel_initializer=init(),
+            dtype=self.dtype_policy,
+            name="feedforward_output",
+        )
+        self.feedforward_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="feedforward_norm"
+        )
+        self.feedforward_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="feedforward_dropout"
+        )
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        if input_shape[-1] != self.hidden_dim:
+            raise ValueError(
+                "The last axis of the input must be `hidden_dim`. "
+                f"Received: input_shape={tuple(input_shape)}, hidden_dim={self.hidden_dim}"
+            )
+        self.self_attention.build(input_shape, input_shape)
+        self.self_attention_layer_norm.build(input_shape)
+        self.feedforward_intermediate_dense.build(input_shape)
+        self.feedforward_output_dense.build((*input_shape[:-1], self.intermediate_dim))
+        self.feedforward_layer_norm.build(input_shape)
+        self.built = True
+
+    def call(self, inputs: Any, padding_mask: Any | None = None, training: Any = None) -> Any:
+        mask = attention_mask(inputs, padding_mask, use_causal_mask=self.use_causal_mask)
+
+        residual = inputs  # (B, T, hidden_dim)
+        x = self.self_attention_layer_norm(inputs) if self.normalize_first else inputs
+        x = self.self_attention(query=x, value=x, attention_mask=mask, training=training)
+        x = self.self_attention_dropout(x, training=training) + residual
+        if not self.normalize_first:
+            x = self.self_attention_layer_norm(x)
+
+        residual = x
+        if self.normalize_first:
+            x = self.feedforward_layer_norm(x)
+        x = self.feedforward_intermediate_dense(x)  # (B, T, intermediate_dim)
+        x = self.feedforward_output_dense(x)  # (B, T, hidden_dim)
+        x = self.feedforward_dropout(x, training=training) + residual
+        if not self.normalize_first:
+            x = self.feedforward_layer_norm(x)
+        return x
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "hidden_dim": self.hidden_dim,
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first,
+                "use_causal_mask": self.use_causal_mask,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,143 @@
+"""BERT (Devlin et al. 2018, "BERT: Pre-training of Deep Bidirectional Transformers for Language
+Understanding"), with the compact sizes of Turc et al. 2019 ("Well-Read Students Learn Better").
+
+Token + segment + learned position embeddings, an embedding layer norm and dropout, post-norm
+encoder layers (GELU in its tanh form, as in the original BERT code and KerasHub) that never
+attend to padding, then either
+
+- ``task="classification"`` (default): the tanh pooler on ``[CLS]`` (the first token), dropout
+  and a linear head; or
+- ``task="masked_lm"``: per-token vocabulary logits ``(B, T, vocabulary_size)`` from BERT's
+  transform head (dense + GELU + layer norm) and an output projection tied to the token
+  embedding plus a bias.
+
+``bert_base`` reproduces BERT-base: 109,482,240 parameters with the pooler, plus the head.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.registry import register_model
+
+PAPER = (
+    "Devlin et al. 2018, BERT: Pre-training of Deep Bidirectional Transformers for Language "
+    "Understanding"
+)
+SMALL_PAPER = PAPER + "; compact sizes from Turc et al. 2019, Well-Read Students Learn Better"
+BERT_TASKS = ("classification", "masked_lm")
+
+
+def _build_bert(
+    *,
+    vocabulary_size: int = 30522,
+    max_sequence_length: int = 512,
+    num_layers: int = 12,
+    num_heads: int = 12,
+    hidden_dim: int = 768,
+    intermediate_dim: int = 3072,
+    dropout: float = 0.1,
+    num_segments: int = 2,
+    num_classes: int = 2,
+    task: str = "classification",
+) -> Any:
+    import keras
+
+    from nnzoo.layers import Bias, PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.models._common import classifier_head, token_inputs
+
+    if task not in BERT_TASKS:
+        raise ValueError(f"`task` must be one of {', '.join(BERT_TASKS)}. Received: task={task!r}")
+    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    init = keras.initializers.TruncatedNormal(stddev=0.02)
+
+    inputs = token_inputs(segments=True)
+    token_embedding = keras.layers.ReversibleEmbedding(
+        vocabulary_size, hidden_dim, embeddings_initializer=init, name="token_embedding"
+    )
+    tokens = token_embedding(inputs["token_ids"])  # (B, T, hidden_dim)
+    positions = PositionEmbedding(
+        max_sequence_length, initializer=init, name="position_embedding"
+    )(tokens)
+    segments = keras.layers.Embedding(
+        num_segments, hidden_dim, embeddings_initializer=init, name="segment_embedding"
+    )(inputs["segment_ids"])
+    x = keras.layers.Add(name="embeddings_add")([tokens, positions, segments])
+    x = keras.layers.LayerNormalization(epsilon=1e-12, name="embeddings_layer_norm")(x)
+    x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
+    for i in range(int(num_layers)):
+        x = TransformerLayer(
+            hidden_dim=hidden_dim,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            dropout=dropout,
+            activation="gelu_approximate",
+            layer_norm_epsilon=1e-12,
+            normalize_first=False,
+            kernel_initializer=init,
+            name=f"transformer_layer_{i}",
+        )(x, padding_mask=inputs["padding_mask"])  # (B, T, hidden_dim)
+
+    if task == "masked_lm":
+        x = keras.layers.Dense(
+            hidden_dim, activation="gelu", kernel_initializer=init, name="mlm_transform_dense"
+        )(x)
+        x = keras.layers.LayerNormalization(epsilon=1e-12, name="mlm_transform_layer_norm")(x)
+        # Weight tying: the output projection is the transposed token embedding.
+        x = token_embedding(x, reverse=True)  # (B, T, vocabulary_size)
+        outputs = Bias(name="mlm_output_bias")(x)
+        return keras.Model(inputs, outputs, name="bert_masked_lm")
+
+    x = x[:, 0, :]  # (B, hidden_dim): the [CLS] token
+    x = keras.layers.Dense(
+        hidden_dim, activation="tanh", kernel_initializer=init, name="pooled_dense"
+    )(x)
+    x = keras.layers.Dropout(dropout, name="pooled_dropout")(x)
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name="bert")
+
+
+SMALL = dict(vocabulary_size=1000, max_sequence_length=128)
+
+register_model(
+    "bert_tiny",
+    _build_bert,
+    family="bert",
+    task="classification",
+    input_kind="tokens_segments",
+    paper=SMALL_PAPER,
+    summary="BERT-Tiny: 2 layers, 128 hidden, 2 heads; a CPU-sized BERT classifier.",
+    defaults=dict(SMALL, num_layers=2, num_heads=2, hidden_dim=128, intermediate_dim=512),
+)
+
+register_model(
+    "bert_mini",
+    _build_bert,
+    family="bert",
+    task="classification",
+    input_kind="tokens_segments",
+    paper=SMALL_PAPER,
+    summary="BERT-Mini: 4 layers, 256 hidden, 4 heads.",
+    defaults=dict(SMALL, num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024),
+)
+
+register_model(
+    "bert_small",
+    _build_bert,
+    family="bert",
+    task="classification",
+    input_kind="tokens_segments",
+    paper=SMALL_PAPER,
+    summary="BERT-Small: 4 layers, 512 hidden, 8 heads.",
+    defaults=dict(SMALL, num_layers=4, num_heads=8, hidden_dim=512, intermediate_dim=2048),
+)
+
+register_model(
+    "bert_base",
+    _build_bert,
+    family="bert",
+    task="classification",
+    input_kind="tokens_segments",
+    paper=PAPER,
+    summary="BERT-base: 12 layers, 768 hidden, 12 heads, 30522 WordPiece vocabulary (109.5M).",
+)

@@ -1,0 +1,114 @@
+"""GPT-2 style decoder-only language models (Radford et al. 2019, "Language Models are
+Unsupervised Multitask Learners").
+
+Token + learned position embeddings, pre-norm transformer layers with a causal mask (a position
+never sees later tokens) and a tanh-approximate GELU MLP, a final layer norm, and a language-model
+head tied to the token embedding (no bias). Outputs next-token logits
+``(B, T, vocabulary_size)``. ``gpt2`` is GPT-2 small: 124,439,808 parameters.
+``gpt_nano`` and ``gpt_mini`` are CPU-sized presets with a byte-sized vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.registry import register_model
+
+PAPER = "Radford et al. 2019, Language Models are Unsupervised Multitask Learners"
+
+
+def _build_gpt(
+    *,
+    vocabulary_size: int = 50257,
+    max_sequence_length: int = 1024,
+    num_layers: int = 12,
+    num_heads: int = 12,
+    hidden_dim: int = 768,
+    intermediate_dim: int = 3072,
+    dropout: float = 0.1,
+) -> Any:
+    import keras
+
+    from nnzoo.layers import PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.models._common import token_inputs
+
+    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    init = keras.initializers.RandomNormal(stddev=0.02)
+
+    inputs = token_inputs()
+    token_embedding = keras.layers.ReversibleEmbedding(
+        vocabulary_size,
+        hidden_dim,
+        embeddings_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        name="token_embedding",
+    )
+    tokens = token_embedding(inputs["token_ids"])  # (B, T, hidden_dim)
+    positions = PositionEmbedding(
+        max_sequence_length, initializer=init, name="position_embedding"
+    )(tokens)
+    x = keras.layers.Add(name="embeddings_add")([tokens, positions])
+    x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
+    for i in range(int(num_layers)):
+        x = TransformerLayer(
+            hidden_dim=hidden_dim,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            dropout=dropout,
+            activation="gelu_approximate",
+            layer_norm_epsilon=1e-5,
+            normalize_first=True,
+            use_causal_mask=True,
+            kernel_initializer=init,
+            name=f"transformer_layer_{i}",
+        )(x, padding_mask=inputs["padding_mask"])  # (B, T, hidden_dim)
+    x = keras.layers.LayerNormalization(epsilon=1e-5, name="layer_norm")(x)
+    # Weight tying: the LM head is the transposed token embedding (GPT-2 has no output bias).
+    outputs = token_embedding(x, reverse=True)  # (B, T, vocabulary_size)
+    return keras.Model(inputs, outputs, name="gpt")
+
+
+register_model(
+    "gpt2",
+    _build_gpt,
+    family="gpt",
+    task="language_modeling",
+    input_kind="tokens",
+    paper=PAPER,
+    summary="GPT-2 small: 12 layers, 768 hidden, 12 heads, 1024 positions (124.4M parameters).",
+)
+
+register_model(
+    "gpt_mini",
+    _build_gpt,
+    family="gpt",
+    task="language_modeling",
+    input_kind="tokens",
+    paper=PAPER,
+    summary="Small GPT for byte-level text: 6 layers, 256 hidden, 8 heads, 256 positions.",
+    defaults=dict(
+        vocabulary_size=256,
+        max_sequence_length=256,
+        num_layers=6,
+        num_heads=8,
+        hidden_dim=256,
+        intermediate_dim=1024,
+    ),
+)
+
+register_model(
+    "gpt_nano",
+    _build_gpt,
+    family="gpt",
+    task="language_modeling",
+    input_kind="tokens",
+    paper=PAPER,
+    summary="CPU-sized GPT for byte-level text: 4 layers, 128 hidden, 4 heads, 128 positions.",
+    defaults=dict(
+        vocabulary_size=256,
+        max_sequence_length=128,
+        num_layers=4,
+        num_heads=4,
+        hidden_dim=128,
+        intermediate_dim=512,
+    ),
+)

@@ -1,0 +1,65 @@
+"""Transformer-encoder text classifier (Vaswani et al. 2017, "Attention Is All You Need").
+
+Token embeddings plus learned position embeddings (sized to ``max_sequence_length``), a stack of
+post-norm encoder layers (ReLU feed-forward, as in the paper) that never attend to padding, a
+mean over the real tokens, dropout and a linear head. This is the seed's Transformer block made
+correct: ``key_dim = hidden_dim // num_heads``, positions fit the sequence, the padding mask is
+honoured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.registry import register_model
+
+
+def _build_transformer(
+    *,
+    vocabulary_size: int = 10_000,
+    max_sequence_length: int = 256,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    hidden_dim: int = 64,
+    intermediate_dim: int = 128,
+    dropout: float = 0.1,
+    num_classes: int = 2,
+) -> Any:
+    import keras
+
+    from nnzoo.layers import MaskedMeanPooling, PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.models._common import classifier_head, token_inputs
+
+    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    inputs = token_inputs()
+    tokens = keras.layers.Embedding(vocabulary_size, hidden_dim, name="token_embedding")(
+        inputs["token_ids"]
+    )  # (B, T, hidden_dim)
+    positions = PositionEmbedding(max_sequence_length, name="position_embedding")(tokens)
+    x = keras.layers.Add(name="embeddings_add")([tokens, positions])
+    x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
+    for i in range(int(num_layers)):
+        x = TransformerLayer(
+            hidden_dim=hidden_dim,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            dropout=dropout,
+            activation="relu",
+            normalize_first=False,
+            name=f"transformer_layer_{i}",
+        )(x, padding_mask=inputs["padding_mask"])
+    x = MaskedMeanPooling(name="pooling")(x, padding_mask=inputs["padding_mask"])  # (B, hidden)
+    x = keras.layers.Dropout(dropout, name="pooled_dropout")(x)
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name="transformer")
+
+
+register_model(
+    "transformer",
+    _build_transformer,
+    family="transformer",
+    task="classification",
+    input_kind="tokens",
+    paper="Vaswani et al. 2017, Attention Is All You Need",
+    summary="Small transformer-encoder text classifier: 2 post-norm layers, masked mean pooling.",
+)

@@ -1,0 +1,122 @@
+"""Vision Transformer (Dosovitskiy et al. 2020, "An Image is Worth 16x16 Words: Transformers for
+Image Recognition at Scale").
+
+The image is cut into ``patch_size`` x ``patch_size`` patches, each linearly embedded (a Conv2D
+with kernel = stride = patch size); a learned class token is prepended, learned position
+embeddings are added, and pre-norm transformer layers (exact GELU MLP) follow. A final layer
+norm and a linear head on the class token give the logits. ``vit_b16`` is ViT-B/16 at 224 px
+(86,567,656 parameters with 1000 classes, as timm's ``vit_base_patch16_224``); ``vit_small`` is
+DeiT's / timm's ViT-S/16; ``vit_tiny`` is a CPU-sized preset for 32x32 images.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.registry import register_model
+
+PAPER = (
+    "Dosovitskiy et al. 2020, An Image is Worth 16x16 Words: Transformers for Image "
+    "Recognition at Scale"
+)
+
+
+def _build_vit(
+    *,
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    patch_size: int = 16,
+    num_layers: int = 12,
+    num_heads: int = 12,
+    hidden_dim: int = 768,
+    intermediate_dim: int = 3072,
+    dropout: float = 0.0,
+    num_classes: int = 1000,
+) -> Any:
+    import keras
+
+    from nnzoo.layers import ClassToken, PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.models._common import classifier_head
+
+    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    height, width, _ = (int(s) for s in input_shape)
+    if height % int(patch_size) or width % int(patch_size):
+        raise ValueError(
+            "The image height and width must be multiples of `patch_size`. "
+            f"Received: input_shape={tuple(input_shape)}, patch_size={patch_size}"
+        )
+    num_patches = (height // int(patch_size)) * (width // int(patch_size))
+    init = keras.initializers.TruncatedNormal(stddev=0.02)
+
+    inputs = keras.Input(shape=tuple(int(s) for s in input_shape), name="images")
+    # Images arrive in [0, 1]; ViT is trained on [-1, 1] (mean 0.5, std 0.5 per channel).
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="rescaling")(inputs)
+    x = keras.layers.Conv2D(
+        hidden_dim,
+        kernel_size=patch_size,
+        strides=patch_size,
+        padding="valid",
+        name="patch_embedding",
+    )(x)  # (B, H / P, W / P, hidden_dim)
+    x = keras.layers.Reshape((num_patches, hidden_dim), name="patches")(x)  # (B, N, hidden_dim)
+    x = ClassToken(name="class_token")(x)  # (B, N + 1, hidden_dim)
+    positions = PositionEmbedding(num_patches + 1, initializer=init, name="position_embedding")(x)
+    x = keras.layers.Add(name="embeddings_add")([x, positions])
+    x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
+    for i in range(int(num_layers)):
+        x = TransformerLayer(
+            hidden_dim=hidden_dim,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            dropout=dropout,
+            activation="gelu",
+            layer_norm_epsilon=1e-6,
+            normalize_first=True,
+            kernel_initializer=init,
+            name=f"transformer_layer_{i}",
+        )(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-6, name="layer_norm")(x)
+    x = x[:, 0, :]  # (B, hidden_dim): the class token's output
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name="vit")
+
+
+register_model(
+    "vit_b16",
+    _build_vit,
+    family="vit",
+    task="classification",
+    input_kind="image",
+    paper=PAPER,
+    summary="ViT-B/16 at 224x224: 12 layers, 768 hidden, 12 heads (86.6M parameters).",
+)
+
+register_model(
+    "vit_small",
+    _build_vit,
+    family="vit",
+    task="classification",
+    input_kind="image",
+    paper=PAPER + "; sizes of ViT-S/16 from Touvron et al. 2021 (DeiT)",
+    summary="ViT-S/16 at 224x224: 12 layers, 384 hidden, 6 heads (22.1M parameters).",
+    defaults=dict(hidden_dim=384, num_heads=6, intermediate_dim=1536),
+)
+
+register_model(
+    "vit_tiny",
+    _build_vit,
+    family="vit",
+    task="classification",
+    input_kind="image",
+    paper=PAPER,
+    summary="CPU-sized ViT for 32x32 images: 4x4 patches, 4 layers, 128 hidden, 4 heads.",
+    defaults=dict(
+        input_shape=(32, 32, 3),
+        patch_size=4,
+        num_layers=4,
+        num_heads=4,
+        hidden_dim=128,
+        intermediate_dim=512,
+        dropout=0.1,
+        num_classes=10,
+    ),
+)
