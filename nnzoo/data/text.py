@@ -275,7 +275,8 @@ def load_text_corpus(
 # --- stdlib_topics -----------------------------------------------------------------------------
 
 
-def _snippets(package: str, lines_per_example: int) -> list[str]:
+@functools.cache
+def _snippets(package: str, lines_per_example: int) -> tuple[str, ...]:
     """Non-overlapping windows of source lines of ``package``, without near-empty ones."""
     out = []
     for path in stdlib_files(package):
@@ -284,7 +285,7 @@ def _snippets(package: str, lines_per_example: int) -> list[str]:
             text = "".join(lines[start : start + lines_per_example])
             if sum(not c.isspace() for c in text) >= 60:
                 out.append(text)
-    return out
+    return tuple(out)
 
 
 def load_stdlib_topics(
