@@ -13,6 +13,8 @@ import numpy as np
 
 from nnzoo.data.tokenizers import Tokenizer
 
+__all__ = ["generate", "sample_next"]
+
 
 def _model_length(model: Any) -> int | None:
     """The fixed sequence length of the model's ``token_ids`` input, if it has one."""

@@ -21,6 +21,8 @@ from nnzoo.data._sources import DataSpec, SourceData, register_source
 from nnzoo.data.tokenizers import Tokenizer, make_tokenizer
 from nnzoo.errors import ConfigError
 
+__all__ = ["encode_texts", "load_stdlib_topics", "load_text_corpus", "mask_tokens"]
+
 logger = logging.getLogger(__name__)
 
 #: Labels equal to this are ignored by the losses (``nnzoo.training.losses.IGNORE_INDEX``).

@@ -16,6 +16,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+__all__ = [
+    "SPECIAL_TOKENS",
+    "ByteTokenizer",
+    "Tokenizer",
+    "WordTokenizer",
+    "load_tokenizer",
+    "make_tokenizer",
+    "tokenizer_from_json",
+]
+
 #: The special tokens, in id order (``[PAD]`` is id 0).
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]")
 NUM_SPECIAL = len(SPECIAL_TOKENS)
