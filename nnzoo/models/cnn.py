@@ -49,7 +49,9 @@ def _build_cnn(
     inputs = keras.Input(shape=tuple(input_shape), name="images")  # (B, H, W, C) in [0, 1]
     x = inputs
     size = min(int(input_shape[0]), int(input_shape[1]))
-    for b, (num_filters, num_convs) in enumerate(zip(filters, convs_per_block), start=1):
+    for b, (num_filters, num_convs) in enumerate(
+        zip(filters, convs_per_block, strict=True), start=1
+    ):
         for c in range(1, int(num_convs) + 1):
             if padding == "valid":
                 size -= int(kernel_size) - 1
@@ -103,5 +105,5 @@ register_model(
     input_kind="image",
     paper="LeCun et al. 1998, Gradient-based learning applied to document recognition "
     "(the seed's Keras CIFAR-10 network)",
-    summary="The seed's CIFAR-10 CNN: 3 conv blocks (32-32, 64-64, 128), Dense 512; 210,602 params.",
+    summary="The seed's CIFAR-10 CNN: conv blocks 32-32, 64-64, 128, Dense 512; 210,602 params.",
 )

@@ -52,9 +52,9 @@ def _build_recurrent(
     layer_class = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
 
     inputs = token_inputs()
-    x = keras.layers.Embedding(
-        int(vocabulary_size), int(embedding_dim), name="token_embedding"
-    )(inputs["token_ids"])  # (B, T, embedding_dim)
+    x = keras.layers.Embedding(int(vocabulary_size), int(embedding_dim), name="token_embedding")(
+        inputs["token_ids"]
+    )  # (B, T, embedding_dim)
     mask = keras.ops.cast(inputs["padding_mask"], "bool")  # (B, T), True = real token
     for i, units in enumerate(hidden_units, start=1):
         last = i == len(hidden_units)

@@ -127,12 +127,10 @@ def _build_resnet(
     if stem == "imagenet":
         x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)
         x = keras.layers.MaxPooling2D(3, strides=2, name="stem_pool")(x)  # (B, H / 4, W / 4, 64)
-    for s, (blocks, filters) in enumerate(zip(num_blocks, num_filters), start=1):
+    for s, (blocks, filters) in enumerate(zip(num_blocks, num_filters, strict=True), start=1):
         for b in range(1, int(blocks) + 1):
             stride = 2 if s > 1 and b == 1 else 1
-            x = _basic_block(
-                x, int(filters), stride=stride, name=f"stage{s}_block{b}", l2=l2
-            )
+            x = _basic_block(x, int(filters), stride=stride, name=f"stage{s}_block{b}", l2=l2)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, num_filters[-1])
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
@@ -140,7 +138,9 @@ def _build_resnet(
     return keras.Model(inputs, outputs, name="resnet")
 
 
-_PAPER = "He, Zhang, Ren & Sun 2015, Deep Residual Learning for Image Recognition (arXiv:1512.03385)"
+_PAPER = (
+    "He, Zhang, Ren & Sun 2015, Deep Residual Learning for Image Recognition (arXiv:1512.03385)"
+)
 
 register_model(
     "resnet18",

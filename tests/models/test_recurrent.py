@@ -70,8 +70,9 @@ def test_padding_never_changes_the_logits(name, params):
 
     # Five more padded positions.
     longer = {
-        key: np.concatenate([value, np.full((3, 5), 7 if key == "token_ids" else 0)], axis=1)
-        .astype("int32")
+        key: np.concatenate(
+            [value, np.full((3, 5), 7 if key == "token_ids" else 0)], axis=1
+        ).astype("int32")
         for key, value in inputs.items()
     }
     np.testing.assert_allclose(np.asarray(model(longer, training=False)), expected, atol=1e-5)

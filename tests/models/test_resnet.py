@@ -1,0 +1,72 @@
+"""ResNet-18/34: published parameter counts and the paper's structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnzoo.registry import build_model
+
+#: torchvision's resnet18 / resnet34 at 224x224x3 with 1000 classes (trainable parameters).
+PUBLISHED = {"resnet18": 11_689_512, "resnet34": 21_797_672}
+
+
+def trainable_params(model) -> int:
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet34"])
+def test_trainable_parameters_equal_the_published_count(name):
+    model = build_model(name)
+    assert trainable_params(model) == PUBLISHED[name]
+    # Keras also keeps every batch-norm layer's moving mean and variance (non-trainable).
+    bn_channels = sum(
+        layer.gamma.shape[0]
+        for layer in model.layers
+        if layer.__class__.__name__ == "BatchNormalization"
+    )
+    assert model.count_params() == PUBLISHED[name] + 2 * bn_channels
+
+
+def test_imagenet_stem_and_stages_downsample_as_in_the_paper():
+    model = build_model("resnet18")
+    assert model.get_layer("stem_conv").kernel_size == (7, 7)
+    assert model.get_layer("stem_pool").output.shape[1:] == (56, 56, 64)
+    assert model.get_layer("stage2_block1_out").output.shape[1:] == (28, 28, 128)
+    assert model.get_layer("stage4_block2_out").output.shape[1:] == (7, 7, 512)
+    assert model.output.shape[1:] == (1000,)
+
+
+def test_projection_shortcut_only_where_the_shape_changes():
+    model = build_model("resnet18")
+    names = {layer.name for layer in model.layers}
+    assert {"stage2_block1_shortcut_conv", "stage3_block1_shortcut_conv"} <= names
+    assert "stage1_block1_shortcut_conv" not in names
+    assert "stage2_block2_shortcut_conv" not in names
+    shortcut = model.get_layer("stage2_block1_shortcut_conv")
+    assert shortcut.kernel_size == (1, 1) and shortcut.strides == (2, 2)
+    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    assert all(not conv.use_bias for conv in convs)  # batch-norm follows every convolution
+
+
+def test_cifar_stem_keeps_the_resolution():
+    model = build_model("resnet18", input_shape=(32, 32, 3), num_classes=10, stem="cifar")
+    assert model.get_layer("stem_conv").kernel_size == (3, 3)
+    assert "stem_pool" not in {layer.name for layer in model.layers}
+    assert model.get_layer("stage4_block2_out").output.shape[1:] == (4, 4, 512)
+    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    assert tuple(model(x, training=False).shape) == (2, 10)
+
+
+def test_images_are_normalised_with_imagenet_statistics():
+    model = build_model("resnet18", input_shape=(32, 32, 3), num_classes=10, stem="cifar")
+    normalize = model.get_layer("normalize")
+    mean_image = np.broadcast_to(np.array([0.485, 0.456, 0.406], "float32"), (1, 4, 4, 3))
+    np.testing.assert_allclose(np.asarray(normalize(mean_image)), 0.0, atol=1e-6)
+    one_std = mean_image + np.array([0.229, 0.224, 0.225], "float32")
+    np.testing.assert_allclose(np.asarray(normalize(one_std)), 1.0, atol=1e-5)
+
+
+def test_unknown_stem_names_the_value():
+    with pytest.raises(ValueError, match="Received: stem='tiny'"):
+        build_model("resnet18", stem="tiny")
