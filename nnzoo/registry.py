@@ -185,20 +185,25 @@ def list_models(
     return names
 
 
-def get_card(name: str, *, file: str | None = None, key: str = "model.name") -> ModelCard:
+def get_card(
+    name: str, *, file: str | None = None, key: str = "model.name", line: int | None = None
+) -> ModelCard:
     """The card of ``name``; an unknown name raises with a "did you mean" hint."""
     _load()
     if name in _REGISTRY:
         return _REGISTRY[name]
     close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1)
     fix = f"did you mean '{close[0]}'?" if close else "run `nnzoo list-models` to see the catalog"
-    raise UnknownModelError(
-        f"unknown model '{name}'", file=file, key=key, fix=fix
-    )
+    raise UnknownModelError(f"unknown model '{name}'", file=file, key=key, line=line, fix=fix)
 
 
 def check_params(
-    card: ModelCard, params: dict[str, Any], *, file: str | None = None, key: str = "model.params"
+    card: ModelCard,
+    params: dict[str, Any],
+    *,
+    file: str | None = None,
+    key: str = "model.params",
+    line: int | None = None,
 ) -> None:
     """Raise a :class:`ConfigError` for a parameter ``card``'s builder does not take."""
     allowed = card.parameters
@@ -210,6 +215,7 @@ def check_params(
                 f"model '{card.name}' takes no parameter '{name}'",
                 file=file,
                 key=f"{key}.{name}",
+                line=line,
                 fix=hint,
             )
 

@@ -141,29 +141,36 @@ def list_sources() -> list[str]:
     return list(_SOURCES)
 
 
-def get_source(name: str, *, file: str | None = None, key: str = "data.source") -> Source:
+def get_source(
+    name: str, *, file: str | None = None, key: str = "data.source", line: int | None = None
+) -> Source:
     _load_modules()
     if name in _SOURCES:
         return _SOURCES[name]
     close = difflib.get_close_matches(str(name), list(_SOURCES), n=1)
     fix = f"did you mean '{close[0]}'?" if close else "one of: " + ", ".join(_SOURCES)
-    raise ConfigError(f"unknown data source '{name}'", file=file, key=key, fix=fix)
+    raise ConfigError(f"unknown data source '{name}'", file=file, key=key, line=line, fix=fix)
 
 
 def check_source_params(
-    source: Source, params: dict[str, Any], *, file: str | None = None
+    source: Source, params: dict[str, Any], *, file: str | None = None, line: int | None = None
 ) -> None:
     allowed = list(source.parameters)
     for name in params:
         if name not in allowed:
             close = difflib.get_close_matches(name, allowed, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else (
-                "allowed: " + ", ".join(allowed) if allowed else "this source takes no params"
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else (
+                    "allowed: " + ", ".join(allowed) if allowed else "this source takes no params"
+                )
             )
             raise ConfigError(
                 f"data source '{source.name}' takes no parameter '{name}'",
                 file=file,
                 key=f"data.params.{name}",
+                line=line,
                 fix=hint,
             )
 

@@ -1,0 +1,448 @@
+"""The ``nnzoo`` command line: thin over the library, rendered with rich.
+
+Heavy imports (Keras, TensorFlow, Optuna) happen inside the commands that need them, so
+``nnzoo --help``, ``list-models`` and ``validate`` start fast. User mistakes
+(:class:`~nnzoo.errors.NnzooError`) end with one line on stderr and exit code 2;
+``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nnzoo.errors import NnzooError
+
+BACKENDS = ("tensorflow", "jax", "torch")
+_STATE: dict[str, Any] = {"debug": False}
+
+
+def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # Eager: set process-wide state before anything imports Keras.
+    if value:
+        os.environ["KERAS_BACKEND"] = value
+    return value
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    _STATE["debug"] = value
+    if not value:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return value
+
+
+class _Group(click.Group):
+    """Turns library errors into one line and exit code 2 (``--debug``: the traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NnzooError as err:
+            if _STATE["debug"]:
+                raise
+            click.echo(f"nnzoo: error: {err.one_line()}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo(
+                "nnzoo: interrupted (a run can continue with `nnzoo train --resume`)", err=True
+            )
+            sys.exit(130)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    callback=_set_backend,
+    is_eager=True,
+    expose_value=False,
+    help="Keras backend (default: $KERAS_BACKEND or tensorflow).",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    callback=_set_debug,
+    is_eager=True,
+    expose_value=False,
+    help="Show tracebacks and framework logs.",
+)
+@click.version_option(package_name="nnzoo")
+def cli() -> None:
+    """nnzoo: the deep-learning canon as a catalog of Keras 3 models, trained from YAML.
+
+    \b
+    nnzoo list-models                 the catalog
+    nnzoo describe resnet18           card, defaults, parameter count, summary
+    nnzoo init mlp > my.yaml          a complete, commented config
+    nnzoo validate my.yaml            check a config without building anything
+    nnzoo train my.yaml --set train.epochs=5
+    nnzoo train --resume RUN_DIR      continue an interrupted run
+    nnzoo evaluate RUN_DIR            test metrics of a run's best model
+    nnzoo predict RUN_DIR INPUT       class predictions for new inputs
+    nnzoo tune configs/tune/mlp_digits.yaml --trials 20
+    nnzoo generate RUN_DIR --prompt "def "
+    """
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+@cli.command("list-models")
+@click.argument("pattern", required=False)
+@click.option("--family", help="Only this family (e.g. resnet).")
+@click.option("--task", help="Only this task (classification, language_modeling, masked_lm).")
+@click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON.")
+def list_models_cmd(pattern: str | None, family: str | None, task: str | None, as_json: bool):
+    """List the catalog; PATTERN is a wildcard such as 'vit_*'."""
+    from nnzoo.registry import get_card, list_models
+
+    names = list_models(pattern, family=family, task=task)
+    cards = [get_card(n) for n in names]
+    if as_json:
+        click.echo(json.dumps([c.to_dict() for c in cards], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"nnzoo catalog ({len(cards)} models)")
+    for col in ("name", "family", "task", "input", "summary"):
+        table.add_column(col, overflow="fold")
+    for c in cards:
+        table.add_row(c.name, c.family, c.task, c.input_kind, c.summary)
+    _console().print(table)
+
+
+@cli.command("list-sources")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_sources_cmd(as_json: bool):
+    """List the data sources (offline ones need no download)."""
+    from nnzoo.data._sources import get_source, list_sources
+
+    sources = [get_source(n) for n in list_sources()]
+    rows = [
+        {
+            "name": s.name,
+            "input_kind": s.input_kind,
+            "offline": s.offline,
+            "params": {k: v for k, v in s.parameters.items()},
+            "summary": s.summary,
+        }
+        for s in sources
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title="nnzoo data sources")
+    for col in ("name", "input", "offline", "params", "summary"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["input_kind"],
+            "yes" if r["offline"] else "download",
+            ", ".join(r["params"]),
+            r["summary"],
+        )
+    _console().print(table)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PARAM=VALUE",
+    help="Override a hyperparameter, e.g. --set num_classes=10.",
+)
+@click.option("--summary/--no-summary", default=True, help="Print the Keras summary.")
+def describe(name: str, overrides: tuple[str, ...], summary: bool):
+    """Card, defaults, parameter count, input shape and Keras summary of NAME."""
+    from nnzoo.config.loader import parse_set
+    from nnzoo.registry import check_params, get_card
+
+    card = get_card(name, key="NAME")
+    params = dict(parse_set(o) for o in overrides)
+    check_params(card, params, key="--set")
+    console = _console()
+    console.print(f"[bold]{card.name}[/bold] — {card.summary}")
+    console.print(f"family: {card.family}   task: {card.task}   input: {card.input_kind}")
+    console.print(f"paper: {card.paper}")
+    console.print("defaults:")
+    for k, v in {**card.defaults, **params}.items():
+        console.print(f"  {k}: {v}")
+    model = card.builder(**{**card.defaults, **params})
+    trainable = sum(int(_prod(w.shape)) for w in model.trainable_weights)
+    console.print(f"parameters: {model.count_params():,} ({trainable:,} trainable)")
+    shapes = [tuple(t.shape) for t in model.inputs]
+    console.print(f"input shape: {shapes[0] if len(shapes) == 1 else shapes}")
+    console.print(f"output shape: {tuple(model.output.shape)}")
+    if summary:
+        model.summary(print_fn=lambda line, **_: console.print(line, markup=False))
+
+
+def _prod(shape: Any) -> int:
+    out = 1
+    for d in shape:
+        out *= int(d)
+    return out
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--data", "source", help="Data source (default: an offline one that fits).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file.")
+def init(name: str, source: str | None, output: str | None):
+    """Print a complete, commented config for NAME that `nnzoo train` accepts as-is."""
+    from nnzoo.config.templates import config_template
+
+    text = config_template(name, source=source)
+    if output:
+        path = Path(output)
+        if path.exists():
+            raise NnzooError(
+                f"{path}: already exists; nothing was written. Fix: choose a new file name"
+            )
+        path.write_text(text)
+        click.echo(f"wrote {path}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override any dotted key (a YAML value).",
+)
+def validate(config: str, overrides: tuple[str, ...]):
+    """Check CONFIG (keys, types, model and data names) without building anything."""
+    from nnzoo.config import load_config
+
+    cfg = load_config(config, overrides)
+    click.echo(f"{config}: ok ({cfg.model.name} on {cfg.data.source}, {cfg.train.epochs} epochs)")
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -> dict[str, Any]:
+    return {"train.epochs": epochs, "data.batch_size": batch_size, "seed": seed}
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override any dotted key, e.g. --set train.epochs=5 (repeatable).",
+)
+@click.option("--epochs", type=int, help="Shortcut for --set train.epochs=N.")
+@click.option("--batch-size", type=int, help="Shortcut for --set data.batch_size=N.")
+@click.option("--seed", type=int, help="Shortcut for --set seed=N.")
+@click.option(
+    "--runs-dir",
+    default="runs",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where runs/<name>/<run-id>/ are written.",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    help="Continue an interrupted run from its last completed epoch.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress.")
+def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, quiet):
+    """Train the model of CONFIG and write a run directory.
+
+    Flags override the file; --set overrides both.
+    """
+    from nnzoo.config import load_config
+
+    if resume_dir:
+        if config or overrides:
+            raise NnzooError(
+                "--resume continues a run with its own config. Fix: drop CONFIG "
+                "and --set, or start a new run without --resume"
+            )
+        from nnzoo.training.trainer import resume
+
+        result = resume(resume_dir, quiet=quiet)
+        if result.already_finished:
+            click.echo(
+                f"{resume_dir}: this run already finished "
+                f"({result.metrics.get('epochs')} epochs); nothing to do."
+            )
+            return
+    else:
+        if not config:
+            raise NnzooError(
+                "missing CONFIG. Fix: `nnzoo train my.yaml` (see `nnzoo init`) "
+                "or `nnzoo train --resume RUN_DIR`"
+            )
+        cfg = load_config(config, overrides, flags=_train_flags(epochs, batch_size, seed))
+        from nnzoo.training.trainer import train as train_fn
+
+        result = train_fn(cfg, runs_dir=runs_dir, quiet=quiet)
+    _print_result(result)
+
+
+def _print_result(result: Any) -> None:
+    from rich.table import Table
+
+    m = result.metrics
+    table = Table(title="test metrics", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in m["test"].items():
+        table.add_row(k, f"{v:.4f}")
+    console = _console()
+    console.print(table)
+    best = m.get("best", {})
+    console.print(
+        f"best epoch {best.get('epoch')} of {m['epochs']} by {m['monitor']['metric']} "
+        f"({m['monitor']['mode']})   params {m['params']:,}   wall {m['wall_seconds']:.1f} s"
+    )
+    console.print(f"run: {result.run_dir}")
+    if "accuracy" in m["test"]:
+        click.echo(f"test accuracy: {m['test']['accuracy']:.4f}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--data", "source", help="Evaluate on this data source's test split instead.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PARAM=VALUE",
+    help="Parameters of --data (e.g. --set num_examples=500).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool):
+    """Metrics of RUN_DIR's best model on its test split (or on --data)."""
+    from nnzoo.config.loader import parse_set
+    from nnzoo.training.trainer import evaluate as evaluate_fn
+
+    params = dict(parse_set(o) for o in overrides)
+    metrics = evaluate_fn(run_dir, data=source, data_params=params)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2))
+        return
+    for k, v in metrics.items():
+        click.echo(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("inputs", type=click.Path())
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write predictions to a .csv or .json file.",
+)
+def predict(run_dir: str, inputs: str, output: str | None):
+    """Class predictions of RUN_DIR's model for INPUTS.
+
+    INPUTS: a .npy/.npz/.csv file (one example per row), an image or a folder of images,
+    or a .txt file (one text per line) for text models.
+    """
+    from nnzoo.training.trainer import predict as predict_fn
+
+    rows = predict_fn(run_dir, inputs)
+    if output:
+        _write_predictions(rows, Path(output))
+        click.echo(f"wrote {len(rows)} predictions to {output}", err=True)
+        return
+    for r in rows:
+        click.echo(f"{r['input']}\t{r['class']}\t{r['probability']:.4f}")
+
+
+def _write_predictions(rows: list[dict[str, Any]], path: Path) -> None:
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=2))
+    elif path.suffix == ".csv":
+        import csv
+
+        names = list(rows[0]["probabilities"]) if rows else []
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["input", "class", "probability", *[f"p_{n}" for n in names]])
+            for r in rows:
+                w.writerow(
+                    [
+                        r["input"],
+                        r["class"],
+                        f"{r['probability']:.6f}",
+                        *[f"{r['probabilities'][n]:.6f}" for n in names],
+                    ]
+                )
+    else:
+        raise NnzooError(f"{path}: --output must end in .csv or .json. Fix: rename it")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--prompt", default="", help="Text to continue.")
+@click.option("--max-new-tokens", default=200, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--temperature",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.0),
+    help="0 is greedy (deterministic).",
+)
+@click.option("--top-k", type=click.IntRange(1), help="Sample from the k most likely tokens.")
+@click.option("--seed", type=int, help="Seed of the sampler.")
+def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
+    """Sample text from a trained language model (e.g. gpt_nano)."""
+    from nnzoo.data.tokenizers import tokenizer_from_json
+    from nnzoo.generation import generate as generate_fn
+    from nnzoo.training.trainer import load_run
+
+    run = load_run(run_dir)
+    if run.spec.task != "language_modeling":
+        raise NnzooError(
+            f"{run_dir}: a {run.spec.task} run cannot generate text. Fix: give "
+            "the run of a language model (e.g. gpt_nano)"
+        )
+    tokenizer = tokenizer_from_json((Path(run_dir) / "tokenizer.json").read_text())
+    text = generate_fn(
+        run.model,
+        tokenizer,
+        prompt,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        seed=seed,
+        max_sequence_length=run.config.model.params.get("max_sequence_length"),
+    )
+    click.echo(prompt + text)
+
+
+def main() -> None:
+    cli(prog_name="nnzoo")
+
+
+if __name__ == "__main__":
+    main()

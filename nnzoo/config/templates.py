@@ -1,0 +1,116 @@
+"""``nnzoo init``: a complete, commented starting config for a catalog entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from nnzoo.registry import ModelCard, get_card
+
+#: Parameters the trainer fills from the data source (DESIGN.md principle 7).
+DATA_FILLED = ("input_shape", "num_classes", "vocabulary_size", "max_sequence_length")
+
+_SPECIAL_SOURCES = {"perceptron": "and", "mlp_xor": "xor"}
+
+
+def default_source(card: ModelCard) -> str:
+    """An offline data source that fits the model's input kind and task."""
+    if card.name in _SPECIAL_SOURCES:
+        return _SPECIAL_SOURCES[card.name]
+    if card.input_kind == "features":
+        return "digits"
+    if card.input_kind == "image":
+        return "shapes"
+    if card.task == "classification":
+        return "stdlib_topics"
+    return "text_corpus"
+
+
+def _flow(value: Any) -> str:
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=1000)
+        .strip()
+        .removesuffix("\n...")
+        .removesuffix("...")
+        .strip()
+    )
+
+
+def config_template(name: str, *, source: str | None = None) -> str:
+    """YAML text with every section, commented, for ``name`` on ``source``."""
+    card = get_card(name, key="NAME")
+    if source is not None:
+        from nnzoo.data._sources import get_source
+
+        get_source(source, key="--data")
+    source = source or default_source(card)
+    small = card.input_kind == "features"
+    epochs = 20 if small else 5
+    lines = [
+        f"# nnzoo config for {card.name}: {card.summary}",
+        f"# Paper: {card.paper}",
+        "# Train it:   nnzoo train THIS.yaml     (override any key: --set train.epochs=3)",
+        f"name: {card.name}-{source}",
+        "seed: 42                      # makes the run reproducible",
+        "model:",
+        f"  name: {card.name}",
+        f"  # {', '.join(p for p in DATA_FILLED if p in card.parameters) or 'nothing'}: "
+        "filled from the data unless set here",
+        "  params:",
+    ]
+    params = {k: v for k, v in card.defaults.items() if k not in DATA_FILLED}
+    if params:
+        for k, v in params.items():
+            lines.append(f"    {k}: {_flow(_plain(v))}")
+    else:
+        lines[-1] = "  params: {}"
+    lines += [
+        "  init_from: null             # a run dir or .weights.h5 to start from",
+        "data:",
+        f"  source: {source}              # see `nnzoo list-sources`",
+        "  params: {}                  # source parameters",
+        "  batch_size: " + ("1" if card.loss == "perceptron" else "32"),
+        "  validation_split: 0.1       # fraction of the training data held out",
+        "  test_split: 0.2             # fraction held out for the final test",
+    ]
+    if card.input_kind == "image":
+        lines += [
+            "  augment:                    # applied in training only",
+            "    flip: horizontal",
+            "    rotation: 0.05            # fraction of a full turn",
+            "    translate: 0.1",
+            "    zoom: 0.1",
+            "    contrast: 0.0",
+        ]
+    optimizer = (
+        "{name: sgd, learning_rate: 1.0}"
+        if card.loss == "perceptron"
+        else "{name: adam, learning_rate: 0.001}"
+    )
+    monitor = "val_accuracy" if card.task == "classification" else "val_loss"
+    lines += [
+        "train:",
+        f"  epochs: {epochs}",
+        f"  optimizer: {optimizer}   # adam | adamw | sgd | rmsprop",
+        "  schedule: {name: constant}  # constant | step | exponential | cosine | "
+        "constant_then_exp",
+        "  loss: auto                  # from the task (logits, from_logits=True)",
+        "  metrics: [accuracy]",
+        f"  monitor: {{metric: {monitor}, mode: auto}}   # early stopping + the best model",
+        "  callbacks:",
+        "    early_stopping: {enabled: true, patience: 5, restore_best_weights: true}",
+        "    checkpoint: true",
+        "    tensorboard: false",
+        "  mixed_precision: none       # none | mixed_float16 | mixed_bfloat16",
+        "  jit_compile: auto",
+        "distribute:",
+        "  strategy: auto              # auto | none | one_device | mirrored | multi_worker",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value

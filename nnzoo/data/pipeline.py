@@ -1,0 +1,146 @@
+"""Turn NumPy splits into what ``model.fit`` consumes.
+
+On the TensorFlow backend: a ``tf.data`` pipeline (cache, shuffle with the run seed, batch,
+augment on the training split only, prefetch AUTOTUNE). On JAX / PyTorch: a
+``keras.utils.PyDataset`` over the same arrays, so TensorFlow need not be installed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nnzoo.data._sources import num_examples, take
+
+
+def backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def augmentation_layers(augment: Any, seed: int) -> Any:
+    """A ``keras.Sequential`` of random preprocessing layers for ``augment``, or ``None``."""
+    if augment is None or not augment.active:
+        return None
+    import keras
+
+    layers = []
+    if augment.flip != "none":
+        layers.append(keras.layers.RandomFlip(augment.flip, seed=seed))
+    if augment.rotation:
+        layers.append(keras.layers.RandomRotation(augment.rotation, seed=seed + 1))
+    if augment.translate:
+        layers.append(
+            keras.layers.RandomTranslation(augment.translate, augment.translate, seed=seed + 2)
+        )
+    if augment.zoom:
+        layers.append(keras.layers.RandomZoom(augment.zoom, seed=seed + 3))
+    if augment.contrast:
+        layers.append(keras.layers.RandomContrast(augment.contrast, seed=seed + 4))
+    return keras.Sequential(layers, name="augmentation")
+
+
+def make_dataset(
+    x: Any,
+    y: Any,
+    *,
+    batch_size: int,
+    training: bool,
+    seed: int = 0,
+    cache: bool = True,
+    augment: Any = None,
+    shuffle: bool = True,
+) -> Any:
+    """A batched dataset of ``(x, y)`` for ``fit`` / ``evaluate``.
+
+    Args:
+        training: shuffle (seeded, reshuffled each epoch) and augment; else keep order.
+        augment: an ``AugmentConfig``; applied to image batches in training only.
+    """
+    augmenter = augmentation_layers(augment, seed) if training else None
+    if backend() == "tensorflow":
+        return _tf_dataset(x, y, batch_size, training and shuffle, seed, cache, augmenter)
+    return ArrayDataset(
+        x, y, batch_size=batch_size, shuffle=training and shuffle, seed=seed, augmenter=augmenter
+    )
+
+
+def _tf_dataset(
+    x: Any, y: Any, batch_size: int, shuffle: bool, seed: int, cache: bool, augmenter: Any
+) -> Any:
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y) if y is not None else x)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(num_examples(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augmenter is not None:
+        ds = ds.map(
+            lambda xb, yb: (augmenter(xb, training=True), yb),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _py_dataset_base() -> type:
+    import keras
+
+    return keras.utils.PyDataset
+
+
+class ArrayDataset:
+    """A seeded, shuffling ``keras.utils.PyDataset`` over in-memory arrays (no TensorFlow).
+
+    Created through :func:`make_dataset`; the class is built lazily so that importing this
+    module does not import Keras.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        return _array_dataset_class()(*args, **kwargs)
+
+
+_ARRAY_DATASET: type | None = None
+
+
+def _array_dataset_class() -> type:
+    global _ARRAY_DATASET
+    if _ARRAY_DATASET is not None:
+        return _ARRAY_DATASET
+    base = _py_dataset_base()
+
+    class _ArrayDataset(base):  # type: ignore[misc, valid-type]
+        def __init__(self, x, y, *, batch_size, shuffle, seed, augmenter=None):
+            super().__init__()
+            self.x, self.y = x, y
+            self.batch_size = batch_size
+            self.shuffle = shuffle
+            self.augmenter = augmenter
+            self._rng = np.random.default_rng(seed)
+            self._n = num_examples(x)
+            self._order = np.arange(self._n)
+            if shuffle:
+                self._rng.shuffle(self._order)
+
+        def __len__(self):
+            return math.ceil(self._n / self.batch_size)
+
+        def __getitem__(self, index):
+            rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+            xb = take(self.x, rows)
+            if self.augmenter is not None:
+                xb = np.asarray(self.augmenter(xb, training=True))
+            if self.y is None:
+                return (xb,)
+            return xb, self.y[rows]
+
+        def on_epoch_end(self):
+            if self.shuffle:
+                self._rng.shuffle(self._order)
+
+    _ARRAY_DATASET = _ArrayDataset
+    return _ArrayDataset
