@@ -1,0 +1,66 @@
+"""GPT: the published GPT-2 count, causality, and a tied LM head that survives saving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnzoo.registry import build_model
+
+
+def test_gpt2_has_the_published_parameter_count():
+    # GPT-2 small (Radford et al. 2019, Hugging Face GPT2Model / GPT2LMHeadModel with the
+    # tied head): 124,439,808.
+    assert build_model("gpt2").count_params() == 124_439_808
+
+
+def test_gpt_nano_is_cpu_sized():
+    assert build_model("gpt_nano").count_params() < 1_000_000
+
+
+@pytest.fixture(scope="module")
+def nano():
+    return build_model("gpt_nano", vocabulary_size=64)
+
+
+def _tokens(seed, batch_size=2, length=12):
+    return np.random.default_rng(seed).integers(1, 64, size=(batch_size, length)).astype("int32")
+
+
+@pytest.mark.parametrize("pad", [False, True])
+def test_logits_at_t_do_not_depend_on_later_tokens(nano, pad):
+    token_ids = _tokens(0)
+    padding_mask = np.ones_like(token_ids)
+    if pad:
+        padding_mask[1, 9:] = 0
+    base = np.asarray(nano({"token_ids": token_ids, "padding_mask": padding_mask}))
+    assert base.shape == (2, 12, 64)
+    for t in (0, 4, 8, 10):
+        changed = token_ids.copy()
+        changed[:, t + 1 :] = _tokens(t + 1)[:, t + 1 :]
+        out = np.asarray(nano({"token_ids": changed, "padding_mask": padding_mask}))
+        np.testing.assert_allclose(out[:, : t + 1], base[:, : t + 1], atol=1e-5)
+        # Control: the later positions do see the change.
+        assert np.abs(out[0, t + 1 :] - base[0, t + 1 :]).max() > 1e-4
+
+
+def test_lm_head_is_tied_to_the_token_embedding(nano, tmp_path):
+    import keras
+
+    vocab_matrices = [w for w in nano.weights if 64 in tuple(w.shape)]
+    assert [w.path for w in vocab_matrices] == ["token_embedding/embeddings"]
+    inputs = {"token_ids": _tokens(3), "padding_mask": np.ones((2, 12), "int32")}
+    path = tmp_path / "gpt_nano.keras"
+    nano.save(path)
+    loaded = keras.saving.load_model(path)
+    expected = np.asarray(nano(inputs))
+    np.testing.assert_allclose(np.asarray(loaded(inputs)), expected, atol=1e-6)
+    # Still tied after loading: changing the embedding changes the logits.
+    embedding = loaded.get_layer("token_embedding").embeddings
+    embedding.assign(np.zeros(embedding.shape, "float32"))
+    np.testing.assert_allclose(np.asarray(loaded(inputs)), 0.0, atol=1e-6)
+
+
+def test_hidden_dim_must_be_a_multiple_of_num_heads():
+    with pytest.raises(ValueError, match=r"Received: hidden_dim=128, num_heads=5$"):
+        build_model("gpt_nano", num_heads=5)
