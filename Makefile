@@ -1,0 +1,40 @@
+# nnzoo: `make demo` trains the quick start offline; `make test` runs the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-tf test-jax lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install nnzoo with its dev tools
+
+demo: install  ## train the quick start (MLP on digits, offline) and print its test accuracy
+	$(BIN)/nnzoo train configs/quickstart.yaml --quiet
+
+test: test-tf test-jax  ## the whole suite: TensorFlow backend, then the catalog on JAX
+
+test-tf: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-jax: install
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/models tests/layers -m "not slow"
+
+lint: install
+	$(BIN)/ruff check nnzoo tests scripts
+	$(BIN)/ruff format --check nnzoo tests scripts
+
+format: install
+	$(BIN)/ruff format nnzoo tests scripts
+
+bench: install  ## start-up, training overhead and input-pipeline benchmarks (ratios)
+	$(BIN)/python scripts/bench_startup.py
+	$(BIN)/python scripts/bench_quickstart.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
