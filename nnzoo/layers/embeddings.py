@@ -50,7 +50,8 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs: Any) -> Any:
         shape = ops.shape(inputs)
         # Sequences may be shorter than the table: take its first T rows.
-        positions = ops.slice(self.embeddings, (0, 0), (shape[-2], shape[-1]))  # (T, hidden)
+        table = ops.convert_to_tensor(self.embeddings)
+        positions = ops.slice(table, (0, 0), (shape[-2], shape[-1]))  # (T, hidden)
         return ops.broadcast_to(ops.cast(positions, inputs.dtype), shape)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
@@ -92,7 +93,8 @@ class ClassToken(keras.layers.Layer):
     def call(self, inputs: Any) -> Any:
         batch_size = ops.shape(inputs)[0]
         token = ops.broadcast_to(
-            ops.cast(self.token, inputs.dtype), (batch_size, 1, ops.shape(inputs)[-1])
+            ops.cast(ops.convert_to_tensor(self.token), inputs.dtype),
+            (batch_size, 1, ops.shape(inputs)[-1]),
         )
         return ops.concatenate([token, inputs], axis=1)
 
@@ -115,7 +117,7 @@ class Bias(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs: Any) -> Any:
-        return inputs + ops.cast(self.bias, inputs.dtype)
+        return inputs + ops.cast(ops.convert_to_tensor(self.bias), inputs.dtype)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return tuple(input_shape)
