@@ -1,0 +1,176 @@
+"""The config contract: every user mistake is one ConfigError naming file, line, key and fix."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import yaml
+
+from nnzoo.config import dump_config, load_config
+from nnzoo.errors import ConfigError
+
+GOOD = """\
+name: demo
+seed: 7
+model:
+  name: mlp
+  params:
+    hidden_units: [32]
+data:
+  source: digits
+  batch_size: 16
+train:
+  epochs: 3
+  optimizer: {name: adam, learning_rate: 0.01}
+"""
+
+
+def write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(path, overrides=()):
+    with pytest.raises(ConfigError) as info:
+        load_config(path, overrides)
+    return str(info.value)
+
+
+def test_good_config_loads_with_defaults(tmp_path):
+    config = load_config(write(tmp_path, GOOD))
+    assert config.model.params == {"hidden_units": [32]}
+    assert config.train.optimizer.learning_rate == 0.01
+    assert config.data.validation_split == 0.1
+    assert config.train.monitor.metric == "val_loss"
+
+
+def test_set_overrides_any_key_with_yaml_values(tmp_path):
+    config = load_config(
+        write(tmp_path, GOOD),
+        ["train.epochs=9", "model.params.hidden_units=[8, 4]", "train.schedule.name=cosine"],
+    )
+    assert config.train.epochs == 9
+    assert config.model.params["hidden_units"] == [8, 4]
+    assert config.train.schedule.name == "cosine"
+
+
+def test_flags_override_file_and_set_overrides_flags(tmp_path):
+    path = write(tmp_path, GOOD)
+    assert load_config(path, flags={"train.epochs": 4}).train.epochs == 4
+    assert load_config(path, ["train.epochs=5"], flags={"train.epochs": 4}).train.epochs == 5
+
+
+def test_unknown_key_names_line_and_suggests(tmp_path):
+    path = write(tmp_path, GOOD.replace("  epochs: 3", "  epocs: 3"))
+    assert error_of(path) == f"{path}:11: train.epocs: unknown key. Fix: did you mean 'epochs'?"
+
+
+def test_unknown_model_suggests_the_closest(tmp_path):
+    path = write(tmp_path, GOOD.replace("name: mlp", "name: resnet81"))
+    msg = error_of(path)
+    assert msg.startswith(f"{path}:4: model.name: unknown model 'resnet81'")
+    assert "did you mean" in msg
+
+
+def test_wrong_type_and_out_of_range(tmp_path):
+    path = write(tmp_path, GOOD.replace("batch_size: 16", "batch_size: many"))
+    msg = error_of(path)
+    assert msg.startswith(f"{path}:9: data.batch_size: input should be a valid integer")
+    assert msg.endswith("Fix: write a whole number, e.g. 10")
+    path = write(tmp_path, GOOD.replace("learning_rate: 0.01", "learning_rate: -1"), "d.yaml")
+    assert error_of(path).startswith(
+        f"{path}:12: train.optimizer.learning_rate: input should be greater than 0"
+    )
+
+
+def test_literal_lists_the_allowed_values(tmp_path):
+    msg = error_of(write(tmp_path, GOOD), ["train.optimizer.name=adagrad"])
+    assert msg == (
+        "--set: train.optimizer.name: must be one of 'adam', 'adamw', 'sgd' or 'rmsprop'; "
+        "received 'adagrad'. Fix: use one of the listed values"
+    )
+
+
+def test_model_param_the_builder_does_not_take(tmp_path):
+    path = write(tmp_path, GOOD.replace("hidden_units: [32]", "hiden_units: [32]"))
+    assert error_of(path) == (
+        f"{path}:6: model.params.hiden_units: model 'mlp' takes no parameter 'hiden_units'. "
+        "Fix: did you mean 'hidden_units'?"
+    )
+
+
+def test_missing_file_and_missing_key(tmp_path):
+    assert error_of(tmp_path / "nope.yaml").startswith(f"{tmp_path / 'nope.yaml'}: file not found")
+    path = write(tmp_path, "name: x\nmodel: {name: mlp}\n")
+    assert error_of(path).startswith(f"{path}: data: required key is missing")
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path):
+    path = write(tmp_path, "name: x\nmodel:\n  name: [mlp\ndata: {source: digits}\n")
+    msg = error_of(path)
+    assert msg.startswith(f"{path}:4: YAML syntax error")
+
+
+def test_python_tags_are_refused(tmp_path):
+    path = write(tmp_path, GOOD + "extra: !!python/object/apply:os.system ['echo hi']\n")
+    msg = error_of(path)
+    assert msg.startswith(f"{path}:13:")
+    assert "tag:yaml.org,2002:python/object/apply:os.system is not allowed" in msg
+
+
+def test_bad_set_syntax():
+    with pytest.raises(ConfigError, match=r"^--set: expected KEY=VALUE; received 'epochs'"):
+        load_config("configs/quickstart.yaml", ["epochs"])
+
+
+def test_unknown_data_source_and_param(tmp_path):
+    msg = error_of(write(tmp_path, GOOD.replace("source: digits", "source: digit")))
+    assert "data.source: unknown data source 'digit'. Fix: did you mean 'digits'?" in msg
+    msg = error_of(write(tmp_path, GOOD), ["data.params.size=3"])
+    assert msg.startswith("--set: data.params.size: data source 'digits' takes no parameter")
+
+
+def test_extends_overrides_only_what_differs(tmp_path):
+    write(tmp_path, GOOD, "base.yaml")
+    child = write(tmp_path, "extends: base.yaml\nname: child\ntrain: {epochs: 8}\n", "child.yaml")
+    config = load_config(child)
+    assert (config.name, config.train.epochs, config.data.batch_size) == ("child", 8, 16)
+    assert config.train.optimizer.learning_rate == 0.01  # merged, not replaced
+
+
+def test_extends_error_points_into_the_base_file(tmp_path):
+    base = write(tmp_path, GOOD.replace("epochs: 3", "epochz: 3"), "base.yaml")
+    child = write(tmp_path, "extends: base.yaml\nname: child\n", "child.yaml")
+    assert error_of(child).startswith(f"{base}:11: train.epochz: unknown key")
+
+
+def test_extends_cycle(tmp_path):
+    write(tmp_path, "extends: b.yaml\n", "a.yaml")
+    write(tmp_path, "extends: a.yaml\n", "b.yaml")
+    assert "`extends` forms a cycle" in error_of(tmp_path / "a.yaml")
+
+
+def test_resolved_config_round_trips(tmp_path):
+    config = load_config(write(tmp_path, GOOD), ["train.schedule.name=cosine"])
+    again = write(tmp_path, dump_config(config), "resolved.yaml")
+    assert load_config(again) == config
+    assert yaml.safe_load(dump_config(config))["train"]["schedule"]["name"] == "cosine"
+
+
+def test_tune_space_keys_are_checked(tmp_path):
+    msg = error_of(
+        write(tmp_path, GOOD), ["tune.space={train.optimizer.learning_rat: {float: [0.1, 1]}}"]
+    )
+    assert (
+        "tune.space.train.optimizer.learning_rat: 'train.optimizer.learning_rat' is not a key"
+        in msg
+    )
+    assert "did you mean 'train.optimizer.learning_rate'?" in msg
+    msg = error_of(
+        write(tmp_path, GOOD), ["tune.space={model.params.dropot: {float: [0.1, 0.5]}}"]
+    )
+    assert "did you mean 'model.params.dropout'?" in msg
+    msg = error_of(write(tmp_path, GOOD), ["tune.space={data.batch_size: {int: [64, 16]}}"])
+    assert "low must be below high" in msg

@@ -1,0 +1,153 @@
+"""The command line: fast start-up, one-line errors with exit code 2, init -> train."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import nnzoo
+from nnzoo.cli import cli
+
+HEAVY = ("tensorflow", "keras", "optuna", "jax", "torch")
+
+
+def run_cli(*args, env=None):
+    code = (
+        "import sys; from nnzoo.cli import cli\n"
+        "try:\n    cli(prog_name='nnzoo', args=sys.argv[1:])\n"
+        "except SystemExit as e:\n"
+        f"    heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "    sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n'); raise\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["list-models"],
+        ["list-models", "vit_*", "--json"],
+        ["validate", "configs/quickstart.yaml"],
+        ["train", "--help"],
+        ["list-sources"],
+    ],
+)
+def test_light_commands_import_no_framework(args):
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY=\n" in proc.stderr, proc.stderr
+
+
+def test_list_models_json_is_the_catalog():
+    result = CliRunner().invoke(cli, ["list-models", "--json"])
+    cards = json.loads(result.output)
+    assert [c["name"] for c in cards] == nnzoo.list_models()
+    assert {"name", "family", "task", "input_kind", "defaults", "paper", "summary"} <= set(
+        cards[0]
+    )
+
+
+def test_list_models_wildcard_and_family():
+    result = CliRunner().invoke(cli, ["list-models", "mlp*", "--json"])
+    assert [c["name"] for c in json.loads(result.output)] == ["mlp", "mlp_xor"]
+    assert nnzoo.list_models(family="mlp") == ["mlp", "mlp_xor"]
+
+
+def test_user_error_is_one_line_exit_2_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmodel: {name: mlpp}\ndata: {source: digits}\n")
+    proc = run_cli("validate", str(bad))
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if not line.startswith("HEAVY=")]
+    assert lines == [
+        f"nnzoo: error: {bad}:2: model.name: unknown model 'mlpp'. Fix: did you mean 'mlp'?"
+    ]
+    assert "Traceback" not in proc.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    proc = run_cli("--debug", "validate", str(tmp_path / "missing.yaml"))
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr
+    assert "ConfigError" in proc.stderr
+
+
+@pytest.mark.parametrize("name", nnzoo.list_models())
+def test_init_prints_a_config_that_validates(name, tmp_path):
+    result = CliRunner().invoke(cli, ["init", name])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "c.yaml"
+    path.write_text(result.output)
+    data = yaml.safe_load(result.output)
+    assert data["model"]["name"] == name
+    validated = CliRunner().invoke(cli, ["validate", str(path)])
+    assert validated.exit_code == 0, validated.output
+    assert validated.output.startswith(f"{path}: ok ({name} on ")
+
+
+def test_init_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("keep me")
+    result = CliRunner().invoke(cli, ["init", "mlp", "-o", str(path)])
+    assert result.exit_code == 2
+    assert path.read_text() == "keep me"
+
+
+def test_train_evaluate_predict_from_the_cli(tmp_path):
+    runner = CliRunner()
+    runs = tmp_path / "runs"
+    result = runner.invoke(
+        cli,
+        [
+            "train",
+            "configs/quickstart.yaml",
+            "--epochs",
+            "3",
+            "--runs-dir",
+            str(runs),
+            "-q",
+            "--set",
+            "train.schedule.name=constant",
+            "--set",
+            "model.params.hidden_units=[32]",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    run_dir = next((runs / "quickstart").iterdir())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 3
+    assert f"test accuracy: {metrics['test']['accuracy']:.4f}" in result.output
+    assert metrics["test"]["accuracy"] > 0.8
+    resolved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert resolved["model"]["params"]["input_shape"] == [64]
+    assert resolved["model"]["params"]["num_classes"] == 10
+
+    ev = runner.invoke(cli, ["evaluate", str(run_dir), "--json"])
+    assert ev.exit_code == 0, ev.output
+    assert json.loads(ev.output)["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
+
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    np.savetxt(tmp_path / "x.csv", digits.data[:5] / 16.0, delimiter=",")
+    out = tmp_path / "p.json"
+    pr = runner.invoke(cli, ["predict", str(run_dir), str(tmp_path / "x.csv"), "-o", str(out)])
+    assert pr.exit_code == 0, pr.output
+    rows = json.loads(out.read_text())
+    assert len(rows) == 5
+    assert set(rows[0]["probabilities"]) == {str(i) for i in range(10)}
+    assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert sum(r["class"] == str(t) for r, t in zip(rows, digits.target[:5])) >= 4
+
+    again = runner.invoke(cli, ["train", "--resume", str(run_dir)])
+    assert again.exit_code == 0
+    assert "already finished (3 epochs); nothing to do" in again.output

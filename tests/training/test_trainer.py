@@ -1,0 +1,111 @@
+"""The trainer: what it learns, what it writes, and how it checks data against the model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nnzoo.config import load_config
+from nnzoo.errors import ConfigError
+from nnzoo.training.trainer import train
+
+
+def config(*overrides, path="configs/quickstart.yaml"):
+    return load_config(path, list(overrides))
+
+
+def test_perceptron_learns_and_but_cannot_learn_xor(tmp_path):
+    and_run = train(config(path="configs/perceptron.yaml"), runs_dir=tmp_path, quiet=True)
+    assert and_run.metrics["test"]["accuracy"] == 1.0
+    w, b = and_run.model.get_weights()
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
+    assert ((x @ w)[:, 0] + b[0] > 0).tolist() == [False, False, False, True]
+
+    xor_run = train(
+        config("data.source=xor", "train.epochs=40", path="configs/perceptron.yaml"),
+        runs_dir=tmp_path,
+        quiet=True,
+    )
+    # No line separates XOR: at most 3 of the 4 points can be right.
+    assert xor_run.metrics["test"]["accuracy"] <= 0.75
+
+
+def test_perceptron_rule_corrects_false_positives():
+    """One SGD step of the perceptron criterion on a false positive moves w by -lr·x."""
+    import keras
+
+    from nnzoo import build_model
+    from nnzoo.training.losses import PerceptronLoss
+
+    model = build_model("perceptron")
+    model.set_weights([np.array([[1.0], [1.0]], "float32"), np.array([0.5], "float32")])
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss=PerceptronLoss())
+    x = np.array([[1.0, 0.0]], "float32")
+    model.fit(x, np.array([0]), epochs=1, batch_size=1, verbose=0, shuffle=False)
+    w, b = model.get_weights()
+    np.testing.assert_allclose(w[:, 0], [0.0, 1.0])  # w - x
+    np.testing.assert_allclose(b, [-0.5])  # b - 1
+
+
+def test_mlp_xor_solves_xor(tmp_path):
+    run = train(config(path="configs/mlp_xor.yaml"), runs_dir=tmp_path, quiet=True)
+    assert run.metrics["params"] == 17
+    assert run.metrics["test"]["accuracy"] == 1.0  # 4/4
+
+
+def test_run_directory_contents_and_no_overwrite(tmp_path):
+    cfg = config("train.epochs=2", "model.params.hidden_units=[16]")
+    first = train(cfg, runs_dir=tmp_path, quiet=True)
+    second = train(cfg, runs_dir=tmp_path, quiet=True)
+    assert first.run_dir != second.run_dir
+    names = {p.name for p in first.run_dir.iterdir()}
+    assert {
+        "config.yaml",
+        "model.keras",
+        "history.csv",
+        "metrics.json",
+        "curves.png",
+        "data_spec.json",
+        "checkpoints",
+        "status.json",
+    } <= names
+    metrics = json.loads((first.run_dir / "metrics.json").read_text())
+    assert set(metrics) >= {"test", "params", "epochs", "wall_seconds"}
+    assert metrics["epochs"] == 2
+    assert metrics["params"] == 64 * 16 + 16 + 16 * 10 + 10
+    spec = json.loads((first.run_dir / "data_spec.json").read_text())
+    assert spec["class_names"] == [str(i) for i in range(10)]
+    assert len((first.run_dir / "history.csv").read_text().strip().splitlines()) == 3
+
+
+def test_same_seed_same_result(tmp_path):
+    cfg = config("train.epochs=2", "model.params.hidden_units=[16]")
+    a = train(cfg, runs_dir=tmp_path, quiet=True)
+    b = train(cfg, runs_dir=tmp_path, quiet=True)
+    assert a.metrics["test"]["loss"] == pytest.approx(b.metrics["test"]["loss"], rel=1e-5)
+
+
+def test_data_fills_the_model_and_a_mismatch_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        train(config("model.params.num_classes=3"), runs_dir=tmp_path, quiet=True)
+    assert str(info.value) == (
+        "configs/quickstart.yaml: model.params.num_classes: is 3 but data source 'digits' "
+        "needs 10. Fix: remove it (the data fills it in) or change the data"
+    )
+    with pytest.raises(ConfigError, match="model 'mlp' takes features inputs but data source"):
+        train(config("data.source=shapes"), runs_dir=tmp_path, quiet=True)
+
+
+def test_monitor_must_be_logged(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        train(config("train.monitor.metric=val_acc"), runs_dir=tmp_path, quiet=True)
+    assert "train.monitor.metric: the run will not log 'val_acc'" in str(info.value)
+    assert "val_accuracy" in str(info.value)
+
+
+@pytest.mark.slow
+def test_quickstart_reaches_98_percent(tmp_path):
+    run = train(config(), runs_dir=tmp_path, quiet=True)
+    assert run.metrics["test"]["accuracy"] >= 0.98
