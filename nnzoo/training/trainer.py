@@ -26,6 +26,7 @@ from nnzoo.data import DataSpec, Splits, get_source, load_data
 from nnzoo.data._sources import num_examples
 from nnzoo.errors import ConfigError, NnzooError, RunDirError
 from nnzoo.registry import ModelCard, get_card
+from nnzoo.saving import load_model
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +332,8 @@ def _fit(
 
     file = SOURCE_FILES.get(id(config))
     started = time.perf_counter()
+    # The strategy first: MultiWorkerMirroredStrategy must exist before other TF ops.
+    scope, replicas = strategy_scope(config.distribute.strategy, file=file)
     keras.utils.set_random_seed(config.seed)
     card, params, splits = prepare(config)
     task = effective_task(card, params)
@@ -368,12 +371,11 @@ def _fit(
     keras.mixed_precision.set_global_policy(policy)
     ckdir = run_dir / "checkpoints"
     state = cb.read_state(ckdir) if resuming else None
-    scope, replicas = strategy_scope(config.distribute.strategy, file=file)
     init_report = None
     with scope:
         if state is not None:
             # Weights, optimizer state and compile settings as at the end of the epoch.
-            model = keras.saving.load_model(ckdir / state["model_file"])
+            model = load_model(ckdir / state["model_file"])
             metric_objs = _compiled_metrics(model)
         else:
             model = card.builder(**params)
@@ -432,6 +434,7 @@ def _fit(
             initial_epoch=initial_epoch,
             steps_per_epoch=config.train.steps_per_epoch,
             callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles, seeded
             verbose=0 if quiet else 2,
         )
         losses = history.history.get("loss", [])
@@ -485,7 +488,12 @@ def _compiled_metrics(model: Any) -> list[Any]:
     names = []
     if compiled is not None:
         for m in compiled.config.get("metrics") or []:
-            names.append(m if isinstance(m, str) else m.get("config", {}).get("name", "metric"))
+            if isinstance(m, str):
+                names.append(m)
+            elif isinstance(m, dict):
+                names.append(m.get("config", {}).get("name", "metric"))
+            else:
+                names.append(m.name)
     return names
 
 
@@ -519,8 +527,6 @@ class LoadedRun:
 
 def load_run(run_dir: str | Path) -> LoadedRun:
     """Load a finished run: its config, its best model and its data spec."""
-    import keras
-
     run_dir = Path(run_dir)
     path = run_dir / "model.keras"
     if not path.exists():
@@ -532,7 +538,7 @@ def load_run(run_dir: str | Path) -> LoadedRun:
         )
     config = load_run_config(run_dir)
     spec = DataSpec.from_dict(json.loads((run_dir / "data_spec.json").read_text()))
-    model = keras.saving.load_model(path)
+    model = load_model(path)
     return LoadedRun(run_dir, config, model, spec)
 
 

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def _source_layers(path: Path) -> dict[str, list[Any]]:
-    import keras
+    from nnzoo.saving import load_model
 
     if path.is_dir():
         path = path / "model.keras"
@@ -23,7 +23,7 @@ def _source_layers(path: Path) -> dict[str, list[Any]]:
             fix="give a run directory that finished training, or a .keras file",
         )
     if path.suffix == ".keras":
-        source = keras.saving.load_model(path, compile=False)
+        source = load_model(path, compile=False)
         return {layer.name: layer.get_weights() for layer in source.layers if layer.weights}
     if path.name.endswith(".weights.h5"):
         return _read_weights_h5(path)

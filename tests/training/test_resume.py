@@ -1,0 +1,183 @@
+"""Resume, NaN handling and which weights become model.keras."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from nnzoo.config import load_config
+from nnzoo.data import load_data
+from nnzoo.training.trainer import TrainingDivergedError, resume, train
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Simulates an interruption after `epochs` completed epochs (state already saved)."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise Interrupt
+
+
+def history_epochs(run_dir):
+    with (run_dir / "history.csv").open() as f:
+        return [int(r["epoch"]) for r in csv.DictReader(f)]
+
+
+def flat_config(*extra):
+    # A learning rate so small that val_loss never improves by min_delta after epoch 1:
+    # early stopping then stops after exactly 1 + patience epochs.
+    return load_config(
+        "configs/quickstart.yaml",
+        [
+            "model.params.hidden_units=[8]",
+            "train.optimizer.learning_rate=1.0e-12",
+            "train.schedule.name=constant",
+            "train.epochs=20",
+            "train.callbacks.early_stopping={patience: 3, min_delta: 0.01}",
+            *extra,
+        ],
+    )
+
+
+def test_resume_restores_early_stopping_state(tmp_path):
+    straight = train(flat_config(), runs_dir=tmp_path / "a", quiet=True)
+    assert straight.metrics["epochs"] == 4  # best at epoch 1, patience 3
+
+    with pytest.raises(Interrupt):
+        train(flat_config(), runs_dir=tmp_path / "b", quiet=True, callbacks=[StopAfter(2)])
+    run_dir = next((tmp_path / "b" / "quickstart").iterdir())
+    state = json.loads((run_dir / "checkpoints" / "state.json").read_text())
+    assert state["epochs_completed"] == 2
+    assert state["early_stopping"]["wait"] == 1
+
+    resumed = resume(run_dir, quiet=True)
+    # Without the patience count restored it would run 2 + 4 = 6 epochs.
+    assert resumed.metrics["epochs"] == 4
+    assert history_epochs(run_dir) == [0, 1, 2, 3]
+    assert resumed.metrics["best"]["epoch"] == 1
+
+
+def test_resume_a_finished_run_does_nothing(tmp_path):
+    run = train(flat_config("train.epochs=1"), runs_dir=tmp_path, quiet=True)
+    mtime = (run.run_dir / "model.keras").stat().st_mtime
+    again = resume(run.run_dir, quiet=True)
+    assert again.already_finished
+    assert (run.run_dir / "model.keras").stat().st_mtime == mtime
+
+
+def test_kill_9_then_resume_ends_with_all_epochs(tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "nnzoo.cli",
+        "train",
+        "configs/quickstart.yaml",
+        "-q",
+        "--runs-dir",
+        str(tmp_path),
+        "--epochs",
+        "4",
+        "--set",
+        "data.batch_size=2",
+        "--set",
+        "model.params.hidden_units=[16]",
+        "--set",
+        "train.callbacks.early_stopping=false",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    run_dir = None
+    while time.time() < deadline:
+        runs = (
+            list((tmp_path / "quickstart").glob("*")) if (tmp_path / "quickstart").exists() else []
+        )
+        if runs and (runs[0] / "checkpoints" / "state.json").exists():
+            state = json.loads((runs[0] / "checkpoints" / "state.json").read_text())
+            if state["epochs_completed"] >= 1:
+                run_dir = runs[0]
+                break
+        time.sleep(0.2)
+    assert run_dir is not None, "the run did not complete an epoch in time"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "running"
+    done = json.loads((run_dir / "checkpoints" / "state.json").read_text())["epochs_completed"]
+    assert done < 4
+
+    result = subprocess.run(
+        [sys.executable, "-m", "nnzoo.cli", "train", "--resume", str(run_dir), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert history_epochs(run_dir) == [0, 1, 2, 3]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 4
+    assert metrics["test"]["accuracy"] > 0.8
+
+
+class PoisonAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            self.model.set_weights(
+                [np.full(w.shape, np.nan, "float32") for w in self.model.get_weights()]
+            )
+
+
+def test_nan_stops_cleanly_and_keeps_the_last_good_state(tmp_path):
+    cfg = flat_config("train.optimizer.learning_rate=0.001")
+    with pytest.raises(TrainingDivergedError) as info:
+        train(cfg, runs_dir=tmp_path, quiet=True, callbacks=[PoisonAt(2)])
+    run_dir = next((tmp_path / "quickstart").iterdir())
+    assert "the loss became NaN at epoch 3" in str(info.value)
+    assert "Fix: lower train.optimizer.learning_rate" in str(info.value)
+    state = json.loads((run_dir / "checkpoints" / "state.json").read_text())
+    assert state["epochs_completed"] == 2
+    last = keras.saving.load_model(run_dir / "checkpoints" / state["model_file"])
+    assert all(np.isfinite(w).all() for w in last.get_weights())
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "failed"
+
+
+def test_model_keras_is_the_best_epoch_and_metrics_are_its_own(tmp_path):
+    cfg = load_config(
+        "configs/quickstart.yaml",
+        [
+            "train.epochs=6",
+            "model.params.hidden_units=[16]",
+            "train.schedule.name=constant",
+            "train.optimizer.learning_rate=0.05",
+            "train.monitor={metric: val_accuracy}",
+            "train.callbacks.early_stopping=false",
+        ],
+    )
+    run = train(cfg, runs_dir=tmp_path, quiet=True)
+    best = run.metrics["best"]
+    assert best["val_accuracy"] == max(r["val_accuracy"] for r in run.history)
+    model = keras.saving.load_model(run.run_dir / "model.keras")
+    splits = load_data("digits", seed=cfg.seed)
+    val = model.evaluate(*splits.validation, verbose=0, return_dict=True)
+    assert val["accuracy"] == pytest.approx(best["val_accuracy"], abs=1e-6)
+    test = model.evaluate(*splits.test, verbose=0, return_dict=True)
+    assert test["accuracy"] == pytest.approx(run.metrics["test"]["accuracy"], abs=1e-6)
