@@ -1,0 +1,610 @@
+"""The ``keras.datasets`` sets: ``mnist``, ``fashion_mnist``, ``cifar10``, ``cifar100``, ``imdb``.
+
+Each file is fetched with ``keras.utils.get_file`` with the same file name, origin and hash as
+``keras.datasets`` uses, so it shares Keras's cache (``$KERAS_HOME/datasets``, else
+``~/.keras/datasets``). Nothing is downloaded unless ``download: true`` is set: when a file is
+not in the cache, :class:`~nnzoo.errors.DataNotAvailableError` says in one line which file to
+put where. The files are parsed here (NumPy, ``gzip``, ``tarfile`` and a restricted unpickler),
+with the same logic as ``keras.datasets`` but without TensorFlow, and without extracting the
+CIFAR tarballs: their pickled batches are read straight from the archive.
+
+Images are float32 in [0, 1], channels last: ``(28, 28, 1)`` for MNIST / Fashion-MNIST,
+``(32, 32, 3)`` for CIFAR. The official test split is ``SourceData.test``. ``imdb`` yields
+``token_ids`` / ``padding_mask`` (post-padded with 0) with Keras's word ids.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import tarfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnzoo.data._sources import DataSpec, SourceData, register_source
+from nnzoo.errors import ConfigError, DataNotAvailableError
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "FASHION_MNIST_CLASSES",
+    "FILES",
+    "RemoteFile",
+    "fetch",
+    "imdb_inputs",
+    "keras_cache_dirs",
+    "load_npz",
+    "parse_cifar_tarball",
+    "parse_idx",
+    "parse_mnist_npz",
+]
+
+_TF_KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+CIFAR10_CLASSES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+MNIST_CLASSES = [str(i) for i in range(10)]
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a ``keras.datasets`` set, as Keras names, downloads and verifies it.
+
+    Attributes:
+        fname: the file name in the cache.
+        origin: where Keras downloads it from.
+        file_hash: its sha256 (``None``: Keras does not verify it).
+        cache_subdir: the folder under the Keras home (``datasets``).
+        aliases: other names under which Keras's own loader caches the same file
+            (``get_file(..., extract=True)`` keeps CIFAR's tarball as ``<dir>_archive``).
+    """
+
+    fname: str
+    origin: str
+    file_hash: str | None
+    cache_subdir: str = "datasets"
+    aliases: tuple[str, ...] = ()
+
+
+_FASHION = (
+    "train-labels-idx1-ubyte.gz",
+    "train-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+)
+
+#: The files of each set (names, origins and hashes as in ``keras/src/datasets``).
+FILES: dict[str, tuple[RemoteFile, ...]] = {
+    "mnist": (
+        RemoteFile(
+            "mnist.npz",
+            f"{_TF_KERAS}mnist.npz",
+            "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+        ),
+    ),
+    "fashion_mnist": tuple(
+        RemoteFile(f, f"{_TF_KERAS}{f}", None, os.path.join("datasets", "fashion-mnist"))
+        for f in _FASHION
+    ),
+    "cifar10": (
+        RemoteFile(
+            "cifar-10-python.tar.gz",
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+            "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+            aliases=("cifar-10-batches-py-target_archive",),
+        ),
+    ),
+    "cifar100": (
+        RemoteFile(
+            "cifar-100-python.tar.gz",
+            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+            "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+            aliases=("cifar-100-python-target_archive",),
+        ),
+    ),
+    "imdb": (
+        RemoteFile(
+            "imdb.npz",
+            f"{_TF_KERAS}imdb.npz",
+            "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
+        ),
+    ),
+}
+
+#: An offline source to suggest instead of each set.
+_OFFLINE = {
+    "mnist": "digits_images",
+    "fashion_mnist": "digits_images",
+    "cifar10": "shapes",
+    "cifar100": "shapes",
+    "imdb": "stdlib_topics",
+}
+
+
+# --------------------------------------------------------------------------- parameter checks
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    """A :class:`ConfigError` on ``data.params.<name>`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(
+            f"must be one of {', '.join(map(str, allowed))}. Received: {name}={value!r}",
+            key=f"data.params.{name}",
+        )
+
+
+def check_int(name: str, value: Any, minimum: int = 1, *, optional: bool = False) -> None:
+    """A :class:`ConfigError` unless ``value`` is an integer ``>= minimum`` (or ``None``)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(
+            f"must be an integer >= {minimum}. Received: {name}={value!r}",
+            key=f"data.params.{name}",
+        )
+
+
+# --------------------------------------------------------------------------- the Keras cache
+
+
+def keras_cache_dirs() -> list[Path]:
+    """Where ``keras.utils.get_file`` keeps files: ``$KERAS_HOME``, else ``~/.keras`` (and
+    ``/tmp/.keras``, Keras's fallback when the home directory is not writable)."""
+    if os.environ.get("KERAS_HOME"):
+        return [Path(os.environ["KERAS_HOME"]).expanduser()]
+    return [Path.home() / ".keras", Path("/tmp/.keras")]
+
+
+def _cached(remote: RemoteFile) -> tuple[Path, str] | None:
+    """``(cache_dir, fname)`` of the cached copy of ``remote``, or ``None``."""
+    for home in keras_cache_dirs():
+        for name in (remote.fname, *remote.aliases):
+            if (home / remote.cache_subdir / name).is_file():
+                return home, name
+    return None
+
+
+def _not_available(name: str, missing: Sequence[RemoteFile], detail: str = "") -> str:
+    folder = keras_cache_dirs()[0] / missing[0].cache_subdir
+    if len(missing) == 1:
+        what = f"{missing[0].fname} (from {missing[0].origin})"
+    else:
+        base = os.path.dirname(missing[0].origin) + "/"
+        what = f"{', '.join(m.fname for m in missing)} (from {base})"
+    detail = f" ({detail})" if detail else ""
+    return (
+        f"{name} is not available offline{detail}: put {what} in {folder}/, "
+        f"or use an offline source such as {_OFFLINE[name]}"
+    )
+
+
+def fetch(name: str, *, download: bool = False) -> list[str]:
+    """The local paths of the files of set ``name``, through ``keras.utils.get_file``.
+
+    Files not in the Keras cache raise :class:`DataNotAvailableError` (one line: which file
+    to put where), unless ``download`` lets ``get_file`` fetch them. A file whose hash does
+    not match makes ``get_file`` try to download it again; when that fails, the same error.
+    """
+    files = FILES[name]
+    found = [_cached(f) for f in files]
+    missing = [f for f, hit in zip(files, found, strict=True) if hit is None]
+    if missing and not download:
+        raise DataNotAvailableError(_not_available(name, missing))
+    import keras
+
+    paths = []
+    for remote, hit in zip(files, found, strict=True):
+        cache_dir, fname = hit if hit is not None else (keras_cache_dirs()[0], remote.fname)
+        try:
+            path = keras.utils.get_file(
+                fname=fname,
+                origin=remote.origin,
+                file_hash=remote.file_hash,
+                cache_dir=str(cache_dir),
+                cache_subdir=remote.cache_subdir,
+            )
+        except (Exception, KeyboardInterrupt) as err:
+            reason = "download failed" if hit is None else "cached file failed its hash check"
+            detail = f"{reason}: {' '.join(str(err).split())}"
+            raise DataNotAvailableError(_not_available(name, [remote], detail)) from err
+        paths.append(str(path))
+    return paths
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles NumPy arrays and plain Python values only (as ``keras.datasets`` does)."""
+
+    _ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"refusing to unpickle {module}.{name} from a data file (corrupt or malicious?)"
+        )
+
+
+def _unpickle(data: bytes) -> Any:
+    return _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def load_npz(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file; object arrays (IMDB's ragged lists) are read with a
+    restricted unpickler instead of ``allow_pickle=True``."""
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if not member.endswith(".npy"):
+                continue
+            buffer = io.BytesIO(archive.read(member))
+            try:
+                array = np.lib.format.read_array(buffer, allow_pickle=False)
+            except ValueError:
+                buffer.seek(0)
+                version = np.lib.format.read_magic(buffer)
+                if version[0] == 1:
+                    np.lib.format.read_array_header_1_0(buffer)
+                else:
+                    np.lib.format.read_array_header_2_0(buffer)
+                array = _RestrictedUnpickler(buffer, encoding="latin1").load()
+            arrays[member[: -len(".npy")]] = array
+    return arrays
+
+
+def parse_mnist_npz(path: str) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]:
+    """``(x_train, y_train), (x_test, y_test)`` of ``mnist.npz`` (uint8, ``(N, 28, 28)``)."""
+    with np.load(path, allow_pickle=False) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+
+def parse_idx(labels_path: str, images_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(N, 28, 28)`` and labels ``(N,)`` (uint8) from gzipped IDX files."""
+    with gzip.open(labels_path, "rb") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    with gzip.open(images_path, "rb") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(len(labels), 28, 28)
+    return images, labels
+
+
+def _cifar_batch(batch: dict, label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    batch = {_text(k): v for k, v in batch.items()}
+    data = np.asarray(batch["data"], dtype=np.uint8)
+    images = data.reshape(len(data), 3, 32, 32).transpose(0, 2, 3, 1)  # -> channels last
+    return images, np.asarray(batch[label_key], dtype=np.int64)
+
+
+def parse_cifar_tarball(
+    path: str, *, kind: str = "cifar10", label_mode: str = "fine"
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], list[str]]:
+    """``(x_train, y_train), (x_test, y_test), class_names`` from a CIFAR python tarball.
+
+    The pickled batches are read from the archive without extracting it: CIFAR-10's
+    ``cifar-10-batches-py/data_batch_1..5``, ``test_batch`` and ``batches.meta``; CIFAR-100's
+    ``cifar-100-python/train``, ``test`` and ``meta`` (``fine`` or ``coarse`` labels).
+    Images are uint8 ``(N, 32, 32, 3)``.
+    """
+    with tarfile.open(path, "r:*") as archive:
+
+        def read(member: str) -> dict:
+            handle = archive.extractfile(member)
+            if handle is None:
+                raise KeyError(member)
+            return _unpickle(handle.read())
+
+        if kind == "cifar10":
+            folder = "cifar-10-batches-py"
+            parts = [read(f"{folder}/data_batch_{i}") for i in range(1, 6)]
+            train = [_cifar_batch(p, "labels") for p in parts]
+            x_train = np.concatenate([x for x, _ in train])
+            y_train = np.concatenate([y for _, y in train])
+            x_test, y_test = _cifar_batch(read(f"{folder}/test_batch"), "labels")
+            try:
+                meta = {_text(k): v for k, v in read(f"{folder}/batches.meta").items()}
+                names = [_text(n) for n in meta["label_names"]]
+            except KeyError:
+                names = list(CIFAR10_CLASSES)
+        else:
+            folder = "cifar-100-python"
+            key = f"{label_mode}_labels"
+            x_train, y_train = _cifar_batch(read(f"{folder}/train"), key)
+            x_test, y_test = _cifar_batch(read(f"{folder}/test"), key)
+            try:
+                meta = {_text(k): v for k, v in read(f"{folder}/meta").items()}
+                names = [_text(n) for n in meta[f"{label_mode}_label_names"]]
+            except KeyError:
+                names = [str(i) for i in range(100 if label_mode == "fine" else 20)]
+    return (x_train, y_train), (x_test, y_test), names
+
+
+def imdb_inputs(sequences: Sequence[Sequence[int]], sequence_length: int) -> dict[str, np.ndarray]:
+    """``token_ids`` (the first ``sequence_length`` ids, post-padded with 0) and
+    ``padding_mask`` (1 = real token), both int32 ``(N, sequence_length)``."""
+    token_ids = np.zeros((len(sequences), sequence_length), dtype="int32")
+    lengths = np.zeros(len(sequences), dtype="int64")
+    for row, seq in enumerate(sequences):
+        ids = list(seq)[:sequence_length]
+        token_ids[row, : len(ids)] = ids
+        lengths[row] = len(ids)
+    padding_mask = (np.arange(sequence_length)[None, :] < lengths[:, None]).astype("int32")
+    return {"token_ids": token_ids, "padding_mask": padding_mask}
+
+
+def _imdb_sequences(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    num_words: int | None,
+    *,
+    seed: int = 113,
+    start_char: int = 1,
+    oov_char: int = 2,
+    index_from: int = 3,
+) -> tuple[tuple[list, np.ndarray], tuple[list, np.ndarray]]:
+    """``keras.datasets.imdb.load_data``'s processing (defaults, ``skip_top=0``, no maxlen):
+    shuffle with ``seed``, prepend ``start_char``, shift ids by ``index_from``, ids at or
+    above ``num_words`` become ``oov_char``."""
+    rng = np.random.RandomState(seed)
+    index = np.arange(len(x_train))
+    rng.shuffle(index)
+    x_train, y_train = x_train[index], y_train[index]
+    index = np.arange(len(x_test))
+    rng.shuffle(index)
+    x_test, y_test = x_test[index], y_test[index]
+    xs = [[start_char] + [int(w) + index_from for w in x] for x in (*x_train, *x_test)]
+    if not num_words:
+        num_words = max(max(x) for x in xs)
+    xs = [[w if w < num_words else oov_char for w in x] for x in xs]
+    n = len(x_train)
+    return (xs[:n], np.asarray(y_train)), (xs[n:], np.asarray(y_test))
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def _subset(n: int, cap: int | None, seed: int) -> np.ndarray | None:
+    """A seeded random subset (in the original order) of ``cap`` of ``n`` rows, or ``None``."""
+    if cap is None or cap >= n:
+        return None
+    return np.sort(np.random.default_rng(seed).permutation(n)[:cap])
+
+
+def _images(
+    name: str,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    class_names: list[str],
+    *,
+    seed: int,
+    num_examples: int | None,
+    num_test_examples: int | None,
+) -> SourceData:
+    def prepare(x: np.ndarray, y: np.ndarray, cap: int | None, salt: int):
+        rows = _subset(len(x), cap, seed + salt)
+        if rows is not None:
+            x, y = x[rows], y[rows]
+        if x.ndim == 3:
+            x = x[..., None]
+        return (x.astype("float32") / 255.0), np.asarray(y).reshape(-1).astype("int32")
+
+    x, y = prepare(*train, num_examples, 0)
+    test = prepare(*test, num_test_examples, 1)
+    spec = DataSpec(
+        input_kind="image",
+        input_shape=tuple(int(d) for d in x.shape[1:]),
+        num_classes=len(class_names),
+        class_names=list(class_names),
+    )
+    return SourceData(x=x, y=y, spec=spec, test=test)
+
+
+def _check_caps(num_examples: Any, num_test_examples: Any) -> None:
+    check_int("num_examples", num_examples, optional=True)
+    check_int("num_test_examples", num_test_examples, optional=True)
+
+
+def load_mnist(
+    *,
+    seed: int,
+    num_examples: int | None = None,
+    num_test_examples: int | None = None,
+    download: bool = False,
+) -> SourceData:
+    """MNIST digits (60,000 / 10,000), ``(28, 28, 1)`` in [0, 1], classes ``"0"`` .. ``"9"``.
+
+    ``num_examples`` / ``num_test_examples`` keep a seeded random subset of the training /
+    test images (quick runs). ``download`` lets Keras download a file missing from its cache.
+    """
+    _check_caps(num_examples, num_test_examples)
+    (path,) = fetch("mnist", download=download)
+    train, test = parse_mnist_npz(path)
+    return _images(
+        "mnist",
+        train,
+        test,
+        MNIST_CLASSES,
+        seed=seed,
+        num_examples=num_examples,
+        num_test_examples=num_test_examples,
+    )
+
+
+def load_fashion_mnist(
+    *,
+    seed: int,
+    num_examples: int | None = None,
+    num_test_examples: int | None = None,
+    download: bool = False,
+) -> SourceData:
+    """Fashion-MNIST (60,000 / 10,000), ``(28, 28, 1)`` in [0, 1], 10 clothing classes."""
+    _check_caps(num_examples, num_test_examples)
+    train_labels, train_images, test_labels, test_images = fetch(
+        "fashion_mnist", download=download
+    )
+    train = parse_idx(train_labels, train_images)
+    test = parse_idx(test_labels, test_images)
+    return _images(
+        "fashion_mnist",
+        train,
+        test,
+        FASHION_MNIST_CLASSES,
+        seed=seed,
+        num_examples=num_examples,
+        num_test_examples=num_test_examples,
+    )
+
+
+def load_cifar10(
+    *,
+    seed: int,
+    num_examples: int | None = None,
+    num_test_examples: int | None = None,
+    download: bool = False,
+) -> SourceData:
+    """CIFAR-10 (50,000 / 10,000), ``(32, 32, 3)`` in [0, 1], classes airplane .. truck."""
+    _check_caps(num_examples, num_test_examples)
+    (path,) = fetch("cifar10", download=download)
+    train, test, names = parse_cifar_tarball(path, kind="cifar10")
+    return _images(
+        "cifar10",
+        train,
+        test,
+        names,
+        seed=seed,
+        num_examples=num_examples,
+        num_test_examples=num_test_examples,
+    )
+
+
+def load_cifar100(
+    *,
+    seed: int,
+    label_mode: str = "fine",
+    num_examples: int | None = None,
+    num_test_examples: int | None = None,
+    download: bool = False,
+) -> SourceData:
+    """CIFAR-100 (50,000 / 10,000), ``(32, 32, 3)`` in [0, 1]; ``label_mode`` ``fine`` (100
+    classes) or ``coarse`` (20 superclasses), named from the archive's ``meta``."""
+    check_choice("label_mode", label_mode, ("fine", "coarse"))
+    _check_caps(num_examples, num_test_examples)
+    (path,) = fetch("cifar100", download=download)
+    train, test, names = parse_cifar_tarball(path, kind="cifar100", label_mode=label_mode)
+    return _images(
+        "cifar100",
+        train,
+        test,
+        names,
+        seed=seed,
+        num_examples=num_examples,
+        num_test_examples=num_test_examples,
+    )
+
+
+def load_imdb(
+    *,
+    seed: int,
+    vocabulary_size: int = 10000,
+    sequence_length: int = 200,
+    num_examples: int | None = None,
+    num_test_examples: int | None = None,
+    download: bool = False,
+) -> SourceData:
+    """IMDB review sentiment (25,000 / 25,000), as Keras's word ids.
+
+    As ``keras.datasets.imdb.load_data(num_words=vocabulary_size)``: 0 is padding, 1 starts
+    every review, 2 is out-of-vocabulary, words are ``3 + frequency rank``. Each review keeps
+    its first ``sequence_length`` ids and is padded at the end with 0; ``padding_mask`` is 1
+    on real tokens. Labels: 0 negative, 1 positive.
+    """
+    check_int("vocabulary_size", vocabulary_size, minimum=4)
+    check_int("sequence_length", sequence_length, minimum=2)
+    _check_caps(num_examples, num_test_examples)
+    (path,) = fetch("imdb", download=download)
+    f = load_npz(path)
+    (x_train, y_train), (x_test, y_test) = _imdb_sequences(
+        f["x_train"], f["y_train"], f["x_test"], f["y_test"], vocabulary_size
+    )
+
+    def prepare(xs: list, y: np.ndarray, cap: int | None, salt: int):
+        rows = _subset(len(xs), cap, seed + salt)
+        if rows is not None:
+            xs, y = [xs[i] for i in rows], y[rows]
+        return imdb_inputs(xs, sequence_length), np.asarray(y).astype("int32")
+
+    x, y = prepare(x_train, y_train, num_examples, 0)
+    spec = DataSpec(
+        input_kind="tokens",
+        input_shape=(sequence_length,),
+        num_classes=2,
+        class_names=["negative", "positive"],
+        vocabulary_size=vocabulary_size,
+        sequence_length=sequence_length,
+    )
+    return SourceData(x=x, y=y, spec=spec, test=prepare(x_test, y_test, num_test_examples, 1))
+
+
+for _name, _loader, _kind, _summary in (
+    ("mnist", load_mnist, "image", "MNIST digits, 60k/10k 28x28x1, 10 classes (keras.datasets)"),
+    (
+        "fashion_mnist",
+        load_fashion_mnist,
+        "image",
+        "Fashion-MNIST, 60k/10k 28x28x1, 10 clothing classes (keras.datasets)",
+    ),
+    ("cifar10", load_cifar10, "image", "CIFAR-10, 50k/10k 32x32x3, 10 classes (keras.datasets)"),
+    (
+        "cifar100",
+        load_cifar100,
+        "image",
+        "CIFAR-100, 50k/10k 32x32x3, 100 fine / 20 coarse classes (keras.datasets)",
+    ),
+    ("imdb", load_imdb, "tokens", "IMDB review sentiment, 25k/25k, word ids (keras.datasets)"),
+):
+    register_source(_name, _loader, input_kind=_kind, summary=_summary, offline=False)
