@@ -48,6 +48,18 @@ def strategy_scope(strategy: str, *, file: str | None = None) -> tuple[Any, Any]
 def _tf_scope(strategy: str) -> tuple[Any, Any]:
     import tensorflow as tf
 
+    if strategy == "multi_worker":
+        # Created before anything initialises the TF context (listing devices does).
+        if "TF_CONFIG" not in os.environ:
+            raise ConfigError(
+                "strategy 'multi_worker' needs the TF_CONFIG environment variable",
+                key="distribute.strategy",
+                fix='set TF_CONFIG=\'{"cluster": {"worker": [...]}, "task": {"type": '
+                '"worker", "index": 0}}\' on every worker',
+            )
+        s = tf.distribute.MultiWorkerMirroredStrategy()
+        log.info("distribution: MultiWorkerMirroredStrategy, %d replicas", s.num_replicas_in_sync)
+        return s.scope(), s.num_replicas_in_sync
     gpus = tf.config.list_logical_devices("GPU")
     cpus = tf.config.list_logical_devices("CPU")
     if strategy == "auto":
@@ -60,15 +72,6 @@ def _tf_scope(strategy: str) -> tuple[Any, Any]:
     elif strategy == "mirrored":
         devices = [d.name for d in gpus] or [d.name for d in cpus]
         s = tf.distribute.MirroredStrategy(devices)
-    elif strategy == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ConfigError(
-                "strategy 'multi_worker' needs the TF_CONFIG environment variable",
-                key="distribute.strategy",
-                fix='set TF_CONFIG=\'{"cluster": {"worker": [...]}, "task": {"type": '
-                '"worker", "index": 0}}\' on every worker',
-            )
-        s = tf.distribute.MultiWorkerMirroredStrategy()
     else:
         raise ValueError(f"Unknown strategy. Received: strategy={strategy!r}")
     log.info("distribution: %s with %d replicas", type(s).__name__, s.num_replicas_in_sync)

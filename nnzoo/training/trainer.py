@@ -281,11 +281,30 @@ def train(
         run_dir: write into this (new, empty) directory instead of a fresh run id.
     """
     if run_dir is None:
+        if not _is_chief(config):
+            # Other workers of a multi-worker run write to a scratch directory: the chief
+            # (worker 0) owns the run directory.
+            import tempfile
+
+            runs_dir = tempfile.mkdtemp(prefix="nnzoo-worker-")
         run_dir = new_run_dir(runs_dir, config.name)
     else:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
     return _fit(config, Path(run_dir), quiet=quiet, extra_callbacks=list(callbacks))
+
+
+def _is_chief(config: Config) -> bool:
+    import os
+
+    if config.distribute.strategy != "multi_worker" or "TF_CONFIG" not in os.environ:
+        return True
+    task = json.loads(os.environ["TF_CONFIG"]).get("task", {})
+    return task.get("type", "worker") == "chief" or (
+        task.get("type", "worker") == "worker"
+        and int(task.get("index", 0)) == 0
+        and "chief" not in json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
+    )
 
 
 def resume(
