@@ -1,0 +1,425 @@
+"""Sources that read the user's own files: ``image_folder``, ``npz`` and ``csv``.
+
+All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
+:class:`~nnzoo.errors.ConfigError` on ``data.params.path``.
+
+- ``image_folder``: one sub-folder per class, as ``keras.utils.image_dataset_from_directory``
+  reads it (classes are the sorted sub-folder names; images in nested folders count; ``.bmp``,
+  ``.gif``, ``.jpeg``, ``.jpg``, ``.png``), resized to ``image_size`` with bilinear
+  interpolation by ``keras.utils.load_img``, float32 in [0, 1].
+- ``npz``: arrays ``x`` / ``y`` (keys configurable; ``x_train`` / ``y_train`` are found too)
+  and, where present, ``x_test`` / ``y_test`` as the test split.
+- ``csv``: numeric feature columns and a label column (last by default); string labels become
+  class ids in sorted order.
+"""
+
+from __future__ import annotations
+
+import csv as csv_module
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnzoo.data._sources import DataSpec, SourceData, register_source
+from nnzoo.data.keras_datasets import check_choice, check_int
+from nnzoo.errors import ConfigError
+
+__all__ = ["IMAGE_EXTENSIONS", "load_csv", "load_image_folder", "load_npz_file"]
+
+#: The image files ``keras.utils.image_dataset_from_directory`` reads.
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+
+
+def _path(path: Any, *, kind: str, key: str = "path") -> Path:
+    """``path`` as a :class:`Path` that exists (a ``kind`` = ``file`` or ``folder``)."""
+    if path is None or str(path) == "":
+        raise ConfigError(
+            "is required",
+            key=f"data.params.{key}",
+            fix=f"set data.params.{key} to the {kind} to read",
+        )
+    resolved = Path(str(path)).expanduser()
+    ok = resolved.is_dir() if kind == "folder" else resolved.is_file()
+    if not ok:
+        what = "not a folder" if kind == "folder" and resolved.exists() else f"{kind} not found"
+        raise ConfigError(
+            f"{what}. Received: {key}={str(path)!r}",
+            key=f"data.params.{key}",
+            fix=f"give the path of an existing {kind} (relative paths start at {os.getcwd()})",
+        )
+    return resolved
+
+
+def _labels(values: Sequence[Any], class_names: Sequence[str] | None = None):
+    """Class ids (int32) and names for ``values``: given names, or the sorted distinct values
+    (numbers sorted as numbers; integers ``0 .. k-1`` keep their ids)."""
+    values = np.asarray(values)
+    if class_names is not None:
+        names = [str(n) for n in class_names]
+        if values.dtype.kind in "iu":
+            ids = values.astype("int64")
+            if ids.size and (ids.min() < 0 or ids.max() >= len(names)):
+                raise ConfigError(
+                    f"labels run from {ids.min()} to {ids.max()} but {len(names)} class names "
+                    "are given",
+                    key="data.params.class_names",
+                    fix="give one name per class, in label order",
+                )
+            return ids.astype("int32"), names
+        index = {n: i for i, n in enumerate(names)}
+        unknown = sorted({str(v) for v in values} - set(index))
+        if unknown:
+            raise ConfigError(
+                f"labels {unknown[:5]} are not in class_names",
+                key="data.params.class_names",
+                fix="list every label",
+            )
+        return np.asarray([index[str(v)] for v in values], dtype="int32"), names
+    distinct, ids = np.unique(values, return_inverse=True)
+    if values.dtype.kind in "iu" and np.array_equal(distinct, np.arange(len(distinct))):
+        return values.astype("int32"), [str(v) for v in distinct]
+    if values.dtype.kind == "f" and np.all(distinct == np.round(distinct)):
+        distinct = distinct.astype("int64")
+    return ids.reshape(-1).astype("int32"), [str(v) for v in distinct]
+
+
+# --------------------------------------------------------------------------- image_folder
+
+
+def _image_size(image_size: Any) -> tuple[int, int]:
+    if isinstance(image_size, int) and not isinstance(image_size, bool) and image_size > 0:
+        return int(image_size), int(image_size)
+    if (
+        isinstance(image_size, list | tuple)
+        and len(image_size) == 2
+        and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in image_size)
+    ):
+        return int(image_size[0]), int(image_size[1])
+    raise ConfigError(
+        f"must be a positive integer or [height, width]. Received: image_size={image_size!r}",
+        key="data.params.image_size",
+    )
+
+
+def _folder_images(root: Path, class_names: Sequence[str]) -> tuple[list[Path], list[int]]:
+    files, labels = [], []
+    for label, name in enumerate(class_names):
+        for directory, subdirs, names in os.walk(root / name):
+            subdirs.sort()
+            for fname in sorted(names):
+                if fname.lower().endswith(IMAGE_EXTENSIONS):
+                    files.append(Path(directory) / fname)
+                    labels.append(label)
+    return files, labels
+
+
+def _read_images(files: Sequence[Path], size: tuple[int, int], color_mode: str) -> np.ndarray:
+    import keras
+
+    channels = 1 if color_mode == "grayscale" else 3
+    x = np.empty((len(files), *size, channels), dtype="float32")
+    for i, file in enumerate(files):
+        image = keras.utils.load_img(
+            file, color_mode=color_mode, target_size=size, interpolation="bilinear"
+        )
+        x[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
+    return x / 255.0
+
+
+def load_image_folder(
+    *,
+    seed: int,
+    path: str | None = None,
+    image_size: int | list[int] = 32,
+    color_mode: str = "rgb",
+    test_path: str | None = None,
+) -> SourceData:
+    """Images in ``path/<class>/...``, one class per sub-folder (sorted names = class ids).
+
+    ``image_size``: ``32`` or ``[height, width]``; images are resized (bilinear) to it.
+    ``color_mode``: ``rgb`` (3 channels) or ``grayscale`` (1). ``test_path``: another folder
+    with the same class sub-folders, used as the test split.
+    """
+    root = _path(path, kind="folder")
+    size = _image_size(image_size)
+    check_choice("color_mode", color_mode, ("rgb", "grayscale"))
+    class_names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    files, labels = _folder_images(root, class_names)
+    if not files:
+        raise ConfigError(
+            f"no images ({', '.join(IMAGE_EXTENSIONS)}) in class sub-folders of {str(path)!r}",
+            key="data.params.path",
+            fix="put the images of each class in its own sub-folder: path/<class>/<image>",
+        )
+    test = None
+    if test_path is not None:
+        test_root = _path(test_path, kind="folder", key="test_path")
+        extra = sorted(
+            p.name for p in test_root.iterdir() if p.is_dir() and p.name not in class_names
+        )
+        if extra:
+            raise ConfigError(
+                f"classes {extra} are not in data.params.path",
+                key="data.params.test_path",
+                fix="use the same class sub-folders in both folders",
+            )
+        test_files, test_labels = _folder_images(test_root, class_names)
+        test = (_read_images(test_files, size, color_mode), np.asarray(test_labels, "int32"))
+    x = _read_images(files, size, color_mode)
+    spec = DataSpec(
+        input_kind="image",
+        input_shape=tuple(int(d) for d in x.shape[1:]),
+        num_classes=len(class_names),
+        class_names=class_names,
+    )
+    return SourceData(x=x, y=np.asarray(labels, dtype="int32"), spec=spec, test=test)
+
+
+# --------------------------------------------------------------------------- npz
+
+
+def _npz_inputs(x: np.ndarray, input_kind: str) -> tuple[Any, str]:
+    """Model inputs for array ``x`` and their kind (``auto``: by rank and dtype)."""
+    x = np.asarray(x)
+    if input_kind == "auto":
+        if x.ndim in (3, 4):
+            input_kind = "image"
+        elif x.ndim == 2:
+            input_kind = "features"
+        else:
+            raise ConfigError(
+                f"cannot tell the input kind of an array of shape {x.shape}",
+                key="data.params.input_kind",
+                fix="give x as (N, features) or images (N, H, W[, C]), or set input_kind",
+            )
+    if input_kind == "tokens":
+        if x.ndim != 2 or x.dtype.kind not in "iu":
+            raise ConfigError(
+                f"tokens must be integer ids (N, T). Received: shape {x.shape}, dtype {x.dtype}",
+                key="data.params.input_kind",
+            )
+        ids = x.astype("int32")
+        return {"token_ids": ids, "padding_mask": (ids != 0).astype("int32")}, input_kind
+    if input_kind == "image":
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.ndim != 4:
+            raise ConfigError(
+                f"images must be (N, H, W[, C]). Received: shape {x.shape}",
+                key="data.params.input_kind",
+            )
+        # 8-bit images are scaled to [0, 1]; float images are taken as they are.
+        return (x / 255.0 if x.dtype == np.uint8 else x).astype("float32"), input_kind
+    return x.reshape(len(x), -1).astype("float32"), input_kind
+
+
+def _npz_labels(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot
+        return y.argmax(axis=1)
+    return y.reshape(len(y))
+
+
+def load_npz_file(
+    *,
+    seed: int,
+    path: str | None = None,
+    x_key: str = "x",
+    y_key: str = "y",
+    x_test_key: str = "x_test",
+    y_test_key: str = "y_test",
+    class_names: list[str] | None = None,
+    input_kind: str = "auto",
+) -> SourceData:
+    """Arrays from a NumPy ``.npz`` file (read without pickle).
+
+    ``x_key`` / ``y_key`` name the examples and labels (``x_train`` / ``y_train`` are used
+    when ``x`` / ``y`` are absent); ``x_test_key`` / ``y_test_key``, where the file has them,
+    are the test split. ``input_kind`` ``auto`` reads (N, H, W[, C]) arrays as images (uint8
+    scaled to [0, 1]) and (N, D) arrays as features; ``tokens`` reads integer ids (N, T), 0
+    being padding. Labels: integers, strings or one-hot rows; ``class_names`` names them.
+    """
+    file = _path(path, kind="file")
+    check_choice("input_kind", input_kind, ("auto", "features", "image", "tokens"))
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"cannot read {str(path)!r} as a NumPy .npz file ({err})",
+            key="data.params.path",
+            fix="save the arrays with numpy.savez (numeric or string arrays, no objects)",
+        ) from err
+    with archive:
+        arrays = {k: archive[k] for k in archive.files}
+    if x_key == "x" and "x" not in arrays and "x_train" in arrays:
+        x_key = "x_train"
+    if y_key == "y" and "y" not in arrays and "y_train" in arrays:
+        y_key = "y_train"
+    for name, key in (("x_key", x_key), ("y_key", y_key)):
+        if key not in arrays:
+            raise ConfigError(
+                f"{str(path)!r} has no array {key!r} (it has: {', '.join(sorted(arrays))})",
+                key=f"data.params.{name}",
+                fix=f"set data.params.{name} to one of its arrays",
+            )
+    x, kind = _npz_inputs(arrays[x_key], input_kind)
+    y_raw = _npz_labels(arrays[y_key])
+    has_test = x_test_key in arrays and y_test_key in arrays
+    if has_test:
+        y_test_raw = _npz_labels(arrays[y_test_key])
+        ids, names = _labels(np.concatenate([y_raw, y_test_raw]), class_names)
+        y, y_test = ids[: len(y_raw)], ids[len(y_raw) :]
+        test = (_npz_inputs(arrays[x_test_key], kind)[0], y_test)
+    else:
+        y, names = _labels(y_raw, class_names)
+        test = None
+    if kind == "tokens":
+        ids = x["token_ids"]
+        vocabulary = int(max(ids.max(), test[0]["token_ids"].max() if test else 0)) + 1
+        shape: tuple[int, ...] = (ids.shape[1],)
+        spec = DataSpec(
+            input_kind="tokens",
+            input_shape=shape,
+            num_classes=len(names),
+            class_names=names,
+            vocabulary_size=vocabulary,
+            sequence_length=ids.shape[1],
+        )
+    else:
+        spec = DataSpec(
+            input_kind=kind,
+            input_shape=tuple(int(d) for d in x.shape[1:]),
+            num_classes=len(names),
+            class_names=names,
+        )
+    return SourceData(x=x, y=y, spec=spec, test=test)
+
+
+# --------------------------------------------------------------------------- csv
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _has_header(rows: list[list[str]]) -> bool:
+    """Like ``csv.Sniffer.has_header``: the first row has a non-number in a column whose
+    second row is a number."""
+    if len(rows) < 2:
+        return not all(_is_number(c) for c in rows[0])
+    return any(not _is_number(a) and _is_number(b) for a, b in zip(rows[0], rows[1], strict=False))
+
+
+def load_csv(
+    *,
+    seed: int,
+    path: str | None = None,
+    label_column: str | int = -1,
+    header: bool | str = "auto",
+    standardize: bool = True,
+    delimiter: str = ",",
+) -> SourceData:
+    """A table of numeric features and one label column.
+
+    ``label_column``: the column's name (needs a header) or index (negative from the end; the
+    last column by default). ``header``: ``true``, ``false`` or ``auto`` (a header is a first
+    row with text above numbers). Labels may be numbers or strings; the class ids follow the
+    sorted distinct labels. ``standardize`` scales each feature to zero mean, unit variance.
+    """
+    file = _path(path, kind="file")
+    check_choice("header", header, (True, False, "auto"))
+    with open(file, newline="", encoding="utf-8") as f:
+        rows = [row for row in csv_module.reader(f, delimiter=delimiter) if row]
+    if not rows:
+        raise ConfigError(f"{str(path)!r} is empty", key="data.params.path")
+    if header == "auto":
+        header = isinstance(label_column, str) or _has_header(rows)
+    columns = [c.strip() for c in rows[0]] if header else None
+    rows = rows[1:] if header else rows
+    width = len(columns or rows[0])
+    if isinstance(label_column, str) and not isinstance(label_column, bool):
+        if columns is None or label_column not in columns:
+            known = f"columns: {', '.join(columns)}" if columns else "the file has no header"
+            raise ConfigError(
+                f"no column {label_column!r} ({known})",
+                key="data.params.label_column",
+                fix="name a column of the header, or give its index",
+            )
+        label_index = columns.index(label_column)
+    else:
+        check_int("label_column", label_column, minimum=-width)
+        if label_column >= width:
+            raise ConfigError(
+                f"the file has {width} columns. Received: label_column={label_column}",
+                key="data.params.label_column",
+            )
+        label_index = label_column % width
+    for number, row in enumerate(rows, start=2 if header else 1):
+        if len(row) != width:
+            raise ConfigError(
+                f"{str(path)!r} line {number} has {len(row)} fields, expected {width}",
+                key="data.params.path",
+                fix="give every row the same number of fields",
+            )
+    if not rows:
+        raise ConfigError(f"{str(path)!r} has a header but no rows", key="data.params.path")
+    feature_index = [i for i in range(width) if i != label_index]
+    x = np.empty((len(rows), len(feature_index)), dtype="float32")
+    for r, row in enumerate(rows):
+        for c, i in enumerate(feature_index):
+            try:
+                x[r, c] = float(row[i])
+            except ValueError:
+                name = columns[i] if columns else f"column {i}"
+                raise ConfigError(
+                    f"{str(path)!r} line {r + (2 if header else 1)}: feature {name!r} is "
+                    f"{row[i]!r}, not a number",
+                    key="data.params.path",
+                    fix="features must be numeric (only the label column may hold text)",
+                ) from None
+    raw = [row[label_index].strip() for row in rows]
+    if all(_is_number(v) for v in raw):
+        numbers = np.asarray([float(v) for v in raw])
+        labels: Any = numbers.astype("int64") if np.all(numbers == np.round(numbers)) else numbers
+    else:
+        labels = np.asarray(raw)
+    y, names = _labels(labels)
+    if standardize:
+        x = ((x - x.mean(axis=0)) / (x.std(axis=0) + 1e-7)).astype("float32")
+    spec = DataSpec(
+        input_kind="features",
+        input_shape=(x.shape[1],),
+        num_classes=len(names),
+        class_names=names,
+    )
+    return SourceData(x=x, y=y, spec=spec)
+
+
+register_source(
+    "image_folder",
+    load_image_folder,
+    input_kind="image",
+    summary="Your images, one sub-folder per class (as image_dataset_from_directory)",
+    offline=True,
+)
+register_source(
+    "npz",
+    load_npz_file,
+    input_kind="features",
+    summary="Arrays x / y (and x_test / y_test) from a NumPy .npz file",
+    offline=True,
+)
+register_source(
+    "csv",
+    load_csv,
+    input_kind="features",
+    summary="A CSV table: numeric feature columns and a label column (last by default)",
+    offline=True,
+)
