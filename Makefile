@@ -35,6 +35,8 @@ format: install
 bench: install  ## start-up, training overhead and input-pipeline benchmarks (ratios)
 	$(BIN)/python scripts/bench_startup.py
 	$(BIN)/python scripts/bench_quickstart.py
+	$(BIN)/python scripts/bench_overhead.py
+	$(BIN)/python scripts/bench_input.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
