@@ -1,0 +1,99 @@
+"""The ``nnzoo tune`` command (registered on the ``nnzoo`` group by ``nnzoo.cli``).
+
+Only click and the standard library at import time: Optuna and Keras load inside the command.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("tune")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--trials", type=int, help="Finished trials to reach in total (tune.trials).")
+@click.option(
+    "--storage",
+    metavar="URL",
+    help="SQLAlchemy URL (postgresql://user:pw@host/db) or journal:PATH "
+    "(default: SQLite, or a journal file with --workers > 1, under runs/<name>/tune/).",
+)
+@click.option("--study", "study_name", metavar="NAME", help="Study name (default: config name).")
+@click.option("--workers", type=int, help="Worker processes on this machine (tune.workers).")
+@click.option("--timeout", type=float, help="Start no new trial after this many seconds.")
+@click.option(
+    "--max-failures", type=int, help="Stop after this many failed trials (default: --trials)."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override any dotted key, e.g. --set train.epochs=5 (repeatable).",
+)
+@click.option(
+    "--runs-dir",
+    default="runs",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where runs/<name>/tune/ is written.",
+)
+@click.option(
+    "--heartbeat",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds between heartbeats of running trials (RDB storages); a trial silent for "
+    "two heartbeats is failed and retried.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the best config's path.")
+def tune(
+    config: str,
+    trials: int | None,
+    storage: str | None,
+    study_name: str | None,
+    workers: int | None,
+    timeout: float | None,
+    max_failures: int | None,
+    overrides: tuple[str, ...],
+    runs_dir: str,
+    heartbeat: float,
+    quiet: bool,
+) -> None:
+    """Tune CONFIG's `tune.space` with Optuna; rerun the same command to resume.
+
+    Each trial trains a copy of the config with sampled values and reports tune.metric on
+    validation data each epoch, so poor trials are pruned early. At the end the best config
+    is written to runs/<name>/tune/best.yaml (train it with `nnzoo train`), with trials.csv
+    and plots. Flags override the file's `tune:` section; --set overrides both.
+
+    \b
+    nnzoo tune configs/tune/mlp_digits.yaml --trials 30
+    nnzoo tune configs/tune/mlp_digits.yaml --workers 2
+    nnzoo tune my.yaml --storage postgresql://user:pw@db/optuna   (on many machines)
+    """
+    from nnzoo.config import load_config
+
+    flags = {
+        "tune.trials": trials,
+        "tune.storage": storage,
+        "tune.study": study_name,
+        "tune.workers": workers,
+        "tune.timeout": timeout,
+        "tune.max_failures": max_failures,
+    }
+    cfg = load_config(config, overrides, flags=flags)
+    from nnzoo.tuning import tune as tune_fn
+
+    try:
+        result = tune_fn(cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat)
+    except KeyboardInterrupt:
+        click.echo(
+            "nnzoo: interrupted; the running trial was recorded as failed. Rerun the same "
+            "command to resume the study",
+            err=True,
+        )
+        sys.exit(130)
+    if result.best_config is not None:
+        click.echo(f"best config: {result.best_config}")

@@ -1,0 +1,167 @@
+"""What a study leaves behind: ``best.yaml``, ``trials.csv`` and Optuna's plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from optuna.trial import TrialState
+
+from nnzoo.config import Config
+from nnzoo.tuning import _space
+
+log = logging.getLogger(__name__)
+
+
+def best_config_yaml(config: Config, values: dict[str, Any], header: str) -> str:
+    """The full config with ``values`` filled in, as YAML ``nnzoo train`` takes as it is."""
+    best = _space.apply(config, values)
+    data = best.model_dump(mode="json")
+    # The space as it is written in a config (``float:``, not the field name).
+    data["tune"]["space"] = {
+        key: param.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+        for key, param in best.tune.space.items()
+    }
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return "".join(f"# {line}\n" for line in header.splitlines()) + body
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict | tuple):
+        return json.dumps(value)
+    return value
+
+
+def write_trials_csv(study: optuna.Study, path: Path) -> Path:
+    """The columns of ``study.trials_dataframe()`` (which needs pandas), with the csv module."""
+    trials = study.get_trials(deepcopy=False)
+    params = sorted({k for t in trials for k in t.params})
+    attrs = sorted({k for t in trials for k in t.user_attrs})
+    header = ["number", "value", "datetime_start", "datetime_complete", "duration"]
+    header += [f"params_{k}" for k in params] + [f"user_attrs_{k}" for k in attrs] + ["state"]
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for t in trials:
+            row = [
+                t.number,
+                t.value,
+                t.datetime_start.isoformat(sep=" ") if t.datetime_start else None,
+                t.datetime_complete.isoformat(sep=" ") if t.datetime_complete else None,
+                round(t.duration.total_seconds(), 3) if t.duration else None,
+            ]
+            row += [t.params.get(k) for k in params]
+            row += [t.user_attrs.get(k) for k in attrs]
+            row.append(t.state.name)
+            writer.writerow([_cell(v) for v in row])
+    return path
+
+
+def write_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
+    """Optimisation history, intermediate values and (with >= 2 complete trials) importances."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as ovm
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    plots = [
+        ("optimization_history.png", ovm.plot_optimization_history, 1),
+        ("intermediate_values.png", ovm.plot_intermediate_values, 1),
+        ("param_importances.png", ovm.plot_param_importances, 2),
+    ]
+    written = []
+    for name, plot, needed in plots:
+        path = out_dir / name
+        if len(complete) < needed:
+            path.unlink(missing_ok=True)
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ax = plot(study)
+            fig = getattr(ax, "figure", None) or ax.flat[0].figure
+            fig.set_size_inches(8, 5)
+            fig.tight_layout()
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+            written.append(path)
+        except Exception as err:  # e.g. importances when no parameter varied
+            log.info("no %s: %s", name, err)
+            path.unlink(missing_ok=True)
+    return written
+
+
+def write_outputs(study: optuna.Study, config: Config, settings: Any, spec: Any) -> Any:
+    """Write best.yaml, trials.csv and plots into ``settings.path``; the :class:`TuneResult`."""
+    from nnzoo.tuning._study import TuneResult
+
+    out_dir = settings.path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trials = study.get_trials(deepcopy=False)
+    count = {s: sum(t.state == s for t in trials) for s in TrialState}
+    failed = sum(
+        t.state == TrialState.FAIL and not t.system_attrs.get("nnzoo:surplus") for t in trials
+    )
+    csv_path = write_trials_csv(study, out_dir / "trials.csv")
+    best_path = None
+    best_value = best_number = None
+    best_params: dict[str, Any] = {}
+    if count[TrialState.COMPLETE]:
+        best = study.best_trial
+        best_value, best_number = best.value, best.number
+        best_params = _space.decode_params(config.tune.space, best.params)
+        header = (
+            f"nnzoo tune: best trial {best.number} of study '{settings.study}' "
+            f"({settings.metric} = {best.value:.6g}, {settings.direction})\n"
+            f"storage: {spec.display}\n"
+            "train it: nnzoo train best.yaml\n"
+        )
+        best_path = out_dir / "best.yaml"
+        best_path.write_text(best_config_yaml(config, best_params, header))
+    plots = write_plots(study, out_dir)
+    return TuneResult(
+        study_name=settings.study,
+        storage=spec.display,
+        metric=settings.metric,
+        direction=settings.direction,
+        best_value=best_value,
+        best_params=best_params,
+        best_trial=best_number,
+        best_config=best_path,
+        out_dir=out_dir,
+        complete=count[TrialState.COMPLETE],
+        pruned=count[TrialState.PRUNED],
+        failed=failed,
+        trials_csv=csv_path,
+        plots=plots,
+    )
+
+
+def print_summary(result: Any, spec: Any, reporter: Any) -> None:
+    from rich.markup import escape
+
+    reporter.note(
+        f"[bold]{result.finished} finished[/bold] ({result.complete} complete, "
+        f"{result.pruned} pruned), {result.failed} failed"
+    )
+    if result.best_trial is None:
+        reporter.note("no trial completed: no best.yaml")
+    else:
+        params = ", ".join(f"{k}={v}" for k, v in result.best_params.items())
+        reporter.note(
+            f"best trial {result.best_trial}: {result.metric} = {result.best_value:.4f}  "
+            f"{escape(params)}"
+        )
+        reporter.note(f"best config: {result.best_config}  (nnzoo train {result.best_config})")
+    reporter.note(f"trials: {result.trials_csv}; plots: {len(result.plots)} in {result.out_dir}")
+    reporter.note(f"dashboard: optuna-dashboard {escape(spec.dashboard)}")

@@ -1,0 +1,70 @@
+"""Pruners from ``tune.pruner`` and the Keras callback that reports to them each epoch."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import optuna
+
+from nnzoo.errors import ConfigError
+
+
+def make_pruner(name: str, *, epochs: int) -> optuna.pruners.BasePruner:
+    """``median`` | ``successive_halving`` | ``hyperband`` | ``none``; resources are epochs."""
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+    if name == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=max(epochs, 1), reduction_factor=3
+        )
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(
+        f"unknown pruner; received {name!r}",
+        key="tune.pruner",
+        fix="use median, successive_halving, hyperband or none",
+    )
+
+
+class PruningCallback(keras.callbacks.Callback):
+    """Report ``metric`` to an Optuna trial after each epoch and stop a trial it prunes.
+
+    Unlike optuna-integration's ``KerasPruningCallback``, a metric missing from the logs is
+    an error (naming the metric and the ones logged), not a warning: a study that silently
+    never prunes wastes all of its budget.
+
+    Args:
+        trial: the :class:`optuna.Trial` being run.
+        metric: the logged name, e.g. ``val_accuracy``.
+        file: the config file, for the error message.
+    """
+
+    def __init__(self, trial: optuna.Trial, metric: str, *, file: str | None = None) -> None:
+        super().__init__()
+        self.trial = trial
+        self.metric = metric
+        self.file = file
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if self.metric not in logs:
+            available = ", ".join(sorted(logs)) or "none"
+            fix = f"set tune.metric to one of: {available}"
+            if self.metric.startswith("val_") and self.metric[4:] in logs:
+                fix = "set data.validation_split > 0 (tuning needs validation data), or " + fix
+            raise ConfigError(
+                f"the metric '{self.metric}' is not in the training logs (logged: {available})",
+                file=self.file,
+                key="tune.metric",
+                fix=fix,
+            )
+        value = float(logs[self.metric])
+        if not math.isfinite(value):
+            return  # the trainer stops on NaN and the trial is recorded as failed
+        self.trial.report(value, step=epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({self.metric}={value:.4g})")

@@ -1,0 +1,82 @@
+"""One line per finished trial on stderr (number, state, value, duration, params)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _short_names(keys: list[str]) -> dict[str, str]:
+    """``train.optimizer.learning_rate`` -> ``learning_rate`` where that is unambiguous."""
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return {k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last)}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class TrialReporter:
+    """Prints each trial once, when it reaches COMPLETE, PRUNED or FAIL."""
+
+    def __init__(self, metric: str, *, quiet: bool = False) -> None:
+        self.metric = metric
+        self.quiet = quiet
+        self.seen: set[int] = set()
+        self._header = False
+        self._console: Any = None
+
+    def _print(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console.print(text)
+
+    def note(self, text: str) -> None:
+        self._print(text)
+
+    def skip_existing(self, study: Any) -> None:
+        """Do not print trials finished before this command started (a resumed study)."""
+        self.seen.update(
+            t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()
+        )
+
+    def update(self, study: Any) -> None:
+        from optuna.trial import TrialState
+
+        colours = {
+            TrialState.COMPLETE: "green",
+            TrialState.PRUNED: "yellow",
+            TrialState.FAIL: "red",
+        }
+        for trial in study.get_trials(deepcopy=False):
+            if trial.number in self.seen or not trial.state.is_finished():
+                continue
+            self.seen.add(trial.number)
+            if not self._header:
+                self._header = True
+                self._print(
+                    f"[bold]{'trial':>5}  {'state':<8}  {self.metric:>12}  {'time':>7}  params"
+                )
+            from rich.markup import escape
+
+            names = _short_names(list(trial.params))
+            params = escape("  ".join(f"{names[k]}={_fmt(v)}" for k, v in trial.params.items()))
+            value = "-" if trial.value is None else f"{trial.value:.4f}"
+            seconds = trial.duration.total_seconds() if trial.duration else 0.0
+            state = trial.state.name
+            reason = trial.user_attrs.get("fail_reason")
+            if trial.state == TrialState.FAIL and reason is None:
+                if trial.system_attrs.get("nnzoo:surplus"):
+                    continue
+                reason = "its worker died; queued again"
+            extra = f"  [dim]({escape(reason)})[/dim]" if reason else ""
+            colour = colours.get(trial.state, "white")
+            self._print(
+                f"{trial.number:>5}  [{colour}]{state:<8}[/{colour}]  {value:>12}  "
+                f"{seconds:>6.1f}s  {params}{extra}"
+            )

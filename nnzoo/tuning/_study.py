@@ -1,0 +1,511 @@
+"""The study: settings from ``tune:`` and flags, the objective, the trial loop, ``tune()``."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from nnzoo.config import Config
+from nnzoo.config.loader import SOURCE_FILES
+from nnzoo.config.schema import MonitorConfig
+from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.tuning import _space, _storage
+from nnzoo.tuning._report import TrialReporter
+
+log = logging.getLogger(__name__)
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+FAIL_REASON = "fail_reason"
+SURPLUS_ATTR = "nnzoo:surplus"
+POLL_SECONDS = 1.0
+
+
+@dataclass
+class Settings:
+    """Everything a worker needs besides the config (plain values: they cross processes)."""
+
+    trials: int
+    storage: str | None
+    study: str
+    workers: int
+    timeout: float | None
+    max_failures: int
+    metric: str
+    direction: str
+    runs_dir: str
+    out_dir: str
+    tune_dir: str
+    heartbeat: float = 60.0
+    session_start: str = field(default_factory=lambda: datetime.now().isoformat())
+
+    @property
+    def path(self) -> Path:
+        return Path(self.out_dir)
+
+
+@dataclass
+class TuneResult:
+    """What :func:`tune` returns."""
+
+    study_name: str
+    storage: str  # printable: passwords masked
+    metric: str
+    direction: str
+    best_value: float | None
+    best_params: dict[str, Any]
+    best_trial: int | None
+    best_config: Path | None
+    out_dir: Path
+    complete: int
+    pruned: int
+    failed: int
+    trials_csv: Path | None = None
+    plots: list[Path] = field(default_factory=list)
+
+    @property
+    def finished(self) -> int:
+        return self.complete + self.pruned
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def resolve_settings(
+    config: Config,
+    *,
+    trials: int | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    max_failures: int | None = None,
+    runs_dir: str | Path = "runs",
+    heartbeat: float = 60.0,
+) -> Settings:
+    """Arguments override ``config.tune``; defaults follow the issue (metric, direction...)."""
+    t = config.tune
+    file = SOURCE_FILES.get(id(config))
+    if not t.space:
+        raise ConfigError(
+            "is empty: there is nothing to tune",
+            file=file,
+            key="tune.space",
+            fix="add dotted keys, e.g. `train.optimizer.learning_rate: "
+            "{float: [1.0e-5, 1.0e-1], log: true}`",
+        )
+    metric = t.metric or config.train.monitor.metric
+    if not metric.startswith("val_"):
+        raise ConfigError(
+            f"trials are compared on validation data; received {metric!r}",
+            file=file,
+            key="tune.metric" if t.metric else "train.monitor.metric",
+            fix=f"use 'val_{metric}'",
+        )
+    if config.data.validation_split <= 0 and not config.data.validation_source:
+        raise ConfigError(
+            "tuning needs validation data; received data.validation_split=0",
+            file=file,
+            key="data.validation_split",
+            fix="set it to e.g. 0.1, or set data.validation_source",
+        )
+    direction = t.direction
+    if direction == "auto":
+        mode = MonitorConfig(metric=metric, mode="auto").resolved_mode
+        direction = "maximize" if mode == "max" else "minimize"
+    n = trials if trials is not None else t.trials
+    k = workers if workers is not None else t.workers
+    for name, value in (("--trials", n), ("--workers", k)):
+        if value < 1:
+            raise NnzooError(f"{name} must be at least 1; received {value}")
+    name = study or t.study or config.name
+    tune_dir = Path(runs_dir) / config.name / "tune"
+    out_dir = tune_dir if name == config.name else tune_dir / name
+    failures = max_failures if max_failures is not None else (t.max_failures or n)
+    return Settings(
+        trials=n,
+        storage=storage if storage is not None else t.storage,
+        study=name,
+        workers=k,
+        timeout=timeout if timeout is not None else t.timeout,
+        max_failures=failures,
+        metric=metric,
+        direction=direction,
+        runs_dir=str(runs_dir),
+        out_dir=str(out_dir),
+        tune_dir=str(tune_dir),
+        heartbeat=heartbeat,
+    )
+
+
+def storage_spec(settings: Settings) -> _storage.StorageSpec:
+    return _storage.resolve(
+        settings.storage, tune_dir=Path(settings.tune_dir), workers=settings.workers
+    )
+
+
+def make_sampler(config: Config, *, seed: int) -> optuna.samplers.BaseSampler:
+    name = config.tune.sampler
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        grid = _space.grid(config.tune.space, file=SOURCE_FILES.get(id(config)))
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    if name == "cmaes":
+        import importlib.util
+
+        if importlib.util.find_spec("cmaes") is None:
+            raise ConfigError(
+                "the cmaes sampler needs the 'cmaes' package",
+                file=SOURCE_FILES.get(id(config)),
+                key="tune.sampler",
+                fix="pip install cmaes, or use tpe",
+            )
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def grid_size(config: Config) -> int | None:
+    if config.tune.sampler != "grid":
+        return None
+    return math.prod(len(v) for v in _space.grid(config.tune.space).values())
+
+
+def open_study(
+    config: Config, settings: Settings, *, worker: int = 0, create: bool = False
+) -> tuple[optuna.Study, bool]:
+    """Load (or with ``create``, create) the study; returns it and whether it is new.
+
+    A new study gets the config's own values as its first (enqueued) trial.
+    """
+    from nnzoo.tuning._pruning import make_pruner
+
+    spec = storage_spec(settings)
+    storage = _storage.open_storage(spec, heartbeat=settings.heartbeat)
+    pruner = make_pruner(config.tune.pruner, epochs=config.train.epochs)
+    new = False
+    sampler_args = {"storage": storage, "study_name": settings.study, "pruner": pruner}
+    if create:
+        try:
+            study = optuna.create_study(
+                direction=settings.direction,
+                sampler=make_sampler(config, seed=config.seed),
+                **sampler_args,
+            )
+            new = True
+        except optuna.exceptions.DuplicatedStudyError:
+            pass
+    if not new:
+        try:
+            study = optuna.load_study(
+                sampler=make_sampler(config, seed=config.seed), **sampler_args
+            )
+        except KeyError:
+            raise NnzooError(
+                f"no study '{settings.study}' in {spec.display}. Fix: check --study"
+            ) from None
+        stored = study.direction.name.lower()
+        if stored != settings.direction:
+            raise ConfigError(
+                f"the study '{settings.study}' in {spec.display} was created to {stored} "
+                f"its metric; received {settings.direction}",
+                file=SOURCE_FILES.get(id(config)),
+                key="tune.direction",
+                fix="use the same direction, or start another study with --study NAME",
+            )
+    # Reseed per worker and per resumption, so no two workers (and no rerun) draw alike.
+    seed = config.seed + 1000 * worker + len(study.get_trials(deepcopy=False))
+    study.sampler = make_sampler(config, seed=seed)
+    if new:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([settings.metric])
+        study.set_user_attr("nnzoo:config", config.name)
+        study.set_user_attr("nnzoo:metric", settings.metric)
+        values = _space.baseline(config)
+        if values:
+            study.enqueue_trial(values, user_attrs={"baseline": True})
+    return study, new
+
+
+# --------------------------------------------------------------------------- the objective
+
+
+def _trial_dir(settings: Settings, number: int) -> Path:
+    base = settings.path / "trials"
+    path = base / f"{number:04d}"
+    i = 1
+    while path.exists():
+        path = base / f"{number:04d}-{i}"
+        i += 1
+    return path
+
+
+def _best(history: list[dict[str, Any]], metric: str, direction: str) -> float | None:
+    values = [float(r[metric]) for r in history if metric in r]
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return None
+    return max(values) if direction == "maximize" else min(values)
+
+
+class Objective:
+    """Train one trial's config through the trainer; its value is the best epoch's metric.
+
+    ``fatal`` holds a user mistake (bad config, missing metric) that must stop the study
+    rather than fail every trial the same way.
+    """
+
+    def __init__(self, config: Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.fatal: NnzooError | None = None
+
+    def _surplus(self, trial: optuna.Trial) -> bool:
+        """Whether enough trials are finished or already running before this one."""
+        ahead = 0
+        for t in trial.study.get_trials(deepcopy=False):
+            if t.state in FINISHED or (t.state == TrialState.RUNNING and t.number < trial.number):
+                ahead += 1
+        return ahead >= self.settings.trials
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from nnzoo.training.trainer import TrainingDivergedError, train
+        from nnzoo.tuning._pruning import PruningCallback
+
+        _storage.mark_owner(trial)
+        if self._surplus(trial):
+            trial.storage.set_trial_system_attr(trial._trial_id, SURPLUS_ATTR, True)
+            raise _Surplus()
+        values = _space.suggest(trial, self.config.tune.space)
+        file = SOURCE_FILES.get(id(self.config))
+        run_dir = _trial_dir(self.settings, trial.number)
+        trial.set_user_attr("run_dir", str(run_dir))
+        try:
+            trial_config = _space.apply(self.config, values)
+            result = train(
+                trial_config,
+                runs_dir=self.settings.path / "trials",
+                quiet=True,
+                callbacks=[PruningCallback(trial, self.settings.metric, file=file)],
+                run_dir=run_dir,
+            )
+        except optuna.TrialPruned:
+            raise
+        except TrainingDivergedError as err:
+            trial.set_user_attr(FAIL_REASON, "loss became NaN")
+            raise _Failed(str(err)) from None
+        except NnzooError as err:
+            trial.set_user_attr(FAIL_REASON, err.one_line()[:300])
+            self.fatal = err
+            raise
+        except Exception as err:
+            first = (str(err).strip().splitlines() or [""])[0][:200]
+            trial.set_user_attr(FAIL_REASON, f"{type(err).__name__}: {first}")
+            raise
+        finally:
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # keep trials small
+        value = _best(result.history, self.settings.metric, self.settings.direction)
+        trial.set_user_attr("epochs", len(result.history))
+        if value is None:
+            trial.set_user_attr(FAIL_REASON, f"no finite {self.settings.metric}")
+            raise _Failed(f"no finite {self.settings.metric} in the history")
+        return value
+
+
+class _Surplus(Exception):
+    """N trials are finished or running elsewhere: this one is not needed."""
+
+
+class _Failed(Exception):
+    """A trial failed in a way the study goes on from (NaN loss)."""
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _counts(study: optuna.Study, settings: Settings) -> tuple[int, int, int]:
+    """(finished, running, failures counted towards --max-failures) across all processes."""
+    start = datetime.fromisoformat(settings.session_start)
+    finished = running = failed = 0
+    for t in study.get_trials(deepcopy=False):
+        if t.state in FINISHED:
+            finished += 1
+        elif t.state == TrialState.RUNNING:
+            running += 1
+        elif (
+            t.state == TrialState.FAIL
+            and FAIL_REASON in t.user_attrs
+            and t.datetime_start is not None
+            and t.datetime_start >= start
+        ):
+            failed += 1
+    return finished, running, failed
+
+
+def max_failures_error(settings: Settings, failed: int) -> NnzooError:
+    return NnzooError(
+        f"study '{settings.study}': {failed} trials failed (--max-failures "
+        f"{settings.max_failures}); stopped. Fix: see the failures in "
+        f"{settings.path / 'trials.csv'} and the trial run directories, then rerun to resume"
+    )
+
+
+def run_trials(
+    study: optuna.Study,
+    config: Config,
+    settings: Settings,
+    *,
+    reporter: TrialReporter | None = None,
+) -> str:
+    """Run trials until ``settings.trials`` are finished in the whole study.
+
+    Returns ``"done"`` or ``"timeout"``; raises :class:`NnzooError` after too many failures
+    or on a user mistake.
+    """
+    objective = Objective(config, settings)
+    deadline = time.monotonic() + settings.timeout if settings.timeout else None
+    waiting_noted = False
+    while True:
+        _storage.fail_stale(study)
+        finished, running, failed = _counts(study, settings)
+        if finished >= settings.trials:
+            return "done"
+        if failed >= settings.max_failures:
+            raise max_failures_error(settings, failed)
+        if deadline is not None and time.monotonic() >= deadline:
+            return "timeout"
+        if finished + running >= settings.trials:
+            # The last trials run elsewhere; one may still fail and need redoing.
+            if not waiting_noted:
+                log.info("waiting for %d running trial(s) of other workers", running)
+                waiting_noted = True
+            time.sleep(POLL_SECONDS)
+            continue
+        waiting_noted = False
+        optuna_log = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # the reporter prints trials
+        try:
+            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=True)
+        finally:
+            optuna.logging.set_verbosity(optuna_log)
+        if reporter is not None:
+            reporter.update(study)
+        if objective.fatal is not None:
+            raise objective.fatal
+
+
+# --------------------------------------------------------------------------- tune()
+
+
+def tune(
+    config: Config,
+    *,
+    trials: int | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    max_failures: int | None = None,
+    runs_dir: str | Path = "runs",
+    quiet: bool = False,
+    heartbeat: float = 60.0,
+) -> TuneResult:
+    """Tune ``config`` over its ``tune.space`` with Optuna; arguments override ``tune.*``.
+
+    Each trial trains a copy of the config with the sampled values through the trainer and
+    reports ``tune.metric`` (default ``train.monitor.metric``) on validation data each epoch
+    to the pruner. The study persists (SQLite under ``runs/<name>/tune/`` by default, a
+    journal file there for ``workers > 1``, or ``storage``) and running the same call again
+    resumes it until ``trials`` trials are finished (complete or pruned) in total.
+
+    Args:
+        config: a validated config with a ``tune.space``.
+        trials: finished trials to reach (failed ones do not count). Defaults to
+            ``tune.trials``.
+        storage: an SQLAlchemy URL (``postgresql://user@host/db``) or ``journal:PATH``.
+        study: the study name. Defaults to the config's name.
+        workers: worker processes on this machine. Defaults to ``tune.workers``.
+        timeout: seconds after which no new trial starts.
+        max_failures: failed trials after which the study stops. Defaults to ``trials``.
+        runs_dir: where ``<name>/tune/`` is written. Defaults to ``runs``.
+        quiet: print nothing.
+        heartbeat: seconds between heartbeats of running trials (RDB storages); a trial
+            silent for two heartbeats is failed and retried.
+
+    Returns:
+        A :class:`TuneResult`; ``best_config`` is ``best.yaml``, trainable as it is.
+    """
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the reporter prints the trials
+    try:
+        return _tune(
+            config,
+            trials=trials,
+            storage=storage,
+            study=study,
+            workers=workers,
+            timeout=timeout,
+            max_failures=max_failures,
+            runs_dir=runs_dir,
+            quiet=quiet,
+            heartbeat=heartbeat,
+        )
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _tune(config: Config, *, quiet: bool, **kwargs: Any) -> TuneResult:
+    from nnzoo.tuning import _outputs
+
+    settings = resolve_settings(
+        config,
+        **kwargs,
+    )
+    size = grid_size(config)
+    reporter = TrialReporter(settings.metric, quiet=quiet)
+    if size is not None and size < settings.trials:
+        reporter.note(f"the grid has {size} points: running {size} trials")
+        settings.trials = size
+    spec = storage_spec(settings)
+    if spec.note:
+        reporter.note(spec.note)
+    settings.path.mkdir(parents=True, exist_ok=True)
+    the_study, new = open_study(config, settings, create=True)
+    finished, _, _ = _counts(the_study, settings)
+    reporter.note(
+        f"study '{settings.study}' in {spec.display}: "
+        + ("new" if new else f"resuming, {finished} of {settings.trials} trials finished")
+        + f"; {settings.direction} {settings.metric}"
+    )
+    reporter.skip_existing(the_study)
+    if settings.workers > 1:
+        from nnzoo.tuning._workers import run_parallel
+
+        run_parallel(config, settings, the_study, reporter=reporter)
+    else:
+        run_trials(the_study, config, settings, reporter=reporter)
+    _storage.fail_stale(the_study)
+    reporter.update(the_study)
+    result = _outputs.write_outputs(the_study, config, settings, spec)
+    if not quiet:
+        _outputs.print_summary(result, spec, reporter)
+    return result
+
+
+def env_threads() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
