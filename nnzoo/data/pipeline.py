@@ -61,19 +61,51 @@ def make_dataset(
         augment: an ``AugmentConfig``; applied to image batches in training only.
     """
     augmenter = augmentation_layers(augment, seed) if training else None
+    weights = sequence_weights(y)
     if backend() == "tensorflow":
-        return _tf_dataset(x, y, batch_size, training and shuffle, seed, cache, augmenter)
+        return _tf_dataset(x, y, weights, batch_size, training and shuffle, seed, cache, augmenter)
     return ArrayDataset(
-        x, y, batch_size=batch_size, shuffle=training and shuffle, seed=seed, augmenter=augmenter
+        x,
+        y,
+        weights,
+        batch_size=batch_size,
+        shuffle=training and shuffle,
+        seed=seed,
+        augmenter=augmenter,
     )
 
 
+def sequence_weights(y: Any) -> Any:
+    """Per-token sample weights for sequence targets: 0 where the label is ignored (-1).
+
+    The loss already ignores those labels; the weights make the metrics (token accuracy)
+    count only the positions that are scored (real next tokens, masked MLM positions).
+    """
+    if y is None or np.ndim(y) != 2 or not np.issubdtype(np.asarray(y).dtype, np.integer):
+        return None
+    from nnzoo.training.losses import IGNORE_INDEX
+
+    return (np.asarray(y) != IGNORE_INDEX).astype("float32")
+
+
 def _tf_dataset(
-    x: Any, y: Any, batch_size: int, shuffle: bool, seed: int, cache: bool, augmenter: Any
+    x: Any,
+    y: Any,
+    weights: Any,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    cache: bool,
+    augmenter: Any,
 ) -> Any:
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y) if y is not None else x)
+    if y is None:
+        ds = tf.data.Dataset.from_tensor_slices(x)
+    elif weights is None:
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, y, weights))
     if cache:
         ds = ds.cache()
     if shuffle:
@@ -81,7 +113,7 @@ def _tf_dataset(
     ds = ds.batch(batch_size)
     if augmenter is not None:
         ds = ds.map(
-            lambda xb, yb: (augmenter(xb, training=True), yb),
+            lambda xb, *rest: (augmenter(xb, training=True), *rest),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -114,9 +146,9 @@ def _array_dataset_class() -> type:
     base = _py_dataset_base()
 
     class _ArrayDataset(base):  # type: ignore[misc, valid-type]
-        def __init__(self, x, y, *, batch_size, shuffle, seed, augmenter=None):
+        def __init__(self, x, y, weights=None, *, batch_size, shuffle, seed, augmenter=None):
             super().__init__()
-            self.x, self.y = x, y
+            self.x, self.y, self.weights = x, y, weights
             self.batch_size = batch_size
             self.shuffle = shuffle
             self.augmenter = augmenter
@@ -136,6 +168,8 @@ def _array_dataset_class() -> type:
                 xb = np.asarray(self.augmenter(xb, training=True))
             if self.y is None:
                 return (xb,)
+            if self.weights is not None:
+                return xb, self.y[rows], self.weights[rows]
             return xb, self.y[rows]
 
         def on_epoch_end(self):
