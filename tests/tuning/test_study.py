@@ -1,0 +1,156 @@
+"""tune(): baseline first, failures, resume to exactly N, best.yaml, the CLI command."""
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from click.testing import CliRunner
+from optuna.trial import TrialState
+
+from nnzoo.config import load_config
+from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.tuning import tune
+from nnzoo.tuning._storage import HOST_ATTR, PID_ATTR
+
+TUNE_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tune" / "mlp_digits.yaml"
+
+
+def _study(tmp_path, name="mlp_digits"):
+    url = f"sqlite:///{tmp_path}/{name}/tune/study.db"
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.slow
+def test_study_starts_from_the_baseline_and_writes_best_yaml_that_trains(tmp_path, tiny_config):
+    result = tune(tiny_config(), trials=3, runs_dir=tmp_path, quiet=True)
+    study = _study(tmp_path)
+    first = study.trials[0]
+    assert first.params == {
+        "train.optimizer.learning_rate": 0.002,
+        "data.batch_size": 32,
+        "model.params.dropout": 0.2,
+    }
+    assert result.finished == 3 and result.study_name == "mlp_digits"
+    assert result.best_value == pytest.approx(study.best_value)
+    out = tmp_path / "mlp_digits" / "tune"
+    with (out / "trials.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["number"] for r in rows] == ["0", "1", "2"]
+    assert (out / "optimization_history.png").stat().st_size > 0
+    assert not (out / "trials" / "0000" / "checkpoints").exists()
+
+    best = load_config(result.best_config)
+    assert best.data.batch_size == result.best_params["data.batch_size"]
+    assert best.train.optimizer.learning_rate == pytest.approx(
+        result.best_params["train.optimizer.learning_rate"]
+    )
+    from nnzoo.training.trainer import train
+
+    run = train(load_config(result.best_config, ["train.epochs=1"]), runs_dir=tmp_path, quiet=True)
+    assert 0.0 <= run.metrics["test"]["accuracy"] <= 1.0
+
+
+@pytest.mark.slow
+def test_resume_after_a_killed_run_reaches_exactly_n_finished_trials(tmp_path, tiny_config):
+    tune(tiny_config(), trials=2, runs_dir=tmp_path, quiet=True)
+    # A run killed mid-trial leaves that trial RUNNING with the pid of a dead process.
+    study = _study(tmp_path)
+    killed = study.ask()
+    study._storage.set_trial_system_attr(killed._trial_id, HOST_ATTR, socket.gethostname())
+    study._storage.set_trial_system_attr(killed._trial_id, PID_ATTR, _dead_pid())
+
+    result = tune(tiny_config(), trials=4, runs_dir=tmp_path, quiet=True)
+    trials = _study(tmp_path).trials
+    states = [t.state for t in trials]
+    assert result.finished == 4
+    assert sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states) == 4
+    assert TrialState.RUNNING not in states
+    assert trials[killed.number].state == TrialState.FAIL
+    retried = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(retried) == 1 and retried[0].state != TrialState.FAIL
+
+    # Rerunning a finished study runs nothing more.
+    again = tune(tiny_config(), trials=4, runs_dir=tmp_path, quiet=True)
+    assert (again.finished, len(_study(tmp_path).trials)) == (4, len(trials))
+
+
+def test_failed_trials_do_not_count_and_max_failures_stops_the_study(
+    tmp_path, tiny_config, monkeypatch
+):
+    import nnzoo.training.trainer as trainer
+
+    def broken(config, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(trainer, "train", broken)
+    with pytest.raises(NnzooError) as err:
+        tune(tiny_config(), trials=5, max_failures=2, runs_dir=tmp_path, quiet=True)
+    assert str(err.value).startswith(
+        "study 'mlp_digits': 2 trials failed (--max-failures 2); stopped."
+    )
+    trials = _study(tmp_path).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
+    assert trials[0].user_attrs["fail_reason"] == "RuntimeError: out of memory"
+
+
+@pytest.mark.slow
+def test_a_missing_metric_stops_the_study_with_a_clear_error(tmp_path, tiny_config):
+    with pytest.raises(ConfigError) as err:
+        tune(tiny_config("tune.metric=val_auc"), trials=3, runs_dir=tmp_path, quiet=True)
+    assert "tune.metric: the metric 'val_auc' is not in the training logs (logged: " in str(
+        err.value
+    )
+    assert "val_accuracy" in str(err.value)
+    assert len(_study(tmp_path).trials) == 1  # stopped, not looping over every trial
+
+
+def test_a_training_metric_is_refused(tiny_config):
+    with pytest.raises(ConfigError, match="trials are compared on validation data"):
+        tune(tiny_config("tune.metric=accuracy"), trials=1, quiet=True)
+
+
+def _cli():
+    from nnzoo.cli import cli
+    from nnzoo.tuning._cli import tune as tune_cmd
+
+    if "tune" not in cli.commands:
+        cli.add_command(tune_cmd)
+    return cli
+
+
+def test_cli_unknown_space_key_exits_2_with_a_hint(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"extends: {TUNE_CONFIG}\ntune:\n  space:\n    train.optimizer.learning_rat: "
+        "{float: [0.001, 0.1]}\n"
+    )
+    result = CliRunner().invoke(_cli(), ["tune", str(bad)])
+    assert result.exit_code == 2
+    assert "tune.space.train.optimizer.learning_rat" in result.output
+    assert "did you mean 'train.optimizer.learning_rate'?" in result.output
+
+
+def test_cli_never_prints_a_storage_password(tmp_path):
+    url = "postgresql://nnzoo:hunter2secret@127.0.0.1:1/optuna"
+    result = CliRunner().invoke(
+        _cli(), ["tune", str(TUNE_CONFIG), "--storage", url, "--runs-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert (
+        "cannot open the study storage postgresql+psycopg://nnzoo:***@127.0.0.1:1/optuna"
+        in (result.output)
+        or "no PostgreSQL driver" in result.output
+    )
+    assert "hunter2secret" not in result.output
+    assert os.linesep not in result.output.strip()  # one line
