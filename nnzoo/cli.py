@@ -440,6 +440,15 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
     click.echo(prompt + text)
 
 
+def _register_tune() -> None:
+    from nnzoo.tuning._cli import tune
+
+    cli.add_command(tune)
+
+
+_register_tune()
+
+
 def main() -> None:
     cli(prog_name="nnzoo")
 

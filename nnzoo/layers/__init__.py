@@ -1,7 +1,8 @@
 """Shared serialisable Keras layers (imported by the family builders only, never at start-up)."""
 
 from nnzoo.layers.embeddings import Bias, ClassToken, MaskedMeanPooling, PositionEmbedding
-from nnzoo.layers.transformer import TransformerLayer, attention_mask, key_dim
+from nnzoo.layers.transformer import TransformerLayer, attention_mask, key_dim, transformer_stack
+from nnzoo.layers.vgg_preprocess import VGGPreprocess
 
 __all__ = [
     "Bias",
@@ -11,4 +12,6 @@ __all__ = [
     "TransformerLayer",
     "attention_mask",
     "key_dim",
+    "transformer_stack",
+    "VGGPreprocess",
 ]

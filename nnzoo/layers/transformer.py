@@ -209,3 +209,15 @@ class TransformerLayer(keras.layers.Layer):
             }
         )
         return config
+
+
+def transformer_stack(x: Any, *, num_layers: int, padding_mask: Any = None, **layer_kwargs: Any):
+    """Apply ``num_layers`` :class:`TransformerLayer` s named ``transformer_layer_{i}``.
+
+    ``layer_kwargs`` go to every layer (``hidden_dim``, ``num_heads``, ``normalize_first``...).
+    """
+    for i in range(int(num_layers)):
+        x = TransformerLayer(name=f"transformer_layer_{i}", **layer_kwargs)(
+            x, padding_mask=padding_mask
+        )  # (B, T, hidden_dim)
+    return x

@@ -43,7 +43,7 @@ def _build_bert(
 ) -> Any:
     import keras
 
-    from nnzoo.layers import Bias, PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.layers import Bias, PositionEmbedding, key_dim, transformer_stack
     from nnzoo.models._common import classifier_head, token_inputs
 
     if task not in BERT_TASKS:
@@ -65,18 +65,19 @@ def _build_bert(
     x = keras.layers.Add(name="embeddings_add")([tokens, positions, segments])
     x = keras.layers.LayerNormalization(epsilon=1e-12, name="embeddings_layer_norm")(x)
     x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
-    for i in range(int(num_layers)):
-        x = TransformerLayer(
-            hidden_dim=hidden_dim,
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
-            dropout=dropout,
-            activation="gelu_approximate",
-            layer_norm_epsilon=1e-12,
-            normalize_first=False,
-            kernel_initializer=init,
-            name=f"transformer_layer_{i}",
-        )(x, padding_mask=inputs["padding_mask"])  # (B, T, hidden_dim)
+    x = transformer_stack(
+        x,
+        num_layers=num_layers,
+        padding_mask=inputs["padding_mask"],
+        hidden_dim=hidden_dim,
+        num_heads=num_heads,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-12,
+        normalize_first=False,
+        kernel_initializer=init,
+    )  # (B, T, hidden_dim)
 
     if task == "masked_lm":
         x = keras.layers.Dense(

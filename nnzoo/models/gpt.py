@@ -29,7 +29,7 @@ def _build_gpt(
 ) -> Any:
     import keras
 
-    from nnzoo.layers import PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.layers import PositionEmbedding, key_dim, transformer_stack
     from nnzoo.models._common import token_inputs
 
     key_dim(hidden_dim, num_heads)  # fail early on a bad head count
@@ -48,19 +48,20 @@ def _build_gpt(
     )(tokens)
     x = keras.layers.Add(name="embeddings_add")([tokens, positions])
     x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
-    for i in range(int(num_layers)):
-        x = TransformerLayer(
-            hidden_dim=hidden_dim,
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
-            dropout=dropout,
-            activation="gelu_approximate",
-            layer_norm_epsilon=1e-5,
-            normalize_first=True,
-            use_causal_mask=True,
-            kernel_initializer=init,
-            name=f"transformer_layer_{i}",
-        )(x, padding_mask=inputs["padding_mask"])  # (B, T, hidden_dim)
+    x = transformer_stack(
+        x,
+        num_layers=num_layers,
+        padding_mask=inputs["padding_mask"],
+        hidden_dim=hidden_dim,
+        num_heads=num_heads,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-5,
+        normalize_first=True,
+        use_causal_mask=True,
+        kernel_initializer=init,
+    )  # (B, T, hidden_dim)
     x = keras.layers.LayerNormalization(epsilon=1e-5, name="layer_norm")(x)
     # Weight tying: the LM head is the transposed token embedding (GPT-2 has no output bias).
     outputs = token_embedding(x, reverse=True)  # (B, T, vocabulary_size)

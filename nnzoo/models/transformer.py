@@ -27,7 +27,7 @@ def _build_transformer(
 ) -> Any:
     import keras
 
-    from nnzoo.layers import MaskedMeanPooling, PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.layers import MaskedMeanPooling, PositionEmbedding, key_dim, transformer_stack
     from nnzoo.models._common import classifier_head, token_inputs
 
     key_dim(hidden_dim, num_heads)  # fail early on a bad head count
@@ -38,16 +38,17 @@ def _build_transformer(
     positions = PositionEmbedding(max_sequence_length, name="position_embedding")(tokens)
     x = keras.layers.Add(name="embeddings_add")([tokens, positions])
     x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
-    for i in range(int(num_layers)):
-        x = TransformerLayer(
-            hidden_dim=hidden_dim,
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
-            dropout=dropout,
-            activation="relu",
-            normalize_first=False,
-            name=f"transformer_layer_{i}",
-        )(x, padding_mask=inputs["padding_mask"])
+    x = transformer_stack(
+        x,
+        num_layers=num_layers,
+        padding_mask=inputs["padding_mask"],
+        hidden_dim=hidden_dim,
+        num_heads=num_heads,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        activation="relu",
+        normalize_first=False,
+    )
     x = MaskedMeanPooling(name="pooling")(x, padding_mask=inputs["padding_mask"])  # (B, hidden)
     x = keras.layers.Dropout(dropout, name="pooled_dropout")(x)
     outputs = classifier_head(x, num_classes)

@@ -34,7 +34,7 @@ def _build_vit(
 ) -> Any:
     import keras
 
-    from nnzoo.layers import ClassToken, PositionEmbedding, TransformerLayer, key_dim
+    from nnzoo.layers import ClassToken, PositionEmbedding, key_dim, transformer_stack
     from nnzoo.models._common import classifier_head
 
     key_dim(hidden_dim, num_heads)  # fail early on a bad head count
@@ -62,18 +62,18 @@ def _build_vit(
     positions = PositionEmbedding(num_patches + 1, initializer=init, name="position_embedding")(x)
     x = keras.layers.Add(name="embeddings_add")([x, positions])
     x = keras.layers.Dropout(dropout, name="embeddings_dropout")(x)
-    for i in range(int(num_layers)):
-        x = TransformerLayer(
-            hidden_dim=hidden_dim,
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
-            dropout=dropout,
-            activation="gelu",
-            layer_norm_epsilon=1e-6,
-            normalize_first=True,
-            kernel_initializer=init,
-            name=f"transformer_layer_{i}",
-        )(x)
+    x = transformer_stack(
+        x,
+        num_layers=num_layers,
+        hidden_dim=hidden_dim,
+        num_heads=num_heads,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        activation="gelu",
+        layer_norm_epsilon=1e-6,
+        normalize_first=True,
+        kernel_initializer=init,
+    )
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="layer_norm")(x)
     x = x[:, 0, :]  # (B, hidden_dim): the class token's output
     outputs = classifier_head(x, num_classes)

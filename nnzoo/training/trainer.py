@@ -65,6 +65,8 @@ def source_params(config: Config, card: ModelCard, task: str) -> dict[str, Any]:
         params["task"] = task
     if "segments" in accepted and "segments" not in params:
         params["segments"] = card.input_kind == "tokens_segments"
+    if "input_kind" in accepted and params.get("input_kind", "auto") == "auto":
+        params["input_kind"] = card.input_kind
     return params
 
 
