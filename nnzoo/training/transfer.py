@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +61,34 @@ def _read_weights_h5(path: Path) -> dict[str, list[Any]]:
     return out
 
 
+def _h5_keys(model: Any) -> dict[str, str]:
+    """Layer name -> the key Keras's weights file uses for it (snake-cased class, counter)."""
+    counts: dict[str, int] = {}
+    keys = {}
+    for layer in model.layers:
+        base = re.sub(r"(?<!^)(?=[A-Z])", "_", type(layer).__name__).lower()
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        keys[layer.name] = base if n == 0 else f"{base}_{n}"
+    return keys
+
+
 def load_matching_weights(model: Any, source: str | Path) -> dict[str, list[str]]:
     """Copy weights from ``source`` into ``model`` layer by layer, by name and shape.
 
     Returns:
         ``{"loaded": [...], "skipped": [...]}`` layer names (skipped: absent or shape differs).
     """
-    layers = _source_layers(Path(source))
+    path = Path(source)
+    layers = _source_layers(path)
+    # A Keras 3 .weights.h5 file keys layers by class ("dense", "dense_1", ...) in model order,
+    # not by layer name: rebuild those keys for this model.
+    keys = _h5_keys(model) if path.name.endswith(".weights.h5") else {}
     loaded, skipped = [], []
     for layer in model.layers:
         if not layer.weights:
             continue
-        weights = layers.get(layer.name)
+        weights = layers.get(keys.get(layer.name, layer.name))
         current = layer.get_weights()
         if weights is not None and [w.shape for w in weights] == [w.shape for w in current]:
             layer.set_weights(weights)

@@ -18,7 +18,8 @@ SCRIPT = textwrap.dedent(
     sys.meta_path.insert(0, NoTensorFlow())
     from nnzoo.config import load_config
     from nnzoo.training.trainer import train
-    cfg = load_config("configs/quickstart.yaml", ["train.epochs=12", "model.params.hidden_units=[64]"])
+    cfg = load_config("configs/quickstart.yaml",
+                      ["train.epochs=12", "model.params.hidden_units=[64]"])
     result = train(cfg, runs_dir=sys.argv[1], quiet=True)
     print(json.dumps({"backend": result.metrics["backend"],
                       "accuracy": result.metrics["test"]["accuracy"],
