@@ -289,11 +289,18 @@ def train(
             import tempfile
 
             runs_dir = tempfile.mkdtemp(prefix="nnzoo-worker-")
-        run_dir = new_run_dir(runs_dir, config.name)
+
+        def make_run_dir() -> Path:
+            return new_run_dir(runs_dir, config.name)
     else:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-    return _fit(config, Path(run_dir), quiet=quiet, extra_callbacks=list(callbacks))
+
+        def make_run_dir() -> Path:
+            Path(run_dir).mkdir(parents=True, exist_ok=True)
+            return Path(run_dir)
+
+    # The run directory is created once the data is loaded and checked against the model, so a
+    # config or data mistake leaves no empty run behind.
+    return _fit(config, make_run_dir, quiet=quiet, extra_callbacks=list(callbacks))
 
 
 def _is_chief(config: Config) -> bool:
@@ -326,7 +333,9 @@ def resume(
             run_dir, metrics, _read_history(run_dir / "history.csv"), already_finished=True
         )
     config = load_run_config(run_dir)
-    return _fit(config, run_dir, quiet=quiet, extra_callbacks=list(callbacks), resuming=True)
+    return _fit(
+        config, lambda: run_dir, quiet=quiet, extra_callbacks=list(callbacks), resuming=True
+    )
 
 
 def load_run_config(run_dir: str | Path) -> Config:
@@ -339,7 +348,7 @@ def load_run_config(run_dir: str | Path) -> Config:
 
 def _fit(
     config: Config,
-    run_dir: Path,
+    make_run_dir: Any,
     *,
     quiet: bool,
     extra_callbacks: list[Any],
@@ -358,6 +367,7 @@ def _fit(
     keras.utils.set_random_seed(config.seed)
     card, params, splits = prepare(config)
     task = effective_task(card, params)
+    run_dir = Path(make_run_dir())
 
     # The resolved config: every model parameter and data parameter written out.
     resolved = config.model_copy(deep=True)

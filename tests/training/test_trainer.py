@@ -96,6 +96,7 @@ def test_data_fills_the_model_and_a_mismatch_is_a_config_error(tmp_path):
     )
     with pytest.raises(ConfigError, match="model 'mlp' takes features inputs but data source"):
         train(config("data.source=shapes"), runs_dir=tmp_path, quiet=True)
+    assert list(tmp_path.iterdir()) == []  # a mistake leaves no empty run directory behind
 
 
 def test_monitor_must_be_logged(tmp_path):

@@ -1,0 +1,131 @@
+"""End to end from the CLI configs, as a user runs them (slow: they train for real)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from nnzoo.cli import cli
+from nnzoo.config import load_config
+from nnzoo.training.trainer import train
+
+pytestmark = pytest.mark.slow
+
+
+def test_gpt_nano_trains_then_generates(tmp_path):
+    cfg = load_config(
+        "configs/gpt_nano.yaml",
+        ["train.epochs=1", "data.params.max_chars=400000", "data.params.num_examples=1200"],
+    )
+    run = train(cfg, runs_dir=tmp_path, quiet=True)
+    # A byte-level model that learned something is far below the 263-way uniform perplexity.
+    assert run.metrics["test"]["perplexity"] < 40
+    runner = CliRunner()
+    args = [
+        "generate",
+        str(run.run_dir),
+        "--prompt",
+        "def ",
+        "--max-new-tokens",
+        "40",
+        "--temperature",
+        "0",
+    ]
+    first = runner.invoke(cli, args)
+    second = runner.invoke(cli, [*args, "--seed", "7"])
+    assert first.exit_code == 0, first.output
+    assert first.output == second.output  # temperature 0 is greedy and deterministic
+    assert first.output.startswith("def ")
+    assert len(first.output) > len("def ") + 10
+    sampled = runner.invoke(
+        cli,
+        [
+            "generate",
+            str(run.run_dir),
+            "--prompt",
+            "import ",
+            "--max-new-tokens",
+            "30",
+            "--top-k",
+            "5",
+            "--seed",
+            "1",
+        ],
+    )
+    assert sampled.exit_code == 0 and sampled.output.startswith("import ")
+
+
+def test_generate_refuses_a_classifier_run(tmp_path):
+    run = train(
+        load_config("configs/quickstart.yaml", ["train.epochs=1"]), runs_dir=tmp_path, quiet=True
+    )
+    result = CliRunner().invoke(cli, ["generate", str(run.run_dir)])
+    assert result.exit_code == 2
+    assert "a classification run cannot generate text" in result.output
+
+
+def test_bert_masked_lm_then_classifier_from_it(tmp_path):
+    data = ["data.params.vocabulary_size=2000", "data.params.sequence_length=64"]
+    mlm = train(
+        load_config(
+            "configs/bert_tiny_mlm.yaml", ["train.epochs=1", "data.params.max_chars=300000", *data]
+        ),
+        runs_dir=tmp_path,
+        quiet=True,
+    )
+    assert mlm.metrics["test"]["perplexity"] < 2000
+    clf = train(
+        load_config(
+            "configs/bert_tiny.yaml",
+            [
+                "train.epochs=2",
+                "data.params.num_examples=800",
+                *data,
+                f"model.init_from={mlm.run_dir}",
+            ],
+        ),
+        runs_dir=tmp_path,
+        quiet=True,
+    )
+    # Embeddings, both encoder layers and the pooler come from the MLM run; the head is new.
+    assert clf.metrics["init_from"]["loaded"] >= 5
+    assert clf.metrics["init_from"]["skipped"] >= 1
+    assert clf.metrics["test"]["accuracy"] > 0.2  # 8 classes: chance is 0.125
+
+
+def test_lstm_learns_stdlib_topics(tmp_path):
+    run = train(
+        load_config("configs/lstm.yaml", ["train.epochs=4", "data.params.num_examples=1600"]),
+        runs_dir=tmp_path,
+        quiet=True,
+    )
+    assert run.metrics["test"]["accuracy"] > 0.3  # 8 classes: chance is 0.125
+    rows = json.loads((run.run_dir / "data_spec.json").read_text())
+    assert len(rows["class_names"]) == 8
+
+
+def test_resnet18_config_learns_shapes(tmp_path):
+    cfg = load_config(
+        "configs/resnet18.yaml",
+        [
+            "data.source=shapes",
+            "train.epochs=3",
+            "data.params.num_examples=1200",
+            "data.batch_size=64",
+        ],
+    )
+    run = train(cfg, runs_dir=tmp_path, quiet=True)
+    assert run.metrics["test"]["accuracy"] > 0.3  # 10 classes: chance is 0.1
+
+
+def test_cifar10_offline_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    result = CliRunner().invoke(
+        cli, ["train", "configs/resnet18.yaml", "--runs-dir", str(tmp_path / "runs")]
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "cifar10 is not available offline: put cifar-10-python.tar.gz" in lines[0]
