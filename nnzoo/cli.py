@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from nnzoo._cli_options import runs_dir_option, set_option
 from nnzoo.errors import NnzooError
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -160,13 +161,7 @@ def list_sources_cmd(as_json: bool):
 
 @cli.command()
 @click.argument("name")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="PARAM=VALUE",
-    help="Override a hyperparameter, e.g. --set num_classes=10.",
-)
+@set_option("Override a hyperparameter, e.g. --set num_classes=10.", metavar="PARAM=VALUE")
 @click.option("--summary/--no-summary", default=True, help="Print the Keras summary.")
 def describe(name: str, overrides: tuple[str, ...], summary: bool):
     """Card, defaults, parameter count, input shape and Keras summary of NAME."""
@@ -223,13 +218,7 @@ def init(name: str, source: str | None, output: str | None):
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override any dotted key (a YAML value).",
-)
+@set_option("Override any dotted key (a YAML value).")
 def validate(config: str, overrides: tuple[str, ...]):
     """Check CONFIG (keys, types, model and data names) without building anything."""
     from nnzoo.config import load_config
@@ -247,23 +236,11 @@ def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -
 
 @cli.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override any dotted key, e.g. --set train.epochs=5 (repeatable).",
-)
+@set_option()
 @click.option("--epochs", type=int, help="Shortcut for --set train.epochs=N.")
 @click.option("--batch-size", type=int, help="Shortcut for --set data.batch_size=N.")
 @click.option("--seed", type=int, help="Shortcut for --set seed=N.")
-@click.option(
-    "--runs-dir",
-    default="runs",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Where runs/<name>/<run-id>/ are written.",
-)
+@runs_dir_option()
 @click.option(
     "--resume",
     "resume_dir",
@@ -330,13 +307,7 @@ def _print_result(result: Any) -> None:
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--data", "source", help="Evaluate on this data source's test split instead.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="PARAM=VALUE",
-    help="Parameters of --data (e.g. --set num_examples=500).",
-)
+@set_option("Parameters of --data (e.g. --set num_examples=500).", metavar="PARAM=VALUE")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool):
     """Metrics of RUN_DIR's best model on its test split (or on --data)."""

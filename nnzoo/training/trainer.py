@@ -585,18 +585,8 @@ def evaluate(
         config = config.model_copy(deep=True)
         config.data.source = data
         config.data.params = dict(data_params or {})
-    card = get_card(config.model.name)
+    card, _, splits = prepare(config)  # also checks the data against the model
     task = effective_task(card, config.model.params)
-    splits = load_data(
-        config.data.source,
-        params=source_params(config, card, task),
-        validation_split=config.data.validation_split,
-        test_split=config.data.test_split,
-        seed=config.seed,
-    )
-    fill_model_params(
-        card, config.model.params, splits.spec, source=config.data.source, file="--data"
-    )
     ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
     result = run.model.evaluate(ds, return_dict=True, verbose=0)
     result = {k: float(v) for k, v in result.items()}

@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from nnzoo._cli_options import runs_dir_option, set_option
+
 
 @click.command("tune")
 @click.argument("config", type=click.Path(dir_okay=False))
@@ -25,20 +27,8 @@ import click
 @click.option(
     "--max-failures", type=int, help="Stop after this many failed trials (default: --trials)."
 )
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override any dotted key, e.g. --set train.epochs=5 (repeatable).",
-)
-@click.option(
-    "--runs-dir",
-    default="runs",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Where runs/<name>/tune/ is written.",
-)
+@set_option()
+@runs_dir_option("Where runs/<name>/tune/ is written.")
 @click.option(
     "--heartbeat",
     type=float,
@@ -68,6 +58,7 @@ def tune(
     is written to runs/<name>/tune/best.yaml (train it with `nnzoo train`), with trials.csv
     and plots. Flags override the file's `tune:` section; --set overrides both.
 
+    \b
     \b
     nnzoo tune configs/tune/mlp_digits.yaml --trials 30
     nnzoo tune configs/tune/mlp_digits.yaml --workers 2
