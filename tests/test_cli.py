@@ -151,3 +151,41 @@ def test_train_evaluate_predict_from_the_cli(tmp_path):
     again = runner.invoke(cli, ["train", "--resume", str(run_dir)])
     assert again.exit_code == 0
     assert "already finished (3 epochs); nothing to do" in again.output
+
+
+def test_describe_shows_card_count_and_summary():
+    result = CliRunner().invoke(cli, ["describe", "mlp_xor"])
+    assert result.exit_code == 0, result.output
+    assert "parameters: 17 (17 trainable)" in result.output
+    assert "input shape: (None, 2)" in result.output
+    assert "family: mlp   task: classification   input: features" in result.output
+    assert "dense1" in result.output  # the Keras summary
+    bad = CliRunner().invoke(cli, ["describe", "mlp_xor", "--set", "hiden_units=[3]"])
+    assert bad.exit_code == 2
+    assert "--set.hiden_units: model 'mlp_xor' takes no parameter 'hiden_units'" in bad.output
+
+
+def test_backend_flag_trains_on_jax(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nnzoo.cli",
+            "--backend",
+            "jax",
+            "train",
+            "configs/quickstart.yaml",
+            "--epochs",
+            "6",
+            "-q",
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads(next(tmp_path.glob("quickstart/*/metrics.json")).read_text())
+    assert metrics["backend"] == "jax"
+    assert metrics["test"]["accuracy"] > 0.9

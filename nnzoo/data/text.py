@@ -79,6 +79,19 @@ def _check_positive(name: str, value: Any, minimum: int = 1) -> None:
 
 
 def _tokenizer(kind: str, texts: Sequence[str], vocabulary_size: int | None) -> Tokenizer:
+    if isinstance(kind, str) and kind.endswith(".json"):
+        # A saved tokenizer (e.g. the tokenizer.json of the run a model starts from).
+        from pathlib import Path
+
+        from nnzoo.data.tokenizers import load_tokenizer
+
+        if not Path(kind).exists():
+            raise ConfigError(
+                f"no tokenizer file at {kind}",
+                key="data.params.tokenizer",
+                fix="give byte, word, or the path of a run's tokenizer.json",
+            )
+        return load_tokenizer(kind)
     _check("tokenizer", kind, ("byte", "word"))
     _check_positive("vocabulary_size", vocabulary_size, minimum=8)
     return make_tokenizer(kind, texts, vocabulary_size=vocabulary_size)

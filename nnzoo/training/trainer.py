@@ -67,6 +67,14 @@ def source_params(config: Config, card: ModelCard, task: str) -> dict[str, Any]:
         params["segments"] = card.input_kind == "tokens_segments"
     if "input_kind" in accepted and params.get("input_kind", "auto") == "auto":
         params["input_kind"] = card.input_kind
+    start = config.model.init_from
+    if start and "tokenizer" in accepted and (Path(start) / "tokenizer.json").exists():
+        # Loaded embeddings only mean the same tokens with the same tokenizer (as KerasHub's
+        # from_preset loads the preset's tokenizer): use the tokenizer of the run we start from.
+        given = str(params.get("tokenizer", ""))
+        if not given.endswith(".json"):
+            params["tokenizer"] = str(Path(start) / "tokenizer.json")
+            log.info("data: using the tokenizer of %s (model.init_from)", start)
     return params
 
 
