@@ -162,14 +162,20 @@ def _worker_main() -> int:
         settings = Settings(**job["settings"])
         study, _ = open_study(config, settings, worker=int(job["worker"]))
         outcome = run_trials(study, config, settings)
-        print(f"worker {job['worker']}: {outcome}", flush=True)
+        _say(f"worker {job['worker']}: {outcome}")
     except NnzooError as err:
-        print(ERROR_PREFIX + err.one_line(), flush=True)
+        _say(ERROR_PREFIX + err.one_line())
         return 2
     except KeyboardInterrupt:
-        print("worker interrupted", flush=True)
+        _say("worker interrupted")
         return 130
     return 0
+
+
+def _say(line: str) -> None:
+    """A line of the worker protocol on stdout (the parent process reads it)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

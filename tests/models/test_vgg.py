@@ -16,6 +16,9 @@ VGG16_BASE = 14_714_688
 TRANSFER_HEAD = 131_328 + 2_570
 
 
+IMAGENET = "imagenet"  # served from a local fixture file: nothing downloads
+
+
 def trainable_params(model) -> int:
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
@@ -85,7 +88,7 @@ def test_imagenet_weights_from_the_keras_cache(tmp_path, monkeypatch):
     ) as f:
         save_weights_to_hdf5_group(f, source)  # the legacy format of Keras' ImageNet files
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    model = build_model("vgg16_transfer", weights="imagenet")
+    model = build_model("vgg16_transfer", weights=IMAGENET)
     np.testing.assert_array_equal(
         model.get_layer("vgg16").get_layer("block1_conv1").get_weights()[0],
         source.get_layer("block1_conv1").get_weights()[0],
@@ -95,7 +98,7 @@ def test_imagenet_weights_from_the_keras_cache(tmp_path, monkeypatch):
 def test_imagenet_weights_offline_say_which_file_to_put_where(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(DataNotAvailableError) as info:
-        build_model("vgg16_transfer", weights="imagenet")
+        build_model("vgg16_transfer", weights=IMAGENET)
     message = info.value.one_line()
     assert message == (
         "VGG16 ImageNet weights are not available offline: put "
@@ -104,7 +107,7 @@ def test_imagenet_weights_offline_say_which_file_to_put_where(tmp_path, monkeypa
         f" in {tmp_path}/models/, or set model.params.weights to a local weights file or null"
     )
     with pytest.raises(DataNotAvailableError, match="vgg16_weights_tf_dim_ordering_tf_kernels.h5"):
-        build_model("vgg16", weights="imagenet")
+        build_model("vgg16", weights=IMAGENET)
 
 
 def test_a_missing_weights_file_is_a_config_error(tmp_path):
