@@ -135,3 +135,42 @@ def test_cifar10_offline_is_one_line(tmp_path, monkeypatch):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
     assert "cifar10 is not available offline: put cifar-10-python.tar.gz" in lines[0]
+
+
+def test_predict_reads_text_lines_and_image_folders(tmp_path):
+    import keras
+    import numpy as np
+
+    text_run = train(
+        load_config("configs/lstm.yaml", ["train.epochs=1", "data.params.num_examples=400"]),
+        runs_dir=tmp_path,
+        quiet=True,
+    )
+    lines = tmp_path / "snippets.txt"
+    lines.write_text("import asyncio\nawait asyncio.sleep(1)\nself.assertEqual(a, b)\n")
+    out = CliRunner().invoke(cli, ["predict", str(text_run.run_dir), str(lines)])
+    assert out.exit_code == 0, out.output
+    rows = [r.split("\t") for r in out.output.strip().splitlines()]
+    classes = json.loads((text_run.run_dir / "data_spec.json").read_text())["class_names"]
+    assert len(rows) == 3 and all(r[1] in classes for r in rows)
+
+    image_run = train(
+        load_config(
+            "configs/cnn_cifar.yaml",
+            ["data.source=shapes", "train.epochs=1", "data.params.num_examples=300"],
+        ),
+        runs_dir=tmp_path,
+        quiet=True,
+    )
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(3):
+        keras.utils.save_img(folder / f"{i}.png", np.full((32, 32, 3), 40 * i, "uint8"))
+    out_file = tmp_path / "p.csv"
+    out = CliRunner().invoke(
+        cli, ["predict", str(image_run.run_dir), str(folder), "-o", str(out_file)]
+    )
+    assert out.exit_code == 0, out.output
+    table = out_file.read_text().strip().splitlines()
+    assert table[0].startswith("input,class,probability,p_")
+    assert len(table) == 4

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from nnzoo.layers import (  # noqa: E402
+from nnzoo.layers import (
     ClassToken,
     MaskedMeanPooling,
     PositionEmbedding,

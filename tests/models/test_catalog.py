@@ -17,6 +17,10 @@ from nnzoo.registry import get_card
 
 BIG = 15_000_000
 ALL = nnzoo.list_models()
+#: Entries over ~15M parameters: only built and counted (their published counts are checked in
+#: their family's tests). test_builds_from_card_defaults keeps this list honest.
+LARGE = frozenset({"vgg16", "resnet34", "vit_b16", "vit_small", "bert_base", "gpt2"})
+SMALL = [name for name in ALL if name not in LARGE]
 
 
 def sample_inputs(card, params, batch_size=2, seed=0):
@@ -68,30 +72,26 @@ def built():
 def test_builds_from_card_defaults(name, built):
     card, model = built(name)
     assert model.count_params() > 0
+    assert (model.count_params() > BIG) == (name in LARGE), "update LARGE in this file"
     assert card.input_kind in ("features", "image", "tokens", "tokens_segments")
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", SMALL)
 def test_forward_pass_shape(name, built):
     card, model = built(name)
-    if model.count_params() > BIG:
-        pytest.skip(f"{name} has over 15M parameters: only its count is checked")
     inputs = sample_inputs(card, card.defaults)
     outputs = model(inputs, training=False)
     assert tuple(outputs.shape) == expected_output_shape(card, card.defaults, inputs)
     assert np.all(np.isfinite(np.asarray(outputs)))
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", SMALL)
 def test_few_steps_lower_the_loss(name, built):
     import keras
 
     from nnzoo.training.losses import loss_and_metrics
 
     card = get_card(name)
-    probe = built(name)[1]
-    if probe.count_params() > BIG:
-        pytest.skip(f"{name} has over 15M parameters: only its count is checked")
     keras.utils.set_random_seed(0)
     model = card.builder(**card.defaults)
     inputs = sample_inputs(card, card.defaults, batch_size=4)
@@ -110,13 +110,11 @@ def test_few_steps_lower_the_loss(name, built):
     assert after < before, f"{name}: loss {before:.4f} -> {after:.4f}"
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", SMALL)
 def test_keras_round_trip_is_exact(name, built, tmp_path):
     import keras
 
     card, model = built(name)
-    if model.count_params() > BIG:
-        pytest.skip(f"{name} has over 15M parameters: only its count is checked")
     inputs = sample_inputs(card, card.defaults)
     path = tmp_path / f"{name}.keras"
     model.save(path)

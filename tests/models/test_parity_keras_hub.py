@@ -1,15 +1,13 @@
 """Parity with KerasHub: with the same weights, our ViT, BERT and GPT-2 compute the same outputs
-as ``keras_hub``'s backbones (skipped when keras-hub is not installed)."""
+as ``keras_hub``'s backbones (keras-hub comes with the dev extra)."""
 
 from __future__ import annotations
 
+import keras
+import keras_hub
 import numpy as np
-import pytest
 
-keras_hub = pytest.importorskip("keras_hub")
-import keras  # noqa: E402
-
-from nnzoo.registry import build_model  # noqa: E402
+from nnzoo.registry import build_model
 
 ATOL = 1e-5
 

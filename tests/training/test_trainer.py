@@ -110,3 +110,21 @@ def test_monitor_must_be_logged(tmp_path):
 def test_quickstart_reaches_98_percent(tmp_path):
     run = train(config(), runs_dir=tmp_path, quiet=True)
     assert run.metrics["test"]["accuracy"] >= 0.98
+
+
+def test_mixed_precision_and_tensorboard_from_the_config(tmp_path):
+    import keras
+
+    run = train(
+        config(
+            "train.epochs=1",
+            "train.mixed_precision=mixed_bfloat16",
+            "train.callbacks.tensorboard=true",
+        ),
+        runs_dir=tmp_path,
+        quiet=True,
+    )
+    assert run.model.layers[-1].dtype_policy.name == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored afterwards
+    assert any((run.run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    assert run.metrics["test"]["accuracy"] > 0.5
