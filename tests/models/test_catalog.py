@@ -103,9 +103,10 @@ def test_few_steps_lower_the_loss(name, built):
         # example; start from random weights so there are mistakes to correct.
         rng = np.random.default_rng(0)
         model.set_weights([rng.normal(size=w.shape) for w in model.get_weights()])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
+    # A gentle rate: 1e-3 can overshoot on the larger transformers within 8 steps.
+    model.compile(optimizer=keras.optimizers.Adam(3e-4), loss=loss)
     before = float(model.evaluate(inputs, labels, verbose=0))
-    model.fit(inputs, labels, epochs=8, batch_size=4, verbose=0)
+    model.fit(inputs, labels, epochs=10, batch_size=4, verbose=0)
     after = float(model.evaluate(inputs, labels, verbose=0))
     assert after < before, f"{name}: loss {before:.4f} -> {after:.4f}"
 
