@@ -360,6 +360,17 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
     for name in config.model.params:
         check_params(card, {name: None}, **where(f"model.params.{name}"))
     source = get_source(config.data.source, **where("data.source"))
+    kinds = {card.input_kind, "any"} | (
+        {"tokens"} if card.input_kind == "tokens_segments" else set()
+    )
+    if source.input_kind not in kinds:
+        raise ConfigError(
+            f"model '{card.name}' takes {card.input_kind} inputs but data source "
+            f"'{source.name}' yields {source.input_kind}",
+            key="data.source",
+            fix=f"choose a source that yields {card.input_kind} (see `nnzoo list-sources`)",
+            **where("data.source"),
+        )
     for name in config.data.params:
         check_source_params(source, {name: None}, **where(f"data.params.{name}"))
     if config.data.validation_source:

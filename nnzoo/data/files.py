@@ -412,7 +412,7 @@ register_source(
 register_source(
     "npz",
     load_npz_file,
-    input_kind="features",
+    input_kind="any",
     summary="Arrays x / y (and x_test / y_test) from a NumPy .npz file",
     offline=True,
 )

@@ -253,7 +253,7 @@ def load_synthetic(
 register_source(
     "synthetic",
     load_synthetic,
-    input_kind="features",
+    input_kind="any",
     summary="Random inputs of any kind and shape, slightly learnable labels (smoke runs)",
     offline=True,
 )

@@ -174,3 +174,19 @@ def test_tune_space_keys_are_checked(tmp_path):
     assert "did you mean 'model.params.dropout'?" in msg
     msg = error_of(write(tmp_path, GOOD), ["tune.space={data.batch_size: {int: [64, 16]}}"])
     assert "low must be below high" in msg
+
+
+def test_validate_checks_the_data_fits_the_model(tmp_path):
+    msg = error_of(write(tmp_path, GOOD.replace("source: digits", "source: shapes")))
+    assert msg == (
+        f"{tmp_path / 'c.yaml'}:8: data.source: model 'mlp' takes features inputs but data "
+        "source 'shapes' yields image. Fix: choose a source that yields features (see "
+        "`nnzoo list-sources`)"
+    )
+    # Sources that yield any kind (synthetic, npz) are checked when they load.
+    assert (
+        load_config(
+            write(tmp_path, GOOD.replace("source: digits", "source: synthetic"), "s.yaml")
+        ).data.source
+        == "synthetic"
+    )
