@@ -40,7 +40,7 @@ def main() -> None:
         loss, metrics = loss_and_metrics(
             task="classification", output_units=model.output_shape[-1]
         )
-        model.compile(keras.optimizers.Adam(1e-3), loss, metrics)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=metrics)
         clock = epoch_clock()
         if name == "numpy arrays":
             model.fit(x, y, batch_size=batch, epochs=args.epochs, callbacks=[clock], verbose=0)

@@ -48,7 +48,11 @@ def main() -> None:
     keras.utils.set_random_seed(config.seed)
     model = card.builder(**params)
     loss, metrics = loss_and_metrics(task="classification", output_units=model.output_shape[-1])
-    model.compile(keras.optimizers.Adam(config.train.optimizer.learning_rate), loss, metrics)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.train.optimizer.learning_rate),
+        loss=loss,
+        metrics=metrics,
+    )
     bare = epoch_clock()
     model.fit(
         *splits.train,
