@@ -373,6 +373,7 @@ def _fit(
     # The strategy first: MultiWorkerMirroredStrategy must exist before other TF ops.
     scope, replicas = strategy_scope(config.distribute.strategy, file=file)
     keras.utils.set_random_seed(config.seed)
+    _check_environment(config, file)
     card, params, splits = prepare(config)
     task = effective_task(card, params)
     run_dir = Path(make_run_dir())
@@ -520,6 +521,19 @@ def _fit(
     _write_status(run_dir, "finished")
     keras.mixed_precision.set_global_policy("float32")
     return RunResult(run_dir, result_metrics, rows, model)
+
+
+def _check_environment(config: Config, file: str | None) -> None:
+    """Packages a config asks for, checked before anything is written."""
+    import importlib.util
+
+    if config.train.callbacks.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "TensorBoard logging needs the tensorboard package",
+            file=file,
+            key="train.callbacks.tensorboard",
+            fix="pip install 'nnzoo[tensorboard]', or set it to false",
+        )
 
 
 def _compiled_metrics(model: Any) -> list[Any]:
