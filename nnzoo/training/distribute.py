@@ -86,3 +86,52 @@ def _jax_data_parallel() -> tuple[Any, Any]:
         return contextlib.nullcontext(), 1
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     return contextlib.nullcontext(), len(devices)
+
+
+def patch_keras_for_multi_worker(model: Any, dataset: Any) -> None:
+    """Work around two Keras 3 (3.15) bugs that stop ``fit`` under MultiWorkerMirroredStrategy.
+
+    1. ``_maybe_symbolic_build`` reduces the first distributed batch with
+       ``strategy.reduce("MEAN", ...)``, which CollectiveAllReduce rejects for PerReplica
+       inputs: we build the model's metrics from an undistributed first batch instead.
+    2. ``reduce_per_replica`` reduces scalar losses and metrics with ``axis=0``, which fails
+       for 0-d tensors ("Invalid reduction dimension 0"): scalars are reduced with
+       ``axis=None``; everything else is left to Keras.
+
+    Both are confined to the multi-worker strategy; remove them once Keras fixes the bugs
+    (tests/training/test_distribute.py runs a 2-worker job on loopback).
+    """
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    strategy = model.distribute_strategy
+    batch = next(iter(dataset))
+
+    def symbolic_build(iterator: Any = None, data_batch: Any = None) -> None:
+        with strategy.scope():
+            model._symbolic_build(data_batch=batch)
+
+    model._maybe_symbolic_build = symbolic_build
+    original = getattr(tf_trainer.reduce_per_replica, "_nnzoo_original", None)
+    if original is not None:
+        return
+    original = tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values: Any, strategy: Any, reduction: str) -> Any:
+        import tensorflow as tf
+
+        if not (
+            tf_trainer._collective_all_reduce_multi_worker(strategy)
+            and reduction in ("auto", "mean")
+        ):
+            return original(values, strategy, reduction)
+
+        def one(v: Any) -> Any:
+            parts = v.values if tf_trainer._is_per_replica_instance(v) else [v]
+            if all(getattr(t, "shape", None) is not None and t.shape.rank == 0 for t in parts):
+                return strategy.reduce("MEAN", v, axis=None)
+            return original(v, strategy, reduction)
+
+        return tf.nest.map_structure(one, values)
+
+    reduce_per_replica._nnzoo_original = original  # type: ignore[attr-defined]
+    tf_trainer.reduce_per_replica = reduce_per_replica

@@ -425,6 +425,10 @@ def _fit(
                 init_report = load_matching_weights(model, config.model.init_from)
             metric_objs = _compile(model, config, card, task, steps_per_epoch)
     _check_monitor(config, _monitor_names(metric_objs, val_ds is not None), file)
+    if config.distribute.strategy == "multi_worker" and keras.backend.backend() == "tensorflow":
+        from nnzoo.training.distribute import patch_keras_for_multi_worker
+
+        patch_keras_for_multi_worker(model, train_ds)
 
     monitor = config.train.monitor
     mode = monitor.resolved_mode

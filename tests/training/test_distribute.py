@@ -76,13 +76,6 @@ WORKER = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keras 3.15's TF trainer cannot fit under MultiWorkerMirroredStrategy: "
-    "_maybe_symbolic_build and reduce_per_replica call strategy.reduce on PerReplica / scalar "
-    "values, which CollectiveAllReduce rejects (reproduced without nnzoo). Strict: this test "
-    "starts passing, and must be un-marked, when Keras fixes it.",
-)
 def test_multi_worker_on_loopback_completes(tmp_path):
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
