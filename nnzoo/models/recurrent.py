@@ -74,69 +74,25 @@ def _build_recurrent(
     return keras.Model(inputs, outputs, name=cell)
 
 
-def _build_lstm(
-    *,
-    vocabulary_size: int = 10000,
-    num_classes: int = 2,
-    embedding_dim: int = 128,
-    hidden_units: tuple[int, ...] = (64, 32),
-    bidirectional: bool = False,
-    dropout: float = 0.0,
-    l2: float = 0.0,
-) -> Any:
-    """An LSTM text classifier (see :func:`_build_recurrent`)."""
-    return _build_recurrent(
-        cell="lstm",
-        vocabulary_size=vocabulary_size,
-        num_classes=num_classes,
-        embedding_dim=embedding_dim,
-        hidden_units=hidden_units,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        l2=l2,
-    )
-
-
-def _build_gru(
-    *,
-    vocabulary_size: int = 10000,
-    num_classes: int = 2,
-    embedding_dim: int = 128,
-    hidden_units: tuple[int, ...] = (64,),
-    bidirectional: bool = False,
-    dropout: float = 0.0,
-    l2: float = 0.0,
-) -> Any:
-    """A GRU text classifier (see :func:`_build_recurrent`)."""
-    return _build_recurrent(
-        cell="gru",
-        vocabulary_size=vocabulary_size,
-        num_classes=num_classes,
-        embedding_dim=embedding_dim,
-        hidden_units=hidden_units,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        l2=l2,
-    )
-
-
 register_model(
     "lstm",
-    _build_lstm,
+    _build_recurrent,
     family="recurrent",
     task="classification",
     input_kind="tokens",
     paper="Hochreiter & Schmidhuber 1997, Long Short-Term Memory",
     summary="The seed's sentiment LSTM: Embedding 128, LSTM 64 -> LSTM 32; 1,341,857 params.",
+    defaults=dict(cell="lstm", hidden_units=(64, 32)),
 )
 
 register_model(
     "gru",
-    _build_gru,
+    _build_recurrent,
     family="recurrent",
     task="classification",
     input_kind="tokens",
     paper="Cho et al. 2014, Learning Phrase Representations using RNN Encoder-Decoder "
     "for Statistical Machine Translation",
     summary="The seed's GRU text classifier: Embedding 128, GRU 64; 1,317,313 params.",
+    defaults=dict(cell="gru", hidden_units=(64,)),
 )
