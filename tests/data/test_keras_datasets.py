@@ -144,7 +144,7 @@ def test_imdb_token_ids_padding_mask_and_labels(put):
 
 
 def test_imdb_shuffles_as_keras_does(put):
-    """Reviews come in the order of ``keras.datasets.imdb.load_data`` (seed 113)."""
+    """Reviews come in the order of Keras's own IMDB loader (shuffled with seed 113)."""
     path = put("imdb", write_imdb)
     data = get_source("imdb").loader(seed=0, sequence_length=200)
     raw = keras_datasets.load_npz(str(path))
