@@ -37,8 +37,36 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     return value
 
 
+#: Commands that load Keras (and with it TensorFlow or JAX).
+_FRAMEWORK_COMMANDS = {"train", "evaluate", "predict", "describe", "generate", "tune"}
+
+
+def _import_keras_quietly() -> None:
+    """Import Keras with the native stderr silenced (unless --debug).
+
+    TensorFlow and XLA write start-up lines from C++ (absl, CUDA probing) that
+    TF_CPP_MIN_LOG_LEVEL does not silence; they would bury nnzoo's one-line messages.
+    """
+    if _STATE["debug"]:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class _Group(click.Group):
     """Turns library errors into one line and exit code 2 (``--debug``: the traceback)."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in _FRAMEWORK_COMMANDS and not {"--help", "-h"} & set(rest):
+            _import_keras_quietly()
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
