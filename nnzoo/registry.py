@@ -75,7 +75,7 @@ class ModelCard:
             "family": self.family,
             "task": self.task,
             "input_kind": self.input_kind,
-            "defaults": _jsonable(self.defaults),
+            "defaults": plain_value(self.defaults),
             "paper": self.paper,
             "summary": self.summary,
         }
@@ -90,11 +90,14 @@ class ModelCard:
         )
 
 
-def _jsonable(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """``value`` as plain JSON / YAML data: tuples become lists, NumPy scalars Python ones."""
     if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
+        return [plain_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: plain_value(v) for k, v in value.items()}
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
     return value
 
 

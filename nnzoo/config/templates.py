@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from nnzoo.registry import ModelCard, get_card
+from nnzoo.registry import ModelCard, get_card, plain_value
 
 #: Parameters the trainer fills from the data source (DESIGN.md principle 7).
 DATA_FILLED = ("input_shape", "num_classes", "vocabulary_size", "max_sequence_length")
@@ -62,7 +62,7 @@ def config_template(name: str, *, source: str | None = None) -> str:
     params = {k: v for k, v in card.defaults.items() if k not in DATA_FILLED}
     if params:
         for k, v in params.items():
-            lines.append(f"    {k}: {_flow(_plain(v))}")
+            lines.append(f"    {k}: {_flow(plain_value(v))}")
     else:
         lines[-1] = "  params: {}"
     lines += [
@@ -108,9 +108,3 @@ def config_template(name: str, *, source: str | None = None) -> str:
         "  strategy: auto              # auto | none | one_device | mirrored | multi_worker",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    return value

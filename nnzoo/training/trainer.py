@@ -25,7 +25,7 @@ from nnzoo.config.loader import SOURCE_FILES
 from nnzoo.data import DataSpec, Splits, get_source, load_data
 from nnzoo.data._sources import num_examples
 from nnzoo.errors import ConfigError, NnzooError, RunDirError
-from nnzoo.registry import ModelCard, get_card
+from nnzoo.registry import ModelCard, get_card, plain_value
 from nnzoo.saving import load_model
 
 log = logging.getLogger(__name__)
@@ -316,11 +316,14 @@ def _is_chief(config: Config) -> bool:
 
     if config.distribute.strategy != "multi_worker" or "TF_CONFIG" not in os.environ:
         return True
-    task = json.loads(os.environ["TF_CONFIG"]).get("task", {})
-    return task.get("type", "worker") == "chief" or (
-        task.get("type", "worker") == "worker"
+    tf_config = json.loads(os.environ["TF_CONFIG"])
+    task = tf_config.get("task", {})
+    kind = task.get("type", "worker")
+    # The chief is the "chief" task, or worker 0 when the cluster names no chief.
+    return kind == "chief" or (
+        kind == "worker"
         and int(task.get("index", 0)) == 0
-        and "chief" not in json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
+        and "chief" not in tf_config.get("cluster", {})
     )
 
 
@@ -380,7 +383,7 @@ def _fit(
 
     # The resolved config: every model parameter and data parameter written out.
     resolved = config.model_copy(deep=True)
-    resolved.model.params = {k: _plain(v) for k, v in params.items()}
+    resolved.model.params = plain_value(params)
     resolved.data.params = source_params(config, card, task)
     if not resuming:
         (run_dir / "config.yaml").write_text(dump_config(resolved))
@@ -561,14 +564,6 @@ def _best_epoch(rows: list[dict[str, Any]], metric: str, mode: str) -> int | Non
         return None
     pick = max if mode == "max" else min
     return pick(values, key=lambda ev: ev[1])[0]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 # --------------------------------------------------------------------------- saved runs
