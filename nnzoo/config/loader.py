@@ -295,7 +295,7 @@ def load_config(
 
     Returns:
         The validated :class:`Config`; ``config.model_extra`` is unused, the source file is
-        kept in :data:`SOURCE_FILES`.
+        in ``config.source_file``.
     """
     label = str(path)
     data, origins = _load_with_extends(Path(path), label)
@@ -337,12 +337,7 @@ def config_from_dict(
         raise _validation_error(err, origins, label) from None
     if check_catalog:
         check_references(config, origins, label)
-    SOURCE_FILES[id(config)] = label
-    return config
-
-
-#: The file each loaded config came from (for error messages later on).
-SOURCE_FILES: dict[int, str] = {}
+    return config.with_source(label)
 
 
 def check_references(config: Config, origins: Origins | None = None, label: str = "") -> None:

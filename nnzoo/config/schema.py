@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 
 class _Section(BaseModel):
@@ -220,3 +227,25 @@ class Config(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     distribute: DistributeConfig = Field(default_factory=DistributeConfig)
     tune: TuneConfig = Field(default_factory=TuneConfig)
+
+    # Where the config came from (a file, ``--set``, a run's config.yaml), for error messages.
+    # A private attribute: not a key of the file, and it survives ``model_copy``.
+    _source_file: str | None = PrivateAttr(default=None)
+
+    @property
+    def source_file(self) -> str | None:
+        """The file this config was loaded from (``None`` when built in code)."""
+        return self._source_file
+
+    def __eq__(self, other: object) -> bool:
+        # Two configs are equal when they say the same thing, wherever they were loaded from.
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as pydantic models are
+
+    def with_source(self, source_file: str | None) -> Config:
+        """Record where this config came from; returns ``self``."""
+        self._source_file = source_file
+        return self

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from nnzoo.config import Config, config_from_dict, dump_config
-from nnzoo.config.loader import SOURCE_FILES
 from nnzoo.data import DataSpec, Splits, get_source, load_data
 from nnzoo.data._sources import num_examples
 from nnzoo.errors import ConfigError, NnzooError, RunDirError
@@ -137,7 +136,7 @@ def fill_model_params(
 
 def prepare(config: Config) -> tuple[ModelCard, dict[str, Any], Splits]:
     """Load the data and resolve the model's parameters from it."""
-    file = SOURCE_FILES.get(id(config))
+    file = config.source_file
     card = get_card(config.model.name, file=file)
     task = effective_task(card, config.model.params)
     splits = load_data(
@@ -248,7 +247,7 @@ def _compile(model: Any, config: Config, card: ModelCard, task: str, steps_per_e
     if loss_name not in ("auto", "perceptron", "crossentropy"):
         raise ConfigError(
             f"unknown loss '{loss_name}'",
-            file=SOURCE_FILES.get(id(config)),
+            file=config.source_file,
             key="train.loss",
             fix="use auto (from the task), crossentropy or perceptron",
         )
@@ -371,7 +370,7 @@ def _fit(
     from nnzoo.training import callbacks as cb
     from nnzoo.training.distribute import strategy_scope
 
-    file = SOURCE_FILES.get(id(config))
+    file = config.source_file
     started = time.perf_counter()
     # The strategy first: MultiWorkerMirroredStrategy must exist before other TF ops.
     scope, replicas = strategy_scope(config.distribute.strategy, file=file)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nnzoo.config import Config, config_from_dict
-from nnzoo.config.loader import SOURCE_FILES, get_dotted, set_dotted
+from nnzoo.config.loader import get_dotted, set_dotted
 from nnzoo.config.schema import SpaceParam
 from nnzoo.errors import ConfigError
 
@@ -123,5 +123,5 @@ def apply(config: Config, values: Mapping[str, Any]) -> Config:
     data = config.model_dump(mode="json")
     for key, value in values.items():
         set_dotted(data, key, value, origin="tune.space")
-    label = SOURCE_FILES.get(id(config), "<config>")
+    label = (config.source_file or "<config>")
     return config_from_dict(data, label=label, check_catalog=False)

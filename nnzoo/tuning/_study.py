@@ -17,10 +17,10 @@ import optuna
 from optuna.trial import TrialState
 
 from nnzoo.config import Config
-from nnzoo.config.loader import SOURCE_FILES
 from nnzoo.config.schema import MonitorConfig
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.tuning import _space, _storage
+from nnzoo.training.history import best_value
 from nnzoo.tuning._report import TrialReporter
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def resolve_settings(
 ) -> Settings:
     """Arguments override ``config.tune``; defaults follow the issue (metric, direction...)."""
     t = config.tune
-    file = SOURCE_FILES.get(id(config))
+    file = config.source_file
     if not t.space:
         raise ConfigError(
             "is empty: there is nothing to tune",
@@ -159,7 +159,7 @@ def make_sampler(config: Config, *, seed: int) -> optuna.samplers.BaseSampler:
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
-        grid = _space.grid(config.tune.space, file=SOURCE_FILES.get(id(config)))
+        grid = _space.grid(config.tune.space, file=config.source_file)
         return optuna.samplers.GridSampler(grid, seed=seed)
     if name == "cmaes":
         import importlib.util
@@ -167,7 +167,7 @@ def make_sampler(config: Config, *, seed: int) -> optuna.samplers.BaseSampler:
         if importlib.util.find_spec("cmaes") is None:
             raise ConfigError(
                 "the cmaes sampler needs the 'cmaes' package",
-                file=SOURCE_FILES.get(id(config)),
+                file=config.source_file,
                 key="tune.sampler",
                 fix="pip install cmaes, or use tpe",
             )
@@ -219,7 +219,7 @@ def open_study(
             raise ConfigError(
                 f"the study '{settings.study}' in {spec.display} was created to {stored} "
                 f"its metric; received {settings.direction}",
-                file=SOURCE_FILES.get(id(config)),
+                file=config.source_file,
                 key="tune.direction",
                 fix="use the same direction, or start another study with --study NAME",
             )
@@ -251,14 +251,6 @@ def _trial_dir(settings: Settings, number: int) -> Path:
     return path
 
 
-def _best(history: list[dict[str, Any]], metric: str, direction: str) -> float | None:
-    values = [float(r[metric]) for r in history if metric in r]
-    values = [v for v in values if math.isfinite(v)]
-    if not values:
-        return None
-    return max(values) if direction == "maximize" else min(values)
-
-
 class Objective:
     """Train one trial's config through the trainer; its value is the best epoch's metric.
 
@@ -288,7 +280,7 @@ class Objective:
             trial.storage.set_trial_system_attr(trial._trial_id, SURPLUS_ATTR, True)
             raise _Surplus()
         values = _space.suggest(trial, self.config.tune.space)
-        file = SOURCE_FILES.get(id(self.config))
+        file = self.config.source_file
         run_dir = _trial_dir(self.settings, trial.number)
         trial.set_user_attr("run_dir", str(run_dir))
         try:
@@ -315,7 +307,7 @@ class Objective:
             raise
         finally:
             shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # keep trials small
-        value = _best(result.history, self.settings.metric, self.settings.direction)
+        value = best_value(result.history, self.settings.metric, self.settings.direction)
         trial.set_user_attr("epochs", len(result.history))
         if value is None:
             trial.set_user_attr(FAIL_REASON, f"no finite {self.settings.metric}")

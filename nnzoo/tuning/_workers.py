@@ -75,8 +75,7 @@ def _last_error(path: Path) -> str | None:
 
 def run_parallel(config: Any, settings: Any, study: Any, *, reporter: Any) -> None:
     """Start ``settings.workers`` workers, print their trials, wait for them."""
-    from nnzoo.config.loader import SOURCE_FILES
-    from nnzoo.errors import NnzooError
+        from nnzoo.errors import NnzooError
     from nnzoo.tuning import _storage
     from nnzoo.tuning._study import env_threads
 
@@ -86,7 +85,7 @@ def run_parallel(config: Any, settings: Any, study: Any, *, reporter: Any) -> No
     log_dir.mkdir(parents=True, exist_ok=True)
     job = {
         "config": config.model_dump(mode="json"),
-        "label": SOURCE_FILES.get(id(config), "<config>"),
+        "label": (config.source_file or "<config>"),
         "settings": asdict(settings),
     }
     reporter.note(

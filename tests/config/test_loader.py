@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 
-from nnzoo.config import dump_config, load_config
+from nnzoo.config import config_from_dict, dump_config, load_config
 from nnzoo.errors import ConfigError
 
 GOOD = """\
@@ -190,3 +190,16 @@ def test_validate_checks_the_data_fits_the_model(tmp_path):
         ).data.source
         == "synthetic"
     )
+
+
+def test_source_file_travels_with_the_config_and_its_copies(tmp_path):
+    """Provenance lives on the config (not in a global keyed by id): copies keep it."""
+    path = write(tmp_path, GOOD)
+    config = load_config(path)
+    assert config.source_file == str(path)
+    assert config.model_copy(deep=True).source_file == str(path)
+    assert config.model_copy().source_file == str(path)
+    # It is not a key of the file, and it does not make two equal configs differ.
+    assert "source_file" not in dump_config(config)
+    assert config_from_dict(config.model_dump()) == config
+    assert config_from_dict(config.model_dump()).source_file == "<config>"
