@@ -123,5 +123,5 @@ def apply(config: Config, values: Mapping[str, Any]) -> Config:
     data = config.model_dump(mode="json")
     for key, value in values.items():
         set_dotted(data, key, value, origin="tune.space")
-    label = (config.source_file or "<config>")
+    label = config.source_file or "<config>"
     return config_from_dict(data, label=label, check_catalog=False)

@@ -19,8 +19,8 @@ from optuna.trial import TrialState
 from nnzoo.config import Config
 from nnzoo.config.schema import MonitorConfig
 from nnzoo.errors import ConfigError, NnzooError
-from nnzoo.tuning import _space, _storage
 from nnzoo.training.history import best_value
+from nnzoo.tuning import _space, _storage
 from nnzoo.tuning._report import TrialReporter
 
 log = logging.getLogger(__name__)

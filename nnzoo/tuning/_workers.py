@@ -75,7 +75,7 @@ def _last_error(path: Path) -> str | None:
 
 def run_parallel(config: Any, settings: Any, study: Any, *, reporter: Any) -> None:
     """Start ``settings.workers`` workers, print their trials, wait for them."""
-        from nnzoo.errors import NnzooError
+    from nnzoo.errors import NnzooError
     from nnzoo.tuning import _storage
     from nnzoo.tuning._study import env_threads
 
