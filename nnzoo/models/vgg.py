@@ -18,10 +18,10 @@ downloads it behind your back, configs set it explicitly) or the path of a weigh
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from nnzoo._cache import keras_cache_dirs
 from nnzoo.errors import ConfigError, DataNotAvailableError
 from nnzoo.registry import register_model
 
@@ -34,21 +34,13 @@ IMAGENET_FILES = {
 FINE_TUNE_BLOCKS = ("block1", "block2", "block3", "block4", "block5")
 
 
-def keras_cache_dirs() -> list[Path]:
-    """Where Keras keeps downloaded files: ``$KERAS_HOME/models``, else ``~/.keras/models``
-    (``/tmp/.keras/models`` when the home directory is not writable)."""
-    if os.environ.get("KERAS_HOME"):
-        return [Path(os.environ["KERAS_HOME"]).expanduser() / "models"]
-    return [Path.home() / ".keras" / "models", Path("/tmp/.keras/models")]
-
-
 def _weights_file(weights: str | None, *, include_top: bool) -> str | None:
     """The file to load into the VGG16 network, or ``None`` for a random initialisation."""
     if weights is None or str(weights).lower() == "none":
         return None
     if weights == "imagenet":
         name = IMAGENET_FILES[include_top]
-        dirs = keras_cache_dirs()
+        dirs = keras_cache_dirs("models")
         for directory in dirs:
             if (directory / name).is_file():
                 return str(directory / name)
