@@ -1,8 +1,10 @@
-"""The catalog: a registry of model builders and their cards.
+"""The catalog: loads the model families and looks their cards up.
 
-Each model family module in ``nnzoo.models`` registers its entries at import time with
-:func:`register_model`. Registering never imports Keras or TensorFlow: family modules import
-Keras inside their builders only, so ``nnzoo list-models`` and config validation stay fast.
+Each family module in ``nnzoo.models`` registers its entries at import time with
+:func:`nnzoo.cards.register_model` (the layer below, which this module re-exports with
+:class:`~nnzoo.cards.ModelCard` and :func:`~nnzoo.cards.plain_value`). Registering never imports
+Keras or TensorFlow: family modules import Keras inside their builders only, so
+``nnzoo list-models`` and config validation stay fast.
 """
 
 from __future__ import annotations
@@ -10,12 +12,21 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from nnzoo.cards import REGISTRY, ModelCard, plain_value, register_model
 from nnzoo.errors import ConfigError, UnknownModelError
+
+__all__ = [
+    "FAMILY_MODULES",
+    "ModelCard",
+    "build_model",
+    "check_params",
+    "get_card",
+    "list_models",
+    "plain_value",
+    "register_model",
+]
 
 #: Modules that register catalog entries, in catalog order.
 FAMILY_MODULES = (
@@ -31,125 +42,7 @@ FAMILY_MODULES = (
     "nnzoo.models.gpt",
 )
 
-#: Input kinds a card may declare, and what the model's inputs are.
-INPUT_KINDS = {
-    "features": "a float vector `features` of shape (num_features,)",
-    "image": "`images` of shape (H, W, C), float in [0, 1]",
-    "tokens": "`token_ids` and `padding_mask` (1 = real token), shape (sequence_length,)",
-    "tokens_segments": "`token_ids`, `segment_ids` and `padding_mask`, shape (sequence_length,)",
-}
-
-#: Tasks a card may declare.
-TASKS = ("classification", "language_modeling", "masked_lm")
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What the catalog knows about one entry.
-
-    Attributes:
-        name: registered name, e.g. ``resnet18``.
-        family: model family, e.g. ``resnet``.
-        task: one of :data:`TASKS`.
-        input_kind: one of :data:`INPUT_KINDS`.
-        defaults: every hyperparameter of the builder with this entry's default value.
-        paper: the reference the architecture follows.
-        summary: one line that says what the entry is.
-        builder: ``(**hyperparameters) -> keras.Model``.
-        loss: a non-default loss (e.g. ``perceptron``), else ``None`` (chosen from the task).
-    """
-
-    name: str
-    family: str
-    task: str
-    input_kind: str
-    defaults: dict[str, Any]
-    paper: str
-    summary: str
-    builder: Callable[..., Any] = field(repr=False, compare=False)
-    loss: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "family": self.family,
-            "task": self.task,
-            "input_kind": self.input_kind,
-            "defaults": plain_value(self.defaults),
-            "paper": self.paper,
-            "summary": self.summary,
-        }
-
-    @property
-    def parameters(self) -> tuple[str, ...]:
-        """Names of the hyperparameters the builder takes."""
-        return tuple(
-            p.name
-            for p in inspect.signature(self.builder).parameters.values()
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        )
-
-
-def plain_value(value: Any) -> Any:
-    """``value`` as plain JSON / YAML data: tuples become lists, NumPy scalars Python ones."""
-    if isinstance(value, tuple | list):
-        return [plain_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain_value(v) for k, v in value.items()}
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-_REGISTRY: dict[str, ModelCard] = {}
 _LOADED = False
-
-
-def register_model(
-    name: str,
-    builder: Callable[..., Any],
-    *,
-    family: str,
-    task: str,
-    input_kind: str,
-    paper: str,
-    summary: str,
-    defaults: dict[str, Any] | None = None,
-    loss: str | None = None,
-) -> ModelCard:
-    """Register a catalog entry.
-
-    ``defaults`` override the builder's own keyword defaults (timm-style variants:
-    ``dict(base, **overrides)``); the card stores the complete set.
-    """
-    if name in _REGISTRY:
-        raise ValueError(f"Model {name!r} is registered twice.")
-    if task not in TASKS:
-        raise ValueError(f"Unknown task for {name!r}. Received: task={task!r}")
-    if input_kind not in INPUT_KINDS:
-        raise ValueError(f"Unknown input kind for {name!r}. Received: input_kind={input_kind!r}")
-    signature = inspect.signature(builder)
-    full: dict[str, Any] = {}
-    for p in signature.parameters.values():
-        if p.default is not inspect.Parameter.empty:
-            full[p.name] = p.default
-    unknown = set(defaults or {}) - set(signature.parameters)
-    if unknown:
-        raise ValueError(f"Defaults of {name!r} name unknown parameters: {sorted(unknown)}")
-    full.update(defaults or {})
-    card = ModelCard(
-        name=name,
-        family=family,
-        task=task,
-        input_kind=input_kind,
-        defaults=full,
-        paper=paper,
-        summary=summary,
-        builder=builder,
-        loss=loss,
-    )
-    _REGISTRY[name] = card
-    return card
 
 
 def _load() -> None:
@@ -177,7 +70,7 @@ def list_models(
     """
     _load()
     names = []
-    for name, card in _REGISTRY.items():
+    for name, card in REGISTRY.items():
         if pattern and not fnmatch.fnmatchcase(name, pattern):
             continue
         if family and card.family != family:
@@ -193,9 +86,9 @@ def get_card(
 ) -> ModelCard:
     """The card of ``name``; an unknown name raises with a "did you mean" hint."""
     _load()
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1)
+    if name in REGISTRY:
+        return REGISTRY[name]
+    close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
     fix = f"did you mean '{close[0]}'?" if close else "run `nnzoo list-models` to see the catalog"
     raise UnknownModelError(f"unknown model '{name}'", file=file, key=key, line=line, fix=fix)
 

@@ -6,10 +6,8 @@ from typing import Any
 
 import yaml
 
+from nnzoo.cards import DATA_FILLED
 from nnzoo.registry import ModelCard, get_card, plain_value
-
-#: Parameters the trainer fills from the data source (DESIGN.md principle 7).
-DATA_FILLED = ("input_shape", "num_classes", "vocabulary_size", "max_sequence_length")
 
 _SPECIAL_SOURCES = {"perceptron": "and", "mlp_xor": "xor"}
 
@@ -41,7 +39,7 @@ def config_template(name: str, *, source: str | None = None) -> str:
     """YAML text with every section, commented, for ``name`` on ``source``."""
     card = get_card(name, key="NAME")
     if source is not None:
-        from nnzoo.data._sources import get_source
+        from nnzoo.data import get_source
 
         get_source(source, key="--data")
     source = source or default_source(card)

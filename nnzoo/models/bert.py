@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.registry import register_model
+from nnzoo.cards import register_model
 
 PAPER = (
     "Devlin et al. 2018, BERT: Pre-training of Deep Bidirectional Transformers for Language "

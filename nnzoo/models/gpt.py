@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.registry import register_model
+from nnzoo.cards import register_model
 
 PAPER = "Radford et al. 2019, Language Models are Unsupervised Multitask Learners"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.registry import register_model
+from nnzoo.cards import register_model
 
 ACTIVATIONS = ("relu", "leaky_relu", "swish", "gelu", "tanh", "sigmoid")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.registry import register_model
+from nnzoo.cards import register_model
 
 
 def _build_perceptron(*, input_shape: tuple[int, ...] = (2,), num_classes: int = 2) -> Any:

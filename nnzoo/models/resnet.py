@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.registry import register_model
+from nnzoo.cards import register_model
 
 STEMS = ("imagenet", "cifar")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from nnzoo._cache import keras_cache_dirs
+from nnzoo.cards import register_model
 from nnzoo.errors import ConfigError, DataNotAvailableError
-from nnzoo.registry import register_model
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
 #: The Keras ImageNet weight files, by ``include_top``.

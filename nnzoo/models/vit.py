@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.registry import register_model
+from nnzoo.cards import register_model
 
 PAPER = (
     "Dosovitskiy et al. 2020, An Image is Worth 16x16 Words: Transformers for Image "

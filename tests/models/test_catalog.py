@@ -8,12 +8,16 @@ equal outputs.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import nnzoo
 from nnzoo.models._common import output_units
-from nnzoo.registry import get_card
+from nnzoo.registry import FAMILY_MODULES, get_card
 
 BIG = 15_000_000
 ALL = nnzoo.list_models()
@@ -124,3 +128,24 @@ def test_keras_round_trip_is_exact(name, built, tmp_path):
     actual = np.asarray(loaded(inputs, training=False))
     np.testing.assert_allclose(actual, expected, atol=1e-6, rtol=0)
     assert loaded.count_params() == model.count_params()
+
+
+def test_layers_point_one_way():
+    """Cards are the bottom layer: nnzoo.cards imports nothing of nnzoo, and the family modules
+    import the cards, never the registry that loads them (nor Keras)."""
+    code = (
+        "import importlib, json, sys\n"
+        "loaded = lambda: sorted(m.split('.')[0] if m.startswith('keras') else m\n"
+        "    for m in sys.modules if m.startswith(('nnzoo', 'keras')))\n"
+        "import nnzoo.cards\n"
+        "cards = loaded()\n"
+        f"for module in {list(FAMILY_MODULES)!r}:\n"
+        "    importlib.import_module(module)\n"
+        "print(json.dumps([cards, loaded()]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cards, families = json.loads(proc.stdout)
+    assert cards == ["nnzoo", "nnzoo.cards"]
+    assert not {"nnzoo.registry", "keras"} & set(families)
+    assert set(FAMILY_MODULES) <= set(families)

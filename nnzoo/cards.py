@@ -1,0 +1,136 @@
+"""What a catalog card is, and the registry the family modules write their cards into.
+
+This is the bottom layer of the catalog: the family modules in ``nnzoo.models`` import it to
+register their entries, and it imports nothing of nnzoo (nor Keras). Loading the families and
+looking entries up is :mod:`nnzoo.registry`, the layer above.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Input kinds a card may declare, and what the model's inputs are.
+INPUT_KINDS = {
+    "features": "a float vector `features` of shape (num_features,)",
+    "image": "`images` of shape (H, W, C), float in [0, 1]",
+    "tokens": "`token_ids` and `padding_mask` (1 = real token), shape (sequence_length,)",
+    "tokens_segments": "`token_ids`, `segment_ids` and `padding_mask`, shape (sequence_length,)",
+}
+
+#: Tasks a card may declare.
+TASKS = ("classification", "language_modeling", "masked_lm")
+
+#: Builder parameters the trainer fills from the data source (DESIGN.md principle 7).
+DATA_FILLED = ("input_shape", "num_classes", "vocabulary_size", "max_sequence_length")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the catalog knows about one entry.
+
+    Attributes:
+        name: registered name, e.g. ``resnet18``.
+        family: model family, e.g. ``resnet``.
+        task: one of :data:`TASKS`.
+        input_kind: one of :data:`INPUT_KINDS`.
+        defaults: every hyperparameter of the builder with this entry's default value.
+        paper: the reference the architecture follows.
+        summary: one line that says what the entry is.
+        builder: ``(**hyperparameters) -> keras.Model``.
+        loss: a non-default loss (e.g. ``perceptron``), else ``None`` (chosen from the task).
+    """
+
+    name: str
+    family: str
+    task: str
+    input_kind: str
+    defaults: dict[str, Any]
+    paper: str
+    summary: str
+    builder: Callable[..., Any] = field(repr=False, compare=False)
+    loss: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "task": self.task,
+            "input_kind": self.input_kind,
+            "defaults": plain_value(self.defaults),
+            "paper": self.paper,
+            "summary": self.summary,
+        }
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the hyperparameters the builder takes."""
+        return tuple(
+            p.name
+            for p in inspect.signature(self.builder).parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        )
+
+
+def plain_value(value: Any) -> Any:
+    """``value`` as plain JSON / YAML data: tuples become lists, NumPy scalars Python ones."""
+    if isinstance(value, tuple | list):
+        return [plain_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_value(v) for k, v in value.items()}
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+#: Every registered card by name, in registration order.
+REGISTRY: dict[str, ModelCard] = {}
+
+
+def register_model(
+    name: str,
+    builder: Callable[..., Any],
+    *,
+    family: str,
+    task: str,
+    input_kind: str,
+    paper: str,
+    summary: str,
+    defaults: dict[str, Any] | None = None,
+    loss: str | None = None,
+) -> ModelCard:
+    """Register a catalog entry.
+
+    ``defaults`` override the builder's own keyword defaults (timm-style variants:
+    ``dict(base, **overrides)``); the card stores the complete set.
+    """
+    if name in REGISTRY:
+        raise ValueError(f"Model {name!r} is registered twice.")
+    if task not in TASKS:
+        raise ValueError(f"Unknown task for {name!r}. Received: task={task!r}")
+    if input_kind not in INPUT_KINDS:
+        raise ValueError(f"Unknown input kind for {name!r}. Received: input_kind={input_kind!r}")
+    signature = inspect.signature(builder)
+    full: dict[str, Any] = {}
+    for p in signature.parameters.values():
+        if p.default is not inspect.Parameter.empty:
+            full[p.name] = p.default
+    unknown = set(defaults or {}) - set(signature.parameters)
+    if unknown:
+        raise ValueError(f"Defaults of {name!r} name unknown parameters: {sorted(unknown)}")
+    full.update(defaults or {})
+    card = ModelCard(
+        name=name,
+        family=family,
+        task=task,
+        input_kind=input_kind,
+        defaults=full,
+        paper=paper,
+        summary=summary,
+        builder=builder,
+        loss=loss,
+    )
+    REGISTRY[name] = card
+    return card
