@@ -46,16 +46,22 @@ _LOADED = False
 
 
 def _load() -> None:
+    """Import every family module; a failing one raises on this call and on every later one."""
     global _LOADED
     if _LOADED:
         return
-    _LOADED = True
     for module in FAMILY_MODULES:
+        before = set(REGISTRY)
         try:
             importlib.import_module(module)
-        except ModuleNotFoundError as err:  # a family not written yet
-            if err.name != module:
-                raise
+        except BaseException:
+            # Python forgets a module whose import failed, so the next call imports it again:
+            # drop what it registered before failing, or that import would fail on "registered
+            # twice" instead of the real error.
+            for name in set(REGISTRY) - before:
+                del REGISTRY[name]
+            raise
+    _LOADED = True  # only now: a catalog with a family missing is never served
 
 
 def list_models(

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 import nnzoo
+from nnzoo import registry
+from nnzoo.cards import REGISTRY
 from nnzoo.models._common import output_units
 from nnzoo.registry import FAMILY_MODULES, get_card
 
@@ -149,3 +151,35 @@ def test_layers_point_one_way():
     assert cards == ["nnzoo", "nnzoo.cards"]
     assert not {"nnzoo.registry", "keras"} & set(families)
     assert set(FAMILY_MODULES) <= set(families)
+
+
+BROKEN_FAMILY = """
+from nnzoo.cards import register_model
+from nnzoo.models.mlp import _build_mlp
+
+register_model(
+    "broken_entry",
+    _build_mlp,
+    family="mlp",
+    task="classification",
+    input_kind="features",
+    paper="none",
+    summary="registered just before its module fails",
+)
+raise RuntimeError("this family is broken")
+"""
+
+
+def test_a_failing_family_fails_every_call(tmp_path, monkeypatch):
+    """A family that fails to import fails every catalog call, never serves a partial catalog,
+    and leaves none of its entries behind."""
+    (tmp_path / "nnzoo_test_broken_family.py").write_text(BROKEN_FAMILY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "FAMILY_MODULES", (*FAMILY_MODULES, "nnzoo_test_broken_family"))
+    monkeypatch.setattr(registry, "_LOADED", False)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="this family is broken"):
+            registry.list_models()
+        assert "broken_entry" not in REGISTRY
+    monkeypatch.undo()
+    assert registry.list_models() == ALL
