@@ -33,7 +33,7 @@ class ModelCard:
 
     Attributes:
         name: registered name, e.g. ``resnet18``.
-        family: model family, e.g. ``resnet``.
+        family: model family: the module that defines the builder, e.g. ``resnet``.
         task: one of :data:`TASKS`.
         input_kind: one of :data:`INPUT_KINDS`.
         defaults: every hyperparameter of the builder with this entry's default value.
@@ -93,7 +93,6 @@ def register_model(
     name: str,
     builder: Callable[..., Any],
     *,
-    family: str,
     task: str,
     input_kind: str,
     paper: str,
@@ -103,8 +102,9 @@ def register_model(
 ) -> ModelCard:
     """Register a catalog entry.
 
-    ``defaults`` override the builder's own keyword defaults (timm-style variants:
-    ``dict(base, **overrides)``); the card stores the complete set.
+    The family is the name of the module that defines ``builder`` (``resnet`` for
+    ``nnzoo.models.resnet``). ``defaults`` override the builder's own keyword defaults
+    (timm-style variants: ``dict(base, **overrides)``); the card stores the complete set.
     """
     if name in REGISTRY:
         raise ValueError(f"Model {name!r} is registered twice.")
@@ -123,7 +123,7 @@ def register_model(
     full.update(defaults or {})
     card = ModelCard(
         name=name,
-        family=family,
+        family=builder.__module__.rsplit(".", 1)[-1],
         task=task,
         input_kind=input_kind,
         defaults=full,

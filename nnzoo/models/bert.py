@@ -16,6 +16,7 @@ attend to padding, then either
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from nnzoo.cards import register_model
@@ -98,47 +99,35 @@ def _build_bert(
     return keras.Model(inputs, outputs, name="bert")
 
 
-SMALL = dict(vocabulary_size=1000, max_sequence_length=128)
-
-register_model(
-    "bert_tiny",
-    _build_bert,
-    family="bert",
+_register = functools.partial(
+    register_model,
+    builder=_build_bert,
     task="classification",
     input_kind="tokens_segments",
     paper=SMALL_PAPER,
+)
+SMALL = dict(vocabulary_size=1000, max_sequence_length=128)
+
+_register(
+    "bert_tiny",
     summary="BERT-Tiny: 2 layers, 128 hidden, 2 heads; a CPU-sized BERT classifier.",
     defaults=dict(SMALL, num_layers=2, num_heads=2, hidden_dim=128, intermediate_dim=512),
 )
 
-register_model(
+_register(
     "bert_mini",
-    _build_bert,
-    family="bert",
-    task="classification",
-    input_kind="tokens_segments",
-    paper=SMALL_PAPER,
     summary="BERT-Mini: 4 layers, 256 hidden, 4 heads.",
     defaults=dict(SMALL, num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024),
 )
 
-register_model(
+_register(
     "bert_small",
-    _build_bert,
-    family="bert",
-    task="classification",
-    input_kind="tokens_segments",
-    paper=SMALL_PAPER,
     summary="BERT-Small: 4 layers, 512 hidden, 8 heads.",
     defaults=dict(SMALL, num_layers=4, num_heads=8, hidden_dim=512, intermediate_dim=2048),
 )
 
-register_model(
+_register(
     "bert_base",
-    _build_bert,
-    family="bert",
-    task="classification",
-    input_kind="tokens_segments",
     paper=PAPER,
     summary="BERT-base: 12 layers, 768 hidden, 12 heads, 30522 WordPiece vocabulary (109.5M).",
 )

@@ -100,7 +100,6 @@ def _build_cnn(
 register_model(
     "cnn_cifar",
     _build_cnn,
-    family="cnn",
     task="classification",
     input_kind="image",
     paper="LeCun et al. 1998, Gradient-based learning applied to document recognition "

@@ -10,6 +10,7 @@ head tied to the token embedding (no bias). Outputs next-token logits
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from nnzoo.cards import register_model
@@ -68,26 +69,26 @@ def _build_gpt(
     return keras.Model(inputs, outputs, name="gpt")
 
 
-register_model(
-    "gpt2",
-    _build_gpt,
-    family="gpt",
+_register = functools.partial(
+    register_model,
+    builder=_build_gpt,
     task="language_modeling",
     input_kind="tokens",
     paper=PAPER,
+)
+#: The CPU-sized presets read bytes.
+BYTES = dict(vocabulary_size=256)
+
+_register(
+    "gpt2",
     summary="GPT-2 small: 12 layers, 768 hidden, 12 heads, 1024 positions (124.4M parameters).",
 )
 
-register_model(
+_register(
     "gpt_mini",
-    _build_gpt,
-    family="gpt",
-    task="language_modeling",
-    input_kind="tokens",
-    paper=PAPER,
     summary="Small GPT for byte-level text: 6 layers, 256 hidden, 8 heads, 256 positions.",
     defaults=dict(
-        vocabulary_size=256,
+        BYTES,
         max_sequence_length=256,
         num_layers=6,
         num_heads=8,
@@ -96,16 +97,11 @@ register_model(
     ),
 )
 
-register_model(
+_register(
     "gpt_nano",
-    _build_gpt,
-    family="gpt",
-    task="language_modeling",
-    input_kind="tokens",
-    paper=PAPER,
     summary="CPU-sized GPT for byte-level text: 4 layers, 128 hidden, 4 heads, 128 positions.",
     defaults=dict(
-        vocabulary_size=256,
+        BYTES,
         max_sequence_length=128,
         num_layers=4,
         num_heads=4,

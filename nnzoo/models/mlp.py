@@ -7,6 +7,7 @@ fully-connected classifier with the seed's activation set, dropout, batch-norm a
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from nnzoo.cards import register_model
@@ -54,22 +55,18 @@ def _build_mlp(
     return keras.Model(inputs, outputs, name="mlp")
 
 
-register_model(
+_register = functools.partial(
+    register_model, builder=_build_mlp, task="classification", input_kind="features"
+)
+
+_register(
     "mlp",
-    _build_mlp,
-    family="mlp",
-    task="classification",
-    input_kind="features",
     paper="Rumelhart, Hinton & Williams 1986, Learning representations by back-propagating errors",
     summary="Fully-connected classifier: hidden sizes, activation, dropout, batch-norm, L2.",
 )
 
-register_model(
+_register(
     "mlp_xor",
-    _build_mlp,
-    family="mlp",
-    task="classification",
-    input_kind="features",
     paper="Rumelhart, Hinton & Williams 1986 (the XOR network of the seed)",
     summary="The seed's 2-4-1 ReLU network that solves XOR (17 parameters).",
     defaults=dict(input_shape=(2,), num_classes=2, hidden_units=(4,), activation="relu"),

@@ -33,7 +33,6 @@ def _build_perceptron(*, input_shape: tuple[int, ...] = (2,), num_classes: int =
 register_model(
     "perceptron",
     _build_perceptron,
-    family="perceptron",
     task="classification",
     input_kind="features",
     paper="Rosenblatt 1958, The perceptron (Psychological Review 65(6))",

@@ -14,6 +14,7 @@ Embedding(10000, 128) -> GRU 64 -> 1 logit: 1,317,313 parameters (Keras 3 GRU,
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from nnzoo.cards import register_model
@@ -74,23 +75,19 @@ def _build_recurrent(
     return keras.Model(inputs, outputs, name=cell)
 
 
-register_model(
+_register = functools.partial(
+    register_model, builder=_build_recurrent, task="classification", input_kind="tokens"
+)
+
+_register(
     "lstm",
-    _build_recurrent,
-    family="recurrent",
-    task="classification",
-    input_kind="tokens",
     paper="Hochreiter & Schmidhuber 1997, Long Short-Term Memory",
     summary="The seed's sentiment LSTM: Embedding 128, LSTM 64 -> LSTM 32; 1,341,857 params.",
     defaults=dict(cell="lstm", hidden_units=(64, 32)),
 )
 
-register_model(
+_register(
     "gru",
-    _build_recurrent,
-    family="recurrent",
-    task="classification",
-    input_kind="tokens",
     paper="Cho et al. 2014, Learning Phrase Representations using RNN Encoder-Decoder "
     "for Statistical Machine Translation",
     summary="The seed's GRU text classifier: Embedding 128, GRU 64; 1,317,313 params.",

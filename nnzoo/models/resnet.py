@@ -16,6 +16,7 @@ Images in [0, 1] are normalised inside the model with the ImageNet mean and std.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from nnzoo.cards import register_model
@@ -142,24 +143,22 @@ _PAPER = (
     "He, Zhang, Ren & Sun 2015, Deep Residual Learning for Image Recognition (arXiv:1512.03385)"
 )
 
-register_model(
-    "resnet18",
-    _build_resnet,
-    family="resnet",
+_register = functools.partial(
+    register_model,
+    builder=_build_resnet,
     task="classification",
     input_kind="image",
     paper=_PAPER,
+)
+
+_register(
+    "resnet18",
     summary="ResNet-18: basic blocks [2, 2, 2, 2]; 11,689,512 params at 224x224, 1000 classes.",
     defaults=dict(num_blocks=(2, 2, 2, 2)),
 )
 
-register_model(
+_register(
     "resnet34",
-    _build_resnet,
-    family="resnet",
-    task="classification",
-    input_kind="image",
-    paper=_PAPER,
     summary="ResNet-34: basic blocks [3, 4, 6, 3]; 21,797,672 params at 224x224, 1000 classes.",
     defaults=dict(num_blocks=(3, 4, 6, 3)),
 )

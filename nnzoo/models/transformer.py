@@ -58,7 +58,6 @@ def _build_transformer(
 register_model(
     "transformer",
     _build_transformer,
-    family="transformer",
     task="classification",
     input_kind="tokens",
     paper="Vaswani et al. 2017, Attention Is All You Need",

@@ -18,6 +18,7 @@ downloads it behind your back, configs set it explicitly) or the path of a weigh
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -174,23 +175,19 @@ _PAPER = (
     "Recognition (arXiv:1409.1556)"
 )
 
-register_model(
+_register = functools.partial(
+    register_model, task="classification", input_kind="image", paper=_PAPER
+)
+
+_register(
     "vgg16_transfer",
     _build_vgg16_transfer,
-    family="vgg",
-    task="classification",
-    input_kind="image",
-    paper=_PAPER,
     summary="The seed's transfer model: frozen VGG16 base, Dense 256, dropout 0.5 "
     "(set weights: imagenet).",
 )
 
-register_model(
+_register(
     "vgg16",
     _build_vgg16,
-    family="vgg",
-    task="classification",
-    input_kind="image",
-    paper=_PAPER,
     summary="VGG16 ImageNet classifier, logits; 138,357,544 params at 224x224, 1000 classes.",
 )

@@ -11,6 +11,7 @@ DeiT's / timm's ViT-S/16; ``vit_tiny`` is a CPU-sized preset for 32x32 images.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from nnzoo.cards import register_model
@@ -80,34 +81,24 @@ def _build_vit(
     return keras.Model(inputs, outputs, name="vit")
 
 
-register_model(
+_register = functools.partial(
+    register_model, builder=_build_vit, task="classification", input_kind="image", paper=PAPER
+)
+
+_register(
     "vit_b16",
-    _build_vit,
-    family="vit",
-    task="classification",
-    input_kind="image",
-    paper=PAPER,
     summary="ViT-B/16 at 224x224: 12 layers, 768 hidden, 12 heads (86.6M parameters).",
 )
 
-register_model(
+_register(
     "vit_small",
-    _build_vit,
-    family="vit",
-    task="classification",
-    input_kind="image",
     paper=PAPER + "; sizes of ViT-S/16 from Touvron et al. 2021 (DeiT)",
     summary="ViT-S/16 at 224x224: 12 layers, 384 hidden, 6 heads (22.1M parameters).",
     defaults=dict(hidden_dim=384, num_heads=6, intermediate_dim=1536),
 )
 
-register_model(
+_register(
     "vit_tiny",
-    _build_vit,
-    family="vit",
-    task="classification",
-    input_kind="image",
-    paper=PAPER,
     summary="CPU-sized ViT for 32x32 images: 4x4 patches, 4 layers, 128 hidden, 4 heads.",
     defaults=dict(
         input_shape=(32, 32, 3),

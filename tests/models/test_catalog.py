@@ -160,7 +160,6 @@ from nnzoo.models.mlp import _build_mlp
 register_model(
     "broken_entry",
     _build_mlp,
-    family="mlp",
     task="classification",
     input_kind="features",
     paper="none",
