@@ -155,7 +155,7 @@ def list_models_cmd(pattern: str | None, family: str | None, task: str | None, a
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_sources_cmd(as_json: bool):
     """List the data sources (offline ones need no download)."""
-    from nnzoo.data._sources import get_source, list_sources
+    from nnzoo.data import get_source, list_sources
 
     sources = [get_source(n) for n in list_sources()]
     rows = [

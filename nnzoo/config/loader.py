@@ -342,7 +342,7 @@ def config_from_dict(
 
 def check_references(config: Config, origins: Origins | None = None, label: str = "") -> None:
     """Check what the schema cannot: model name and params, data source and params, space."""
-    from nnzoo.data._sources import check_source_params, get_source
+    from nnzoo.data import check_source_params, get_source
     from nnzoo.registry import check_params, get_card
 
     origins = origins or {}

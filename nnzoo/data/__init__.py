@@ -3,15 +3,20 @@
 A source is registered by name with :func:`register_source`; ``load_data`` splits it into
 train / validation / test and :mod:`nnzoo.data.pipeline` turns the splits into ``tf.data``
 pipelines (TensorFlow backend) or NumPy batches (JAX / PyTorch, no TensorFlow needed).
+
+Other packages import from here, never from a private ``nnzoo.data._module``. Importing this
+package imports neither TensorFlow nor Keras (``nnzoo list-models`` / ``validate`` stay fast).
 """
 
 from nnzoo.data._sources import (
     DataSpec,
     SourceData,
     Splits,
+    check_source_params,
     get_source,
     list_sources,
     load_data,
+    num_examples,
     register_source,
 )
 
@@ -19,8 +24,10 @@ __all__ = [
     "DataSpec",
     "SourceData",
     "Splits",
+    "check_source_params",
     "get_source",
     "list_sources",
     "load_data",
+    "num_examples",
     "register_source",
 ]

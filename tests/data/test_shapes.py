@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from nnzoo.data._sources import get_source, load_data
+from nnzoo.data import get_source, load_data
 from nnzoo.data.images import SHAPE_CLASSES, make_shapes
 
 
