@@ -6,10 +6,8 @@ from typing import Any
 
 import yaml
 
+from nnzoo.cards import DATA_FILLED
 from nnzoo.registry import ModelCard, get_card, plain_value
-
-#: Parameters the trainer fills from the data source (DESIGN.md principle 7).
-DATA_FILLED = ("input_shape", "num_classes", "vocabulary_size", "max_sequence_length")
 
 _SPECIAL_SOURCES = {"perceptron": "and", "mlp_xor": "xor"}
 
