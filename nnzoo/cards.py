@@ -34,7 +34,9 @@ class ModelCard:
     Attributes:
         name: registered name, e.g. ``resnet18``.
         family: model family: the module that defines the builder, e.g. ``resnet``.
-        task: one of :data:`TASKS`.
+        task: the task the entry builds by default, one of :data:`TASKS`.
+        tasks: every task the builder supports, ``task`` first; an entry with more than one
+            takes the builder parameter ``task`` (BERT: ``classification``, ``masked_lm``).
         input_kind: one of :data:`INPUT_KINDS`.
         defaults: every hyperparameter of the builder with this entry's default value.
         paper: the reference the architecture follows.
@@ -46,6 +48,7 @@ class ModelCard:
     name: str
     family: str
     task: str
+    tasks: tuple[str, ...]
     input_kind: str
     defaults: dict[str, Any]
     paper: str
@@ -58,6 +61,7 @@ class ModelCard:
             "name": self.name,
             "family": self.family,
             "task": self.task,
+            "tasks": list(self.tasks),
             "input_kind": self.input_kind,
             "defaults": plain_value(self.defaults),
             "paper": self.paper,
@@ -97,6 +101,7 @@ def register_model(
     input_kind: str,
     paper: str,
     summary: str,
+    tasks: tuple[str, ...] | None = None,
     defaults: dict[str, Any] | None = None,
     loss: str | None = None,
 ) -> ModelCard:
@@ -105,11 +110,19 @@ def register_model(
     The family is the name of the module that defines ``builder`` (``resnet`` for
     ``nnzoo.models.resnet``). ``defaults`` override the builder's own keyword defaults
     (timm-style variants: ``dict(base, **overrides)``); the card stores the complete set.
+    ``tasks`` defaults to ``(task,)``; a builder that supports several takes a ``task``
+    parameter whose default is ``task``.
     """
     if name in REGISTRY:
         raise ValueError(f"Model {name!r} is registered twice.")
-    if task not in TASKS:
-        raise ValueError(f"Unknown task for {name!r}. Received: task={task!r}")
+    tasks = tuple(tasks or (task,))
+    for t in tasks:
+        if t not in TASKS:
+            raise ValueError(f"Unknown task for {name!r}. Received: task={t!r}")
+    if tasks[0] != task:
+        raise ValueError(
+            f"The tasks of {name!r} must start with its task. Received: {task=}, {tasks=}"
+        )
     if input_kind not in INPUT_KINDS:
         raise ValueError(f"Unknown input kind for {name!r}. Received: input_kind={input_kind!r}")
     signature = inspect.signature(builder)
@@ -121,10 +134,16 @@ def register_model(
     if unknown:
         raise ValueError(f"Defaults of {name!r} name unknown parameters: {sorted(unknown)}")
     full.update(defaults or {})
+    if len(tasks) > 1 and full.get("task") != task:
+        raise ValueError(
+            f"{name!r} lists several tasks, so its builder must take `task`, default {task!r}. "
+            f"Received: task={full.get('task')!r}"
+        )
     card = ModelCard(
         name=name,
         family=builder.__module__.rsplit(".", 1)[-1],
         task=task,
+        tasks=tasks,
         input_kind=input_kind,
         defaults=full,
         paper=paper,

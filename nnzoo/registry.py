@@ -72,7 +72,7 @@ def list_models(
     Args:
         pattern: a shell-style wildcard, e.g. ``"vit_*"``. Defaults to all.
         family: keep only this family.
-        task: keep only this task.
+        task: keep only the entries that support this task (any of ``card.tasks``).
     """
     _load()
     names = []
@@ -81,7 +81,7 @@ def list_models(
             continue
         if family and card.family != family:
             continue
-        if task and card.task != task:
+        if task and task not in card.tasks:
             continue
         names.append(name)
     return names

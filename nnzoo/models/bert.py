@@ -103,6 +103,7 @@ _register = functools.partial(
     register_model,
     builder=_build_bert,
     task="classification",
+    tasks=BERT_TASKS,
     input_kind="tokens_segments",
     paper=SMALL_PAPER,
 )

@@ -14,10 +14,12 @@ import sys
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import nnzoo
 from nnzoo import registry
-from nnzoo.cards import REGISTRY
+from nnzoo.cards import REGISTRY, register_model
+from nnzoo.cli import cli
 from nnzoo.models._common import output_units
 from nnzoo.registry import FAMILY_MODULES, get_card
 
@@ -27,6 +29,8 @@ ALL = nnzoo.list_models()
 #: their family's tests). test_builds_from_card_defaults keeps this list honest.
 LARGE = frozenset({"vgg16", "resnet34", "vit_b16", "vit_small", "bert_base", "gpt2"})
 SMALL = [name for name in ALL if name not in LARGE]
+#: (entry, task) for every task a small entry supports besides its default one.
+OTHER_TASKS = [(n, t) for n in SMALL for t in get_card(n).tasks if t != get_card(n).task]
 
 
 def sample_inputs(card, params, batch_size=2, seed=0):
@@ -47,7 +51,7 @@ def sample_inputs(card, params, batch_size=2, seed=0):
 
 
 def expected_output_shape(card, params, inputs, batch_size=2):
-    if card.task == "classification":
+    if params.get("task", card.task) == "classification":
         return (batch_size, output_units(params["num_classes"]))
     return (batch_size, inputs["token_ids"].shape[1], params["vocabulary_size"])
 
@@ -89,6 +93,17 @@ def test_forward_pass_shape(name, built):
     outputs = model(inputs, training=False)
     assert tuple(outputs.shape) == expected_output_shape(card, card.defaults, inputs)
     assert np.all(np.isfinite(np.asarray(outputs)))
+
+
+@pytest.mark.parametrize(("name", "task"), OTHER_TASKS)
+def test_every_listed_task_builds(name, task):
+    """A card's ``tasks`` are real: the builder builds each one, with its output shape."""
+    card = get_card(name)
+    params = {**card.defaults, "task": task}
+    model = card.builder(**params)
+    inputs = sample_inputs(card, params)
+    outputs = model(inputs, training=False)
+    assert tuple(outputs.shape) == expected_output_shape(card, params, inputs)
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -182,3 +197,44 @@ def test_a_failing_family_fails_every_call(tmp_path, monkeypatch):
         assert "broken_entry" not in REGISTRY
     monkeypatch.undo()
     assert registry.list_models() == ALL
+
+
+BERT = ["bert_tiny", "bert_mini", "bert_small", "bert_base"]
+
+
+def test_task_filter_matches_every_listed_task():
+    """``list_models(task=...)`` and ``list-models --task`` match any task a card supports."""
+    assert [c for c in ALL if get_card(c).family == "bert"] == BERT
+    assert [(n, "masked_lm") for n in BERT if n in SMALL] == OTHER_TASKS
+    assert nnzoo.list_models(task="masked_lm") == BERT
+    assert set(BERT) <= set(nnzoo.list_models(task="classification"))
+    assert nnzoo.list_models(task="language_modeling") == ["gpt2", "gpt_mini", "gpt_nano"]
+    result = CliRunner().invoke(cli, ["list-models", "--task", "masked_lm", "--json"])
+    assert result.exit_code == 0, result.output
+    cards = json.loads(result.output)
+    assert [c["name"] for c in cards] == BERT
+    assert {(c["task"], tuple(c["tasks"])) for c in cards} == {
+        ("classification", ("classification", "masked_lm"))
+    }
+
+
+def test_several_tasks_need_a_task_parameter():
+    """A card may list several tasks only when its builder takes ``task`` (default: the card's
+    task); a refused card is not registered."""
+    from nnzoo.models.mlp import _build_mlp
+
+    with pytest.raises(ValueError) as err:
+        register_model(
+            "mlp_lm",
+            _build_mlp,
+            task="classification",
+            tasks=("classification", "masked_lm"),
+            input_kind="features",
+            paper="none",
+            summary="none",
+        )
+    assert str(err.value) == (
+        "'mlp_lm' lists several tasks, so its builder must take `task`, default "
+        "'classification'. Received: task=None"
+    )
+    assert "mlp_lm" not in REGISTRY
