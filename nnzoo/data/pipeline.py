@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data._prepare import IGNORE_INDEX
 from nnzoo.data._sources import num_examples, take
 
 
@@ -76,15 +77,13 @@ def make_dataset(
 
 
 def sequence_weights(y: Any) -> Any:
-    """Per-token sample weights for sequence targets: 0 where the label is ignored (-1).
+    """Per-token sample weights for sequence targets: 0 where the label is :data:`IGNORE_INDEX`.
 
     The loss already ignores those labels; the weights make the metrics (token accuracy)
     count only the positions that are scored (real next tokens, masked MLM positions).
     """
     if y is None or np.ndim(y) != 2 or not np.issubdtype(np.asarray(y).dtype, np.integer):
         return None
-    from nnzoo.training.losses import IGNORE_INDEX
-
     return (np.asarray(y) != IGNORE_INDEX).astype("float32")
 
 

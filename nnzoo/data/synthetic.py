@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data._prepare import IGNORE_INDEX
 from nnzoo.data._sources import DataSpec, SourceData, register_source
 from nnzoo.data.keras_datasets import check_choice, check_int
 from nnzoo.data.tokenizers import NUM_SPECIAL, SPECIAL_TOKENS
@@ -36,7 +37,6 @@ _PAD = SPECIAL_TOKENS.index("[PAD]")
 _CLS = SPECIAL_TOKENS.index("[CLS]")
 _SEP = SPECIAL_TOKENS.index("[SEP]")
 _MASK = SPECIAL_TOKENS.index("[MASK]")
-_IGNORE = -1
 
 
 def _shape(input_shape: Any, kind: str) -> tuple[int, ...]:
@@ -139,7 +139,7 @@ def _language_modeling(n, length, vocabulary_size, rng, structure):
     lengths = _lengths(n, (length + 1) // 2, length, rng)
     real = np.arange(length)[None, :] < lengths[:, None]
     token_ids = np.where(real, walks[:, :-1], _PAD).astype("int32")
-    y = np.where(real, walks[:, 1:], _IGNORE).astype("int32")
+    y = np.where(real, walks[:, 1:], IGNORE_INDEX).astype("int32")
     return {"token_ids": token_ids, "padding_mask": real.astype("int32")}, y
 
 

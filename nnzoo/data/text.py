@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data._prepare import IGNORE_INDEX
 from nnzoo.data._sources import DataSpec, SourceData, register_source
 from nnzoo.data.tokenizers import Tokenizer, make_tokenizer
 from nnzoo.errors import ConfigError
@@ -24,9 +25,6 @@ from nnzoo.errors import ConfigError
 __all__ = ["encode_texts", "load_stdlib_topics", "load_text_corpus", "mask_tokens"]
 
 logger = logging.getLogger(__name__)
-
-#: Labels equal to this are ignored by the losses (``nnzoo.training.losses.IGNORE_INDEX``).
-IGNORE_INDEX = -1
 
 # Tests, the IDLE app and installed packages are not the library; pydoc_data (one 750 kB string
 # table) and encodings (120 near-identical generated codec tables) would leak across the splits.

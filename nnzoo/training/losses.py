@@ -6,8 +6,7 @@ from typing import Any
 
 import keras
 
-#: Labels equal to this are ignored by the sequence losses (padding, unmasked MLM positions).
-IGNORE_INDEX = -1
+from nnzoo.data import IGNORE_INDEX
 
 
 @keras.saving.register_keras_serializable(package="nnzoo")

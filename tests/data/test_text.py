@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnzoo.data import load_data
+from nnzoo.data import IGNORE_INDEX, load_data
 from nnzoo.data.text import (
-    IGNORE_INDEX,
     _split_files,
     encode_texts,
     load_stdlib_topics,
@@ -15,13 +14,17 @@ from nnzoo.data.text import (
 )
 from nnzoo.data.tokenizers import ByteTokenizer, WordTokenizer, tokenizer_from_json
 from nnzoo.errors import ConfigError
-from nnzoo.training.losses import IGNORE_INDEX as LOSS_IGNORE_INDEX
+from nnzoo.training.losses import loss_and_metrics
 
 SMALL = 150_000  # characters: keeps each load well under a second
 
 
-def test_ignore_index_matches_the_losses():
-    assert IGNORE_INDEX == LOSS_IGNORE_INDEX == -1
+def test_the_sequence_losses_ignore_the_data_ignore_index():
+    """One definition (nnzoo.data): the targets' "no target" label is what the losses skip."""
+    assert IGNORE_INDEX == -1
+    for task in ("language_modeling", "masked_lm"):
+        loss, _ = loss_and_metrics(task=task, output_units=50)
+        assert loss.ignore_class == IGNORE_INDEX
 
 
 def test_corpus_files_go_whole_to_one_split_and_depend_on_the_seed():
