@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +173,27 @@ def check_source_params(
                 line=line,
                 fix=hint,
             )
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    """A :class:`ConfigError` on ``data.params.<name>`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(
+            f"must be one of {', '.join(map(str, allowed))}. Received: {name}={value!r}",
+            key=f"data.params.{name}",
+        )
+
+
+def check_int(name: str, value: Any, minimum: int = 1, *, optional: bool = False) -> None:
+    """A :class:`ConfigError` on ``data.params.<name>`` unless ``value`` is an integer
+    ``>= minimum`` (or, when ``optional``, ``None``)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(
+            f"must be an integer >= {minimum}. Received: {name}={value!r}",
+            key=f"data.params.{name}",
+        )
 
 
 def take(x: Any, index: np.ndarray) -> Any:

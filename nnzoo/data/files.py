@@ -23,8 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from nnzoo.data._sources import DataSpec, SourceData, register_source
-from nnzoo.data.keras_datasets import check_choice, check_int
+from nnzoo.data._sources import (
+    DataSpec,
+    SourceData,
+    check_choice,
+    check_int,
+    register_source,
+)
 from nnzoo.errors import ConfigError
 
 __all__ = ["IMAGE_EXTENSIONS", "load_csv", "load_image_folder", "load_npz_file"]

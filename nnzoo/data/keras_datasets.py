@@ -28,8 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from nnzoo.data._sources import DataSpec, SourceData, register_source
-from nnzoo.errors import ConfigError, DataNotAvailableError
+from nnzoo.data._sources import (
+    DataSpec,
+    SourceData,
+    check_choice,
+    check_int,
+    register_source,
+)
+from nnzoo.errors import DataNotAvailableError
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -147,29 +153,6 @@ _OFFLINE = {
     "cifar100": "shapes",
     "imdb": "stdlib_topics",
 }
-
-
-# --------------------------------------------------------------------------- parameter checks
-
-
-def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
-    """A :class:`ConfigError` on ``data.params.<name>`` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ConfigError(
-            f"must be one of {', '.join(map(str, allowed))}. Received: {name}={value!r}",
-            key=f"data.params.{name}",
-        )
-
-
-def check_int(name: str, value: Any, minimum: int = 1, *, optional: bool = False) -> None:
-    """A :class:`ConfigError` unless ``value`` is an integer ``>= minimum`` (or ``None``)."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ConfigError(
-            f"must be an integer >= {minimum}. Received: {name}={value!r}",
-            key=f"data.params.{name}",
-        )
 
 
 # --------------------------------------------------------------------------- the Keras cache

@@ -23,8 +23,13 @@ from typing import Any
 import numpy as np
 
 from nnzoo.data._prepare import IGNORE_INDEX
-from nnzoo.data._sources import DataSpec, SourceData, register_source
-from nnzoo.data.keras_datasets import check_choice, check_int
+from nnzoo.data._sources import (
+    DataSpec,
+    SourceData,
+    check_choice,
+    check_int,
+    register_source,
+)
 from nnzoo.data.tokenizers import NUM_SPECIAL, SPECIAL_TOKENS
 from nnzoo.errors import ConfigError
 

@@ -13,12 +13,17 @@ import logging
 import os
 import sysconfig
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from nnzoo.data._prepare import IGNORE_INDEX
-from nnzoo.data._sources import DataSpec, SourceData, register_source
+from nnzoo.data._sources import (
+    DataSpec,
+    SourceData,
+    check_choice,
+    check_int,
+    register_source,
+)
 from nnzoo.data.tokenizers import Tokenizer, make_tokenizer
 from nnzoo.errors import ConfigError
 
@@ -58,24 +63,6 @@ def _read(path: str) -> str:
         return f.read()
 
 
-def _check(name: str, value: Any, allowed: Sequence[Any]) -> None:
-    if value not in allowed:
-        raise ConfigError(
-            f"data source parameter '{name}' must be one of {', '.join(map(str, allowed))}. "
-            f"Received: {name}={value!r}",
-            key=f"data.params.{name}",
-        )
-
-
-def _check_positive(name: str, value: Any, minimum: int = 1) -> None:
-    if value is not None and (not isinstance(value, int) or value < minimum):
-        raise ConfigError(
-            f"data source parameter '{name}' must be an integer >= {minimum}. "
-            f"Received: {name}={value!r}",
-            key=f"data.params.{name}",
-        )
-
-
 def _tokenizer(kind: str, texts: Sequence[str], vocabulary_size: int | None) -> Tokenizer:
     if isinstance(kind, str) and kind.endswith(".json"):
         # A saved tokenizer (e.g. the tokenizer.json of the run a model starts from).
@@ -90,8 +77,8 @@ def _tokenizer(kind: str, texts: Sequence[str], vocabulary_size: int | None) -> 
                 fix="give byte, word, or the path of a run's tokenizer.json",
             )
         return load_tokenizer(kind)
-    _check("tokenizer", kind, ("byte", "word"))
-    _check_positive("vocabulary_size", vocabulary_size, minimum=8)
+    check_choice("tokenizer", kind, ("byte", "word"))
+    check_int("vocabulary_size", vocabulary_size, minimum=8, optional=True)
     return make_tokenizer(kind, texts, vocabulary_size=vocabulary_size)
 
 
@@ -236,10 +223,10 @@ def load_text_corpus(
     The ``word`` tokenizer is fitted on the training files only (``vocabulary_size`` defaults
     to 5000). ``num_examples`` caps the training windows (a seeded random subset).
     """
-    _check("task", task, _LM_TASKS)
-    _check_positive("sequence_length", sequence_length, minimum=4)
-    _check_positive("max_chars", max_chars, minimum=1000)
-    _check_positive("num_examples", num_examples)
+    check_choice("task", task, _LM_TASKS)
+    check_int("sequence_length", sequence_length, minimum=4)
+    check_int("max_chars", max_chars, minimum=1000)
+    check_int("num_examples", num_examples, optional=True)
     split = _split_files(seed, max_chars)
     tok = _tokenizer(tokenizer, split["train"], vocabulary_size)
     rng = np.random.default_rng(seed)
@@ -321,9 +308,9 @@ def load_stdlib_topics(
     drawn texts without their labels. ``segments`` (BERT) frames each text as
     ``[CLS] ... [SEP]`` and adds ``segment_ids``.
     """
-    _check_positive("num_examples", num_examples, minimum=len(_TOPICS))
-    _check_positive("sequence_length", sequence_length, minimum=4)
-    _check_positive("lines_per_example", lines_per_example)
+    check_int("num_examples", num_examples, minimum=len(_TOPICS))
+    check_int("sequence_length", sequence_length, minimum=4)
+    check_int("lines_per_example", lines_per_example)
     rng = np.random.default_rng(seed)
     per_class = num_examples // len(_TOPICS)
     owners: dict[str, set[int]] = {}

@@ -125,12 +125,24 @@ def test_masked_lm_follows_bert_masking():
 
 
 def test_bad_parameters_are_config_errors():
-    with pytest.raises(ConfigError, match="Received: task='classification'"):
+    with pytest.raises(ConfigError) as info:
         load_text_corpus(seed=0, task="classification")
-    with pytest.raises(ConfigError, match="Received: tokenizer='bpe'"):
+    assert str(info.value) == (
+        "data.params.task: must be one of language_modeling, masked_lm. "
+        "Received: task='classification'"
+    )
+    with pytest.raises(ConfigError) as info:
         load_text_corpus(seed=0, tokenizer="bpe", max_chars=SMALL)
-    with pytest.raises(ConfigError, match="data.params.sequence_length"):
+    assert str(info.value) == (
+        "data.params.tokenizer: must be one of byte, word. Received: tokenizer='bpe'"
+    )
+    with pytest.raises(ConfigError) as info:
         load_stdlib_topics(seed=0, sequence_length=0)
+    assert str(info.value) == (
+        "data.params.sequence_length: must be an integer >= 4. Received: sequence_length=0"
+    )
+    with pytest.raises(ConfigError, match="data.params.num_examples: must be an integer >= 1"):
+        load_text_corpus(seed=0, num_examples=True, max_chars=SMALL)  # a bool is no count
 
 
 def test_encode_texts_pads_truncates_and_frames_for_bert():
