@@ -7,9 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data import IMAGE_EXTENSIONS
 from nnzoo.errors import NnzooError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 
 
 class InputError(NnzooError):
@@ -21,7 +20,7 @@ def read_inputs(path: Path, run: Any) -> tuple[Any, list[str]]:
     spec = run.spec
     if not path.exists():
         raise InputError(f"{path}: no such file or folder. Fix: check the path")
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS:
         return _images(path, spec)
     suffix = path.suffix.lower()
     if suffix == ".npy":
@@ -75,7 +74,7 @@ def _images(path: Path, spec: Any) -> tuple[np.ndarray, list[str]]:
     if spec.input_kind != "image":
         raise InputError(f"{path}: this model takes {spec.input_kind}, not images")
     files = (
-        sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
         if path.is_dir()
         else [path]
     )

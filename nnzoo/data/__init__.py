@@ -8,7 +8,7 @@ Other packages import from here, never from a private ``nnzoo.data._module``. Im
 package imports neither TensorFlow nor Keras (``nnzoo list-models`` / ``validate`` stay fast).
 """
 
-from nnzoo.data._prepare import IGNORE_INDEX
+from nnzoo.data._prepare import IGNORE_INDEX, IMAGE_EXTENSIONS
 from nnzoo.data._sources import (
     DataSpec,
     SourceData,
@@ -23,6 +23,7 @@ from nnzoo.data._sources import (
 
 __all__ = [
     "IGNORE_INDEX",
+    "IMAGE_EXTENSIONS",
     "DataSpec",
     "SourceData",
     "Splits",

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data._prepare import IMAGE_EXTENSIONS, standardize_features
 from nnzoo.data._sources import (
     DataSpec,
     SourceData,
@@ -32,10 +33,7 @@ from nnzoo.data._sources import (
 )
 from nnzoo.errors import ConfigError
 
-__all__ = ["IMAGE_EXTENSIONS", "load_csv", "load_image_folder", "load_npz_file"]
-
-#: The image files ``keras.utils.image_dataset_from_directory`` reads.
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+__all__ = ["load_csv", "load_image_folder", "load_npz_file"]
 
 
 def _path(path: Any, *, kind: str, key: str = "path") -> Path:
@@ -397,7 +395,7 @@ def load_csv(
         labels = np.asarray(raw)
     y, names = _labels(labels)
     if standardize:
-        x = ((x - x.mean(axis=0)) / (x.std(axis=0) + 1e-7)).astype("float32")
+        x = standardize_features(x)
     spec = DataSpec(
         input_kind="features",
         input_shape=(x.shape[1],),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnzoo.data._prepare import standardize_features
 from nnzoo.data._sources import DataSpec, SourceData, register_source
 
 
@@ -16,7 +17,7 @@ def _sklearn(name: str, *, scale: bool):
         if name == "digits":
             x = x / 16.0  # pixel intensities 0..16 -> [0, 1]
         elif standardize:
-            x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-7)
+            x = standardize_features(x)
         y = bunch.target.astype("int32")
         names = [str(n) for n in bunch.target_names]
         spec = DataSpec(
