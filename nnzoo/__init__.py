@@ -10,7 +10,15 @@ The public API is lazy: ``import nnzoo`` imports neither Keras nor TensorFlow.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what editors and type checkers see; at run time the API loads lazily
+    from nnzoo.config import load_config
+    from nnzoo.data import list_sources, load_data
+    from nnzoo.registry import build_model, get_card, list_models
+    from nnzoo.runs import evaluate, generate, load_run, predict
+    from nnzoo.training import resume, train
+    from nnzoo.tuning import tune
 
 __version__ = "0.1.0"
 
@@ -19,17 +27,32 @@ _API = {
     "list_models": "nnzoo.registry",
     "get_card": "nnzoo.registry",
     "load_config": "nnzoo.config",
-    "train": "nnzoo.training.trainer",
-    "evaluate": "nnzoo.training.trainer",
-    "predict": "nnzoo.training.trainer",
-    "load_run": "nnzoo.training.trainer",
+    "train": "nnzoo.training",
+    "resume": "nnzoo.training",
+    "evaluate": "nnzoo.runs",
+    "predict": "nnzoo.runs",
+    "generate": "nnzoo.runs",
+    "load_run": "nnzoo.runs",
     "tune": "nnzoo.tuning",
-    "generate": "nnzoo.generation",
     "load_data": "nnzoo.data",
     "list_sources": "nnzoo.data",
 }
 
-__all__ = sorted(_API)
+__all__ = [
+    "build_model",
+    "evaluate",
+    "generate",
+    "get_card",
+    "list_models",
+    "list_sources",
+    "load_config",
+    "load_data",
+    "load_run",
+    "predict",
+    "resume",
+    "train",
+    "tune",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -144,11 +144,19 @@ def list_models_cmd(pattern: str | None, family: str | None, task: str | None, a
     from rich.table import Table
 
     table = Table(title=f"nnzoo catalog ({len(cards)} models)")
-    for col in ("name", "family", "task", "input", "summary"):
-        table.add_column(col, overflow="fold")
+    for col in ("name", "family", "tasks", "input", "params", "summary"):
+        table.add_column(col, overflow="fold", justify="right" if col == "params" else "left")
     for c in cards:
-        table.add_row(c.name, c.family, c.task, c.input_kind, c.summary)
+        tasks = "\n".join(c.tasks)
+        table.add_row(c.name, c.family, tasks, c.input_kind, _count(c.num_params), c.summary)
     _console().print(table)
+
+
+def _count(n: int) -> str:
+    """A parameter count for a table column: ``17``, ``17.2K``, ``11.7M``."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    return f"{n / 1_000:.1f}K" if n >= 1_000 else str(n)
 
 
 @cli.command("list-sources")
@@ -202,7 +210,12 @@ def describe(name: str, overrides: tuple[str, ...], summary: bool):
     console = _console()
     console.print(f"[bold]{card.name}[/bold] — {card.summary}")
     console.print(f"family: {card.family}   task: {card.task}   input: {card.input_kind}")
+    if len(card.tasks) > 1:
+        console.print(f"tasks: {', '.join(card.tasks)} (choose with --set task=...)")
     console.print(f"paper: {card.paper}")
+    console.print(
+        f"num_params: {card.num_params:,} at the defaults (every weight, trainable or not)"
+    )
     console.print("defaults:")
     for k, v in {**card.defaults, **params}.items():
         console.print(f"  {k}: {v}")
@@ -289,7 +302,7 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
                 "--resume continues a run with its own config. Fix: drop CONFIG "
                 "and --set, or start a new run without --resume"
             )
-        from nnzoo.training.trainer import resume
+        from nnzoo.training import resume
 
         result = resume(resume_dir, quiet=quiet)
         if result.already_finished:
@@ -305,7 +318,7 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
                 "or `nnzoo train --resume RUN_DIR`"
             )
         cfg = load_config(config, overrides, flags=_train_flags(epochs, batch_size, seed))
-        from nnzoo.training.trainer import train as train_fn
+        from nnzoo.training import train as train_fn
 
         result = train_fn(cfg, runs_dir=runs_dir, quiet=quiet)
     _print_result(result)
@@ -340,7 +353,7 @@ def _print_result(result: Any) -> None:
 def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool):
     """Metrics of RUN_DIR's best model on its test split (or on --data)."""
     from nnzoo.config.loader import parse_set
-    from nnzoo.training.trainer import evaluate as evaluate_fn
+    from nnzoo.runs import evaluate as evaluate_fn
 
     params = dict(parse_set(o) for o in overrides)
     metrics = evaluate_fn(run_dir, data=source, data_params=params)
@@ -366,7 +379,7 @@ def predict(run_dir: str, inputs: str, output: str | None):
     INPUTS: a .npy/.npz/.csv file (one example per row), an image or a folder of images,
     or a .txt file (one text per line) for text models.
     """
-    from nnzoo.training.trainer import predict as predict_fn
+    from nnzoo.runs import predict as predict_fn
 
     rows = predict_fn(run_dir, inputs)
     if output:
@@ -415,26 +428,15 @@ def _write_predictions(rows: list[dict[str, Any]], path: Path) -> None:
 @click.option("--seed", type=int, help="Seed of the sampler.")
 def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
     """Sample text from a trained language model (e.g. gpt_nano)."""
-    from nnzoo.data.tokenizers import tokenizer_from_json
-    from nnzoo.generation import generate as generate_fn
-    from nnzoo.training.trainer import load_run
+    from nnzoo.runs import generate as generate_fn
 
-    run = load_run(run_dir)
-    if run.spec.task != "language_modeling":
-        raise NnzooError(
-            f"{run_dir}: a {run.spec.task} run cannot generate text. Fix: give "
-            "the run of a language model (e.g. gpt_nano)"
-        )
-    tokenizer = tokenizer_from_json((Path(run_dir) / "tokenizer.json").read_text())
     text = generate_fn(
-        run.model,
-        tokenizer,
+        run_dir,
         prompt,
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         top_k=top_k,
         seed=seed,
-        max_sequence_length=run.config.model.params.get("max_sequence_length"),
     )
     click.echo(prompt + text)
 

@@ -27,7 +27,7 @@ def main() -> None:
     from nnzoo.config import load_config
     from nnzoo.data.pipeline import make_dataset
     from nnzoo.training.losses import loss_and_metrics
-    from nnzoo.training.trainer import prepare
+    from nnzoo.training.resolve import prepare
 
     config = load_config(args.config, [f"data.source={args.source}", "data.params={}"])
     card, params, splits = prepare(config)

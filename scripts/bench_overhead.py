@@ -30,8 +30,9 @@ def main() -> None:
     import keras
 
     from nnzoo.config import load_config
+    from nnzoo.training import train
     from nnzoo.training.losses import loss_and_metrics
-    from nnzoo.training.trainer import prepare, train
+    from nnzoo.training.resolve import prepare
 
     overrides = [
         f"data.source={args.source}",

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from nnzoo.cli import cli
 from nnzoo.config import load_config
-from nnzoo.training.trainer import train
+from nnzoo.training import train
 
 pytestmark = pytest.mark.slow
 

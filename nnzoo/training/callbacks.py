@@ -1,23 +1,69 @@
-"""Callbacks the trainer adds on top of Keras's own (EarlyStopping, ModelCheckpoint,
-CSVLogger, TerminateOnNaN, TensorBoard)."""
+"""The callbacks of a run: Keras's own (EarlyStopping, ModelCheckpoint, CSVLogger,
+TerminateOnNaN, TensorBoard) as the config asks, plus the learning-rate log and the resume
+state nnzoo adds."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import keras
 
+from nnzoo.config import Config
+from nnzoo.training.optimizers import learning_rate_at
+from nnzoo.training.run_dir import CHECKPOINTS, HISTORY_FILE, write_json_atomic
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that a reader (or a kill -9) never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+#: The best weights by ``train.monitor``, inside ``checkpoints/``.
+BEST_WEIGHTS = "best.weights.h5"
+STATE_FILE = "state.json"
+
+
+def build_callbacks(
+    config: Config, run_dir: Path, state: dict[str, Any] | None
+) -> list[keras.callbacks.Callback]:
+    """The callbacks ``config`` asks for, writing into ``run_dir``.
+
+    ``state`` is the resume state of an interrupted run (:func:`read_state`), restored into
+    early stopping and the best checkpoint when training begins again.
+    """
+    ckdir = Path(run_dir) / CHECKPOINTS
+    monitor = config.train.monitor
+    callbacks: list[keras.callbacks.Callback] = [
+        LearningRateLogger(),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    checkpoint = None
+    if config.train.callbacks.checkpoint:
+        checkpoint = keras.callbacks.ModelCheckpoint(
+            str(ckdir / BEST_WEIGHTS),
+            monitor=monitor.metric,
+            mode=monitor.resolved_mode,
+            save_best_only=True,
+            save_weights_only=True,
+            verbose=0,
+        )
+        callbacks.append(checkpoint)
+    early = None
+    es_cfg = config.train.callbacks.early_stopping
+    if es_cfg.enabled:
+        early = keras.callbacks.EarlyStopping(
+            monitor=monitor.metric,
+            mode=monitor.resolved_mode,
+            patience=es_cfg.patience,
+            min_delta=es_cfg.min_delta,
+            restore_best_weights=es_cfg.restore_best_weights,
+        )
+        callbacks.append(early)
+    callbacks.append(keras.callbacks.CSVLogger(str(Path(run_dir) / HISTORY_FILE), append=True))
+    callbacks.append(
+        ResumeState(ckdir, early_stopping=early, checkpoint=checkpoint, restore=state)
+    )
+    if config.train.callbacks.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(Path(run_dir) / "tensorboard")))
+    return callbacks
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -26,8 +72,6 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is None:
             return
-        from nnzoo.training.optimizers import learning_rate_at
-
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         logs["learning_rate"] = learning_rate_at(self.model.optimizer, step)
 
@@ -55,7 +99,6 @@ class ResumeState(keras.callbacks.Callback):
         self.early_stopping = early_stopping
         self.checkpoint = checkpoint
         self.restore = restore
-        self.best_epoch: int | None = (restore or {}).get("best_epoch")
         self._offset = float((restore or {}).get("wall_seconds", 0.0))
         self._started = time.perf_counter()
 
@@ -81,16 +124,9 @@ class ResumeState(keras.callbacks.Callback):
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"last-{epoch + 1}.keras"
         self.model.save(self.directory / name)
-        if (
-            self.checkpoint is not None
-            and self.checkpoint.best is not None
-            and (self.best_epoch is None or _improved(self.checkpoint, logs))
-        ):
-            self.best_epoch = epoch + 1
         state = {
             "epochs_completed": epoch + 1,
             "model_file": name,
-            "best_epoch": self.best_epoch,
             "wall_seconds": self._offset + time.perf_counter() - self._started,
             "early_stopping": None
             if self.early_stopping is None
@@ -103,15 +139,10 @@ class ResumeState(keras.callbacks.Callback):
             if self.checkpoint is None
             else {"best": _to_json_float(self.checkpoint.best)},
         }
-        write_json_atomic(self.directory / "state.json", state)
+        write_json_atomic(self.directory / STATE_FILE, state)
         for old in self.directory.glob("last-*.keras"):
             if old.name != name:
                 old.unlink(missing_ok=True)
-
-
-def _improved(checkpoint: keras.callbacks.ModelCheckpoint, logs: dict[str, Any]) -> bool:
-    value = logs.get(checkpoint.monitor)
-    return value is not None and float(value) == float(checkpoint.best)
 
 
 def _to_json_float(value: Any) -> Any:
@@ -126,7 +157,8 @@ def _from_json_float(value: Any) -> Any:
 
 
 def read_state(directory: Path) -> dict[str, Any] | None:
-    path = Path(directory) / "state.json"
+    """The resume state :class:`ResumeState` wrote in ``directory``, or ``None``."""
+    path = Path(directory) / STATE_FILE
     if not path.exists():
         return None
     return json.loads(path.read_text())

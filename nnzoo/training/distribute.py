@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from typing import Any
@@ -10,6 +11,21 @@ from typing import Any
 from nnzoo.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+
+def is_chief(strategy: str) -> bool:
+    """Whether this process owns the run directory: always, except in a multi-worker run,
+    where the chief is the ``chief`` task of ``TF_CONFIG``, or worker 0 when none is named."""
+    if strategy != "multi_worker" or "TF_CONFIG" not in os.environ:
+        return True
+    tf_config = json.loads(os.environ["TF_CONFIG"])
+    task = tf_config.get("task", {})
+    kind = task.get("type", "worker")
+    return kind == "chief" or (
+        kind == "worker"
+        and int(task.get("index", 0)) == 0
+        and "chief" not in tf_config.get("cluster", {})
+    )
 
 
 def split_cpu(n: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -70,3 +71,14 @@ def loss_and_metrics(
         else:
             out.append(m)
     return fn, out
+
+
+#: Tasks whose loss is a per-token cross-entropy, reported with its perplexity.
+SEQUENCE_TASKS = ("language_modeling", "masked_lm")
+
+
+def with_perplexity(metrics: dict[str, float], task: str) -> dict[str, float]:
+    """``metrics`` plus ``perplexity`` = exp(loss) for the sequence tasks (capped at e^50)."""
+    if task not in SEQUENCE_TASKS:
+        return metrics
+    return {**metrics, "perplexity": float(math.exp(min(metrics["loss"], 50.0)))}

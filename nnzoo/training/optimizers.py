@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
@@ -113,7 +112,3 @@ def learning_rate_at(optimizer: keras.optimizers.Optimizer, step: int) -> float:
     if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
         return float(keras.ops.convert_to_numpy(lr(step)))
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-
-
-def epochs_to_steps(epochs: float, steps_per_epoch: int) -> int:
-    return int(math.ceil(epochs * steps_per_epoch))

@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     from nnzoo.training.distribute import split_cpu
     split_cpu(2)
     from nnzoo.config import load_config
-    from nnzoo.training.trainer import train
+    from nnzoo.training import train
     cfg = load_config("configs/quickstart.yaml", sys.argv[2:])
     result = train(cfg, runs_dir=sys.argv[1], quiet=True)
     print(json.dumps({"replicas": result.metrics["replicas"],
@@ -65,7 +65,7 @@ WORKER = textwrap.dedent(
     """
     import json, sys
     from nnzoo.config import load_config
-    from nnzoo.training.trainer import train
+    from nnzoo.training import train
     cfg = load_config("configs/quickstart.yaml", sys.argv[2:])
     result = train(cfg, runs_dir=sys.argv[1], quiet=True)
     print(json.dumps({"replicas": result.metrics["replicas"],

@@ -7,8 +7,8 @@ import pytest
 
 from nnzoo.config import load_config
 from nnzoo.errors import ConfigError
-from nnzoo.saving import load_model
-from nnzoo.training.trainer import train
+from nnzoo.training import train
+from nnzoo.training.saving import load_model
 
 BASE = ["train.epochs=2", "model.params.hidden_units=[32, 16]"]
 

@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
                 raise ImportError("TensorFlow is not installed (blocked by the test)")
     sys.meta_path.insert(0, NoTensorFlow())
     from nnzoo.config import load_config
-    from nnzoo.training.trainer import train
+    from nnzoo.training import train
     cfg = load_config("configs/quickstart.yaml",
                       ["train.epochs=12", "model.params.hidden_units=[64]"])
     result = train(cfg, runs_dir=sys.argv[1], quiet=True)

@@ -16,7 +16,7 @@ import pytest
 
 from nnzoo.config import load_config
 from nnzoo.data import load_data
-from nnzoo.training.trainer import TrainingDivergedError, resume, train
+from nnzoo.training import TrainingDivergedError, resume, train
 
 
 class Interrupt(Exception):

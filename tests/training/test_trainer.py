@@ -9,7 +9,7 @@ import pytest
 
 from nnzoo.config import load_config
 from nnzoo.errors import ConfigError
-from nnzoo.training.trainer import train
+from nnzoo.training import train
 
 
 def config(*overrides, path="configs/quickstart.yaml"):

@@ -1,4 +1,4 @@
-"""Load ``.keras`` files written by nnzoo in any process.
+"""Load ``.keras`` files written by nnzoo in any process (runs, ``init_from``).
 
 Custom layers, losses and schedules are registered for Keras serialisation when their modules
 are imported; a fresh process that only loads a run must import them first.

@@ -1,0 +1,148 @@
+"""A saved run: load it, and evaluate, predict and generate with its best model.
+
+A run directory is self-contained (config, data spec, class names, tokenizer, ``model.keras``),
+so these work on a copy of it on another machine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnzoo.config import Config
+from nnzoo.data import DataSpec, num_examples
+from nnzoo.errors import NnzooError, RunDirError
+from nnzoo.training.resolve import effective_task, prepare
+from nnzoo.training.run_dir import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    SPEC_FILE,
+    check_run_dir,
+    load_run_config,
+)
+
+__all__ = ["LoadedRun", "evaluate", "generate", "load_run", "predict"]
+
+
+@dataclass
+class LoadedRun:
+    """A finished run: its resolved config, its best model and what its data looked like."""
+
+    run_dir: Path
+    config: Config
+    model: Any
+    spec: DataSpec
+
+
+def load_run(run_dir: str | Path) -> LoadedRun:
+    """Load a finished run: its config, its best model and its data spec."""
+    from nnzoo.training.saving import load_model
+
+    run_dir = Path(run_dir)
+    if not (run_dir / MODEL_FILE).exists():
+        raise RunDirError(
+            f"{run_dir}: no {MODEL_FILE} (the run did not finish). Fix: "
+            f"`nnzoo train --resume {run_dir}`"
+            if (run_dir / CONFIG_FILE).exists()
+            else f"{run_dir}: not a run directory. Fix: give a directory under runs/<name>/"
+        )
+    check_run_dir(run_dir)
+    config = load_run_config(run_dir)
+    spec = DataSpec.from_dict(json.loads((run_dir / SPEC_FILE).read_text()))
+    return LoadedRun(run_dir, config, load_model(run_dir / MODEL_FILE), spec)
+
+
+def evaluate(
+    run_dir: str | Path, *, data: str | None = None, data_params: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Metrics of a saved run's model on its test split, or on the test split of ``data``."""
+    from nnzoo.data.pipeline import make_dataset
+    from nnzoo.training.losses import with_perplexity
+
+    run = load_run(run_dir)
+    config = run.config
+    if data is not None:
+        config = config.model_copy(deep=True)
+        config.data.source = data
+        config.data.params = dict(data_params or {})
+    card, _, splits = prepare(config)  # also checks the data against the model
+    task = effective_task(card, config.model.params)
+    ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
+    result = run.model.evaluate(ds, return_dict=True, verbose=0)
+    result = with_perplexity({k: float(v) for k, v in result.items()}, task)
+    result["examples"] = int(num_examples(splits.test[0]))
+    return result
+
+
+def predict(run_dir: str | Path, inputs: str | Path) -> list[dict[str, Any]]:
+    """Class predictions (name and probabilities) of a saved run for the examples in ``inputs``."""
+    from nnzoo.predict_io import read_inputs
+
+    run = load_run(run_dir)
+    x, labels = read_inputs(Path(inputs), run)
+    logits = np.asarray(run.model.predict(x, verbose=0), dtype="float64")
+    if logits.shape[-1] == 1:
+        p1 = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        probs = np.stack([1.0 - p1, p1], axis=-1)
+    else:
+        z = logits - logits.max(axis=-1, keepdims=True)
+        probs = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    names = run.spec.class_names or [str(i) for i in range(probs.shape[-1])]
+    out = []
+    for label, row in zip(labels, probs):
+        k = int(row.argmax())
+        out.append(
+            {
+                "input": label,
+                "class": names[k],
+                "index": k,
+                "probability": float(row[k]),
+                "probabilities": {n: float(p) for n, p in zip(names, row)},
+            }
+        )
+    return out
+
+
+def generate(
+    run_dir: str | Path,
+    prompt: str = "",
+    *,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+) -> str:
+    """Text a saved language-model run writes after ``prompt`` (the prompt not included).
+
+    Args:
+        run_dir: a finished run of a language model (e.g. ``gpt_nano``).
+        prompt: the text to continue. Defaults to ``""``.
+        max_new_tokens: how many tokens to sample. Defaults to ``200``.
+        temperature: 0 is greedy (deterministic). Defaults to ``1.0``.
+        top_k: sample from the ``top_k`` most likely tokens. Defaults to all.
+        seed: seed of the sampler. Defaults to a random one.
+    """
+    from nnzoo.data.tokenizers import tokenizer_from_json
+    from nnzoo.generation import generate as sample_text
+
+    run = load_run(run_dir)
+    if run.spec.task != "language_modeling":
+        raise NnzooError(
+            f"{run_dir}: a {run.spec.task} run cannot generate text. Fix: give "
+            "the run of a language model (e.g. gpt_nano)"
+        )
+    tokenizer = tokenizer_from_json((Path(run_dir) / "tokenizer.json").read_text())
+    return sample_text(
+        run.model,
+        tokenizer,
+        prompt,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        seed=seed,
+        max_sequence_length=run.config.model.params.get("max_sequence_length"),
+    )

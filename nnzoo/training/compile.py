@@ -1,0 +1,78 @@
+"""Compile a model as its config says: loss and metrics from the task, optimizer, schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnzoo.config import Config
+from nnzoo.errors import ConfigError
+from nnzoo.registry import ModelCard
+
+LOSSES = ("auto", "perceptron", "crossentropy")
+
+
+def compile_model(
+    model: Any, config: Config, card: ModelCard, task: str, steps_per_epoch: int
+) -> list[str]:
+    """Compile ``model`` for ``task``; returns the names of the metrics it will log."""
+    from nnzoo.training.losses import loss_and_metrics
+    from nnzoo.training.optimizers import build_optimizer
+
+    loss_name = config.train.loss
+    if loss_name not in LOSSES:
+        raise ConfigError(
+            f"unknown loss '{loss_name}'",
+            file=config.source_file,
+            key="train.loss",
+            fix="use auto (from the task), crossentropy or perceptron",
+        )
+    units = int(model.output_shape[-1]) if task == "classification" else 0
+    loss, metrics = loss_and_metrics(
+        task=task,
+        output_units=units,
+        loss=card.loss if loss_name == "auto" else loss_name,
+        metrics=config.train.metrics,
+    )
+    optimizer = build_optimizer(
+        config.train.optimizer,
+        config.train.schedule,
+        steps_per_epoch=steps_per_epoch,
+        epochs=config.train.epochs,
+    )
+    model.compile(
+        optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=config.train.jit_compile
+    )
+    return [m if isinstance(m, str) else m.name for m in metrics]
+
+
+def compiled_metric_names(model: Any) -> list[str]:
+    """The metric names a loaded, compiled model (a resume checkpoint) will log."""
+    compiled = getattr(model, "_compile_config", None)
+    names = []
+    if compiled is not None:
+        for m in compiled.config.get("metrics") or []:
+            if isinstance(m, str):
+                names.append(m)
+            elif isinstance(m, dict):
+                names.append(m.get("config", {}).get("name", "metric"))
+            else:
+                names.append(m.name)
+    return names
+
+
+def check_monitor(config: Config, metric_names: list[str], *, has_validation: bool) -> None:
+    """``train.monitor.metric`` must be a value the run logs (a :class:`ConfigError` if not)."""
+    logged = ["loss", *metric_names]
+    available = logged + ([f"val_{n}" for n in logged] if has_validation else [])
+    metric = config.train.monitor.metric
+    if metric in available:
+        return
+    fix = "monitor one of: " + ", ".join(available)
+    if metric.startswith("val_") and metric[4:] in available:
+        fix = "set data.validation_split > 0, or " + fix
+    raise ConfigError(
+        f"the run will not log '{metric}'",
+        file=config.source_file,
+        key="train.monitor.metric",
+        fix=fix,
+    )
