@@ -8,6 +8,10 @@ put where. The files are parsed here (NumPy, ``gzip``, ``tarfile`` and a restric
 with the same logic as ``keras.datasets`` but without TensorFlow, and without extracting the
 CIFAR tarballs: their pickled batches are read straight from the archive.
 
+Each set is one entry of :data:`DATASETS`: its files, its loader, its summary and the offline
+source to suggest. The four image sets share one loader, :func:`load_keras_images`, and differ
+only in the reader that turns their files into arrays.
+
 Images are float32 in [0, 1], channels last: ``(28, 28, 1)`` for MNIST / Fashion-MNIST,
 ``(32, 32, 3)`` for CIFAR. The official test split is ``SourceData.test``. ``imdb`` yields
 ``token_ids`` / ``padding_mask`` (post-padded with 0) with Keras's word ids.
@@ -15,19 +19,21 @@ Images are float32 in [0, 1], channels last: ``(28, 28, 1)`` for MNIST / Fashion
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
 import pickle
 import tarfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nnzoo._cache import keras_homes
 from nnzoo.data._sources import (
     DataSpec,
     SourceData,
@@ -39,19 +45,18 @@ from nnzoo.errors import DataNotAvailableError
 
 __all__ = [
     "CIFAR10_CLASSES",
+    "DATASETS",
     "FASHION_MNIST_CLASSES",
-    "FILES",
+    "KerasDataset",
     "RemoteFile",
     "fetch",
     "imdb_inputs",
-    "keras_cache_dirs",
+    "load_keras_images",
     "load_npz",
     "parse_cifar_tarball",
     "parse_idx",
     "parse_mnist_npz",
 ]
-
-_TF_KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 CIFAR10_CLASSES = [
     "airplane",
@@ -100,75 +105,12 @@ class RemoteFile:
     aliases: tuple[str, ...] = ()
 
 
-_FASHION = (
-    "train-labels-idx1-ubyte.gz",
-    "train-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-)
-
-#: The files of each set (names, origins and hashes as in ``keras/src/datasets``).
-FILES: dict[str, tuple[RemoteFile, ...]] = {
-    "mnist": (
-        RemoteFile(
-            "mnist.npz",
-            f"{_TF_KERAS}mnist.npz",
-            "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
-        ),
-    ),
-    "fashion_mnist": tuple(
-        RemoteFile(f, f"{_TF_KERAS}{f}", None, os.path.join("datasets", "fashion-mnist"))
-        for f in _FASHION
-    ),
-    "cifar10": (
-        RemoteFile(
-            "cifar-10-python.tar.gz",
-            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-            "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
-            aliases=("cifar-10-batches-py-target_archive",),
-        ),
-    ),
-    "cifar100": (
-        RemoteFile(
-            "cifar-100-python.tar.gz",
-            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-            "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
-            aliases=("cifar-100-python-target_archive",),
-        ),
-    ),
-    "imdb": (
-        RemoteFile(
-            "imdb.npz",
-            f"{_TF_KERAS}imdb.npz",
-            "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
-        ),
-    ),
-}
-
-#: An offline source to suggest instead of each set.
-_OFFLINE = {
-    "mnist": "digits_images",
-    "fashion_mnist": "digits_images",
-    "cifar10": "shapes",
-    "cifar100": "shapes",
-    "imdb": "stdlib_topics",
-}
-
-
 # --------------------------------------------------------------------------- the Keras cache
-
-
-def keras_cache_dirs() -> list[Path]:
-    """Where ``keras.utils.get_file`` keeps files: ``$KERAS_HOME``, else ``~/.keras`` (and
-    ``/tmp/.keras``, Keras's fallback when the home directory is not writable)."""
-    if os.environ.get("KERAS_HOME"):
-        return [Path(os.environ["KERAS_HOME"]).expanduser()]
-    return [Path.home() / ".keras", Path("/tmp/.keras")]
 
 
 def _cached(remote: RemoteFile) -> tuple[Path, str] | None:
     """``(cache_dir, fname)`` of the cached copy of ``remote``, or ``None``."""
-    for home in keras_cache_dirs():
+    for home in keras_homes():
         for name in (remote.fname, *remote.aliases):
             if (home / remote.cache_subdir / name).is_file():
                 return home, name
@@ -176,7 +118,7 @@ def _cached(remote: RemoteFile) -> tuple[Path, str] | None:
 
 
 def _not_available(name: str, missing: Sequence[RemoteFile], detail: str = "") -> str:
-    folder = keras_cache_dirs()[0] / missing[0].cache_subdir
+    folder = keras_homes()[0] / missing[0].cache_subdir
     if len(missing) == 1:
         what = f"{missing[0].fname} (from {missing[0].origin})"
     else:
@@ -185,7 +127,7 @@ def _not_available(name: str, missing: Sequence[RemoteFile], detail: str = "") -
     detail = f" ({detail})" if detail else ""
     return (
         f"{name} is not available offline{detail}: put {what} in {folder}/, "
-        f"or use an offline source such as {_OFFLINE[name]}"
+        f"or use an offline source such as {DATASETS[name].offline_alternative}"
     )
 
 
@@ -196,7 +138,7 @@ def fetch(name: str, *, download: bool = False) -> list[str]:
     to put where), unless ``download`` lets ``get_file`` fetch them. A file whose hash does
     not match makes ``get_file`` try to download it again; when that fails, the same error.
     """
-    files = FILES[name]
+    files = DATASETS[name].files
     found = [_cached(f) for f in files]
     missing = [f for f, hit in zip(files, found, strict=True) if hit is None]
     if missing and not download:
@@ -205,7 +147,7 @@ def fetch(name: str, *, download: bool = False) -> list[str]:
 
     paths = []
     for remote, hit in zip(files, found, strict=True):
-        cache_dir, fname = hit if hit is not None else (keras_cache_dirs()[0], remote.fname)
+        cache_dir, fname = hit if hit is not None else (keras_homes()[0], remote.fname)
         try:
             path = keras.utils.get_file(
                 fname=fname,
@@ -398,16 +340,31 @@ def _subset(n: int, cap: int | None, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).permutation(n)[:cap])
 
 
-def _images(
+def _check_caps(num_examples: Any, num_test_examples: Any) -> None:
+    check_int("num_examples", num_examples, optional=True)
+    check_int("num_test_examples", num_test_examples, optional=True)
+
+
+def load_keras_images(
     name: str,
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    class_names: list[str],
     *,
     seed: int,
-    num_examples: int | None,
-    num_test_examples: int | None,
+    num_examples: int | None = None,
+    num_test_examples: int | None = None,
+    download: bool = False,
+    **read_options: Any,
 ) -> SourceData:
+    """The image set ``name`` of :data:`DATASETS`: float32 in [0, 1], channels last, int32
+    labels, with its official test split as ``SourceData.test``.
+
+    ``num_examples`` / ``num_test_examples`` keep a seeded random subset of the training /
+    test images (quick runs). ``download`` lets Keras download a file missing from its cache.
+    ``read_options`` go to the set's reader (CIFAR-100's ``label_mode``).
+    """
+    _check_caps(num_examples, num_test_examples)
+    read = DATASETS[name].read_images
+    train, test, class_names = read(fetch(name, download=download), **read_options)
+
     def prepare(x: np.ndarray, y: np.ndarray, cap: int | None, salt: int):
         rows = _subset(len(x), cap, seed + salt)
         if rows is not None:
@@ -417,92 +374,13 @@ def _images(
         return (x.astype("float32") / 255.0), np.asarray(y).reshape(-1).astype("int32")
 
     x, y = prepare(*train, num_examples, 0)
-    test = prepare(*test, num_test_examples, 1)
     spec = DataSpec(
         input_kind="image",
         input_shape=tuple(int(d) for d in x.shape[1:]),
         num_classes=len(class_names),
         class_names=list(class_names),
     )
-    return SourceData(x=x, y=y, spec=spec, test=test)
-
-
-def _check_caps(num_examples: Any, num_test_examples: Any) -> None:
-    check_int("num_examples", num_examples, optional=True)
-    check_int("num_test_examples", num_test_examples, optional=True)
-
-
-def load_mnist(
-    *,
-    seed: int,
-    num_examples: int | None = None,
-    num_test_examples: int | None = None,
-    download: bool = False,
-) -> SourceData:
-    """MNIST digits (60,000 / 10,000), ``(28, 28, 1)`` in [0, 1], classes ``"0"`` .. ``"9"``.
-
-    ``num_examples`` / ``num_test_examples`` keep a seeded random subset of the training /
-    test images (quick runs). ``download`` lets Keras download a file missing from its cache.
-    """
-    _check_caps(num_examples, num_test_examples)
-    (path,) = fetch("mnist", download=download)
-    train, test = parse_mnist_npz(path)
-    return _images(
-        "mnist",
-        train,
-        test,
-        MNIST_CLASSES,
-        seed=seed,
-        num_examples=num_examples,
-        num_test_examples=num_test_examples,
-    )
-
-
-def load_fashion_mnist(
-    *,
-    seed: int,
-    num_examples: int | None = None,
-    num_test_examples: int | None = None,
-    download: bool = False,
-) -> SourceData:
-    """Fashion-MNIST (60,000 / 10,000), ``(28, 28, 1)`` in [0, 1], 10 clothing classes."""
-    _check_caps(num_examples, num_test_examples)
-    train_labels, train_images, test_labels, test_images = fetch(
-        "fashion_mnist", download=download
-    )
-    train = parse_idx(train_labels, train_images)
-    test = parse_idx(test_labels, test_images)
-    return _images(
-        "fashion_mnist",
-        train,
-        test,
-        FASHION_MNIST_CLASSES,
-        seed=seed,
-        num_examples=num_examples,
-        num_test_examples=num_test_examples,
-    )
-
-
-def load_cifar10(
-    *,
-    seed: int,
-    num_examples: int | None = None,
-    num_test_examples: int | None = None,
-    download: bool = False,
-) -> SourceData:
-    """CIFAR-10 (50,000 / 10,000), ``(32, 32, 3)`` in [0, 1], classes airplane .. truck."""
-    _check_caps(num_examples, num_test_examples)
-    (path,) = fetch("cifar10", download=download)
-    train, test, names = parse_cifar_tarball(path, kind="cifar10")
-    return _images(
-        "cifar10",
-        train,
-        test,
-        names,
-        seed=seed,
-        num_examples=num_examples,
-        num_test_examples=num_test_examples,
-    )
+    return SourceData(x=x, y=y, spec=spec, test=prepare(*test, num_test_examples, 1))
 
 
 def load_cifar100(
@@ -513,20 +391,16 @@ def load_cifar100(
     num_test_examples: int | None = None,
     download: bool = False,
 ) -> SourceData:
-    """CIFAR-100 (50,000 / 10,000), ``(32, 32, 3)`` in [0, 1]; ``label_mode`` ``fine`` (100
-    classes) or ``coarse`` (20 superclasses), named from the archive's ``meta``."""
+    """CIFAR-100 as :func:`load_keras_images` reads it; ``label_mode`` ``fine`` (100 classes)
+    or ``coarse`` (20 superclasses), named from the archive's ``meta``."""
     check_choice("label_mode", label_mode, ("fine", "coarse"))
-    _check_caps(num_examples, num_test_examples)
-    (path,) = fetch("cifar100", download=download)
-    train, test, names = parse_cifar_tarball(path, kind="cifar100", label_mode=label_mode)
-    return _images(
+    return load_keras_images(
         "cifar100",
-        train,
-        test,
-        names,
         seed=seed,
         num_examples=num_examples,
         num_test_examples=num_test_examples,
+        download=download,
+        label_mode=label_mode,
     )
 
 
@@ -573,21 +447,138 @@ def load_imdb(
     return SourceData(x=x, y=y, spec=spec, test=prepare(x_test, y_test, num_test_examples, 1))
 
 
-for _name, _loader, _kind, _summary in (
-    ("mnist", load_mnist, "image", "MNIST digits, 60k/10k 28x28x1, 10 classes (keras.datasets)"),
-    (
-        "fashion_mnist",
-        load_fashion_mnist,
-        "image",
-        "Fashion-MNIST, 60k/10k 28x28x1, 10 clothing classes (keras.datasets)",
+# --------------------------------------------------------------------------- the sets
+
+#: What an image reader returns: ``(x_train, y_train), (x_test, y_test), class_names``.
+ImageSplits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], list[str]]
+
+
+def _read_mnist(paths: Sequence[str]) -> ImageSplits:
+    train, test = parse_mnist_npz(paths[0])
+    return train, test, MNIST_CLASSES
+
+
+def _read_fashion_mnist(paths: Sequence[str]) -> ImageSplits:
+    train_labels, train_images, test_labels, test_images = paths
+    train = parse_idx(train_labels, train_images)
+    return train, parse_idx(test_labels, test_images), FASHION_MNIST_CLASSES
+
+
+def _read_cifar10(paths: Sequence[str]) -> ImageSplits:
+    return parse_cifar_tarball(paths[0], kind="cifar10")
+
+
+def _read_cifar100(paths: Sequence[str], *, label_mode: str = "fine") -> ImageSplits:
+    return parse_cifar_tarball(paths[0], kind="cifar100", label_mode=label_mode)
+
+
+@dataclass(frozen=True)
+class KerasDataset:
+    """One ``keras.datasets`` set, as nnzoo registers it.
+
+    Attributes:
+        files: the files Keras downloads for it (names, origins and hashes as in
+            ``keras/src/datasets``), in the order :func:`fetch` returns their paths.
+        loader: the registered loader, ``loader(*, seed, **params) -> SourceData``.
+        input_kind: what it yields (``image`` or ``tokens``).
+        summary: its line in ``nnzoo list-sources``.
+        offline_alternative: an offline source to suggest when a file is missing.
+        read_images: for an image set, ``read_images(paths, **options) -> ImageSplits``.
+    """
+
+    files: tuple[RemoteFile, ...]
+    loader: Callable[..., SourceData]
+    input_kind: str
+    summary: str
+    offline_alternative: str
+    read_images: Callable[..., ImageSplits] | None = None
+
+
+_TF_KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+_FASHION = (
+    "train-labels-idx1-ubyte.gz",
+    "train-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+)
+
+#: The registered sets, by source name.
+DATASETS: dict[str, KerasDataset] = {
+    "mnist": KerasDataset(
+        files=(
+            RemoteFile(
+                "mnist.npz",
+                f"{_TF_KERAS}mnist.npz",
+                "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+            ),
+        ),
+        loader=functools.partial(load_keras_images, "mnist"),
+        input_kind="image",
+        summary="MNIST digits, 60k/10k 28x28x1, 10 classes (keras.datasets)",
+        offline_alternative="digits_images",
+        read_images=_read_mnist,
     ),
-    ("cifar10", load_cifar10, "image", "CIFAR-10, 50k/10k 32x32x3, 10 classes (keras.datasets)"),
-    (
-        "cifar100",
-        load_cifar100,
-        "image",
-        "CIFAR-100, 50k/10k 32x32x3, 100 fine / 20 coarse classes (keras.datasets)",
+    "fashion_mnist": KerasDataset(
+        files=tuple(
+            RemoteFile(f, f"{_TF_KERAS}{f}", None, os.path.join("datasets", "fashion-mnist"))
+            for f in _FASHION
+        ),
+        loader=functools.partial(load_keras_images, "fashion_mnist"),
+        input_kind="image",
+        summary="Fashion-MNIST, 60k/10k 28x28x1, 10 clothing classes (keras.datasets)",
+        offline_alternative="digits_images",
+        read_images=_read_fashion_mnist,
     ),
-    ("imdb", load_imdb, "tokens", "IMDB review sentiment, 25k/25k, word ids (keras.datasets)"),
-):
-    register_source(_name, _loader, input_kind=_kind, summary=_summary, offline=False)
+    "cifar10": KerasDataset(
+        files=(
+            RemoteFile(
+                "cifar-10-python.tar.gz",
+                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                aliases=("cifar-10-batches-py-target_archive",),
+            ),
+        ),
+        loader=functools.partial(load_keras_images, "cifar10"),
+        input_kind="image",
+        summary="CIFAR-10, 50k/10k 32x32x3, 10 classes (keras.datasets)",
+        offline_alternative="shapes",
+        read_images=_read_cifar10,
+    ),
+    "cifar100": KerasDataset(
+        files=(
+            RemoteFile(
+                "cifar-100-python.tar.gz",
+                "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+                "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+                aliases=("cifar-100-python-target_archive",),
+            ),
+        ),
+        loader=load_cifar100,
+        input_kind="image",
+        summary="CIFAR-100, 50k/10k 32x32x3, 100 fine / 20 coarse classes (keras.datasets)",
+        offline_alternative="shapes",
+        read_images=_read_cifar100,
+    ),
+    "imdb": KerasDataset(
+        files=(
+            RemoteFile(
+                "imdb.npz",
+                f"{_TF_KERAS}imdb.npz",
+                "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
+            ),
+        ),
+        loader=load_imdb,
+        input_kind="tokens",
+        summary="IMDB review sentiment, 25k/25k, word ids (keras.datasets)",
+        offline_alternative="stdlib_topics",
+    ),
+}
+
+for _name, _dataset in DATASETS.items():
+    register_source(
+        _name,
+        _dataset.loader,
+        input_kind=_dataset.input_kind,
+        summary=_dataset.summary,
+        offline=False,
+    )

@@ -39,12 +39,15 @@ def put(keras_home, monkeypatch):
     with the registered hash replaced by the fixture's own."""
 
     def put(name: str, writer, fname: str | None = None, **kwargs) -> Path:
-        (remote,) = keras_datasets.FILES[name]
+        dataset = keras_datasets.DATASETS[name]
+        (remote,) = dataset.files
         path = keras_home / remote.cache_subdir / (fname or remote.fname)
         path.parent.mkdir(parents=True, exist_ok=True)
         writer(path, **kwargs)
         fixed = dataclasses.replace(remote, file_hash=sha256(path))
-        monkeypatch.setitem(keras_datasets.FILES, name, (fixed,))
+        monkeypatch.setitem(
+            keras_datasets.DATASETS, name, dataclasses.replace(dataset, files=(fixed,))
+        )
         return path
 
     return put

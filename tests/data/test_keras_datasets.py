@@ -20,7 +20,7 @@ from fixtures import (
     write_mnist,
 )
 
-from nnzoo.data import get_source, keras_datasets, load_data
+from nnzoo.data import get_source, keras_datasets, list_sources, load_data
 from nnzoo.errors import ConfigError, DataNotAvailableError
 
 
@@ -208,9 +208,12 @@ def test_missing_fashion_files_are_listed(keras_home):
 
 def test_corrupt_cached_file_and_failed_download_give_one_line(put, monkeypatch):
     path = put("mnist", write_mnist)
-    (remote,) = keras_datasets.FILES["mnist"]
+    dataset = keras_datasets.DATASETS["mnist"]
+    (remote,) = dataset.files
     wrong = dataclasses.replace(remote, file_hash=hashlib.sha256(b"other").hexdigest())
-    monkeypatch.setitem(keras_datasets.FILES, "mnist", (wrong,))
+    monkeypatch.setitem(
+        keras_datasets.DATASETS, "mnist", dataclasses.replace(dataset, files=(wrong,))
+    )
     with pytest.raises(DataNotAvailableError) as info:
         get_source("mnist").loader(seed=0)
     message = str(info.value)
@@ -221,6 +224,59 @@ def test_corrupt_cached_file_and_failed_download_give_one_line(put, monkeypatch)
     path.unlink(missing_ok=True)
     with pytest.raises(DataNotAvailableError, match=r"^mnist is not available offline \(down"):
         get_source("mnist").loader(seed=0, download=True)
+
+
+#: Per set: its files in the Keras cache, the shape of one example, classes, offline stand-in.
+TABLE = {
+    "mnist": (["datasets/mnist.npz"], (28, 28, 1), 10, "digits_images"),
+    "fashion_mnist": (
+        [
+            "datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
+            "datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+            "datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+            "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+        ],
+        (28, 28, 1),
+        10,
+        "digits_images",
+    ),
+    "cifar10": (["datasets/cifar-10-python.tar.gz"], (32, 32, 3), 10, "shapes"),
+    "cifar100": (["datasets/cifar-100-python.tar.gz"], (32, 32, 3), 100, "shapes"),
+    "imdb": (["datasets/imdb.npz"], (200,), 2, "stdlib_topics"),
+}
+WRITERS = {
+    "mnist": write_mnist,
+    "cifar10": write_cifar10,
+    "cifar100": write_cifar100,
+    "imdb": write_imdb,
+}
+
+
+def test_the_table_registers_every_set_in_order():
+    assert list(keras_datasets.DATASETS) == list(TABLE)
+    names = list_sources()
+    assert [n for n in names if n in TABLE] == list(TABLE)
+    assert names.index("cifar100") == names.index("cifar10") + 1
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+def test_each_table_entry_reads_its_keras_files_into_its_shapes(name, keras_home, put):
+    """Each entry names Keras's own cache files and loads them (fixtures, no download)."""
+    paths, shape, num_classes, offline = TABLE[name]
+    dataset = keras_datasets.DATASETS[name]
+    assert [f"{f.cache_subdir}/{f.fname}" for f in dataset.files] == paths
+    assert dataset.offline_alternative == offline
+    if name == "fashion_mnist":
+        folder = keras_home / "datasets" / "fashion-mnist"
+        write_idx(folder, "train", np.arange(4))
+        write_idx(folder, "t10k", np.arange(2))
+    else:
+        put(name, WRITERS[name])
+    data = get_source(name).loader(seed=0)
+    x = data.x["token_ids"] if name == "imdb" else data.x
+    assert x.shape[1:] == shape and data.spec.input_shape == shape
+    assert data.spec.num_classes == num_classes == len(data.spec.class_names)
+    assert data.spec.input_kind == dataset.input_kind == ("tokens" if name == "imdb" else "image")
 
 
 def test_sources_are_registered_as_online():
