@@ -39,6 +39,12 @@ class ModelCard:
             takes the builder parameter ``task`` (BERT: ``classification``, ``masked_lm``).
         input_kind: one of :data:`INPUT_KINDS`.
         defaults: every hyperparameter of the builder with this entry's default value.
+        num_params: ``model.count_params()`` of the model built from ``defaults``, as KerasHub
+            presets carry ``params``. That counts every weight, non-trainable ones included
+            (batch-norm moving statistics, a frozen base). Papers, and the counts in the README,
+            give trainable parameters: ``resnet18`` has 11,689,512 trainable parameters, the
+            published count, and ``num_params`` 11,699,112 (its 9,600 batch-norm moving means
+            and variances added). The catalog tests build every entry and check this number.
         paper: the reference the architecture follows.
         summary: one line that says what the entry is.
         builder: ``(**hyperparameters) -> keras.Model``.
@@ -51,6 +57,7 @@ class ModelCard:
     tasks: tuple[str, ...]
     input_kind: str
     defaults: dict[str, Any]
+    num_params: int
     paper: str
     summary: str
     builder: Callable[..., Any] = field(repr=False, compare=False)
@@ -64,6 +71,7 @@ class ModelCard:
             "tasks": list(self.tasks),
             "input_kind": self.input_kind,
             "defaults": plain_value(self.defaults),
+            "num_params": self.num_params,
             "paper": self.paper,
             "summary": self.summary,
         }
@@ -101,6 +109,7 @@ def register_model(
     input_kind: str,
     paper: str,
     summary: str,
+    num_params: int,
     tasks: tuple[str, ...] | None = None,
     defaults: dict[str, Any] | None = None,
     loss: str | None = None,
@@ -146,6 +155,7 @@ def register_model(
         tasks=tasks,
         input_kind=input_kind,
         defaults=full,
+        num_params=num_params,
         paper=paper,
         summary=summary,
         builder=builder,

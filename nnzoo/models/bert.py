@@ -112,18 +112,21 @@ SMALL = dict(vocabulary_size=1000, max_sequence_length=128)
 _register(
     "bert_tiny",
     summary="BERT-Tiny: 2 layers, 128 hidden, 2 heads; a CPU-sized BERT classifier.",
+    num_params=558_081,
     defaults=dict(SMALL, num_layers=2, num_heads=2, hidden_dim=128, intermediate_dim=512),
 )
 
 _register(
     "bert_mini",
     summary="BERT-Mini: 4 layers, 256 hidden, 4 heads.",
+    num_params=3_514_881,
     defaults=dict(SMALL, num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024),
 )
 
 _register(
     "bert_small",
     summary="BERT-Small: 4 layers, 512 hidden, 8 heads.",
+    num_params=13_452_289,
     defaults=dict(SMALL, num_layers=4, num_heads=8, hidden_dim=512, intermediate_dim=2048),
 )
 
@@ -131,4 +134,5 @@ _register(
     "bert_base",
     paper=PAPER,
     summary="BERT-base: 12 layers, 768 hidden, 12 heads, 30522 WordPiece vocabulary (109.5M).",
+    num_params=109_483_009,
 )

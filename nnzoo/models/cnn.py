@@ -105,4 +105,5 @@ register_model(
     paper="LeCun et al. 1998, Gradient-based learning applied to document recognition "
     "(the seed's Keras CIFAR-10 network)",
     summary="The seed's CIFAR-10 CNN: conv blocks 32-32, 64-64, 128, Dense 512; 210,602 params.",
+    num_params=210_602,
 )

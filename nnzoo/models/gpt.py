@@ -82,11 +82,13 @@ BYTES = dict(vocabulary_size=256)
 _register(
     "gpt2",
     summary="GPT-2 small: 12 layers, 768 hidden, 12 heads, 1024 positions (124.4M parameters).",
+    num_params=124_439_808,
 )
 
 _register(
     "gpt_mini",
     summary="Small GPT for byte-level text: 6 layers, 256 hidden, 8 heads, 256 positions.",
+    num_params=4_870_144,
     defaults=dict(
         BYTES,
         max_sequence_length=256,
@@ -100,6 +102,7 @@ _register(
 _register(
     "gpt_nano",
     summary="CPU-sized GPT for byte-level text: 4 layers, 128 hidden, 4 heads, 128 positions.",
+    num_params=842_496,
     defaults=dict(
         BYTES,
         max_sequence_length=128,

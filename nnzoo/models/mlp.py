@@ -63,11 +63,13 @@ _register(
     "mlp",
     paper="Rumelhart, Hinton & Williams 1986, Learning representations by back-propagating errors",
     summary="Fully-connected classifier: hidden sizes, activation, dropout, batch-norm, L2.",
+    num_params=17_226,
 )
 
 _register(
     "mlp_xor",
     paper="Rumelhart, Hinton & Williams 1986 (the XOR network of the seed)",
     summary="The seed's 2-4-1 ReLU network that solves XOR (17 parameters).",
+    num_params=17,
     defaults=dict(input_shape=(2,), num_classes=2, hidden_units=(4,), activation="relu"),
 )

@@ -37,5 +37,6 @@ register_model(
     input_kind="features",
     paper="Rosenblatt 1958, The perceptron (Psychological Review 65(6))",
     summary="Single linear unit trained with the perceptron criterion; linear boundaries only.",
+    num_params=3,
     loss="perceptron",
 )

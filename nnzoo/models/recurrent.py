@@ -83,6 +83,7 @@ _register(
     "lstm",
     paper="Hochreiter & Schmidhuber 1997, Long Short-Term Memory",
     summary="The seed's sentiment LSTM: Embedding 128, LSTM 64 -> LSTM 32; 1,341,857 params.",
+    num_params=1_341_857,
     defaults=dict(cell="lstm", hidden_units=(64, 32)),
 )
 
@@ -91,5 +92,6 @@ _register(
     paper="Cho et al. 2014, Learning Phrase Representations using RNN Encoder-Decoder "
     "for Statistical Machine Translation",
     summary="The seed's GRU text classifier: Embedding 128, GRU 64; 1,317,313 params.",
+    num_params=1_317_313,
     defaults=dict(cell="gru", hidden_units=(64,)),
 )

@@ -153,12 +153,16 @@ _register = functools.partial(
 
 _register(
     "resnet18",
-    summary="ResNet-18: basic blocks [2, 2, 2, 2]; 11,689,512 params at 224x224, 1000 classes.",
+    summary="ResNet-18: basic blocks [2, 2, 2, 2]; 11,689,512 trainable params at 224x224, "
+    "1000 classes.",
+    num_params=11_699_112,
     defaults=dict(num_blocks=(2, 2, 2, 2)),
 )
 
 _register(
     "resnet34",
-    summary="ResNet-34: basic blocks [3, 4, 6, 3]; 21,797,672 params at 224x224, 1000 classes.",
+    summary="ResNet-34: basic blocks [3, 4, 6, 3]; 21,797,672 trainable params at 224x224, "
+    "1000 classes.",
+    num_params=21_814_696,
     defaults=dict(num_blocks=(3, 4, 6, 3)),
 )

@@ -62,4 +62,5 @@ register_model(
     input_kind="tokens",
     paper="Vaswani et al. 2017, Attention Is All You Need",
     summary="Small transformer-encoder text classifier: 2 post-norm layers, masked mean pooling.",
+    num_params=723_393,
 )

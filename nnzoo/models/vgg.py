@@ -184,10 +184,12 @@ _register(
     _build_vgg16_transfer,
     summary="The seed's transfer model: frozen VGG16 base, Dense 256, dropout 0.5 "
     "(set weights: imagenet).",
+    num_params=14_848_586,
 )
 
 _register(
     "vgg16",
     _build_vgg16,
     summary="VGG16 ImageNet classifier, logits; 138,357,544 params at 224x224, 1000 classes.",
+    num_params=138_357_544,
 )

@@ -88,18 +88,21 @@ _register = functools.partial(
 _register(
     "vit_b16",
     summary="ViT-B/16 at 224x224: 12 layers, 768 hidden, 12 heads (86.6M parameters).",
+    num_params=86_567_656,
 )
 
 _register(
     "vit_small",
     paper=PAPER + "; sizes of ViT-S/16 from Touvron et al. 2021 (DeiT)",
     summary="ViT-S/16 at 224x224: 12 layers, 384 hidden, 6 heads (22.1M parameters).",
+    num_params=22_050_664,
     defaults=dict(hidden_dim=384, num_heads=6, intermediate_dim=1536),
 )
 
 _register(
     "vit_tiny",
     summary="CPU-sized ViT for 32x32 images: 4x4 patches, 4 layers, 128 hidden, 4 heads.",
+    num_params=809_354,
     defaults=dict(
         input_shape=(32, 32, 3),
         patch_size=4,
