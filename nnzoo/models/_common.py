@@ -19,6 +19,18 @@ def regularizer(l2: float) -> Any:
     return keras.regularizers.L2(l2) if l2 else None
 
 
+def batch_norm_activation(x: Any, activation: str, *, batch_norm: bool, name: str) -> Any:
+    """Optional batch-norm, then ``activation``, after the layer ``name``.
+
+    The layer before leaves out its bias when batch-norm follows (BN's beta plays its part).
+    """
+    import keras
+
+    if batch_norm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
+
+
 def classifier_head(x: Any, num_classes: int, *, name: str = "logits", l2: float = 0.0) -> Any:
     """The final Dense layer: logits, no activation (losses use ``from_logits=True``)."""
     import keras

@@ -33,7 +33,7 @@ def _build_cnn(
     """
     import keras
 
-    from nnzoo.models._common import classifier_head, regularizer
+    from nnzoo.models._common import batch_norm_activation, classifier_head, regularizer
 
     if len(filters) != len(convs_per_block):
         raise ValueError(
@@ -60,7 +60,6 @@ def _build_cnn(
                     f"`input_shape` is too small for {len(filters)} blocks with 'valid' "
                     f"padding. Received: input_shape={tuple(input_shape)}"
                 )
-            # With batch-norm the convolution bias is redundant (BN's beta plays its part).
             x = keras.layers.Conv2D(
                 int(num_filters),
                 int(kernel_size),
@@ -69,9 +68,7 @@ def _build_cnn(
                 kernel_regularizer=regularizer(l2),
                 name=f"block{b}_conv{c}",
             )(x)
-            if batch_norm:
-                x = keras.layers.BatchNormalization(name=f"block{b}_conv{c}_bn")(x)
-            x = keras.layers.Activation("relu", name=f"block{b}_conv{c}_relu")(x)
+            x = batch_norm_activation(x, "relu", batch_norm=batch_norm, name=f"block{b}_conv{c}")
         size //= 2
         if size < 1:
             raise ValueError(
@@ -88,9 +85,7 @@ def _build_cnn(
         kernel_regularizer=regularizer(l2),
         name="dense",
     )(x)
-    if batch_norm:
-        x = keras.layers.BatchNormalization(name="dense_bn")(x)
-    x = keras.layers.Activation("relu", name="dense_relu")(x)
+    x = batch_norm_activation(x, "relu", batch_norm=batch_norm, name="dense")
     if head_dropout:
         x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
     outputs = classifier_head(x, num_classes, l2=l2)

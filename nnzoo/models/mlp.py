@@ -27,7 +27,7 @@ def _build_mlp(
 ) -> Any:
     import keras
 
-    from nnzoo.models._common import classifier_head, regularizer
+    from nnzoo.models._common import batch_norm_activation, classifier_head, regularizer
 
     if activation not in ACTIVATIONS:
         raise ValueError(
@@ -39,16 +39,13 @@ def _build_mlp(
     inputs = keras.Input(shape=tuple(input_shape), name="features")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     for i, units in enumerate(hidden_units, start=1):
-        # With batch-norm the Dense bias is redundant (BN's beta plays its part).
         x = keras.layers.Dense(
             int(units),
             use_bias=not batch_norm,
             kernel_regularizer=regularizer(l2),
             name=f"dense{i}",
         )(x)
-        if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"dense{i}_bn")(x)
-        x = keras.layers.Activation(activation, name=f"dense{i}_{activation}")(x)
+        x = batch_norm_activation(x, activation, batch_norm=batch_norm, name=f"dense{i}")
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
     outputs = classifier_head(x, num_classes, l2=l2)
