@@ -83,6 +83,21 @@ class SourceData:
     full_batch: bool = False
 
 
+def classification_data(
+    x: np.ndarray, y: np.ndarray, class_names: Sequence[str], *, input_kind: str, **fields: Any
+) -> SourceData:
+    """The :class:`SourceData` of examples ``x`` (an array, one example per row) labelled ``y``
+    with class ids ``0 .. len(class_names) - 1``: the spec's ``input_shape`` is one row's shape.
+    ``fields`` are the other fields of :class:`SourceData` (``test``, ``full_batch``, ...)."""
+    spec = DataSpec(
+        input_kind=input_kind,
+        input_shape=tuple(int(d) for d in x.shape[1:]),
+        num_classes=len(class_names),
+        class_names=list(class_names),
+    )
+    return SourceData(x=x, y=y, spec=spec, **fields)
+
+
 @dataclass
 class Splits:
     train: tuple[Any, Any]

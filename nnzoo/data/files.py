@@ -29,6 +29,7 @@ from nnzoo.data._sources import (
     SourceData,
     check_choice,
     check_int,
+    classification_data,
     register_source,
 )
 from nnzoo.errors import ConfigError
@@ -172,13 +173,8 @@ def load_image_folder(
         test_files, test_labels = _folder_images(test_root, class_names)
         test = (_read_images(test_files, size, color_mode), np.asarray(test_labels, "int32"))
     x = _read_images(files, size, color_mode)
-    spec = DataSpec(
-        input_kind="image",
-        input_shape=tuple(int(d) for d in x.shape[1:]),
-        num_classes=len(class_names),
-        class_names=class_names,
-    )
-    return SourceData(x=x, y=np.asarray(labels, dtype="int32"), spec=spec, test=test)
+    y = np.asarray(labels, dtype="int32")
+    return classification_data(x, y, class_names, input_kind="image", test=test)
 
 
 # --------------------------------------------------------------------------- npz
@@ -291,14 +287,8 @@ def load_npz_file(
             vocabulary_size=vocabulary,
             sequence_length=ids.shape[1],
         )
-    else:
-        spec = DataSpec(
-            input_kind=kind,
-            input_shape=tuple(int(d) for d in x.shape[1:]),
-            num_classes=len(names),
-            class_names=names,
-        )
-    return SourceData(x=x, y=y, spec=spec, test=test)
+        return SourceData(x=x, y=y, spec=spec, test=test)
+    return classification_data(x, y, names, input_kind=kind, test=test)
 
 
 # --------------------------------------------------------------------------- csv
@@ -396,13 +386,7 @@ def load_csv(
     y, names = _labels(labels)
     if standardize:
         x = standardize_features(x)
-    spec = DataSpec(
-        input_kind="features",
-        input_shape=(x.shape[1],),
-        num_classes=len(names),
-        class_names=names,
-    )
-    return SourceData(x=x, y=y, spec=spec)
+    return classification_data(x, y, names, input_kind="features")
 
 
 register_source(

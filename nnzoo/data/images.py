@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnzoo.data._sources import DataSpec, SourceData, register_source
+from nnzoo.data._sources import SourceData, classification_data, register_source
 
 SHAPES = ("circle", "square", "triangle", "ring", "cross")
 #: Base RGB of each colour; every image jitters it.
@@ -68,13 +68,7 @@ def make_shapes(
 
 def load_shapes(*, seed: int, num_examples: int = 2500, image_size: int = 32) -> SourceData:
     x, y = make_shapes(num_examples, image_size=image_size, seed=seed)
-    spec = DataSpec(
-        input_kind="image",
-        input_shape=(int(image_size), int(image_size), 3),
-        num_classes=len(SHAPE_CLASSES),
-        class_names=list(SHAPE_CLASSES),
-    )
-    return SourceData(x=x, y=y, spec=spec)
+    return classification_data(x, y, SHAPE_CLASSES, input_kind="image")
 
 
 def load_digits_images(*, seed: int, image_size: int = 32) -> SourceData:
@@ -89,13 +83,8 @@ def load_digits_images(*, seed: int, image_size: int = 32) -> SourceData:
     factor = int(image_size) // 8
     x = (bunch.images / 16.0).astype("float32")  # (N, 8, 8), intensities 0..16 -> [0, 1]
     x = np.repeat(np.repeat(x, factor, axis=1), factor, axis=2)[..., None]  # (N, s, s, 1)
-    spec = DataSpec(
-        input_kind="image",
-        input_shape=(int(image_size), int(image_size), 1),
-        num_classes=10,
-        class_names=[str(n) for n in bunch.target_names],
-    )
-    return SourceData(x=x, y=bunch.target.astype("int32"), spec=spec)
+    names = [str(n) for n in bunch.target_names]
+    return classification_data(x, bunch.target.astype("int32"), names, input_kind="image")
 
 
 register_source(

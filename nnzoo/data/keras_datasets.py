@@ -39,6 +39,7 @@ from nnzoo.data._sources import (
     SourceData,
     check_choice,
     check_int,
+    classification_data,
     register_source,
 )
 from nnzoo.errors import DataNotAvailableError
@@ -374,13 +375,8 @@ def load_keras_images(
         return (x.astype("float32") / 255.0), np.asarray(y).reshape(-1).astype("int32")
 
     x, y = prepare(*train, num_examples, 0)
-    spec = DataSpec(
-        input_kind="image",
-        input_shape=tuple(int(d) for d in x.shape[1:]),
-        num_classes=len(class_names),
-        class_names=list(class_names),
-    )
-    return SourceData(x=x, y=y, spec=spec, test=prepare(*test, num_test_examples, 1))
+    test = prepare(*test, num_test_examples, 1)
+    return classification_data(x, y, class_names, input_kind="image", test=test)
 
 
 def load_cifar100(

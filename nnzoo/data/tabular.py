@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnzoo.data._prepare import standardize_features
-from nnzoo.data._sources import DataSpec, SourceData, register_source
+from nnzoo.data._sources import SourceData, classification_data, register_source
 
 
 def _sklearn(name: str, *, scale: bool):
@@ -18,15 +18,8 @@ def _sklearn(name: str, *, scale: bool):
             x = x / 16.0  # pixel intensities 0..16 -> [0, 1]
         elif standardize:
             x = standardize_features(x)
-        y = bunch.target.astype("int32")
         names = [str(n) for n in bunch.target_names]
-        spec = DataSpec(
-            input_kind="features",
-            input_shape=(x.shape[1],),
-            num_classes=len(names),
-            class_names=names,
-        )
-        return SourceData(x=x, y=y, spec=spec)
+        return classification_data(x, bunch.target.astype("int32"), names, input_kind="features")
 
     load.__name__ = f"load_{name}"
     return load
@@ -57,10 +50,9 @@ def _gate(name: str):
     def load(*, seed: int) -> SourceData:
         x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="int32")
         y = _GATES[name](x[:, 0], x[:, 1]).astype("int32")
-        spec = DataSpec(
-            input_kind="features", input_shape=(2,), num_classes=2, class_names=["0", "1"]
+        return classification_data(
+            x.astype("float32"), y, ["0", "1"], input_kind="features", full_batch=True
         )
-        return SourceData(x=x.astype("float32"), y=y, spec=spec, full_batch=True)
 
     load.__name__ = f"load_{name}"
     return load
