@@ -308,7 +308,9 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
         if result.already_finished:
             click.echo(
                 f"{resume_dir}: this run already finished "
-                f"({result.metrics.get('epochs')} epochs); nothing to do."
+                f"({result.metrics.get('epochs')} epochs); nothing to do. To train it longer, "
+                f"start a new run from it: nnzoo train {resume_dir}/config.yaml --set "
+                f"model.init_from={resume_dir} --set train.epochs=N"
             )
             return
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ def build_callbacks(
     ]
     checkpoint = None
     if config.train.callbacks.checkpoint:
-        checkpoint = keras.callbacks.ModelCheckpoint(
+        checkpoint = AtomicModelCheckpoint(
             str(ckdir / BEST_WEIGHTS),
             monitor=monitor.metric,
             mode=monitor.resolved_mode,
@@ -64,6 +65,24 @@ def build_callbacks(
     if config.train.callbacks.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(Path(run_dir) / "tensorboard")))
     return callbacks
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras's ModelCheckpoint, writing to a temporary file that is then renamed into place,
+    so that a kill while it writes never leaves a torn checkpoint (the last good one stays)."""
+
+    def __init__(self, filepath: str, **kwargs: Any) -> None:
+        self.final_path = Path(filepath)
+        # Keras checks the suffix: the temporary name must also end in .weights.h5 / .keras.
+        suffix = ".weights.h5" if filepath.endswith(".weights.h5") else self.final_path.suffix
+        tmp = self.final_path.with_name(f".tmp-{self.final_path.name[: -len(suffix)]}{suffix}")
+        super().__init__(str(tmp), **kwargs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        tmp = Path(self.filepath)
+        if tmp.exists():
+            os.replace(tmp, self.final_path)
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -123,7 +142,9 @@ class ResumeState(keras.callbacks.Callback):
             return  # TerminateOnNaN stops the run; keep the last good state
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"last-{epoch + 1}.keras"
-        self.model.save(self.directory / name)
+        tmp = self.directory / f".tmp-{name}"
+        self.model.save(tmp)
+        os.replace(tmp, self.directory / name)
         state = {
             "epochs_completed": epoch + 1,
             "model_file": name,

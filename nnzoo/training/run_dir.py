@@ -8,15 +8,17 @@ model by ``train.monitor``), ``curves.png``, ``checkpoints/`` (for ``--resume``)
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from nnzoo.config import Config, config_from_dict
-from nnzoo.errors import RunDirError
+from nnzoo.errors import ConfigError, RunDirError
 
 #: The layout of a run directory this nnzoo writes and reads. A run without one (written
 #: before it was recorded) has the same layout as version 1.
@@ -29,6 +31,12 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
 CHECKPOINTS = "checkpoints"
+LOCK_FILE = ".lock"
+#: What cannot change when an interrupted run is resumed, kept when it starts.
+FINGERPRINT_FILE = f"{CHECKPOINTS}/fingerprint.json"
+#: Keys of the resolved config that may change before ``--resume``: the number of epochs (the
+#: learning-rate schedule keeps the length it was compiled with). ``tune`` does not apply.
+RESUMABLE_KEYS = ("train.epochs",)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -131,3 +139,84 @@ def truncate_history(run_dir: Path, epochs: int) -> None:
         writer.writerow(header)
         writer.writerows(body)
     os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- lock
+
+
+@contextlib.contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``run_dir`` while a process writes into it.
+
+    An advisory ``flock`` on ``.lock`` (which also names the holder's pid): the kernel releases
+    it when the process dies, even by ``kill -9``, so a stale lock never blocks a resume.
+    """
+    import fcntl
+
+    path = Path(run_dir) / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            raise RunDirError(
+                f"{run_dir}: in use by another nnzoo process (pid {holder}). Fix: wait for it "
+                f"to finish, or stop it (kill {holder}) and resume"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            out.update(_flatten(value, dotted))
+        else:
+            out[dotted] = value
+    return out
+
+
+def fingerprint(config: Config) -> dict[str, Any]:
+    """The resolved config's values that a resume must not change, by dotted key."""
+    values = _flatten(config.model_dump(mode="json"))
+    return {
+        k: v
+        for k, v in values.items()
+        if k not in RESUMABLE_KEYS and not k.startswith("tune.") and k != "name"
+    }
+
+
+def write_fingerprint(run_dir: Path, config: Config) -> None:
+    (Path(run_dir) / CHECKPOINTS).mkdir(exist_ok=True)
+    write_json_atomic(Path(run_dir) / FINGERPRINT_FILE, fingerprint(config))
+
+
+def check_fingerprint(run_dir: Path, config: Config) -> None:
+    """Refuse a resume whose ``config.yaml`` changed what the run was started with."""
+    path = Path(run_dir) / FINGERPRINT_FILE
+    if not path.exists():  # a run from before fingerprints were kept
+        return
+    started = json.loads(path.read_text())
+    now = fingerprint(config)
+    changed = sorted(k for k in started.keys() | now.keys() if started.get(k) != now.get(k))
+    if changed:
+        first = changed[0]
+        raise ConfigError(
+            f"changed since the run started ({started.get(first)!r} -> {now.get(first)!r})"
+            + (f"; also {', '.join(changed[1:])}" if len(changed) > 1 else "")
+            + "; a resume continues the same run and may change only "
+            + ", ".join(RESUMABLE_KEYS),
+            file=str(Path(run_dir) / CONFIG_FILE),
+            key=first,
+            fix=f"restore it, or start a new run from this one with --set "
+            f"model.init_from={run_dir}",
+        )

@@ -7,10 +7,11 @@ callbacks and :mod:`~nnzoo.training.run_dir` owns the files. This module runs th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,12 +84,18 @@ def train(
 def resume(
     run_dir: str | Path, *, quiet: bool = False, callbacks: Iterable[Any] = ()
 ) -> RunResult:
-    """Continue an interrupted run from its last completed epoch (``train --resume``)."""
+    """Continue an interrupted run from its last completed epoch (``train --resume``).
+
+    Only ``train.epochs`` may change in the run's ``config.yaml`` before a resume (see
+    :data:`~nnzoo.training.run_dir.RESUMABLE_KEYS`); any other change is refused, naming the
+    key. A finished run is not resumed: extend it into a new run with ``model.init_from``.
+    """
     run_dir = files.check_run_dir(run_dir)
     if files.read_status(run_dir).get("state") == "finished":
         metrics = json.loads((run_dir / files.METRICS_FILE).read_text())
         return RunResult(run_dir, metrics, files.read_history(run_dir), already_finished=True)
     config = files.load_run_config(run_dir)
+    files.check_fingerprint(run_dir, config)
     return _fit(
         config, lambda: run_dir, quiet=quiet, extra_callbacks=list(callbacks), resuming=True
     )
@@ -117,15 +124,11 @@ def _fit(
     card, params, splits = prepare(config)
     task = effective_task(card, params)
     run_dir = Path(make_run_dir())
-    policy = keras.mixed_precision.global_policy()
-    try:
+    with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
         if not resuming:
             _write_inputs(run_dir, config, card, task, params, splits)
         files.write_status(run_dir, "running")
         train_ds, val_ds, test_ds, steps_per_epoch = _datasets(config, splits)
-        keras.mixed_precision.set_global_policy(
-            "float32" if config.train.mixed_precision == "none" else config.train.mixed_precision
-        )
         state = read_state(run_dir / files.CHECKPOINTS) if resuming else None
         with scope:
             model, metric_names, init_report = _build_or_restore(
@@ -136,8 +139,6 @@ def _fit(
             config.distribute.strategy == "multi_worker"
             and keras.backend.backend() == "tensorflow"
         ):
-            from nnzoo.training.distribute import patch_keras_for_multi_worker
-
             patch_keras_for_multi_worker(model, train_ds)
 
         initial_epoch = _start_history(run_dir, state, resuming)
@@ -165,18 +166,37 @@ def _fit(
         plot_history(rows, run_dir / "curves.png")
         files.write_status(run_dir, "finished")
         return RunResult(run_dir, metrics, rows, model)
+
+
+# --------------------------------------------------------------------------- the steps of _fit
+
+
+@contextlib.contextmanager
+def _status_on_failure(run_dir: Path) -> Iterator[None]:
+    """Record why a run stopped: ``interrupted`` (Ctrl-C, resumable) or ``failed``."""
+    try:
+        yield
     except KeyboardInterrupt:
         files.write_status(run_dir, "interrupted", reason="interrupted (Ctrl-C)")
         raise
     except BaseException as err:
-        if not _failed(run_dir):  # keep a more precise reason (a diverged loss)
+        if files.read_status(run_dir).get("state") != "failed":  # keep a diverged loss's reason
             files.write_status(run_dir, "failed", reason=_one_line(err))
         raise
+
+
+@contextlib.contextmanager
+def _dtype_policy(config: Config) -> Iterator[None]:
+    """Keras's process-wide dtype policy as the config asks, restored afterwards."""
+    import keras
+
+    before = keras.mixed_precision.global_policy()
+    precision = config.train.mixed_precision
+    keras.mixed_precision.set_global_policy("float32" if precision == "none" else precision)
+    try:
+        yield
     finally:
-        keras.mixed_precision.set_global_policy(policy)
-
-
-# --------------------------------------------------------------------------- the steps of _fit
+        keras.mixed_precision.set_global_policy(before)
 
 
 def _check_environment(config: Config) -> None:
@@ -200,11 +220,13 @@ def _write_inputs(
     params: dict[str, Any],
     splits: Splits,
 ) -> None:
-    """The resolved config (every model and data parameter), the data spec and data artifacts."""
+    """The resolved config (every model and data parameter) and its fingerprint for resume, the
+    data spec and data artifacts."""
     resolved = config.model_copy(deep=True)
     resolved.model.params = plain_value(params)
     resolved.data.params = source_params(config, card, task)
     files.write_text_atomic(run_dir / files.CONFIG_FILE, dump_config(resolved))
+    files.write_fingerprint(run_dir, resolved)
     files.write_json_atomic(run_dir / files.SPEC_FILE, splits.spec.to_dict())
     for name, text in splits.artifacts.items():
         files.write_text_atomic(run_dir / name, text)
@@ -319,10 +341,6 @@ def _final_metrics(
         "backend": keras.backend.backend(),
         "replicas": replicas,
     }
-
-
-def _failed(run_dir: Path) -> bool:
-    return files.read_status(run_dir).get("state") == "failed"
 
 
 def _one_line(err: BaseException) -> str:

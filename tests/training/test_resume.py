@@ -181,3 +181,64 @@ def test_model_keras_is_the_best_epoch_and_metrics_are_its_own(tmp_path):
     assert val["accuracy"] == pytest.approx(best["val_accuracy"], abs=1e-6)
     test = model.evaluate(*splits.test, verbose=0, return_dict=True)
     assert test["accuracy"] == pytest.approx(run.metrics["test"]["accuracy"], abs=1e-6)
+
+
+def _interrupted_run(tmp_path, *extra, after=1):
+    with pytest.raises(Interrupt):
+        train(flat_config(*extra), runs_dir=tmp_path, quiet=True, callbacks=[StopAfter(after)])
+    return next((tmp_path / "quickstart").iterdir())
+
+
+def _edit_config(run_dir, old, new):
+    path = run_dir / "config.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_resume_refuses_a_changed_architecture_and_allows_more_epochs(tmp_path):
+    """What cannot change (model, data, seed) is fingerprinted at start; epochs may change."""
+    from nnzoo.errors import ConfigError
+
+    run_dir = _interrupted_run(tmp_path, "train.epochs=3", "train.callbacks.early_stopping=false")
+    _edit_config(run_dir, "hidden_units:\n    - 8", "hidden_units:\n    - 16")
+    history_before = (run_dir / "history.csv").read_text()
+    with pytest.raises(ConfigError) as err:
+        resume(run_dir, quiet=True)
+    assert str(err.value) == (
+        f"{run_dir}/config.yaml: model.params.hidden_units: changed since the run started "
+        "([8] -> [16]); a resume continues the same run and may change only train.epochs. "
+        f"Fix: restore it, or start a new run from this one with --set "
+        f"model.init_from={run_dir}"
+    )
+    assert (run_dir / "history.csv").read_text() == history_before  # nothing touched
+
+    _edit_config(run_dir, "hidden_units:\n    - 16", "hidden_units:\n    - 8")
+    _edit_config(run_dir, "epochs: 3", "epochs: 4")
+    resumed = resume(run_dir, quiet=True)
+    assert history_epochs(run_dir) == [0, 1, 2, 3]
+    trainable = sum(int(np.prod(w.shape)) for w in resumed.model.trainable_weights)
+    assert trainable == 64 * 8 + 8 + 8 * 10 + 10  # the architecture it started with
+
+
+def test_a_run_in_use_is_refused_naming_the_pid(tmp_path):
+    from nnzoo.errors import RunDirError
+    from nnzoo.training.run_dir import locked
+
+    run_dir = _interrupted_run(tmp_path)
+    status_before = (run_dir / "status.json").read_text()
+    with locked(run_dir), pytest.raises(RunDirError) as err:
+        resume(run_dir, quiet=True)
+    assert str(err.value) == (
+        f"{run_dir}: in use by another nnzoo process (pid {os.getpid()}). Fix: wait for it to "
+        f"finish, or stop it (kill {os.getpid()}) and resume"
+    )
+    assert (run_dir / "status.json").read_text() == status_before
+    # Released with its holder: the resume now runs to the end.
+    assert resume(run_dir, quiet=True).metrics["epochs"] >= 2
+
+
+def test_checkpoints_are_renamed_into_place(tmp_path):
+    run_dir = _interrupted_run(tmp_path, after=2)
+    names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert names == ["best.weights.h5", "fingerprint.json", "last-2.keras", "state.json"]
