@@ -30,7 +30,7 @@ from nnzoo.data._sources import (
     check_int,
     register_source,
 )
-from nnzoo.data.tokenizers import NUM_SPECIAL, SPECIAL_TOKENS
+from nnzoo.data.tokenizers import NUM_SPECIAL, Tokenizer
 from nnzoo.errors import ConfigError
 
 __all__ = ["load_synthetic"]
@@ -38,10 +38,7 @@ __all__ = ["load_synthetic"]
 _KINDS = ("auto", "features", "image", "tokens", "tokens_segments")
 _TASKS = ("classification", "language_modeling", "masked_lm")
 _DEFAULT_SHAPES = {"features": (16,), "image": (32, 32, 3), "tokens": (16,)}
-_PAD = SPECIAL_TOKENS.index("[PAD]")
-_CLS = SPECIAL_TOKENS.index("[CLS]")
-_SEP = SPECIAL_TOKENS.index("[SEP]")
-_MASK = SPECIAL_TOKENS.index("[MASK]")
+_PAD, _CLS, _SEP = Tokenizer.pad_id, Tokenizer.cls_id, Tokenizer.sep_id
 
 
 def _shape(input_shape: Any, kind: str) -> tuple[int, ...]:
@@ -149,26 +146,13 @@ def _language_modeling(n, length, vocabulary_size, rng, structure):
 
 
 def _masked_lm(n, length, vocabulary_size, rng, structure):
-    from nnzoo.data.text import mask_tokens
+    from nnzoo.data.text import masked_lm_inputs
 
     body = length - 2
     walks = _walks(n, body, vocabulary_size, rng, structure)
     lengths = _lengths(n, (body + 1) // 2, body, rng)
-    token_ids = np.zeros((n, length), dtype="int32")
-    token_ids[:, 0] = _CLS
-    token_ids[:, 1:-1] = np.where(np.arange(body)[None, :] < lengths[:, None], walks, _PAD)
-    token_ids[np.arange(n), lengths + 1] = _SEP
-    padding_mask = (np.arange(length)[None, :] < (lengths + 2)[:, None]).astype("int32")
-    masked, y = mask_tokens(
-        token_ids,
-        padding_mask,
-        rng,
-        vocabulary_size=vocabulary_size,
-        mask_id=_MASK,
-        num_special=NUM_SPECIAL,
-    )
-    x = {"token_ids": masked, "padding_mask": padding_mask, "segment_ids": np.zeros_like(masked)}
-    return x, y
+    walks = np.where(np.arange(body)[None, :] < lengths[:, None], walks, _PAD)
+    return masked_lm_inputs(walks, lengths, rng, vocabulary_size=vocabulary_size)
 
 
 def load_synthetic(

@@ -27,7 +27,13 @@ from nnzoo.data._sources import (
 from nnzoo.data.tokenizers import Tokenizer, make_tokenizer
 from nnzoo.errors import ConfigError
 
-__all__ = ["encode_texts", "load_stdlib_topics", "load_text_corpus", "mask_tokens"]
+__all__ = [
+    "encode_texts",
+    "load_stdlib_topics",
+    "load_text_corpus",
+    "mask_tokens",
+    "masked_lm_inputs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +178,31 @@ def mask_tokens(
     return masked.astype("int32"), labels
 
 
+def masked_lm_inputs(
+    body: np.ndarray, lengths: np.ndarray, rng: np.random.Generator, *, vocabulary_size: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """BERT inputs and targets for ``body`` ids ``(N, B)`` whose row ``i`` holds ``lengths[i]``
+    real tokens, then ``[PAD]``: rows ``[CLS] body [SEP]`` of ``B + 2`` tokens, masked once
+    with :func:`mask_tokens` (static masking). Returns ``token_ids``, ``padding_mask`` and
+    ``segment_ids`` (all 0), and the labels."""
+    count, width = body.shape
+    token_ids = np.zeros((count, width + 2), dtype="int32")
+    token_ids[:, 0] = Tokenizer.cls_id
+    token_ids[:, 1:-1] = body
+    token_ids[np.arange(count), lengths + 1] = Tokenizer.sep_id
+    padding_mask = (np.arange(width + 2)[None, :] < (lengths + 2)[:, None]).astype("int32")
+    masked, labels = mask_tokens(
+        token_ids,
+        padding_mask,
+        rng,
+        vocabulary_size=vocabulary_size,
+        mask_id=Tokenizer.mask_id,
+        num_special=Tokenizer.num_special,
+    )
+    x = {"token_ids": masked, "padding_mask": padding_mask, "segment_ids": np.zeros_like(masked)}
+    return x, labels
+
+
 def _mlm_windows(
     ids: np.ndarray, length: int, tokenizer: Tokenizer, rng: np.random.Generator
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -181,21 +212,7 @@ def _mlm_windows(
     chunks = np.zeros((count, body), dtype="int32")
     chunks.reshape(-1)[: len(ids)] = ids
     lengths = np.minimum(body, len(ids) - body * np.arange(count))
-    token_ids = np.zeros((count, length), dtype="int32")
-    token_ids[:, 0] = tokenizer.cls_id
-    token_ids[:, 1:-1] = chunks
-    token_ids[np.arange(count), lengths + 1] = tokenizer.sep_id
-    padding_mask = (np.arange(length)[None, :] < (lengths + 2)[:, None]).astype("int32")
-    masked, labels = mask_tokens(
-        token_ids,
-        padding_mask,
-        rng,
-        vocabulary_size=tokenizer.vocabulary_size,
-        mask_id=tokenizer.mask_id,
-        num_special=tokenizer.num_special,
-    )
-    x = {"token_ids": masked, "padding_mask": padding_mask, "segment_ids": np.zeros_like(masked)}
-    return x, labels
+    return masked_lm_inputs(chunks, lengths, rng, vocabulary_size=tokenizer.vocabulary_size)
 
 
 def load_text_corpus(

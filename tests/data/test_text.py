@@ -11,6 +11,7 @@ from nnzoo.data.text import (
     encode_texts,
     load_stdlib_topics,
     load_text_corpus,
+    masked_lm_inputs,
 )
 from nnzoo.data.tokenizers import ByteTokenizer, WordTokenizer, tokenizer_from_json
 from nnzoo.errors import ConfigError
@@ -190,3 +191,19 @@ def test_stdlib_topics_train_and_test_share_no_example():
     assert not rows["train"] & rows["test"]
     assert len(splits.test[1]) == 160  # test_split 0.2, stratified
     assert np.bincount(splits.test[1]).tolist() == [20] * 8
+
+
+def test_masked_lm_inputs_frame_each_row_and_mask_only_real_tokens():
+    """[CLS] body [SEP] then padding; unmasked positions keep the frame, targets the body."""
+    body = np.full((200, 3), 50, dtype="int32")
+    body[:, 2] = 0  # two real tokens, then [PAD]
+    lengths = np.full(200, 2)
+    x, y = masked_lm_inputs(body, lengths, np.random.default_rng(0), vocabulary_size=60)
+    tok = ByteTokenizer()
+    frame = [tok.cls_id, 50, 50, tok.sep_id, tok.pad_id]
+    assert x["padding_mask"].tolist() == [[1, 1, 1, 1, 0]] * 200
+    assert x["segment_ids"].tolist() == [[0] * 5] * 200
+    kept = y == IGNORE_INDEX
+    np.testing.assert_array_equal(x["token_ids"][kept], np.tile(frame, (200, 1))[kept])
+    assert set(np.flatnonzero(~kept.all(axis=0))) == {1, 2}  # only the real body is a target
+    np.testing.assert_array_equal(y[~kept], 50)
