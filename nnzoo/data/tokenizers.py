@@ -154,9 +154,6 @@ class WordTokenizer(Tokenizer):
                 words.append(self._words[i])
         return "".join(words)
 
-    def id_to_token(self, i: int) -> str:
-        return self._words[i]
-
     def get_config(self) -> dict[str, Any]:
         return {"vocabulary": self.vocabulary}
 
