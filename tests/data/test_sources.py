@@ -1,10 +1,10 @@
-"""The shared source helpers of ``nnzoo.data._sources``."""
+"""Helpers for writing a source, as ``nnzoo.data`` exports them."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from nnzoo.data._sources import classification_data
+from nnzoo.data import classification_data
 
 
 def test_classification_data_takes_the_spec_from_one_row_and_the_class_names():
