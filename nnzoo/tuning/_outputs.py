@@ -12,9 +12,13 @@ from typing import Any
 import optuna
 import yaml
 from optuna.trial import TrialState
+from rich.markup import escape
 
 from nnzoo.config import Config
 from nnzoo.tuning import _space
+from nnzoo.tuning._report import TrialReporter
+from nnzoo.tuning._settings import ATTR_SURPLUS, Settings, TuneResult
+from nnzoo.tuning._storage import StorageSpec
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +105,16 @@ def write_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
     return written
 
 
-def write_outputs(study: optuna.Study, config: Config, settings: Any, spec: Any) -> Any:
+def write_outputs(
+    study: optuna.Study, config: Config, settings: Settings, spec: StorageSpec
+) -> TuneResult:
     """Write best.yaml, trials.csv and plots into ``settings.path``; the :class:`TuneResult`."""
-    from nnzoo.tuning._study import TuneResult
-
     out_dir = settings.path
     out_dir.mkdir(parents=True, exist_ok=True)
     trials = study.get_trials(deepcopy=False)
     count = {s: sum(t.state == s for t in trials) for s in TrialState}
     failed = sum(
-        t.state == TrialState.FAIL and not t.system_attrs.get("nnzoo:surplus") for t in trials
+        t.state == TrialState.FAIL and not t.system_attrs.get(ATTR_SURPLUS) for t in trials
     )
     csv_path = write_trials_csv(study, out_dir / "trials.csv")
     best_path = None
@@ -147,9 +151,7 @@ def write_outputs(study: optuna.Study, config: Config, settings: Any, spec: Any)
     )
 
 
-def print_summary(result: Any, spec: Any, reporter: Any) -> None:
-    from rich.markup import escape
-
+def print_summary(result: TuneResult, spec: StorageSpec, reporter: TrialReporter) -> None:
     reporter.note(
         f"[bold]{result.finished} finished[/bold] ({result.complete} complete, "
         f"{result.pruned} pruned), {result.failed} failed"

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import optuna
+from optuna.trial import TrialState
+from rich.console import Console
+from rich.markup import escape
+
+from nnzoo.tuning._settings import ATTR_FAIL_REASON, ATTR_SURPLUS
+
 
 def _short_names(keys: list[str]) -> dict[str, str]:
     """``train.optimizer.learning_rate`` -> ``learning_rate`` where that is unambiguous."""
@@ -25,29 +32,25 @@ class TrialReporter:
         self.quiet = quiet
         self.seen: set[int] = set()
         self._header = False
-        self._console: Any = None
+        self._console: Console | None = None
 
     def _print(self, text: str) -> None:
         if self.quiet:
             return
         if self._console is None:
-            from rich.console import Console
-
             self._console = Console(stderr=True, highlight=False, soft_wrap=True)
         self._console.print(text)
 
     def note(self, text: str) -> None:
         self._print(text)
 
-    def skip_existing(self, study: Any) -> None:
+    def skip_existing(self, study: optuna.Study) -> None:
         """Do not print trials finished before this command started (a resumed study)."""
         self.seen.update(
             t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()
         )
 
-    def update(self, study: Any) -> None:
-        from optuna.trial import TrialState
-
+    def update(self, study: optuna.Study) -> None:
         colours = {
             TrialState.COMPLETE: "green",
             TrialState.PRUNED: "yellow",
@@ -62,16 +65,14 @@ class TrialReporter:
                 self._print(
                     f"[bold]{'trial':>5}  {'state':<8}  {self.metric:>12}  {'time':>7}  params"
                 )
-            from rich.markup import escape
-
             names = _short_names(list(trial.params))
             params = escape("  ".join(f"{names[k]}={_fmt(v)}" for k, v in trial.params.items()))
             value = "-" if trial.value is None else f"{trial.value:.4f}"
             seconds = trial.duration.total_seconds() if trial.duration else 0.0
             state = trial.state.name
-            reason = trial.user_attrs.get("fail_reason")
+            reason = trial.user_attrs.get(ATTR_FAIL_REASON)
             if trial.state == TrialState.FAIL and reason is None:
-                if trial.system_attrs.get("nnzoo:surplus"):
+                if trial.system_attrs.get(ATTR_SURPLUS):
                     continue
                 reason = "its worker died; queued again"
             extra = f"  [dim]({escape(reason)})[/dim]" if reason else ""

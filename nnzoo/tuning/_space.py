@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnzoo.config import Config, config_from_dict
 from nnzoo.config.loader import get_dotted, set_dotted
 from nnzoo.config.schema import SpaceParam
 from nnzoo.errors import ConfigError
+
+if TYPE_CHECKING:
+    import optuna
 
 _PRIMITIVE = (type(None), bool, int, float, str)
 
@@ -32,7 +35,7 @@ def _int_step(param: SpaceParam) -> int:
     return int(param.step) if param.step is not None else 1
 
 
-def suggest(trial: Any, space: Mapping[str, SpaceParam]) -> dict[str, Any]:
+def suggest(trial: optuna.Trial, space: Mapping[str, SpaceParam]) -> dict[str, Any]:
     """Ask ``trial`` for one value per dotted key of ``space``; returns config values."""
     values: dict[str, Any] = {}
     for key, param in space.items():

@@ -7,6 +7,7 @@ and queued again (RDB storages additionally use Optuna's heartbeats).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -14,16 +15,17 @@ import socket
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
 
 from nnzoo.errors import NnzooError
+from nnzoo.tuning._settings import ATTR_HOST, ATTR_PID, ATTR_PID_START, ATTR_STALE
 
 log = logging.getLogger(__name__)
 
-HOST_ATTR = "nnzoo:host"
-PID_ATTR = "nnzoo:pid"
-PID_START_ATTR = "nnzoo:pid_start"
-STALE_ATTR = "nnzoo:stale"
 MAX_RETRY = 2
 
 _PASSWORD = re.compile(r"(?P<head>://[^/:@]*:)(?P<password>[^@/]*)(?P<tail>@)")
@@ -94,8 +96,6 @@ def _with_driver(url: str) -> str:
     """``postgresql://`` means psycopg2 to SQLAlchemy; use psycopg 3 where that is installed."""
     if not url.startswith(("postgresql://", "postgres://")):
         return url
-    import importlib.util
-
     rest = url.split("://", 1)[1]
     if importlib.util.find_spec("psycopg2") is not None:
         return "postgresql://" + rest
@@ -107,15 +107,12 @@ def _with_driver(url: str) -> str:
     )
 
 
-def open_storage(spec: StorageSpec, *, heartbeat: float = 60.0) -> Any:
+def open_storage(spec: StorageSpec, *, heartbeat: float = 60.0) -> BaseStorage:
     """An Optuna storage object for ``spec``; RDB storages get heartbeats and retries."""
-    import optuna
-    from optuna.storages import RetryHeartbeatStaleTrialCallback
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return _open(spec, heartbeat, optuna, RetryHeartbeatStaleTrialCallback)
+            return _open(spec, heartbeat)
     except NnzooError:
         raise
     except Exception as err:  # driver and connection errors: one line, password masked
@@ -127,10 +124,8 @@ def open_storage(spec: StorageSpec, *, heartbeat: float = 60.0) -> Any:
         ) from None
 
 
-def _open(spec: StorageSpec, heartbeat: float, optuna: Any, retry: Any) -> Any:
+def _open(spec: StorageSpec, heartbeat: float) -> BaseStorage:
     if spec.kind == "journal":
-        from optuna.storages.journal import JournalFileBackend
-
         path = Path(spec.url.removeprefix("journal:"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
@@ -141,7 +136,7 @@ def _open(spec: StorageSpec, heartbeat: float, optuna: Any, retry: Any) -> Any:
         spec.url,
         heartbeat_interval=interval,
         grace_period=max(2 * interval, interval + 1),
-        heartbeat_stale_trial_callback=retry(max_retry=MAX_RETRY),
+        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
     )
 
 
@@ -170,26 +165,22 @@ def _alive(pid: int, start: str | None) -> bool:
     return True
 
 
-def mark_owner(trial: Any) -> None:
+def mark_owner(trial: optuna.Trial) -> None:
     """Record which host and process runs ``trial`` (see :func:`fail_dead_trials`)."""
     pid = os.getpid()
-    trial.storage.set_trial_system_attr(trial._trial_id, HOST_ATTR, socket.gethostname())
-    trial.storage.set_trial_system_attr(trial._trial_id, PID_ATTR, pid)
+    trial.storage.set_trial_system_attr(trial._trial_id, ATTR_HOST, socket.gethostname())
+    trial.storage.set_trial_system_attr(trial._trial_id, ATTR_PID, pid)
     start = _proc_start(pid)
     if start is not None:
-        trial.storage.set_trial_system_attr(trial._trial_id, PID_START_ATTR, start)
+        trial.storage.set_trial_system_attr(trial._trial_id, ATTR_PID_START, start)
 
 
-def fail_dead_trials(study: Any) -> list[int]:
+def fail_dead_trials(study: optuna.Study) -> list[int]:
     """Mark FAIL (and queue again) RUNNING trials whose process on this host has died.
 
     Optuna's journal storage has no heartbeat, so without this a trial of a killed worker
     would stay RUNNING forever. Returns the numbers of the trials failed here.
     """
-    import optuna
-    from optuna.storages import RetryHeartbeatStaleTrialCallback
-    from optuna.trial import TrialState
-
     host = socket.gethostname()
     failed = []
     with warnings.catch_warnings():
@@ -197,14 +188,14 @@ def fail_dead_trials(study: Any) -> list[int]:
         retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.system_attrs
-        pid = attrs.get(PID_ATTR)
-        if attrs.get(HOST_ATTR) != host or pid is None:
+        pid = attrs.get(ATTR_PID)
+        if attrs.get(ATTR_HOST) != host or pid is None:
             continue
-        if _alive(int(pid), attrs.get(PID_START_ATTR)):
+        if _alive(int(pid), attrs.get(ATTR_PID_START)):
             continue
         storage = study._storage
         try:
-            storage.set_trial_system_attr(trial._trial_id, STALE_ATTR, True)
+            storage.set_trial_system_attr(trial._trial_id, ATTR_STALE, True)
             if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -219,10 +210,8 @@ def fail_dead_trials(study: Any) -> list[int]:
     return failed
 
 
-def fail_stale(study: Any) -> list[int]:
+def fail_stale(study: optuna.Study) -> list[int]:
     """Both checks: dead processes on this host, and Optuna's heartbeats (RDB storages)."""
-    import optuna
-
     failed = fail_dead_trials(study)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

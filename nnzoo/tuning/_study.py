@@ -1,4 +1,4 @@
-"""The study: settings from ``tune:`` and flags, the objective, the trial loop, ``tune()``."""
+"""The study: open it, the objective, the trial loop, ``tune()``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 import shutil
 import time
 import warnings
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,135 +16,27 @@ import optuna
 from optuna.trial import TrialState
 
 from nnzoo.config import Config
-from nnzoo.config.schema import MonitorConfig
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.training.history import best_value
 from nnzoo.tuning import _space, _storage
 from nnzoo.tuning._report import TrialReporter
+from nnzoo.tuning._settings import (
+    ATTR_BASELINE,
+    ATTR_EPOCHS,
+    ATTR_FAIL_REASON,
+    ATTR_RUN_DIR,
+    ATTR_SURPLUS,
+    STUDY_ATTR_CONFIG,
+    STUDY_ATTR_METRIC,
+    Settings,
+    TuneResult,
+    resolve_settings,
+)
 
 log = logging.getLogger(__name__)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-FAIL_REASON = "fail_reason"
-SURPLUS_ATTR = "nnzoo:surplus"
 POLL_SECONDS = 1.0
-
-
-@dataclass
-class Settings:
-    """Everything a worker needs besides the config (plain values: they cross processes)."""
-
-    trials: int
-    storage: str | None
-    study: str
-    workers: int
-    timeout: float | None
-    max_failures: int
-    metric: str
-    direction: str
-    runs_dir: str
-    out_dir: str
-    tune_dir: str
-    heartbeat: float = 60.0
-    session_start: str = field(default_factory=lambda: datetime.now().isoformat())
-
-    @property
-    def path(self) -> Path:
-        return Path(self.out_dir)
-
-
-@dataclass
-class TuneResult:
-    """What :func:`tune` returns."""
-
-    study_name: str
-    storage: str  # printable: passwords masked
-    metric: str
-    direction: str
-    best_value: float | None
-    best_params: dict[str, Any]
-    best_trial: int | None
-    best_config: Path | None
-    out_dir: Path
-    complete: int
-    pruned: int
-    failed: int
-    trials_csv: Path | None = None
-    plots: list[Path] = field(default_factory=list)
-
-    @property
-    def finished(self) -> int:
-        return self.complete + self.pruned
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def resolve_settings(
-    config: Config,
-    *,
-    trials: int | None = None,
-    storage: str | None = None,
-    study: str | None = None,
-    workers: int | None = None,
-    timeout: float | None = None,
-    max_failures: int | None = None,
-    runs_dir: str | Path = "runs",
-    heartbeat: float = 60.0,
-) -> Settings:
-    """Arguments override ``config.tune``; defaults follow the issue (metric, direction...)."""
-    t = config.tune
-    file = config.source_file
-    if not t.space:
-        raise ConfigError(
-            "is empty: there is nothing to tune",
-            file=file,
-            key="tune.space",
-            fix="add dotted keys, e.g. `train.optimizer.learning_rate: "
-            "{float: [1.0e-5, 1.0e-1], log: true}`",
-        )
-    metric = t.metric or config.train.monitor.metric
-    if not metric.startswith("val_"):
-        raise ConfigError(
-            f"trials are compared on validation data; received {metric!r}",
-            file=file,
-            key="tune.metric" if t.metric else "train.monitor.metric",
-            fix=f"use 'val_{metric}'",
-        )
-    if config.data.validation_split <= 0 and not config.data.validation_source:
-        raise ConfigError(
-            "tuning needs validation data; received data.validation_split=0",
-            file=file,
-            key="data.validation_split",
-            fix="set it to e.g. 0.1, or set data.validation_source",
-        )
-    direction = t.direction
-    if direction == "auto":
-        mode = MonitorConfig(metric=metric, mode="auto").resolved_mode
-        direction = "maximize" if mode == "max" else "minimize"
-    n = trials if trials is not None else t.trials
-    k = workers if workers is not None else t.workers
-    for name, value in (("--trials", n), ("--workers", k)):
-        if value < 1:
-            raise NnzooError(f"{name} must be at least 1; received {value}")
-    name = study or t.study or config.name
-    tune_dir = Path(runs_dir) / config.name / "tune"
-    out_dir = tune_dir if name == config.name else tune_dir / name
-    failures = max_failures if max_failures is not None else (t.max_failures or n)
-    return Settings(
-        trials=n,
-        storage=storage if storage is not None else t.storage,
-        study=name,
-        workers=k,
-        timeout=timeout if timeout is not None else t.timeout,
-        max_failures=failures,
-        metric=metric,
-        direction=direction,
-        runs_dir=str(runs_dir),
-        out_dir=str(out_dir),
-        tune_dir=str(tune_dir),
-        heartbeat=heartbeat,
-    )
 
 
 def storage_spec(settings: Settings) -> _storage.StorageSpec:
@@ -230,11 +121,11 @@ def open_study(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([settings.metric])
-        study.set_user_attr("nnzoo:config", config.name)
-        study.set_user_attr("nnzoo:metric", settings.metric)
+        study.set_user_attr(STUDY_ATTR_CONFIG, config.name)
+        study.set_user_attr(STUDY_ATTR_METRIC, settings.metric)
         values = _space.baseline(config)
         if values:
-            study.enqueue_trial(values, user_attrs={"baseline": True})
+            study.enqueue_trial(values, user_attrs={ATTR_BASELINE: True})
     return study, new
 
 
@@ -277,12 +168,12 @@ class Objective:
 
         _storage.mark_owner(trial)
         if self._surplus(trial):
-            trial.storage.set_trial_system_attr(trial._trial_id, SURPLUS_ATTR, True)
+            trial.storage.set_trial_system_attr(trial._trial_id, ATTR_SURPLUS, True)
             raise _Surplus()
         values = _space.suggest(trial, self.config.tune.space)
         file = self.config.source_file
         run_dir = _trial_dir(self.settings, trial.number)
-        trial.set_user_attr("run_dir", str(run_dir))
+        trial.set_user_attr(ATTR_RUN_DIR, str(run_dir))
         try:
             trial_config = _space.apply(self.config, values)
             result = train(
@@ -295,22 +186,22 @@ class Objective:
         except optuna.TrialPruned:
             raise
         except TrainingDivergedError as err:
-            trial.set_user_attr(FAIL_REASON, "loss became NaN")
+            trial.set_user_attr(ATTR_FAIL_REASON, "loss became NaN")
             raise _Failed(str(err)) from None
         except NnzooError as err:
-            trial.set_user_attr(FAIL_REASON, err.one_line()[:300])
+            trial.set_user_attr(ATTR_FAIL_REASON, err.one_line()[:300])
             self.fatal = err
             raise
         except Exception as err:
             first = (str(err).strip().splitlines() or [""])[0][:200]
-            trial.set_user_attr(FAIL_REASON, f"{type(err).__name__}: {first}")
+            trial.set_user_attr(ATTR_FAIL_REASON, f"{type(err).__name__}: {first}")
             raise
         finally:
             shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # keep trials small
         value = best_value(result.history, self.settings.metric, self.settings.direction)
-        trial.set_user_attr("epochs", len(result.history))
+        trial.set_user_attr(ATTR_EPOCHS, len(result.history))
         if value is None:
-            trial.set_user_attr(FAIL_REASON, f"no finite {self.settings.metric}")
+            trial.set_user_attr(ATTR_FAIL_REASON, f"no finite {self.settings.metric}")
             raise _Failed(f"no finite {self.settings.metric} in the history")
         return value
 
@@ -337,7 +228,7 @@ def _counts(study: optuna.Study, settings: Settings) -> tuple[int, int, int]:
             running += 1
         elif (
             t.state == TrialState.FAIL
-            and FAIL_REASON in t.user_attrs
+            and ATTR_FAIL_REASON in t.user_attrs
             and t.datetime_start is not None
             and t.datetime_start >= start
         ):

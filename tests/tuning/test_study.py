@@ -5,17 +5,20 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import optuna
 import pytest
 from click.testing import CliRunner
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from nnzoo.config import load_config
 from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.training import train
 from nnzoo.tuning import tune
-from nnzoo.tuning._storage import HOST_ATTR, PID_ATTR
+from nnzoo.tuning._settings import ATTR_BASELINE, ATTR_FAIL_REASON, ATTR_HOST, ATTR_PID
 
 TUNE_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tune" / "mlp_digits.yaml"
 
@@ -23,6 +26,13 @@ TUNE_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tune" / "mlp_di
 def _study(tmp_path, name="mlp_digits"):
     url = f"sqlite:///{tmp_path}/{name}/tune/study.db"
     return optuna.load_study(study_name=name, storage=url)
+
+
+def _retried_from(trial):
+    """The number of the failed trial that ``trial`` retries (Optuna's own system attr)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
 
 
 def _dead_pid() -> int:
@@ -41,6 +51,7 @@ def test_study_starts_from_the_baseline_and_writes_best_yaml_that_trains(tmp_pat
         "data.batch_size": 32,
         "model.params.dropout": 0.2,
     }
+    assert first.user_attrs[ATTR_BASELINE] is True
     assert result.finished == 3 and result.study_name == "mlp_digits"
     assert result.best_value == pytest.approx(study.best_value)
     out = tmp_path / "mlp_digits" / "tune"
@@ -55,8 +66,6 @@ def test_study_starts_from_the_baseline_and_writes_best_yaml_that_trains(tmp_pat
     assert best.train.optimizer.learning_rate == pytest.approx(
         result.best_params["train.optimizer.learning_rate"]
     )
-    from nnzoo.training.trainer import train
-
     run = train(load_config(result.best_config, ["train.epochs=1"]), runs_dir=tmp_path, quiet=True)
     assert 0.0 <= run.metrics["test"]["accuracy"] <= 1.0
 
@@ -67,8 +76,8 @@ def test_resume_after_a_killed_run_reaches_exactly_n_finished_trials(tmp_path, t
     # A run killed mid-trial leaves that trial RUNNING with the pid of a dead process.
     study = _study(tmp_path)
     killed = study.ask()
-    study._storage.set_trial_system_attr(killed._trial_id, HOST_ATTR, socket.gethostname())
-    study._storage.set_trial_system_attr(killed._trial_id, PID_ATTR, _dead_pid())
+    study._storage.set_trial_system_attr(killed._trial_id, ATTR_HOST, socket.gethostname())
+    study._storage.set_trial_system_attr(killed._trial_id, ATTR_PID, _dead_pid())
 
     result = tune(tiny_config(), trials=4, runs_dir=tmp_path, quiet=True)
     trials = _study(tmp_path).trials
@@ -77,7 +86,7 @@ def test_resume_after_a_killed_run_reaches_exactly_n_finished_trials(tmp_path, t
     assert sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states) == 4
     assert TrialState.RUNNING not in states
     assert trials[killed.number].state == TrialState.FAIL
-    retried = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+    retried = [t for t in trials if _retried_from(t) == killed.number]
     assert len(retried) == 1 and retried[0].state != TrialState.FAIL
 
     # Rerunning a finished study runs nothing more.
@@ -88,12 +97,10 @@ def test_resume_after_a_killed_run_reaches_exactly_n_finished_trials(tmp_path, t
 def test_failed_trials_do_not_count_and_max_failures_stops_the_study(
     tmp_path, tiny_config, monkeypatch
 ):
-    import nnzoo.training.trainer as trainer
-
     def broken(config, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(trainer, "train", broken)
+    monkeypatch.setattr("nnzoo.training.trainer.train", broken)
     with pytest.raises(NnzooError) as err:
         tune(tiny_config(), trials=5, max_failures=2, runs_dir=tmp_path, quiet=True)
     assert str(err.value).startswith(
@@ -101,7 +108,7 @@ def test_failed_trials_do_not_count_and_max_failures_stops_the_study(
     )
     trials = _study(tmp_path).trials
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
-    assert trials[0].user_attrs["fail_reason"] == "RuntimeError: out of memory"
+    assert trials[0].user_attrs[ATTR_FAIL_REASON] == "RuntimeError: out of memory"
 
 
 @pytest.mark.slow

@@ -9,15 +9,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import optuna
 import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from nnzoo.config import load_config
 from nnzoo.tuning import tune
-from nnzoo.tuning._storage import PID_ATTR
+from nnzoo.tuning._settings import ATTR_PID
 
 ROOT = Path(__file__).resolve().parents[2]
 TUNE_CONFIG = ROOT / "configs" / "tune" / "mlp_digits.yaml"
@@ -45,8 +47,8 @@ def test_a_worker_killed_mid_trial_leaves_no_running_trial(tmp_path):
         if not journal.exists():
             continue
         for trial in _journal_study(journal).get_trials(states=(TrialState.RUNNING,)):
-            if PID_ATTR in trial.system_attrs:
-                os.kill(trial.system_attrs[PID_ATTR], signal.SIGKILL)
+            if ATTR_PID in trial.system_attrs:
+                os.kill(trial.system_attrs[ATTR_PID], signal.SIGKILL)
                 killed = trial.number
                 break
     assert killed is not None, "no trial was seen running"
@@ -56,7 +58,11 @@ def test_a_worker_killed_mid_trial_leaves_no_running_trial(tmp_path):
     assert TrialState.RUNNING not in [t.state for t in trials]
     assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) == 4
     assert trials[killed].state == TrialState.FAIL
-    retried = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retried = [
+            t for t in trials if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed
+        ]
     assert len(retried) == 1 and retried[0].state == TrialState.COMPLETE
     assert retried[0].params == trials[killed].params
 
@@ -139,7 +145,7 @@ def test_two_workers_on_postgresql_finish_exactly_n_trials(tmp_path, postgres_ur
     assert result.finished == 5
     assert sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states) == 5
     assert TrialState.RUNNING not in states
-    assert len({t.system_attrs[PID_ATTR] for t in study.trials}) == 2  # both workers ran trials
+    assert len({t.system_attrs[ATTR_PID] for t in study.trials}) == 2  # both workers ran trials
     printed = capsys.readouterr()
     assert "s3cret-pw" not in printed.out + printed.err
     assert "nnzoo:***@127.0.0.1" in printed.err
