@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from nnzoo.cards import DATA_FILLED
+from nnzoo.data import get_source
 from nnzoo.registry import ModelCard, get_card, plain_value
 
 _SPECIAL_SOURCES = {"perceptron": "and", "mlp_xor": "xor"}
@@ -39,8 +40,6 @@ def config_template(name: str, *, source: str | None = None) -> str:
     """YAML text with every section, commented, for ``name`` on ``source``."""
     card = get_card(name, key="NAME")
     if source is not None:
-        from nnzoo.data import get_source
-
         get_source(source, key="--data")
     source = source or default_source(card)
     small = card.input_kind == "features"

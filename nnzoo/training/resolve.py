@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from nnzoo.cards import DATA_FILLED
 from nnzoo.config import Config
 from nnzoo.data import DataSpec, Splits, get_source, load_data
 from nnzoo.errors import ConfigError
@@ -94,12 +95,17 @@ def fill_model_params(
                 fix="remove it (the data fills it in) or change the data",
             )
 
-    if spec.input_kind in ("features", "image"):
-        fill("input_shape", tuple(int(d) for d in spec.input_shape))
-    if task == "classification":
-        fill("num_classes", spec.num_classes)
-    fill("vocabulary_size", spec.vocabulary_size, at_least=True)
-    fill("max_sequence_length", spec.sequence_length, at_least=True)
+    reported = {
+        "input_shape": tuple(int(d) for d in spec.input_shape)
+        if spec.input_kind in ("features", "image")
+        else None,
+        "num_classes": spec.num_classes if task == "classification" else None,
+        "vocabulary_size": spec.vocabulary_size,
+        "max_sequence_length": spec.sequence_length,
+    }
+    for name in DATA_FILLED:
+        # A model may take a larger vocabulary or longer sequences than the data has.
+        fill(name, reported[name], at_least=name in ("vocabulary_size", "max_sequence_length"))
     return filled
 
 
