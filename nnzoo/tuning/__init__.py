@@ -6,19 +6,38 @@
 PosixPath('runs/mlp_digits/tune/best.yaml')
 
 Lazy: importing ``nnzoo.tuning`` (as the CLI does for ``nnzoo tune --help``) does not import
-Optuna; ``tune`` and ``TuneResult`` load it on first use.
+Optuna; ``tune`` loads it on first use.
+
+The modules, each importing only those above it:
+
+- ``_settings``: ``Settings``, ``TuneResult`` and the attribute keys of a stored study;
+- ``_space``, ``_storage``, ``_report``, ``_pruning``: the search space, where a study lives
+  (and its crash safety), the trial lines printed, the pruners;
+- ``_study``: open a study, the objective, the trial loop of one process;
+- ``_workers``, ``_outputs``: worker processes; best.yaml, trials.csv and plots;
+- ``_tune``: ``tune()``;
+- ``_cli``: the ``nnzoo tune`` command.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nnzoo.tuning._settings import TuneResult
+    from nnzoo.tuning._tune import tune
 
 __all__ = ["TuneResult", "tune"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from nnzoo.tuning import _study
+    # PEP 562: the one function-local import of a tuning module, for start-up speed.
+    if name == "tune":
+        from nnzoo.tuning._tune import tune
 
-        return getattr(_study, name)
+        return tune
+    if name == "TuneResult":
+        from nnzoo.tuning._settings import TuneResult
+
+        return TuneResult
     raise AttributeError(f"module 'nnzoo.tuning' has no attribute {name!r}")

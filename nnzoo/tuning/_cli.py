@@ -1,6 +1,7 @@
 """The ``nnzoo tune`` command (registered on the ``nnzoo`` group by ``nnzoo.cli``).
 
-Only click and the standard library at import time: Optuna and Keras load inside the command.
+Only click, the standard library and the lazy ``nnzoo.tuning`` package at import time: Optuna
+and Keras load inside the command, on the first use of ``tuning.tune``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import sys
 
 import click
 
+from nnzoo import tuning
 from nnzoo._cli_options import runs_dir_option, set_option
 
 
@@ -75,10 +77,8 @@ def tune(
         "tune.max_failures": max_failures,
     }
     cfg = load_config(config, overrides, flags=flags)
-    from nnzoo.tuning import tune as tune_fn
-
     try:
-        result = tune_fn(cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat)
+        result = tuning.tune(cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat)
     except KeyboardInterrupt:
         click.echo(
             "nnzoo: interrupted; the running trial was recorded as failed. Rerun the same "

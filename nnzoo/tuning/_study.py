@@ -1,24 +1,28 @@
-"""The study: open it, the objective, the trial loop, ``tune()``."""
+"""The study and its trials: open or create it, the objective, the trial loop.
+
+What one process (the ``tune()`` caller or a worker) runs; ``_tune`` and ``_workers`` use it.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
-import os
 import shutil
 import time
 import warnings
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
 from nnzoo.config import Config
 from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.training import TrainingDivergedError, train
 from nnzoo.training.history import best_value
 from nnzoo.tuning import _space, _storage
+from nnzoo.tuning._pruning import PruningCallback, make_pruner
 from nnzoo.tuning._report import TrialReporter
 from nnzoo.tuning._settings import (
     ATTR_BASELINE,
@@ -29,8 +33,6 @@ from nnzoo.tuning._settings import (
     STUDY_ATTR_CONFIG,
     STUDY_ATTR_METRIC,
     Settings,
-    TuneResult,
-    resolve_settings,
 )
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,6 @@ def make_sampler(config: Config, *, seed: int) -> optuna.samplers.BaseSampler:
         grid = _space.grid(config.tune.space, file=config.source_file)
         return optuna.samplers.GridSampler(grid, seed=seed)
     if name == "cmaes":
-        import importlib.util
-
         if importlib.util.find_spec("cmaes") is None:
             raise ConfigError(
                 "the cmaes sampler needs the 'cmaes' package",
@@ -79,8 +79,6 @@ def open_study(
 
     A new study gets the config's own values as its first (enqueued) trial.
     """
-    from nnzoo.tuning._pruning import make_pruner
-
     spec = storage_spec(settings)
     storage = _storage.open_storage(spec, heartbeat=settings.heartbeat)
     pruner = make_pruner(config.tune.pruner, epochs=config.train.epochs)
@@ -163,9 +161,6 @@ class Objective:
         return ahead >= self.settings.trials
 
     def __call__(self, trial: optuna.Trial) -> float:
-        from nnzoo.training.trainer import TrainingDivergedError, train
-        from nnzoo.tuning._pruning import PruningCallback
-
         _storage.mark_owner(trial)
         if self._surplus(trial):
             trial.storage.set_trial_system_attr(trial._trial_id, ATTR_SURPLUS, True)
@@ -217,7 +212,7 @@ class _Failed(Exception):
 # --------------------------------------------------------------------------- the loop
 
 
-def _counts(study: optuna.Study, settings: Settings) -> tuple[int, int, int]:
+def count_trials(study: optuna.Study, settings: Settings) -> tuple[int, int, int]:
     """(finished, running, failures counted towards --max-failures) across all processes."""
     start = datetime.fromisoformat(settings.session_start)
     finished = running = failed = 0
@@ -261,7 +256,7 @@ def run_trials(
     waiting_noted = False
     while True:
         _storage.fail_stale(study)
-        finished, running, failed = _counts(study, settings)
+        finished, running, failed = count_trials(study, settings)
         if finished >= settings.trials:
             return "done"
         if failed >= settings.max_failures:
@@ -286,109 +281,3 @@ def run_trials(
             reporter.update(study)
         if objective.fatal is not None:
             raise objective.fatal
-
-
-# --------------------------------------------------------------------------- tune()
-
-
-def tune(
-    config: Config,
-    *,
-    trials: int | None = None,
-    storage: str | None = None,
-    study: str | None = None,
-    workers: int | None = None,
-    timeout: float | None = None,
-    max_failures: int | None = None,
-    runs_dir: str | Path = "runs",
-    quiet: bool = False,
-    heartbeat: float = 60.0,
-) -> TuneResult:
-    """Tune ``config`` over its ``tune.space`` with Optuna; arguments override ``tune.*``.
-
-    Each trial trains a copy of the config with the sampled values through the trainer and
-    reports ``tune.metric`` (default ``train.monitor.metric``) on validation data each epoch
-    to the pruner. The study persists (SQLite under ``runs/<name>/tune/`` by default, a
-    journal file there for ``workers > 1``, or ``storage``) and running the same call again
-    resumes it until ``trials`` trials are finished (complete or pruned) in total.
-
-    Args:
-        config: a validated config with a ``tune.space``.
-        trials: finished trials to reach (failed ones do not count). Defaults to
-            ``tune.trials``.
-        storage: an SQLAlchemy URL (``postgresql://user@host/db``) or ``journal:PATH``.
-        study: the study name. Defaults to the config's name.
-        workers: worker processes on this machine. Defaults to ``tune.workers``.
-        timeout: seconds after which no new trial starts.
-        max_failures: failed trials after which the study stops. Defaults to ``trials``.
-        runs_dir: where ``<name>/tune/`` is written. Defaults to ``runs``.
-        quiet: print nothing.
-        heartbeat: seconds between heartbeats of running trials (RDB storages); a trial
-            silent for two heartbeats is failed and retried.
-
-    Returns:
-        A :class:`TuneResult`; ``best_config`` is ``best.yaml``, trainable as it is.
-    """
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the reporter prints the trials
-    try:
-        return _tune(
-            config,
-            trials=trials,
-            storage=storage,
-            study=study,
-            workers=workers,
-            timeout=timeout,
-            max_failures=max_failures,
-            runs_dir=runs_dir,
-            quiet=quiet,
-            heartbeat=heartbeat,
-        )
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-
-
-def _tune(config: Config, *, quiet: bool, **kwargs: Any) -> TuneResult:
-    from nnzoo.tuning import _outputs
-
-    settings = resolve_settings(
-        config,
-        **kwargs,
-    )
-    size = grid_size(config)
-    reporter = TrialReporter(settings.metric, quiet=quiet)
-    if size is not None and size < settings.trials:
-        reporter.note(f"the grid has {size} points: running {size} trials")
-        settings.trials = size
-    spec = storage_spec(settings)
-    if spec.note:
-        reporter.note(spec.note)
-    settings.path.mkdir(parents=True, exist_ok=True)
-    the_study, new = open_study(config, settings, create=True)
-    finished, _, _ = _counts(the_study, settings)
-    reporter.note(
-        f"study '{settings.study}' in {spec.display}: "
-        + ("new" if new else f"resuming, {finished} of {settings.trials} trials finished")
-        + f"; {settings.direction} {settings.metric}"
-    )
-    reporter.skip_existing(the_study)
-    if settings.workers > 1:
-        from nnzoo.tuning._workers import run_parallel
-
-        run_parallel(config, settings, the_study, reporter=reporter)
-    else:
-        run_trials(the_study, config, settings, reporter=reporter)
-    _storage.fail_stale(the_study)
-    reporter.update(the_study)
-    result = _outputs.write_outputs(the_study, config, settings, spec)
-    if not quiet:
-        _outputs.print_summary(result, spec, reporter)
-    return result
-
-
-def env_threads() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1

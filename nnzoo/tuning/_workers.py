@@ -18,11 +18,28 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from types import FrameType
+
+import optuna
+
+from nnzoo.config import Config, config_from_dict
+from nnzoo.errors import NnzooError
+from nnzoo.tuning import _storage
+from nnzoo.tuning._report import TrialReporter
+from nnzoo.tuning._settings import Settings
+from nnzoo.tuning._study import open_study, run_trials
 
 log = logging.getLogger(__name__)
 
 ERROR_PREFIX = "nnzoo: error: "
+
+
+def env_threads() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def visible_gpus() -> list[str]:
@@ -73,12 +90,10 @@ def _last_error(path: Path) -> str | None:
     return None
 
 
-def run_parallel(config: Any, settings: Any, study: Any, *, reporter: Any) -> None:
+def run_parallel(
+    config: Config, settings: Settings, study: optuna.Study, *, reporter: TrialReporter
+) -> None:
     """Start ``settings.workers`` workers, print their trials, wait for them."""
-    from nnzoo.errors import NnzooError
-    from nnzoo.tuning import _storage
-    from nnzoo.tuning._study import env_threads
-
     cores = env_threads()
     gpus = visible_gpus()
     log_dir = settings.path / "workers"
@@ -93,7 +108,7 @@ def run_parallel(config: Any, settings: Any, study: Any, *, reporter: Any) -> No
         + (f", one GPU each of {len(gpus)}" if len(gpus) > 1 else "")
         + f"; logs in {log_dir}"
     )
-    procs: list[tuple[int, subprocess.Popen, Path]] = []
+    procs: list[tuple[int, subprocess.Popen[bytes], Path]] = []
     try:
         for i in range(settings.workers):
             path = log_dir / f"worker-{i}.log"
@@ -147,15 +162,11 @@ def _worker_main() -> int:
     """Entry point of one worker process: the job arrives as JSON on stdin."""
     job = json.loads(sys.stdin.read())
 
-    def _stop(signum: int, frame: Any) -> None:
+    def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # the running trial is recorded FAIL, not left RUNNING
 
     signal.signal(signal.SIGTERM, _stop)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    from nnzoo.config import config_from_dict
-    from nnzoo.errors import NnzooError
-    from nnzoo.tuning._study import Settings, open_study, run_trials
-
     try:
         config = config_from_dict(job["config"], label=job["label"], check_catalog=False)
         settings = Settings(**job["settings"])

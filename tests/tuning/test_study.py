@@ -100,7 +100,7 @@ def test_failed_trials_do_not_count_and_max_failures_stops_the_study(
     def broken(config, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("nnzoo.training.trainer.train", broken)
+    monkeypatch.setattr("nnzoo.tuning._study.train", broken)  # as the objective imports it
     with pytest.raises(NnzooError) as err:
         tune(tiny_config(), trials=5, max_failures=2, runs_dir=tmp_path, quiet=True)
     assert str(err.value).startswith(

@@ -1,0 +1,103 @@
+"""``tune()``: resolve the settings, open the study, run its trials here or in workers, write
+what it leaves behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from nnzoo.config import Config
+from nnzoo.tuning import _storage
+from nnzoo.tuning._outputs import print_summary, write_outputs
+from nnzoo.tuning._report import TrialReporter
+from nnzoo.tuning._settings import Settings, TuneResult, resolve_settings
+from nnzoo.tuning._study import count_trials, grid_size, open_study, run_trials, storage_spec
+from nnzoo.tuning._workers import run_parallel
+
+
+def tune(
+    config: Config,
+    *,
+    trials: int | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    max_failures: int | None = None,
+    runs_dir: str | Path = "runs",
+    quiet: bool = False,
+    heartbeat: float = 60.0,
+) -> TuneResult:
+    """Tune ``config`` over its ``tune.space`` with Optuna; arguments override ``tune.*``.
+
+    Each trial trains a copy of the config with the sampled values through the trainer and
+    reports ``tune.metric`` (default ``train.monitor.metric``) on validation data each epoch
+    to the pruner. The study persists (SQLite under ``runs/<name>/tune/`` by default, a
+    journal file there for ``workers > 1``, or ``storage``) and running the same call again
+    resumes it until ``trials`` trials are finished (complete or pruned) in total.
+
+    Args:
+        config: a validated config with a ``tune.space``.
+        trials: finished trials to reach (failed ones do not count). Defaults to
+            ``tune.trials``.
+        storage: an SQLAlchemy URL (``postgresql://user@host/db``) or ``journal:PATH``.
+        study: the study name. Defaults to the config's name.
+        workers: worker processes on this machine. Defaults to ``tune.workers``.
+        timeout: seconds after which no new trial starts.
+        max_failures: failed trials after which the study stops. Defaults to ``trials``.
+        runs_dir: where ``<name>/tune/`` is written. Defaults to ``runs``.
+        quiet: print nothing.
+        heartbeat: seconds between heartbeats of running trials (RDB storages); a trial
+            silent for two heartbeats is failed and retried.
+
+    Returns:
+        A :class:`TuneResult`; ``best_config`` is ``best.yaml``, trainable as it is.
+    """
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the reporter prints the trials
+    try:
+        settings = resolve_settings(
+            config,
+            trials=trials,
+            storage=storage,
+            study=study,
+            workers=workers,
+            timeout=timeout,
+            max_failures=max_failures,
+            runs_dir=runs_dir,
+            heartbeat=heartbeat,
+        )
+        return _tune(config, settings, quiet=quiet)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _tune(config: Config, settings: Settings, *, quiet: bool) -> TuneResult:
+    size = grid_size(config)
+    reporter = TrialReporter(settings.metric, quiet=quiet)
+    if size is not None and size < settings.trials:
+        reporter.note(f"the grid has {size} points: running {size} trials")
+        settings.trials = size
+    spec = storage_spec(settings)
+    if spec.note:
+        reporter.note(spec.note)
+    settings.path.mkdir(parents=True, exist_ok=True)
+    the_study, new = open_study(config, settings, create=True)
+    finished, _, _ = count_trials(the_study, settings)
+    reporter.note(
+        f"study '{settings.study}' in {spec.display}: "
+        + ("new" if new else f"resuming, {finished} of {settings.trials} trials finished")
+        + f"; {settings.direction} {settings.metric}"
+    )
+    reporter.skip_existing(the_study)
+    if settings.workers > 1:
+        run_parallel(config, settings, the_study, reporter=reporter)
+    else:
+        run_trials(the_study, config, settings, reporter=reporter)
+    _storage.fail_stale(the_study)
+    reporter.update(the_study)
+    result = write_outputs(the_study, config, settings, spec)
+    if not quiet:
+        print_summary(result, spec, reporter)
+    return result
