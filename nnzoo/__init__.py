@@ -10,6 +10,7 @@ The public API is lazy: ``import nnzoo`` imports neither Keras nor TensorFlow.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what editors and type checkers see; at run time the API loads lazily
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time the API loa
     from nnzoo.registry import build_model, get_card, list_models
     from nnzoo.runs import evaluate, generate, load_run, predict
     from nnzoo.training import resume, train
+    from nnzoo.training.saving import load_model
     from nnzoo.tuning import tune
 
 __version__ = "0.1.0"
@@ -33,6 +35,7 @@ _API = {
     "predict": "nnzoo.runs",
     "generate": "nnzoo.runs",
     "load_run": "nnzoo.runs",
+    "load_model": "nnzoo.training.saving",
     "tune": "nnzoo.tuning",
     "load_data": "nnzoo.data",
     "list_sources": "nnzoo.data",
@@ -47,6 +50,7 @@ __all__ = [
     "list_sources",
     "load_config",
     "load_data",
+    "load_model",
     "load_run",
     "predict",
     "resume",
@@ -65,3 +69,12 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_API))
+
+
+if "keras" in sys.modules:
+    # Keras is already loaded (``import keras, nnzoo``): register nnzoo's layers now, so that
+    # ``keras.saving.load_model`` reads nnzoo models too. Otherwise ``nnzoo.load_model`` (or any
+    # builder) registers them, and ``import nnzoo`` stays free of Keras.
+    from nnzoo.training.saving import register_custom_objects
+
+    register_custom_objects()

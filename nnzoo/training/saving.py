@@ -10,6 +10,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from nnzoo.errors import RunDirError
+
 #: Modules that register nnzoo's serialisable objects.
 CUSTOM_OBJECT_MODULES = (
     "nnzoo.layers",
@@ -20,13 +22,34 @@ CUSTOM_OBJECT_MODULES = (
 
 
 def register_custom_objects() -> None:
+    """Register nnzoo's layers, losses and schedules for Keras deserialisation (imports Keras)."""
     for module in CUSTOM_OBJECT_MODULES:
         importlib.import_module(module)
 
 
 def load_model(path: str | Path, **kwargs: Any) -> Any:
-    """``keras.saving.load_model`` with nnzoo's custom objects registered."""
+    """Load a ``.keras`` model written by nnzoo, in any process, on any backend.
+
+    ``keras.saving.load_model`` with nnzoo's custom objects registered; ``kwargs`` go to it
+    (e.g. ``compile=False``). A missing or torn file is a :class:`RunDirError` (one line).
+
+    >>> model = nnzoo.load_model("runs/quickstart/<run-id>/model.keras")  # doctest: +SKIP
+    """
+    import zipfile
+
     import keras
 
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"{path}: no such file. Fix: give the model.keras of a finished run")
     register_custom_objects()
-    return keras.saving.load_model(path, **kwargs)
+    torn = RunDirError(
+        f"{path}: not a readable .keras file (torn or not a zip archive). Fix: copy it again "
+        "from where it was trained, or retrain"
+    )
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise torn
+    try:
+        return keras.saving.load_model(path, **kwargs)
+    except (zipfile.BadZipFile, EOFError):
+        raise torn from None
