@@ -8,6 +8,7 @@ Heavy imports (Keras, TensorFlow, Optuna) happen inside the commands that need t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -26,6 +27,13 @@ _STATE: dict[str, Any] = {"debug": False}
 def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     # Eager: set process-wide state before anything imports Keras.
     if value:
+        import importlib.util
+
+        if importlib.util.find_spec(value) is None:
+            raise click.BadParameter(
+                f"the {value} backend is not installed. Fix: pip install {value}, or choose "
+                f"another backend ({', '.join(b for b in BACKENDS if b != value)})"
+            )
         os.environ["KERAS_BACKEND"] = value
     return value
 
@@ -71,6 +79,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # Click's own usage errors: its one line and exit code
         except NnzooError as err:
             if _STATE["debug"]:
                 raise
@@ -81,6 +91,44 @@ class _Group(click.Group):
                 "nnzoo: interrupted (a run can continue with `nnzoo train --resume`)", err=True
             )
             sys.exit(130)
+        except OSError as err:
+            if _STATE["debug"]:
+                raise
+            if err.errno not in _ENVIRONMENT_ERRORS:
+                raise _internal_error(err) from None
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(
+                f"nnzoo: error: {where}{err.strerror}. Fix: {_ENVIRONMENT_ERRORS[err.errno]}",
+                err=True,
+            )
+            sys.exit(1)
+        except Exception as err:
+            if _STATE["debug"]:
+                raise
+            raise _internal_error(err) from None
+
+
+#: Errors of the machine rather than of the user's input (exit code 1), with what to do.
+_ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "free some space, or write elsewhere with --runs-dir / --output",
+    errno.EDQUOT: "free some space, or write elsewhere with --runs-dir / --output",
+    errno.EROFS: "write to a folder you can write to (--runs-dir / --output)",
+    errno.EACCES: "write to a folder you can write to (--runs-dir / --output)",
+    errno.EPERM: "write to a folder you can write to (--runs-dir / --output)",
+    errno.EMFILE: "raise the open-files limit (ulimit -n) and resume",
+    errno.ENOMEM: "use a smaller batch size or model",
+}
+
+
+def _internal_error(err: BaseException) -> SystemExit:
+    """An exception nnzoo did not expect is a bug: say so in one line, point to --debug."""
+    text = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+    click.echo(
+        f"nnzoo: internal error: {text}. This is a bug in nnzoo: rerun with --debug for the "
+        "traceback and report it",
+        err=True,
+    )
+    return SystemExit(1)
 
 
 def _console(stderr: bool = False) -> Any:

@@ -126,9 +126,16 @@ def generate(
         top_k: sample from the ``top_k`` most likely tokens. Defaults to all.
         seed: seed of the sampler. Defaults to a random one.
     """
+    import math
+
     from nnzoo.data.tokenizers import tokenizer_from_json
     from nnzoo.generation import generate as sample_text
 
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise NnzooError(
+            f"--temperature must be a finite number >= 0 (0 is greedy). "
+            f"Received: temperature={temperature}"
+        )
     run = load_run(run_dir)
     if run.spec.task != "language_modeling":
         raise NnzooError(

@@ -180,8 +180,10 @@ def _status_on_failure(run_dir: Path) -> Iterator[None]:
         files.write_status(run_dir, "interrupted", reason="interrupted (Ctrl-C)")
         raise
     except BaseException as err:
-        if files.read_status(run_dir).get("state") != "failed":  # keep a diverged loss's reason
-            files.write_status(run_dir, "failed", reason=_one_line(err))
+        # Keep a diverged loss's own reason; a full disk may not let us record anything.
+        with contextlib.suppress(OSError, ValueError):
+            if files.read_status(run_dir).get("state") != "failed":
+                files.write_status(run_dir, "failed", reason=_one_line(err))
         raise
 
 

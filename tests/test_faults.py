@@ -1,0 +1,124 @@
+"""Faults of the environment and of nnzoo itself end in one line, never a traceback.
+
+The environment (disk full, a read-only folder) exits 1 naming the file and a fix, and a run
+it stops is marked ``failed`` with the reason; an exception nnzoo did not expect says
+"internal error" and points to ``--debug``; a backend that is not installed is a usage error.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from nnzoo.cli import cli
+
+TRAIN = [
+    "train",
+    "configs/quickstart.yaml",
+    "-q",
+    "--epochs",
+    "1",
+    "--set",
+    "model.params.hidden_units=[8]",
+]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def one_line(result):
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_disk_full_while_writing_a_run_is_one_line_and_marks_it_failed(tmp_path, monkeypatch):
+    from nnzoo.training import run_dir as files
+
+    real = files.write_json_atomic
+
+    def full(path, data):
+        if path.name == "metrics.json":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(files, "write_json_atomic", full)
+    result = invoke(*TRAIN, "--runs-dir", str(tmp_path))
+    assert result.exit_code == 1
+    (run_dir,) = (tmp_path / "quickstart").iterdir()
+    assert one_line(result) == (
+        f"nnzoo: error: {run_dir}/metrics.json: No space left on device. Fix: free some "
+        "space, or write elsewhere with --runs-dir / --output"
+    )
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed"
+    assert (
+        status["reason"]
+        == f"OSError: [Errno 28] No space left on device: '{run_dir}/metrics.json'"
+    )
+
+
+def test_a_read_only_runs_dir_is_one_line(tmp_path, monkeypatch):
+    """CI runs as root, where permissions do not stop a write: inject the error instead."""
+    from nnzoo.training import run_dir as files
+
+    def read_only(runs_dir, name):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / name))
+
+    monkeypatch.setattr(files, "new_run_dir", read_only)
+    result = invoke(*TRAIN, "--runs-dir", str(tmp_path))
+    assert result.exit_code == 1
+    assert one_line(result) == (
+        f"nnzoo: error: {tmp_path}/quickstart: Read-only file system. Fix: write to a folder "
+        "you can write to (--runs-dir / --output)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unexpected_exception_is_an_internal_error_pointing_to_debug(tmp_path, monkeypatch):
+    from nnzoo.training import resolve
+
+    def broken(config):
+        raise KeyError("spec")
+
+    monkeypatch.setattr("nnzoo.training.trainer.prepare", broken)
+    assert resolve.prepare is not broken
+    result = invoke(*TRAIN, "--runs-dir", str(tmp_path))
+    assert result.exit_code == 1
+    assert one_line(result) == (
+        "nnzoo: internal error: KeyError: 'spec'. This is a bug in nnzoo: rerun with --debug "
+        "for the traceback and report it"
+    )
+    debug = invoke("--debug", *TRAIN, "--runs-dir", str(tmp_path))
+    assert isinstance(debug.exception, KeyError)
+
+
+def test_a_backend_that_is_not_installed_is_a_usage_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    result = invoke("--backend", "torch", "list-models")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert (
+        "Invalid value for '--backend': the torch backend is not installed. Fix: pip install "
+        "torch, or choose another backend (tensorflow, jax)" in result.output
+    )
+
+
+@pytest.mark.parametrize("temperature", ["nan", "inf"])
+def test_generate_refuses_a_temperature_that_is_not_finite(temperature, tmp_path):
+    result = invoke("generate", str(tmp_path), "--temperature", temperature)
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        "nnzoo: error: --temperature must be a finite number >= 0 (0 is greedy). "
+        f"Received: temperature={float(temperature)}"
+    )
