@@ -11,6 +11,7 @@ from nnzoo.config import Config, config_from_dict
 from nnzoo.config.loader import get_dotted, set_dotted
 from nnzoo.config.schema import SpaceParam
 from nnzoo.errors import ConfigError
+from nnzoo.registry import get_card
 
 if TYPE_CHECKING:
     import optuna
@@ -101,8 +102,6 @@ def baseline(config: Config) -> dict[str, Any]:
     Model parameters the config leaves out take the catalog card's default. The result is
     what :meth:`optuna.Study.enqueue_trial` gets, so the study starts from the baseline.
     """
-    from nnzoo.registry import get_card
-
     dumped = config.model_dump(mode="json")
     defaults = get_card(config.model.name).defaults
     out: dict[str, Any] = {}
