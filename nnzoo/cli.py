@@ -492,7 +492,7 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
 
 
 def _register_tune() -> None:
-    from nnzoo.tuning._cli import tune
+    from nnzoo.tuning.cli import tune
 
     cli.add_command(tune)
 

@@ -16,7 +16,7 @@ The modules, each importing only those above it:
 - ``_study``: open a study, the objective, the trial loop of one process;
 - ``_workers``, ``_outputs``: worker processes; best.yaml, trials.csv and plots;
 - ``_tune``: ``tune()``;
-- ``_cli``: the ``nnzoo tune`` command.
+- ``cli``: the ``nnzoo tune`` command (public: ``nnzoo.cli`` adds it).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def _journal_study(path: Path):
 @pytest.mark.slow
 def test_a_worker_killed_mid_trial_leaves_no_running_trial(tmp_path):
     journal = tmp_path / "mlp_digits" / "tune" / "journal.log"
-    cmd = [sys.executable, "-c", "from nnzoo.tuning._cli import tune; tune()", str(TUNE_CONFIG)]
+    cmd = [sys.executable, "-c", "from nnzoo.tuning.cli import tune; tune()", str(TUNE_CONFIG)]
     cmd += ["--workers", "2", "--trials", "4", "--runs-dir", str(tmp_path), "--quiet"]
     cmd += [*TINY, "--set", "train.epochs=6"]
     parent = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
