@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,46 @@ def _line_map(node: yaml.Node, prefix: str, file: str, out: Origins) -> None:
             _line_map(value_node, key, file, out)
 
 
-def _read_yaml(path: Path, label: str) -> tuple[dict[str, Any], Origins]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+#: A config is a small text file; anything larger is not one (and is not read whole).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _read_text(path: Path, label: str) -> str:
+    """The config file's text: a regular UTF-8 file of at most 1 MiB. Its content is never
+    echoed in an error (``extends: /etc/shadow`` must not print a line of it)."""
+    if not path.exists():
         raise ConfigError(
             "file not found", file=label, fix="check the path, or run `nnzoo init MODEL > FILE`"
-        ) from None
-    except IsADirectoryError:
+        )
+    if path.is_dir():
+        raise ConfigError("is a directory, not a YAML file", file=label, fix="pass a .yaml file")
+    if not path.is_file():  # /dev/zero, a FIFO, a socket: reading could block or never end
+        raise ConfigError("is not a regular file", file=label, fix="pass a .yaml file")
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except PermissionError:
         raise ConfigError(
-            "is a directory, not a YAML file", file=label, fix="pass a .yaml file"
+            "cannot be read (permission denied)", file=label, fix="pass a file you can read"
         ) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"is larger than {MAX_CONFIG_BYTES // (1 << 20)} MiB, too large for a config",
+            file=label,
+            fix="pass a nnzoo YAML config (see `nnzoo init MODEL`)",
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"is not UTF-8 text (byte {err.start})",
+            file=label,
+            fix="save the config as UTF-8 YAML",
+        ) from None
+
+
+def _read_yaml(path: Path, label: str) -> tuple[dict[str, Any], Origins]:
+    text = _read_text(path, label)
     origins: Origins = {}
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -61,7 +91,8 @@ def _read_yaml(path: Path, label: str) -> tuple[dict[str, Any], Origins]:
         ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        # The problem is PyYAML's fixed description; str(err) would quote the file's text.
+        problem = getattr(err, "problem", None) or "the file is not valid YAML"
         raise ConfigError(
             f"YAML syntax error: {problem}",
             file=label,
@@ -204,11 +235,16 @@ def _section_fields(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
+_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
 def _validation_error(err: ValidationError, origins: Origins, label: str) -> ConfigError:
     first = err.errors()[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    key = ".".join(str(p) for p in loc)
-    origin_file, line = _origin(origins, key, label)
+    origin_file, line = _origin(origins, ".".join(str(p) for p in loc), label)
+    # Name a key only when it looks like one: a line of some other file (`extends:
+    # /etc/shadow`) parses as a key, and must not be echoed.
+    key = ".".join(p if _NAME.fullmatch(str(p)) else "<not a key name>" for p in map(str, loc))
     kind = first["type"]
     received = first.get("input")
     if kind == "extra_forbidden":

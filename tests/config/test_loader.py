@@ -203,3 +203,41 @@ def test_source_file_travels_with_the_config_and_its_copies(tmp_path):
     assert "source_file" not in dump_config(config)
     assert config_from_dict(config.model_dump()) == config
     assert config_from_dict(config.model_dump()).source_file == "<config>"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "root:$6$secretHASH:19000:0:99999:7:::\n",  # /etc/shadow: a plain YAML string
+        "root: secretHASH: 19000\n",  # a YAML syntax error on a secret line
+        "key: [secretHASH\n",  # an unclosed flow sequence
+    ],
+)
+def test_an_extended_file_is_never_echoed(tmp_path, content):
+    """`extends: /etc/shadow` must not print a line of it, whatever the YAML error."""
+    (tmp_path / "shadow").write_text(content)
+    path = write(tmp_path, "extends: shadow\n" + GOOD)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "secretHASH" not in str(err.value)
+    assert str(err.value).startswith(f"{tmp_path / 'shadow'}")
+
+
+def test_extends_of_a_device_a_binary_or_a_huge_file_is_refused_without_reading_it(tmp_path):
+    path = write(tmp_path, "extends: /dev/zero\nname: x\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)  # would hang reading an endless device
+    assert str(err.value) == ("/dev/zero: is not a regular file. Fix: pass a .yaml file")
+    (tmp_path / "bin.yaml").write_bytes(b"name: \xff\xfe\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "bin.yaml")
+    assert str(err.value) == (
+        f"{tmp_path / 'bin.yaml'}: is not UTF-8 text (byte 6). Fix: save the config as UTF-8 YAML"
+    )
+    (tmp_path / "big.yaml").write_text("# padding\n" * 200_000)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "big.yaml")
+    assert str(err.value) == (
+        f"{tmp_path / 'big.yaml'}: is larger than 1 MiB, too large for a config. "
+        "Fix: pass a nnzoo YAML config (see `nnzoo init MODEL`)"
+    )
