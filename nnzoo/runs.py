@@ -6,7 +6,6 @@ so these work on a copy of it on another machine.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from nnzoo.training.run_dir import (
     SPEC_FILE,
     check_run_dir,
     load_run_config,
+    read_json,
 )
 
 __all__ = ["LoadedRun", "evaluate", "generate", "load_run", "predict"]
@@ -52,7 +52,13 @@ def load_run(run_dir: str | Path) -> LoadedRun:
         )
     check_run_dir(run_dir)
     config = load_run_config(run_dir)
-    spec = DataSpec.from_dict(json.loads((run_dir / SPEC_FILE).read_text()))
+    try:
+        spec = DataSpec.from_dict(read_json(run_dir, SPEC_FILE))
+    except (TypeError, KeyError, AttributeError):
+        raise RunDirError(
+            f"{run_dir / SPEC_FILE}: does not describe the run's data. Fix: copy the whole run "
+            "directory again"
+        ) from None
     return LoadedRun(run_dir, config, load_model(run_dir / MODEL_FILE), spec)
 
 
@@ -141,6 +147,11 @@ def generate(
         raise NnzooError(
             f"{run_dir}: a {run.spec.task} run cannot generate text. Fix: give "
             "the run of a language model (e.g. gpt_nano)"
+        )
+    if not (Path(run_dir) / "tokenizer.json").is_file():
+        raise RunDirError(
+            f"{Path(run_dir) / 'tokenizer.json'}: missing, so the run directory is incomplete. "
+            "Fix: copy the whole run directory again"
         )
     tokenizer = tokenizer_from_json((Path(run_dir) / "tokenizer.json").read_text())
     return sample_text(

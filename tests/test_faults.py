@@ -122,3 +122,58 @@ def test_generate_refuses_a_temperature_that_is_not_finite(temperature, tmp_path
         "nnzoo: error: --temperature must be a finite number >= 0 (0 is greedy). "
         f"Received: temperature={float(temperature)}"
     )
+
+
+@pytest.fixture
+def copied_run(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "run_v1_mlp_xor", run_dir)
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda d: (d / "data_spec.json").unlink(),
+            "{d}/data_spec.json: missing, so the run directory is incomplete. Fix: copy the "
+            "whole run directory again",
+        ),
+        (
+            lambda d: (d / "data_spec.json").write_text('{"input_kind": '),
+            "{d}/data_spec.json: not valid JSON (line 1), so the run directory is damaged. Fix: "
+            "copy the whole run directory again",
+        ),
+        (
+            lambda d: (d / "data_spec.json").write_text('{"colour": "blue"}'),
+            "{d}/data_spec.json: does not describe the run's data. Fix: copy the whole run "
+            "directory again",
+        ),
+        (
+            lambda d: (d / "status.json").write_text("{"),
+            "{d}/status.json: not valid JSON (line 1), so the run directory is damaged. Fix: "
+            "copy the whole run directory again",
+        ),
+        (
+            lambda d: (d / "config.yaml").write_text("name: [x\n"),
+            "{d}/config.yaml:2: YAML syntax error: expected ',' or ']', but got '<stream end>'. "
+            "Fix: check indentation, colons and quotes on that line",
+        ),
+        (
+            lambda d: (d / "model.keras").write_bytes(b"PK\x03\x04torn"),
+            "{d}/model.keras: not a readable .keras file (torn or not a zip archive). Fix: copy "
+            "it again from where it was trained, or retrain",
+        ),
+    ],
+    ids=["no-spec", "torn-spec", "foreign-spec", "torn-status", "torn-config", "torn-model"],
+)
+def test_a_damaged_run_directory_is_one_line(copied_run, damage, message):
+    damage(copied_run)
+    before = {p.name: p.read_bytes() for p in copied_run.rglob("*") if p.is_file()}
+    result = invoke("evaluate", str(copied_run))
+    assert result.exit_code == 2
+    assert one_line(result) == "nnzoo: error: " + message.format(d=copied_run)
+    assert {p.name: p.read_bytes() for p in copied_run.rglob("*") if p.is_file()} == before

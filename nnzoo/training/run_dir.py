@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nnzoo.config import Config, config_from_dict
+from nnzoo.config import Config
 from nnzoo.errors import ConfigError, RunDirError
 
 #: The layout of a run directory this nnzoo writes and reads. A run without one (written
@@ -78,10 +78,30 @@ def write_status(run_dir: Path, state: str, **extra: Any) -> None:
     write_json_atomic(Path(run_dir) / STATUS_FILE, data)
 
 
+def read_json(run_dir: str | Path, name: str, *, required: bool = True) -> Any:
+    """A JSON file of the run (``None`` when it is absent and not ``required``), or one line
+    that says which file is missing or torn."""
+    path = Path(run_dir) / name
+    if not path.is_file():
+        if not required:
+            return None
+        raise RunDirError(
+            f"{path}: missing, so the run directory is incomplete. Fix: copy the whole run "
+            "directory again"
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        where = f" (line {err.lineno})" if isinstance(err, json.JSONDecodeError) else ""
+        raise RunDirError(
+            f"{path}: not valid JSON{where}, so the run directory is damaged. Fix: copy the "
+            "whole run directory again"
+        ) from None
+
+
 def read_status(run_dir: str | Path) -> dict[str, Any]:
     """The run's ``status.json`` (``{}`` when it has none); refuses a newer layout."""
-    path = Path(run_dir) / STATUS_FILE
-    status = json.loads(path.read_text()) if path.exists() else {}
+    status = read_json(run_dir, STATUS_FILE, required=False) or {}
     version = int(status.get("schema_version", 1))
     if version > SCHEMA_VERSION:
         raise RunDirError(
@@ -105,10 +125,9 @@ def check_run_dir(run_dir: str | Path) -> Path:
 
 def load_run_config(run_dir: str | Path) -> Config:
     """The resolved config a run wrote (its provenance is the run's ``config.yaml``)."""
-    import yaml
+    from nnzoo.config import load_config
 
-    path = Path(run_dir) / CONFIG_FILE
-    return config_from_dict(yaml.safe_load(path.read_text()), label=str(path))
+    return load_config(Path(run_dir) / CONFIG_FILE)
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
