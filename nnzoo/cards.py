@@ -24,7 +24,18 @@ INPUT_KINDS = {
 TASKS = ("classification", "language_modeling", "masked_lm")
 
 #: Builder parameters the trainer fills from the data source (DESIGN.md principle 7).
-DATA_FILLED = ("input_shape", "num_classes", "vocabulary_size", "max_sequence_length")
+DATA_FILLED = (
+    "input_shape",
+    "num_classes",
+    "vocabulary_size",
+    "max_sequence_length",
+    "feature_normalization",
+)
+
+#: The ``keras.layers.Normalization`` layer a features model puts after its input when built
+#: with ``feature_normalization=True``: ``nnzoo.data.adapt_preprocessing`` sets its statistics
+#: from the training split before ``fit``, and ``model.keras`` keeps them.
+FEATURE_NORMALIZATION = "feature_normalization"
 
 
 @dataclass(frozen=True)

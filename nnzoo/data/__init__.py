@@ -8,7 +8,14 @@ Other packages import from here, never from a private ``nnzoo.data._module``. Im
 package imports neither TensorFlow nor Keras (``nnzoo list-models`` / ``validate`` stay fast).
 """
 
-from nnzoo.data._prepare import IGNORE_INDEX, IMAGE_EXTENSIONS
+from nnzoo.data._prepare import (
+    IGNORE_INDEX,
+    IMAGE_EXTENSIONS,
+    adapt_preprocessing,
+    check_finite,
+    image_array,
+    read_images,
+)
 from nnzoo.data._sources import (
     DataSpec,
     SourceData,
@@ -25,14 +32,18 @@ from nnzoo.data._sources import (
 __all__ = [
     "IGNORE_INDEX",
     "IMAGE_EXTENSIONS",
+    "adapt_preprocessing",
+    "check_finite",
     "DataSpec",
     "SourceData",
     "Splits",
     "check_source_params",
     "classification_data",
     "get_source",
+    "image_array",
     "list_sources",
     "load_data",
     "num_examples",
+    "read_images",
     "register_source",
 ]

@@ -1,16 +1,40 @@
-"""What the sources prepare the same way, in one place (NumPy only; no source registers here).
+"""What the sources and ``nnzoo predict`` prepare the same way, in one place.
 
 - :data:`IGNORE_INDEX`: the label of a position that is no target (padding, unmasked MLM
   positions); the sequence losses and the token metrics skip it.
 - :data:`IMAGE_EXTENSIONS`: the image files read from a folder (``image_folder``, ``predict``).
-- :func:`standardize_features`: feature scaling of the tabular sources.
+- :func:`check_finite`: NaN and infinity are refused where data is read, naming the cell.
+- :func:`image_array` and :func:`read_images`: images as the image models take them (float32
+  in [0, 1]; files resized with bilinear interpolation), for training and ``predict`` alike.
+- :func:`adapt_preprocessing`: the statistics of the model's own ``Normalization`` layer, from
+  the training split only. Feature scaling lives inside the model, so ``model.keras``,
+  ``predict`` and every export take the raw features.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
-__all__ = ["IGNORE_INDEX", "IMAGE_EXTENSIONS", "standardize_features"]
+from nnzoo.cards import FEATURE_NORMALIZATION
+from nnzoo.errors import ConfigError
+
+__all__ = [
+    "FEATURE_NORMALIZATION",
+    "IGNORE_INDEX",
+    "IMAGE_EXTENSIONS",
+    "STANDARDIZE",
+    "adapt_preprocessing",
+    "check_finite",
+    "image_array",
+    "read_images",
+]
+
+log = logging.getLogger(__name__)
 
 #: Labels equal to this are no target: the losses ignore them, the metrics do not count them.
 IGNORE_INDEX = -1
@@ -18,8 +42,113 @@ IGNORE_INDEX = -1
 #: The image files ``keras.utils.image_dataset_from_directory`` reads (lower-case suffixes).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
+#: ``DataSpec.feature_scaling`` of a source whose features the model standardises with the
+#: mean and variance of the training split. The other value is ``[low, high]``: a range the
+#: features are known to span (digits: 0..16), mapped to [0, 1] by fixed statistics.
+STANDARDIZE = "standardize"
 
-def standardize_features(x: np.ndarray) -> np.ndarray:
-    """Each feature (column) of ``x`` shifted to mean 0 and scaled to standard deviation 1,
-    with the statistics of these rows (a constant column becomes 0); float32."""
-    return ((x - x.mean(axis=0)) / (x.std(axis=0) + 1e-7)).astype("float32")
+
+def check_finite(
+    x: np.ndarray,
+    where: str,
+    *,
+    key: str | None = "data.params.path",
+    rows: Sequence[int] | None = None,
+    columns: Sequence[str] | None = None,
+    column_word: str = "column",
+) -> None:
+    """Refuse NaN or infinity in ``x`` (as scikit-learn's ``check_array``), naming the cell.
+
+    ``where`` names the file (and array). The first bad cell is given as ``line rows[i]``
+    where ``rows`` holds the file's line numbers (CSV), else ``row i`` (0-based, as NumPy
+    indexes), and its column as ``<column_word> columns[j]`` (shown as given), else ``j``.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc" or x.size == 0:
+        return
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return
+    cell = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), x.shape))
+    position = f"line {rows[cell[0]]}" if rows is not None else f"row {cell[0]}"
+    if x.ndim == 2:
+        position += f": {column_word} {columns[cell[1]] if columns else cell[1]}"
+    elif x.ndim > 2:
+        position += f": element {cell[1:]}"
+    raise ConfigError(
+        f"{where} {position} is {x[cell]}, not a finite number",
+        key=key,
+        fix="fill in or drop the missing values (nnzoo does not impute)",
+    )
+
+
+def image_array(x: np.ndarray) -> np.ndarray:
+    """Images as the image models take them: float32 in [0, 1] (8-bit images divided by 255,
+    float images taken as they are), with a channel axis: ``(N, H, W)`` becomes
+    ``(N, H, W, 1)``."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    return (x / 255.0 if x.dtype == np.uint8 else x).astype("float32")
+
+
+def read_images(
+    files: Sequence[Path],
+    size: tuple[int, int],
+    color_mode: str,
+    *,
+    key: str | None = "data.params.path",
+) -> np.ndarray:
+    """``files`` read as ``(N, *size, channels)`` float32 in [0, 1], resized with bilinear
+    interpolation (``keras.utils.load_img``). An unreadable image is a :class:`ConfigError`
+    naming it."""
+    import keras
+
+    channels = 1 if color_mode == "grayscale" else 3
+    x = np.empty((len(files), *size, channels), dtype="float32")
+    for i, file in enumerate(files):
+        try:
+            image = keras.utils.load_img(
+                file, color_mode=color_mode, target_size=size, interpolation="bilinear"
+            )
+            x[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
+        except (OSError, ValueError, SyntaxError) as err:  # PIL: corrupt, truncated, not an image
+            raise ConfigError(
+                f"{file}: not a readable image ({' '.join(str(err).split())})",
+                key=key,
+                fix="remove or replace the file",
+            ) from None
+    return x / 255.0
+
+
+def adapt_preprocessing(model: Any, splits: Any) -> None:
+    """Set the statistics of ``model``'s feature normalisation (a ``keras.layers.Normalization``
+    named :data:`FEATURE_NORMALIZATION`) from the training split.
+
+    Call it once on a freshly built model, before ``fit`` (not on a restored one: its
+    statistics are saved with it). ``splits`` are the run's :class:`~nnzoo.data.Splits`; their
+    spec's ``feature_scaling`` says how: ``"standardize"`` takes the mean and variance of the
+    training examples (a feature constant in training is centred and left unscaled, as
+    scikit-learn's ``StandardScaler`` does); ``[low, high]`` maps that range to [0, 1]. A model
+    without the layer, or a spec without ``feature_scaling``, is left as it is.
+    """
+    feature_scaling = splits.spec.feature_scaling
+    try:
+        layer = model.get_layer(FEATURE_NORMALIZATION)
+    except ValueError:
+        return
+    if feature_scaling is None:
+        return
+    x = np.asarray(splits.train[0], dtype="float64")
+    x = x.reshape(len(x), -1)
+    if feature_scaling == STANDARDIZE:
+        mean, variance = x.mean(axis=0), x.var(axis=0)
+        variance = np.where(variance > 0, variance, 1.0)
+    else:
+        low, high = (float(v) for v in feature_scaling)
+        mean = np.full(x.shape[1:], low)
+        variance = np.full(x.shape[1:], (high - low) ** 2)
+    layer.adapt_mean.assign(mean.astype("float32"))
+    layer.adapt_variance.assign(variance.astype("float32"))
+    layer.finalize_state()
+    log.info("data: %s statistics of %s set on the training split", feature_scaling, layer.name)

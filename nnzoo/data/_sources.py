@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,12 @@ class DataSpec:
         vocabulary_size: size of the token vocabulary (text sources).
         sequence_length: the longest sequence the source yields (text sources).
         task: ``classification`` | ``language_modeling`` | ``masked_lm``.
+        feature_scaling: how a features model scales its inputs, inside the model (a
+            ``Normalization`` layer, so ``predict`` takes raw features): ``"standardize"``
+            (mean and variance of the training split), ``[low, high]`` (a known range mapped
+            to [0, 1]) or ``None`` (taken as they are).
+        table: how a tabular source read its file, so ``predict`` reads raw rows the same way:
+            ``{"columns": [names] or None, "label_column": index, "delimiter": ","}``.
     """
 
     input_kind: str
@@ -45,6 +52,8 @@ class DataSpec:
     vocabulary_size: int | None = None
     sequence_length: int | None = None
     task: str = "classification"
+    feature_scaling: str | list[float] | None = None
+    table: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +64,8 @@ class DataSpec:
             "vocabulary_size": self.vocabulary_size,
             "sequence_length": self.sequence_length,
             "task": self.task,
+            "feature_scaling": self.feature_scaling,
+            "table": self.table,
         }
 
     @classmethod
@@ -84,16 +95,26 @@ class SourceData:
 
 
 def classification_data(
-    x: np.ndarray, y: np.ndarray, class_names: Sequence[str], *, input_kind: str, **fields: Any
+    x: np.ndarray,
+    y: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    input_kind: str,
+    feature_scaling: str | list[float] | None = None,
+    table: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> SourceData:
     """The :class:`SourceData` of examples ``x`` (an array, one example per row) labelled ``y``
     with class ids ``0 .. len(class_names) - 1``: the spec's ``input_shape`` is one row's shape.
-    ``fields`` are the other fields of :class:`SourceData` (``test``, ``full_batch``, ...)."""
+    ``feature_scaling`` and ``table`` go to the :class:`DataSpec`; ``fields`` are the other
+    fields of :class:`SourceData` (``test``, ``full_batch``, ...)."""
     spec = DataSpec(
         input_kind=input_kind,
         input_shape=tuple(int(d) for d in x.shape[1:]),
         num_classes=len(class_names),
         class_names=list(class_names),
+        feature_scaling=feature_scaling,
+        table=table,
     )
     return SourceData(x=x, y=y, spec=spec, **fields)
 
@@ -225,12 +246,21 @@ def num_examples(x: Any) -> int:
 
 
 def _split(
-    x: Any, y: Any, fraction: float, seed: int, stratify: bool
+    x: Any, y: Any, fraction: float, seed: int, stratify: bool, where: str, key: str
 ) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """Split off ``fraction`` of the examples (stratified by label for classification)."""
+    """Split off ``fraction`` of the examples (stratified by label for classification); both
+    parts must keep an example (``where`` and ``data.<key>`` name the refusal)."""
     from sklearn.model_selection import train_test_split
 
     n = num_examples(x)
+    n_held = math.ceil(fraction * n)
+    if n_held < 1 or n - n_held < 1:
+        raise ConfigError(
+            f"{where}: {n} example{'s' if n != 1 else ''} left, too few to hold out "
+            f"{key}={fraction} and keep one to train on",
+            key=f"data.{key}",
+            fix="give more examples (a few per class at least), or change the split",
+        )
     index = np.arange(n)
     labels = np.asarray(y) if stratify and y is not None else None
     if labels is not None and labels.ndim == 1:
@@ -265,6 +295,8 @@ def load_data(
     params = dict(params or {})
     check_source_params(src, params, file=file)
     data = src.loader(seed=seed, **params)
+    where = str(params.get("path") or f"data source '{source}'")
+    _check_examples(data, where)
     stratify = data.spec.task == "classification"
     if data.full_batch:
         whole = (data.x, data.y)
@@ -272,8 +304,27 @@ def load_data(
     train: tuple[Any, Any] = (data.x, data.y)
     test = data.test
     if test is None:
-        train, test = _split(data.x, data.y, test_split, seed, stratify)
+        train, test = _split(data.x, data.y, test_split, seed, stratify, where, "test_split")
     validation = data.validation
     if validation is None and validation_split > 0:
-        train, validation = _split(train[0], train[1], validation_split, seed + 1, stratify)
+        train, validation = _split(
+            train[0], train[1], validation_split, seed + 1, stratify, where, "validation_split"
+        )
     return Splits(train, validation, test, data.spec, data.artifacts)
+
+
+def _check_examples(data: SourceData, where: str) -> None:
+    """A source's examples can train a model: some rows, and two classes or more."""
+    n = num_examples(data.x)
+    if n == 0:
+        raise ConfigError(
+            f"{where} has no examples", key="data.source", fix="give data with rows to train on"
+        )
+    names, count = data.spec.class_names, data.spec.num_classes
+    if data.spec.task == "classification" and count is not None and count < 2:
+        only = f" (every label is {names[0]!r})" if names else ""
+        raise ConfigError(
+            f"{where} has {count} class{only}; a classifier needs two or more",
+            key="data.source",
+            fix="give examples of at least two classes",
+        )

@@ -15,15 +15,21 @@ All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
 
 from __future__ import annotations
 
-import csv as csv_module
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnzoo.data._prepare import IMAGE_EXTENSIONS, standardize_features
+from nnzoo.data._prepare import (
+    IMAGE_EXTENSIONS,
+    STANDARDIZE,
+    check_finite,
+    image_array,
+    read_images,
+)
 from nnzoo.data._sources import (
     DataSpec,
     SourceData,
@@ -31,6 +37,14 @@ from nnzoo.data._sources import (
     check_int,
     classification_data,
     register_source,
+)
+from nnzoo.data._table import (
+    check_delimiter,
+    csv_rows,
+    feature_rows,
+    guess_delimiter,
+    has_header,
+    is_number,
 )
 from nnzoo.errors import ConfigError
 
@@ -120,19 +134,6 @@ def _folder_images(root: Path, class_names: Sequence[str]) -> tuple[list[Path], 
     return files, labels
 
 
-def _read_images(files: Sequence[Path], size: tuple[int, int], color_mode: str) -> np.ndarray:
-    import keras
-
-    channels = 1 if color_mode == "grayscale" else 3
-    x = np.empty((len(files), *size, channels), dtype="float32")
-    for i, file in enumerate(files):
-        image = keras.utils.load_img(
-            file, color_mode=color_mode, target_size=size, interpolation="bilinear"
-        )
-        x[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
-    return x / 255.0
-
-
 def load_image_folder(
     *,
     seed: int,
@@ -171,8 +172,8 @@ def load_image_folder(
                 fix="use the same class sub-folders in both folders",
             )
         test_files, test_labels = _folder_images(test_root, class_names)
-        test = (_read_images(test_files, size, color_mode), np.asarray(test_labels, "int32"))
-    x = _read_images(files, size, color_mode)
+        test = (read_images(test_files, size, color_mode), np.asarray(test_labels, "int32"))
+    x = read_images(files, size, color_mode)
     y = np.asarray(labels, dtype="int32")
     return classification_data(x, y, class_names, input_kind="image", test=test)
 
@@ -180,9 +181,15 @@ def load_image_folder(
 # --------------------------------------------------------------------------- npz
 
 
-def _npz_inputs(x: np.ndarray, input_kind: str) -> tuple[Any, str]:
+def _npz_inputs(x: np.ndarray, input_kind: str, where: str, key: str) -> tuple[Any, str]:
     """Model inputs for array ``x`` and their kind (``auto``: by rank and dtype)."""
     x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ConfigError(
+            f"{where} holds {x.dtype} values, not numbers",
+            key=f"data.params.{key}",
+            fix="save the examples as a numeric array (e.g. x.astype('float32'))",
+        )
     if input_kind == "auto":
         if x.ndim in (3, 4):
             input_kind = "image"
@@ -190,10 +197,11 @@ def _npz_inputs(x: np.ndarray, input_kind: str) -> tuple[Any, str]:
             input_kind = "features"
         else:
             raise ConfigError(
-                f"cannot tell the input kind of an array of shape {x.shape}",
+                f"cannot tell the input kind of {where}, an array of shape {x.shape}",
                 key="data.params.input_kind",
                 fix="give x as (N, features) or images (N, H, W[, C]), or set input_kind",
             )
+    check_finite(x, where)
     if input_kind == "tokens":
         if x.ndim != 2 or x.dtype.kind not in "iu":
             raise ConfigError(
@@ -203,15 +211,12 @@ def _npz_inputs(x: np.ndarray, input_kind: str) -> tuple[Any, str]:
         ids = x.astype("int32")
         return {"token_ids": ids, "padding_mask": (ids != 0).astype("int32")}, input_kind
     if input_kind == "image":
-        if x.ndim == 3:
-            x = x[..., None]
-        if x.ndim != 4:
+        if x.ndim not in (3, 4):
             raise ConfigError(
-                f"images must be (N, H, W[, C]). Received: shape {x.shape}",
+                f"images must be (N, H, W[, C]). Received: {where} of shape {x.shape}",
                 key="data.params.input_kind",
             )
-        # 8-bit images are scaled to [0, 1]; float images are taken as they are.
-        return (x / 255.0 if x.dtype == np.uint8 else x).astype("float32"), input_kind
+        return image_array(x), input_kind
     return x.reshape(len(x), -1).astype("float32"), input_kind
 
 
@@ -220,6 +225,48 @@ def _npz_labels(y: np.ndarray) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] > 1:  # one-hot
         return y.argmax(axis=1)
     return y.reshape(len(y))
+
+
+def _npz_arrays(file: Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, read without pickle; an object array is refused."""
+    fix = "save the arrays with numpy.savez (numeric or string arrays, no Python objects)"
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise ConfigError(
+            f"cannot read {file} as a NumPy .npz file ({' '.join(str(err).split())})",
+            key="data.params.path",
+            fix=fix,
+        ) from None
+    if not hasattr(archive, "files"):  # a .npy file
+        raise ConfigError(f"{file} is a .npy array, not an .npz", key="data.params.path", fix=fix)
+    arrays = {}
+    with archive:
+        for name in archive.files:
+            try:
+                arrays[name] = archive[name]
+            except ValueError:
+                raise ConfigError(
+                    f"{file} array {name!r} holds Python objects (dtype object)",
+                    key="data.params.path",
+                    fix=fix,
+                ) from None
+            except (OSError, EOFError, zipfile.BadZipFile) as err:
+                raise ConfigError(
+                    f"{file} array {name!r} cannot be read ({' '.join(str(err).split())})",
+                    key="data.params.path",
+                    fix="write the file again (it looks truncated)",
+                ) from None
+    return arrays
+
+
+def _check_pair(x: np.ndarray, y: np.ndarray, keys: tuple[str, str], where: Path) -> None:
+    if len(x) != len(y):
+        raise ConfigError(
+            f"{where}: {keys[0]!r} has {len(x)} rows but {keys[1]!r} has {len(y)} labels",
+            key="data.params.path",
+            fix="give one label per example",
+        )
 
 
 def load_npz_file(
@@ -240,19 +287,11 @@ def load_npz_file(
     are the test split. ``input_kind`` ``auto`` reads (N, H, W[, C]) arrays as images (uint8
     scaled to [0, 1]) and (N, D) arrays as features; ``tokens`` reads integer ids (N, T), 0
     being padding. Labels: integers, strings or one-hot rows; ``class_names`` names them.
+    NaN or infinity in an array is refused, naming the array, row and column.
     """
     file = _path(path, kind="file")
     check_choice("input_kind", input_kind, ("auto", "features", "image", "tokens"))
-    try:
-        archive = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ConfigError(
-            f"cannot read {str(path)!r} as a NumPy .npz file ({err})",
-            key="data.params.path",
-            fix="save the arrays with numpy.savez (numeric or string arrays, no objects)",
-        ) from err
-    with archive:
-        arrays = {k: archive[k] for k in archive.files}
+    arrays = _npz_arrays(file)
     if x_key == "x" and "x" not in arrays and "x_train" in arrays:
         x_key = "x_train"
     if y_key == "y" and "y" not in arrays and "y_train" in arrays:
@@ -260,18 +299,29 @@ def load_npz_file(
     for name, key in (("x_key", x_key), ("y_key", y_key)):
         if key not in arrays:
             raise ConfigError(
-                f"{str(path)!r} has no array {key!r} (it has: {', '.join(sorted(arrays))})",
+                f"{file} has no array {key!r} (it has: {', '.join(sorted(arrays))})",
                 key=f"data.params.{name}",
                 fix=f"set data.params.{name} to one of its arrays",
             )
-    x, kind = _npz_inputs(arrays[x_key], input_kind)
+    _check_pair(arrays[x_key], arrays[y_key], (x_key, y_key), file)
+    x, kind = _npz_inputs(arrays[x_key], input_kind, f"{file} array {x_key!r}", "x_key")
     y_raw = _npz_labels(arrays[y_key])
     has_test = x_test_key in arrays and y_test_key in arrays
     if has_test:
+        x_test_raw = arrays[x_test_key]
+        _check_pair(x_test_raw, arrays[y_test_key], (x_test_key, y_test_key), file)
+        if np.shape(x_test_raw)[1:] != np.shape(arrays[x_key])[1:]:
+            raise ConfigError(
+                f"{file}: {x_test_key!r} has examples of shape {np.shape(x_test_raw)[1:]} but "
+                f"{x_key!r} has {np.shape(arrays[x_key])[1:]}",
+                key="data.params.x_test_key",
+                fix="give test examples shaped as the training ones",
+            )
         y_test_raw = _npz_labels(arrays[y_test_key])
         ids, names = _labels(np.concatenate([y_raw, y_test_raw]), class_names)
         y, y_test = ids[: len(y_raw)], ids[len(y_raw) :]
-        test = (_npz_inputs(arrays[x_test_key], kind)[0], y_test)
+        where = f"{file} array {x_test_key!r}"
+        test = (_npz_inputs(x_test_raw, kind, where, "x_test_key")[0], y_test)
     else:
         y, names = _labels(y_raw, class_names)
         test = None
@@ -294,22 +344,6 @@ def load_npz_file(
 # --------------------------------------------------------------------------- csv
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _has_header(rows: list[list[str]]) -> bool:
-    """Like ``csv.Sniffer.has_header``: the first row has a non-number in a column whose
-    second row is a number."""
-    if len(rows) < 2:
-        return not all(_is_number(c) for c in rows[0])
-    return any(not _is_number(a) and _is_number(b) for a, b in zip(rows[0], rows[1], strict=False))
-
-
 def load_csv(
     *,
     seed: int,
@@ -319,24 +353,37 @@ def load_csv(
     standardize: bool = True,
     delimiter: str = ",",
 ) -> SourceData:
-    """A table of numeric features and one label column.
+    """A table of numeric features and one label column, read as UTF-8.
 
     ``label_column``: the column's name (needs a header) or index (negative from the end; the
     last column by default). ``header``: ``true``, ``false`` or ``auto`` (a header is a first
     row with text above numbers). Labels may be numbers or strings; the class ids follow the
-    sorted distinct labels. ``standardize`` scales each feature to zero mean, unit variance.
+    sorted distinct labels. ``standardize``: the model scales each feature to zero mean and unit
+    variance with a ``Normalization`` layer adapted on the training split (so ``predict``
+    takes raw rows of this format, with or without the label column).
     """
     file = _path(path, kind="file")
     check_choice("header", header, (True, False, "auto"))
-    with open(file, newline="", encoding="utf-8") as f:
-        rows = [row for row in csv_module.reader(f, delimiter=delimiter) if row]
+    check_delimiter(delimiter)
+    rows = list(csv_rows(file, delimiter))
     if not rows:
-        raise ConfigError(f"{str(path)!r} is empty", key="data.params.path")
+        raise ConfigError(f"{file} is empty", key="data.params.path", fix="give a CSV with rows")
     if header == "auto":
-        header = isinstance(label_column, str) or _has_header(rows)
-    columns = [c.strip() for c in rows[0]] if header else None
+        second = rows[1][1] if len(rows) > 1 else None
+        header = isinstance(label_column, str) or has_header(rows[0][1], second)
+    columns = [c.strip() for c in rows[0][1]] if header else None
     rows = rows[1:] if header else rows
-    width = len(columns or rows[0])
+    width = len(columns or rows[0][1])
+    if width < 2:
+        guess = guess_delimiter(columns or rows[0][1])
+        raise ConfigError(
+            f"{file} has {width} column with delimiter {delimiter!r}: no feature columns "
+            "beside the label",
+            key="data.params.delimiter",
+            fix=f"set data.params.delimiter to {guess!r} (the file looks {guess!r}-separated)"
+            if guess
+            else "give one or more feature columns and a label column",
+        )
     if isinstance(label_column, str) and not isinstance(label_column, bool):
         if columns is None or label_column not in columns:
             known = f"columns: {', '.join(columns)}" if columns else "the file has no header"
@@ -354,39 +401,33 @@ def load_csv(
                 key="data.params.label_column",
             )
         label_index = label_column % width
-    for number, row in enumerate(rows, start=2 if header else 1):
+    for number, row in rows:
         if len(row) != width:
             raise ConfigError(
-                f"{str(path)!r} line {number} has {len(row)} fields, expected {width}",
+                f"{file} line {number} has {len(row)} fields, expected {width}",
                 key="data.params.path",
                 fix="give every row the same number of fields",
             )
     if not rows:
-        raise ConfigError(f"{str(path)!r} has a header but no rows", key="data.params.path")
+        raise ConfigError(f"{file} has a header but no rows", key="data.params.path")
     feature_index = [i for i in range(width) if i != label_index]
-    x = np.empty((len(rows), len(feature_index)), dtype="float32")
-    for r, row in enumerate(rows):
-        for c, i in enumerate(feature_index):
-            try:
-                x[r, c] = float(row[i])
-            except ValueError:
-                name = columns[i] if columns else f"column {i}"
-                raise ConfigError(
-                    f"{str(path)!r} line {r + (2 if header else 1)}: feature {name!r} is "
-                    f"{row[i]!r}, not a number",
-                    key="data.params.path",
-                    fix="features must be numeric (only the label column may hold text)",
-                ) from None
-    raw = [row[label_index].strip() for row in rows]
-    if all(_is_number(v) for v in raw):
+    x = feature_rows(rows, feature_index, path=file, columns=columns)
+    raw = [row[label_index].strip() for _, row in rows]
+    if all(is_number(v) for v in raw):
         numbers = np.asarray([float(v) for v in raw])
         labels: Any = numbers.astype("int64") if np.all(numbers == np.round(numbers)) else numbers
     else:
         labels = np.asarray(raw)
     y, names = _labels(labels)
-    if standardize:
-        x = standardize_features(x)
-    return classification_data(x, y, names, input_kind="features")
+    table = {"columns": columns, "label_column": label_index, "delimiter": delimiter}
+    return classification_data(
+        x,
+        y,
+        names,
+        input_kind="features",
+        feature_scaling=STANDARDIZE if standardize else None,
+        table=table,
+    )
 
 
 register_source(

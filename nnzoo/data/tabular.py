@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnzoo.data._prepare import standardize_features
+from nnzoo.data._prepare import STANDARDIZE
 from nnzoo.data._sources import SourceData, classification_data, register_source
+
+#: Features whose range is known: pixel intensities 0..16 of the 8x8 digits.
+_RANGES = {"digits": [0.0, 16.0]}
 
 
 def _sklearn(name: str, *, scale: bool):
     def load(*, seed: int, standardize: bool = scale) -> SourceData:
+        """The raw features; the model scales them (``standardize``: with the mean and
+        variance of the training split; digits otherwise map 0..16 to [0, 1])."""
         import sklearn.datasets
 
         bunch = getattr(sklearn.datasets, f"load_{name}")()
         x = bunch.data.astype("float32")
-        if name == "digits":
-            x = x / 16.0  # pixel intensities 0..16 -> [0, 1]
-        elif standardize:
-            x = standardize_features(x)
         names = [str(n) for n in bunch.target_names]
-        return classification_data(x, bunch.target.astype("int32"), names, input_kind="features")
+        columns = [str(c) for c in bunch.feature_names] + ["target"]
+        return classification_data(
+            x,
+            bunch.target.astype("int32"),
+            names,
+            input_kind="features",
+            feature_scaling=STANDARDIZE if standardize else _RANGES.get(name),
+            table={"columns": columns, "label_column": len(columns) - 1, "delimiter": ","},
+        )
 
     load.__name__ = f"load_{name}"
     return load

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnzoo.cards import FEATURE_NORMALIZATION
+
 
 def output_units(num_classes: int) -> int:
     """Logits a classifier head emits: one for a binary task, else one per class."""
     if int(num_classes) < 2:
         raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={num_classes}")
     return 1 if int(num_classes) == 2 else int(num_classes)
+
+
+def normalized_features(x: Any, feature_normalization: bool) -> Any:
+    """``x``, then a ``Normalization`` layer (per feature, axis -1) when asked.
+
+    The layer is built unadapted (mean 0, variance 1: the identity); its statistics come from
+    the training split (:data:`FEATURE_NORMALIZATION`), so a saved model takes raw features.
+    """
+    import keras
+
+    if not feature_normalization:
+        return x
+    return keras.layers.Normalization(axis=-1, name=FEATURE_NORMALIZATION)(x)
 
 
 def regularizer(l2: float) -> Any:

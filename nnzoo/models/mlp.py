@@ -24,10 +24,16 @@ def _build_mlp(
     dropout: float = 0.0,
     batch_norm: bool = False,
     l2: float = 0.0,
+    feature_normalization: bool = False,
 ) -> Any:
     import keras
 
-    from nnzoo.models._common import batch_norm_activation, classifier_head, regularizer
+    from nnzoo.models._common import (
+        batch_norm_activation,
+        classifier_head,
+        normalized_features,
+        regularizer,
+    )
 
     if activation not in ACTIVATIONS:
         raise ValueError(
@@ -38,6 +44,8 @@ def _build_mlp(
         raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
     inputs = keras.Input(shape=tuple(input_shape), name="features")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    # Feature scaling learned on the training split (filled from the data; see _common).
+    x = normalized_features(x, feature_normalization)
     for i, units in enumerate(hidden_units, start=1):
         x = keras.layers.Dense(
             int(units),

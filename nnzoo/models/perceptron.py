@@ -15,18 +15,27 @@ from typing import Any
 from nnzoo.cards import register_model
 
 
-def _build_perceptron(*, input_shape: tuple[int, ...] = (2,), num_classes: int = 2) -> Any:
+def _build_perceptron(
+    *,
+    input_shape: tuple[int, ...] = (2,),
+    num_classes: int = 2,
+    feature_normalization: bool = False,
+) -> Any:
     import keras
+
+    from nnzoo.models._common import normalized_features
 
     if int(num_classes) != 2:
         raise ValueError(
             f"A perceptron separates two classes. Received: num_classes={num_classes}"
         )
     inputs = keras.Input(shape=tuple(input_shape), name="features")
+    # Feature scaling learned on the training split, when the data asks for it (not the gates).
+    x = normalized_features(inputs, feature_normalization)
     # Zero initial weights as in Rosenblatt's rule; z = w·x + b is the single logit.
     logit = keras.layers.Dense(
         1, kernel_initializer="zeros", bias_initializer="zeros", name="linear"
-    )(inputs)
+    )(x)
     return keras.Model(inputs, logit, name="perceptron")
 
 

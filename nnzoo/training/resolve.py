@@ -102,6 +102,8 @@ def fill_model_params(
         "num_classes": spec.num_classes if task == "classification" else None,
         "vocabulary_size": spec.vocabulary_size,
         "max_sequence_length": spec.sequence_length,
+        # Feature scaling inside the model, its statistics from the training split.
+        "feature_normalization": True if spec.feature_scaling is not None else None,
     }
     for name in DATA_FILLED:
         # A model may take a larger vocabulary or longer sequences than the data has.

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nnzoo.config import Config, dump_config
-from nnzoo.data import Splits, num_examples
+from nnzoo.data import Splits, adapt_preprocessing, num_examples
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.registry import ModelCard, plain_value
 from nnzoo.training import run_dir as files
@@ -134,6 +134,8 @@ def _fit(
             model, metric_names, init_report = _build_or_restore(
                 config, card, params, task, run_dir, state, steps_per_epoch
             )
+        if state is None:  # feature scaling from the training split (a restored model has it)
+            adapt_preprocessing(model, splits)
         check_monitor(config, metric_names, has_validation=val_ds is not None)
         if (
             config.distribute.strategy == "multi_worker"

@@ -132,8 +132,14 @@ def test_csv_string_labels_header_and_standardize(tmp_path):
     assert data.spec.class_names == ["setosa", "versicolor", "virginica"]
     np.testing.assert_array_equal(data.y, [1, 0, 1, 2])
     assert data.x.shape == (4, 2) and data.x.dtype == np.float32
-    np.testing.assert_allclose(data.x.mean(axis=0), 0.0, atol=1e-6)
-    np.testing.assert_allclose(data.x.std(axis=0), 1.0, atol=1e-5)
+    # Raw features: the model standardises them (a Normalization layer fitted on train).
+    np.testing.assert_allclose(data.x, [[1, 10], [2, 20], [3, 30], [4, 40]])
+    assert data.spec.feature_scaling == "standardize"
+    assert data.spec.table == {
+        "columns": ["length", "width", "species"],
+        "label_column": 2,
+        "delimiter": ",",
+    }
     assert data.spec.input_kind == "features" and data.spec.input_shape == (2,)
     by_name = get_source("csv").loader(seed=0, path=str(path), label_column="species")
     np.testing.assert_array_equal(by_name.y, data.y)
@@ -156,7 +162,7 @@ def test_csv_without_header_and_errors(tmp_path):
         loader(seed=0, path=str(path), label_column=3)
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,x,yes\n")
-    with pytest.raises(ConfigError, match="line 2: feature 'b' is 'x', not a number"):
+    with pytest.raises(ConfigError, match="bad.csv line 2: feature 'b' is 'x', not a number"):
         loader(seed=0, path=str(bad))
     with pytest.raises(ConfigError) as info:
         loader(seed=0, path="missing.csv")

@@ -20,5 +20,7 @@ def test_classification_data_takes_the_spec_from_one_row_and_the_class_names():
         "vocabulary_size": None,
         "sequence_length": None,
         "task": "classification",
+        "feature_scaling": None,
+        "table": None,
     }
     assert data.x is x and data.y is y and data.test is test and not data.full_batch

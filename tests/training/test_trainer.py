@@ -74,7 +74,10 @@ def test_run_directory_contents_and_no_overwrite(tmp_path):
     metrics = json.loads((first.run_dir / "metrics.json").read_text())
     assert set(metrics) >= {"test", "params", "epochs", "wall_seconds"}
     assert metrics["epochs"] == 2
-    assert metrics["params"] == 64 * 16 + 16 + 16 * 10 + 10
+    # Trainable: the two Dense layers. Also counted: the input normalisation's 64 means, 64
+    # variances and its sample count (digits 0..16 mapped to [0, 1] inside the model).
+    assert metrics["trainable_params"] == 64 * 16 + 16 + 16 * 10 + 10
+    assert metrics["params"] == metrics["trainable_params"] + 2 * 64 + 1
     spec = json.loads((first.run_dir / "data_spec.json").read_text())
     assert spec["class_names"] == [str(i) for i in range(10)]
     assert len((first.run_dir / "history.csv").read_text().strip().splitlines()) == 3
