@@ -1,8 +1,13 @@
 """What a catalog card is, and the registry the family modules write their cards into.
 
 This is the bottom layer of the catalog: the family modules in ``nnzoo.models`` import it to
-register their entries, and it imports nothing of nnzoo (nor Keras). Loading the families and
-looking entries up is :mod:`nnzoo.registry`, the layer above.
+register their entries, and it imports nothing of nnzoo (nor Keras, nor pydantic). Loading the
+families and looking entries up is :mod:`nnzoo.registry`, the layer above.
+
+It also defines the hyperparameter types the builders annotate their parameters with
+(:data:`PositiveInt`, :data:`Rate`, :data:`Activation`, ...): choices as ``Literal``, ranges as
+``annotated_types`` constraints, which :func:`nnzoo.registry.check_params` validates with
+pydantic before anything is built.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+import annotated_types as at
 
 #: Input kinds a card may declare, and what the model's inputs are.
 INPUT_KINDS = {
@@ -37,6 +44,69 @@ DATA_FILLED = (
 #: from the training split before ``fit``, and ``model.keras`` keeps them.
 FEATURE_NORMALIZATION = "feature_normalization"
 
+# --------------------------------------------------------------------------- hyperparameter types
+
+#: A size or count: a whole number greater than 0.
+PositiveInt = Annotated[int, at.Gt(0)]
+#: The classes of a classifier: at least 2 (two classes take one logit).
+NumClasses = Annotated[int, at.Ge(2)]
+#: A dropout rate: 0 <= rate < 1.
+Rate = Annotated[float, at.Ge(0.0), at.Lt(1.0)]
+#: A penalty such as ``l2``: 0 or more.
+NonNegativeFloat = Annotated[float, at.Ge(0.0)]
+#: Layer sizes, one per layer (``hidden_units``, ``filters``); may be empty.
+Sizes = tuple[PositiveInt, ...]
+#: The shape of one example, batch axis excluded (features: ``(num_features,)``).
+Shape = Annotated[tuple[PositiveInt, ...], at.MinLen(1)]
+#: The shape of one image: ``(height, width, channels)``.
+ImageShape = tuple[PositiveInt, PositiveInt, PositiveInt]
+#: Keras activation names (``keras.activations.get``), every one present since Keras 3.3.
+Activation = Literal[
+    "elu",
+    "exponential",
+    "gelu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mish",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "softsign",
+    "swish",
+    "tanh",
+]
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+
+
+class HyperparameterError(ValueError):
+    """Hyperparameters that do not fit together, e.g. ``num_heads`` not dividing ``hidden_dim``.
+
+    A ``ValueError``, as Keras raises for a bad argument, so a builder called directly raises
+    what it always did; :mod:`nnzoo.registry` turns it into a
+    :class:`~nnzoo.errors.ConfigError` on the parameter the user most likely has to change.
+
+    Args:
+        message: what is wrong, ending with the values received.
+        fixes: for each parameter that could be changed, how to change it; the most likely
+            culprit first.
+    """
+
+    def __init__(self, message: str, *, fixes: dict[str, str]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fixes = dict(fixes)
+
+
+# --------------------------------------------------------------------------- cards
+
 
 @dataclass(frozen=True)
 class ModelCard:
@@ -58,8 +128,13 @@ class ModelCard:
             and variances added). The catalog tests build every entry and check this number.
         paper: the reference the architecture follows.
         summary: one line that says what the entry is.
-        builder: ``(**hyperparameters) -> keras.Model``.
+        builder: ``(**hyperparameters) -> keras.Model``; its annotations (the types above)
+            give each parameter's choices and range.
         loss: a non-default loss (e.g. ``perceptron``), else ``None`` (chosen from the task).
+        check: ``(**hyperparameters) -> None``, the rules between parameters, without Keras
+            (the builder calls it too); raises :class:`HyperparameterError`. It gets every
+            parameter; a data-filled one (:data:`DATA_FILLED`) may be ``None`` (not known
+            yet), and the rules that need it are skipped. ``None``: no such rules.
     """
 
     name: str
@@ -73,6 +148,7 @@ class ModelCard:
     summary: str
     builder: Callable[..., Any] = field(repr=False, compare=False)
     loss: str | None = None
+    check: Callable[..., None] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +200,7 @@ def register_model(
     tasks: tuple[str, ...] | None = None,
     defaults: dict[str, Any] | None = None,
     loss: str | None = None,
+    check: Callable[..., None] | None = None,
 ) -> ModelCard:
     """Register a catalog entry.
 
@@ -131,7 +208,7 @@ def register_model(
     ``nnzoo.models.resnet``). ``defaults`` override the builder's own keyword defaults
     (timm-style variants: ``dict(base, **overrides)``); the card stores the complete set.
     ``tasks`` defaults to ``(task,)``; a builder that supports several takes a ``task``
-    parameter whose default is ``task``.
+    parameter whose default is ``task``. ``check``: see :class:`ModelCard`.
     """
     if name in REGISTRY:
         raise ValueError(f"Model {name!r} is registered twice.")
@@ -171,6 +248,7 @@ def register_model(
         summary=summary,
         builder=builder,
         loss=loss,
+        check=check,
     )
     REGISTRY[name] = card
     return card

@@ -250,11 +250,12 @@ def list_sources_cmd(as_json: bool):
 def describe(name: str, overrides: tuple[str, ...], summary: bool):
     """Card, defaults, parameter count, input shape and Keras summary of NAME."""
     from nnzoo.config.loader import parse_set
-    from nnzoo.registry import check_params, get_card
+    from nnzoo.registry import build_checked, get_card
 
     card = get_card(name, key="NAME")
     params = dict(parse_set(o) for o in overrides)
-    check_params(card, params, key="--set")
+    # Checked (names, values, rules) before anything is printed or built.
+    model = build_checked(card, params, key="--set")
     console = _console()
     console.print(f"[bold]{card.name}[/bold] — {card.summary}")
     console.print(f"family: {card.family}   task: {card.task}   input: {card.input_kind}")
@@ -267,7 +268,6 @@ def describe(name: str, overrides: tuple[str, ...], summary: bool):
     console.print("defaults:")
     for k, v in {**card.defaults, **params}.items():
         console.print(f"  {k}: {v}")
-    model = card.builder(**{**card.defaults, **params})
     trainable = sum(int(_prod(w.shape)) for w in model.trainable_weights)
     console.print(f"parameters: {model.count_params():,} ({trainable:,} trainable)")
     shapes = [tuple(t.shape) for t in model.inputs]

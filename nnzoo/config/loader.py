@@ -377,9 +377,15 @@ def config_from_dict(
 
 
 def check_references(config: Config, origins: Origins | None = None, label: str = "") -> None:
-    """Check what the schema cannot: model name and params, data source and params, space."""
+    """Check what the schema cannot: model name and params, data source and params, space.
+
+    The model's parameters are checked as a build would check them (names, each value's
+    choices and range, the rules between them), except that what the data fills in is not
+    known yet: rules that need a data-filled parameter the config leaves out wait for the
+    build. Nothing here imports Keras.
+    """
     from nnzoo.data import check_source_params, get_source
-    from nnzoo.registry import check_params, get_card
+    from nnzoo.registry import check_hyperparameters, check_params, get_card
 
     origins = origins or {}
 
@@ -387,9 +393,13 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
         file, line = _origin(origins, key, label)
         return {"file": file, "line": line}
 
+    def locate(name: str) -> tuple[str, int | None]:
+        return _origin(origins, f"model.params.{name}", label)
+
     card = get_card(config.model.name, **where("model.name"))
-    for name in config.model.params:
-        check_params(card, {name: None}, **where(f"model.params.{name}"))
+    params = dict(config.model.params)
+    check_params(card, params, locate=locate)
+    check_hyperparameters(card, params, locate=locate, data_filled=False)
     source = get_source(config.data.source, **where("data.source"))
     kinds = {card.input_kind, "any"} | (
         {"tokens"} if card.input_kind == "tokens_segments" else set()
@@ -407,8 +417,19 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
     if config.data.validation_source:
         get_source(config.data.validation_source, **where("data.validation_source"))
     dumped = config.model_dump()
-    for key in config.tune.space:
+    for key, space in config.tune.space.items():
         check_space_key(dumped, key, card.parameters, **where(f"tune.space.{key}"))
+        parts = key.split(".")
+        if parts[:2] == ["model", "params"] and len(parts) == 3:
+            # Every value the search may try must be one the model takes.
+            values = space.choice or space.float_range or space.int_range or []
+            for value in values:
+                check_params(
+                    card,
+                    {parts[2]: value},
+                    key="tune.space.model.params",
+                    **where(f"tune.space.{key}"),
+                )
 
 
 def check_space_key(

@@ -17,39 +17,45 @@ attend to padding, then either
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal, get_args
 
-from nnzoo.cards import register_model
+from nnzoo.cards import NumClasses, PositiveInt, Rate, register_model
+from nnzoo.models._rules import check_heads
 
 PAPER = (
     "Devlin et al. 2018, BERT: Pre-training of Deep Bidirectional Transformers for Language "
     "Understanding"
 )
 SMALL_PAPER = PAPER + "; compact sizes from Turc et al. 2019, Well-Read Students Learn Better"
-BERT_TASKS = ("classification", "masked_lm")
+BertTask = Literal["classification", "masked_lm"]
+BERT_TASKS = get_args(BertTask)
+
+
+def _check_bert(*, hidden_dim: int, num_heads: int, **_: Any) -> None:
+    check_heads(hidden_dim, num_heads)
 
 
 def _build_bert(
     *,
-    vocabulary_size: int = 30522,
-    max_sequence_length: int = 512,
-    num_layers: int = 12,
-    num_heads: int = 12,
-    hidden_dim: int = 768,
-    intermediate_dim: int = 3072,
-    dropout: float = 0.1,
-    num_segments: int = 2,
-    num_classes: int = 2,
-    task: str = "classification",
+    vocabulary_size: PositiveInt = 30522,
+    max_sequence_length: PositiveInt = 512,
+    num_layers: PositiveInt = 12,
+    num_heads: PositiveInt = 12,
+    hidden_dim: PositiveInt = 768,
+    intermediate_dim: PositiveInt = 3072,
+    dropout: Rate = 0.1,
+    num_segments: PositiveInt = 2,
+    num_classes: NumClasses = 2,
+    task: BertTask = "classification",
 ) -> Any:
     import keras
 
-    from nnzoo.layers import Bias, PositionEmbedding, key_dim, transformer_stack
+    from nnzoo.layers import Bias, PositionEmbedding, transformer_stack
     from nnzoo.models._common import classifier_head, token_inputs
 
     if task not in BERT_TASKS:
         raise ValueError(f"`task` must be one of {', '.join(BERT_TASKS)}. Received: task={task!r}")
-    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    _check_bert(hidden_dim=hidden_dim, num_heads=num_heads)
     init = keras.initializers.TruncatedNormal(stddev=0.02)
 
     inputs = token_inputs(segments=True)
@@ -106,6 +112,7 @@ _register = functools.partial(
     tasks=BERT_TASKS,
     input_kind="tokens_segments",
     paper=SMALL_PAPER,
+    check=_check_bert,
 )
 SMALL = dict(vocabulary_size=1000, max_sequence_length=128)
 

@@ -13,27 +13,32 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from nnzoo.cards import register_model
+from nnzoo.cards import PositiveInt, Rate, register_model
+from nnzoo.models._rules import check_heads
 
 PAPER = "Radford et al. 2019, Language Models are Unsupervised Multitask Learners"
 
 
+def _check_gpt(*, hidden_dim: int, num_heads: int, **_: Any) -> None:
+    check_heads(hidden_dim, num_heads)
+
+
 def _build_gpt(
     *,
-    vocabulary_size: int = 50257,
-    max_sequence_length: int = 1024,
-    num_layers: int = 12,
-    num_heads: int = 12,
-    hidden_dim: int = 768,
-    intermediate_dim: int = 3072,
-    dropout: float = 0.1,
+    vocabulary_size: PositiveInt = 50257,
+    max_sequence_length: PositiveInt = 1024,
+    num_layers: PositiveInt = 12,
+    num_heads: PositiveInt = 12,
+    hidden_dim: PositiveInt = 768,
+    intermediate_dim: PositiveInt = 3072,
+    dropout: Rate = 0.1,
 ) -> Any:
     import keras
 
-    from nnzoo.layers import PositionEmbedding, key_dim, transformer_stack
+    from nnzoo.layers import PositionEmbedding, transformer_stack
     from nnzoo.models._common import token_inputs
 
-    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    _check_gpt(hidden_dim=hidden_dim, num_heads=num_heads)
     init = keras.initializers.RandomNormal(stddev=0.02)
 
     inputs = token_inputs()
@@ -75,6 +80,7 @@ _register = functools.partial(
     task="language_modeling",
     input_kind="tokens",
     paper=PAPER,
+    check=_check_gpt,
 )
 #: The CPU-sized presets read bytes.
 BYTES = dict(vocabulary_size=256)

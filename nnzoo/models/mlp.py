@@ -2,7 +2,7 @@
 back-propagating errors").
 
 ``mlp_xor`` is the seed's 2-4-1 network that solves XOR (17 parameters); ``mlp`` is the general
-fully-connected classifier with the seed's activation set, dropout, batch-norm and L2.
+fully-connected classifier: any Keras activation, dropout, batch-norm and L2.
 """
 
 from __future__ import annotations
@@ -10,20 +10,27 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from nnzoo.cards import register_model
-
-ACTIVATIONS = ("relu", "leaky_relu", "swish", "gelu", "tanh", "sigmoid")
+from nnzoo.cards import (
+    ACTIVATIONS,
+    Activation,
+    NonNegativeFloat,
+    NumClasses,
+    Rate,
+    Shape,
+    Sizes,
+    register_model,
+)
 
 
 def _build_mlp(
     *,
-    input_shape: tuple[int, ...] = (64,),
-    num_classes: int = 10,
-    hidden_units: tuple[int, ...] = (128, 64),
-    activation: str = "relu",
-    dropout: float = 0.0,
+    input_shape: Shape = (64,),
+    num_classes: NumClasses = 10,
+    hidden_units: Sizes = (128, 64),
+    activation: Activation = "relu",
+    dropout: Rate = 0.0,
     batch_norm: bool = False,
-    l2: float = 0.0,
+    l2: NonNegativeFloat = 0.0,
     feature_normalization: bool = False,
 ) -> Any:
     import keras

@@ -12,23 +12,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.cards import register_model
+from nnzoo.cards import HyperparameterError, NumClasses, Shape, register_model
+
+
+def _check_perceptron(*, num_classes: int | None, **_: Any) -> None:
+    if num_classes is not None and int(num_classes) != 2:
+        raise HyperparameterError(
+            f"A perceptron separates two classes. Received: num_classes={num_classes}",
+            fixes={"num_classes": "use mlp for more than two classes"},
+        )
 
 
 def _build_perceptron(
     *,
-    input_shape: tuple[int, ...] = (2,),
-    num_classes: int = 2,
+    input_shape: Shape = (2,),
+    num_classes: NumClasses = 2,
     feature_normalization: bool = False,
 ) -> Any:
     import keras
 
     from nnzoo.models._common import normalized_features
 
-    if int(num_classes) != 2:
-        raise ValueError(
-            f"A perceptron separates two classes. Received: num_classes={num_classes}"
-        )
+    _check_perceptron(num_classes=num_classes)
     inputs = keras.Input(shape=tuple(input_shape), name="features")
     # Feature scaling learned on the training split, when the data asks for it (not the gates).
     x = normalized_features(inputs, feature_normalization)
@@ -48,4 +53,5 @@ register_model(
     summary="Single linear unit trained with the perceptron criterion; linear boundaries only.",
     num_params=3,
     loss="perceptron",
+    check=_check_perceptron,
 )

@@ -15,23 +15,26 @@ Embedding(10000, 128) -> GRU 64 -> 1 logit: 1,317,313 parameters (Keras 3 GRU,
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from nnzoo.cards import register_model
+import annotated_types as at
 
-CELLS = ("lstm", "gru")
+from nnzoo.cards import NonNegativeFloat, NumClasses, PositiveInt, Rate, Sizes, register_model
+
+Cell = Literal["lstm", "gru"]
+CELLS = get_args(Cell)
 
 
 def _build_recurrent(
     *,
-    cell: str = "lstm",
-    vocabulary_size: int = 10000,
-    num_classes: int = 2,
-    embedding_dim: int = 128,
-    hidden_units: tuple[int, ...] = (64, 32),
+    cell: Cell = "lstm",
+    vocabulary_size: PositiveInt = 10000,
+    num_classes: NumClasses = 2,
+    embedding_dim: PositiveInt = 128,
+    hidden_units: Annotated[Sizes, at.MinLen(1)] = (64, 32),
     bidirectional: bool = False,
-    dropout: float = 0.0,
-    l2: float = 0.0,
+    dropout: Rate = 0.0,
+    l2: NonNegativeFloat = 0.0,
 ) -> Any:
     """Embedding, a stack of ``cell`` layers of ``hidden_units``, logits.
 

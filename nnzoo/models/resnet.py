@@ -17,11 +17,24 @@ Images in [0, 1] are normalised inside the model with the ImageNet mean and std.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from nnzoo.cards import register_model
+import annotated_types as at
 
-STEMS = ("imagenet", "cifar")
+from nnzoo.cards import (
+    HyperparameterError,
+    ImageShape,
+    NonNegativeFloat,
+    NumClasses,
+    Rate,
+    Sizes,
+    register_model,
+)
+
+Stem = Literal["imagenet", "cifar"]
+STEMS = get_args(Stem)
+#: Stages: at least one (the stem's width is the first stage's).
+Stages = Annotated[Sizes, at.MinLen(1)]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _BN = dict(epsilon=1e-5, momentum=0.9)
@@ -64,15 +77,34 @@ def _basic_block(x: Any, filters: int, *, stride: int, name: str, l2: float) -> 
     return keras.layers.Activation("relu", name=f"{name}_out")(y)
 
 
+def _check_resnet(
+    *, input_shape: ImageShape | None, num_blocks: Stages, num_filters: Stages, **_: Any
+) -> None:
+    if len(num_blocks) != len(num_filters):
+        raise HyperparameterError(
+            "`num_blocks` and `num_filters` must have the same length. "
+            f"Received: num_blocks={list(num_blocks)}, num_filters={list(num_filters)}",
+            fixes={
+                "num_blocks": f"give one block count per stage: {len(num_filters)} numbers",
+                "num_filters": f"give one width per stage: {len(num_blocks)} numbers",
+            },
+        )
+    if input_shape is not None and int(input_shape[-1]) not in (1, 3):
+        raise HyperparameterError(
+            f"`input_shape` must have 1 or 3 channels. Received: input_shape={tuple(input_shape)}",
+            fixes={"input_shape": "use grey (1 channel) or RGB (3 channels) images"},
+        )
+
+
 def _build_resnet(
     *,
-    input_shape: tuple[int, int, int] = (224, 224, 3),
-    num_classes: int = 1000,
-    num_blocks: tuple[int, ...] = (2, 2, 2, 2),
-    num_filters: tuple[int, ...] = (64, 128, 256, 512),
-    stem: str = "imagenet",
-    dropout: float = 0.0,
-    l2: float = 0.0,
+    input_shape: ImageShape = (224, 224, 3),
+    num_classes: NumClasses = 1000,
+    num_blocks: Stages = (2, 2, 2, 2),
+    num_filters: Stages = (64, 128, 256, 512),
+    stem: Stem = "imagenet",
+    dropout: Rate = 0.0,
+    l2: NonNegativeFloat = 0.0,
 ) -> Any:
     """A basic-block ResNet: stem, ``len(num_blocks)`` stages, global average pool, logits."""
     import keras
@@ -81,18 +113,10 @@ def _build_resnet(
 
     if stem not in STEMS:
         raise ValueError(f"`stem` must be one of {', '.join(STEMS)}. Received: stem={stem!r}")
-    if len(num_blocks) != len(num_filters):
-        raise ValueError(
-            "`num_blocks` and `num_filters` must have the same length. "
-            f"Received: num_blocks={list(num_blocks)}, num_filters={list(num_filters)}"
-        )
+    _check_resnet(input_shape=input_shape, num_blocks=num_blocks, num_filters=num_filters)
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
     channels = int(input_shape[-1])
-    if channels not in (1, 3):
-        raise ValueError(
-            f"`input_shape` must have 1 or 3 channels. Received: input_shape={tuple(input_shape)}"
-        )
 
     inputs = keras.Input(shape=tuple(input_shape), name="images")  # (B, H, W, C) in [0, 1]
     # Fixed ImageNet statistics (not adapted): a grey image uses the channel average.
@@ -149,6 +173,7 @@ _register = functools.partial(
     task="classification",
     input_kind="image",
     paper=_PAPER,
+    check=_check_resnet,
 )
 
 _register(

@@ -11,26 +11,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnzoo.cards import register_model
+from nnzoo.cards import NumClasses, PositiveInt, Rate, register_model
+from nnzoo.models._rules import check_heads
+
+
+def _check_transformer(*, hidden_dim: int, num_heads: int, **_: Any) -> None:
+    check_heads(hidden_dim, num_heads)
 
 
 def _build_transformer(
     *,
-    vocabulary_size: int = 10_000,
-    max_sequence_length: int = 256,
-    num_layers: int = 2,
-    num_heads: int = 2,
-    hidden_dim: int = 64,
-    intermediate_dim: int = 128,
-    dropout: float = 0.1,
-    num_classes: int = 2,
+    vocabulary_size: PositiveInt = 10_000,
+    max_sequence_length: PositiveInt = 256,
+    num_layers: PositiveInt = 2,
+    num_heads: PositiveInt = 2,
+    hidden_dim: PositiveInt = 64,
+    intermediate_dim: PositiveInt = 128,
+    dropout: Rate = 0.1,
+    num_classes: NumClasses = 2,
 ) -> Any:
     import keras
 
-    from nnzoo.layers import MaskedMeanPooling, PositionEmbedding, key_dim, transformer_stack
+    from nnzoo.layers import MaskedMeanPooling, PositionEmbedding, transformer_stack
     from nnzoo.models._common import classifier_head, token_inputs
 
-    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    _check_transformer(hidden_dim=hidden_dim, num_heads=num_heads)
     inputs = token_inputs()
     tokens = keras.layers.Embedding(vocabulary_size, hidden_dim, name="token_embedding")(
         inputs["token_ids"]
@@ -63,4 +68,5 @@ register_model(
     paper="Vaswani et al. 2017, Attention Is All You Need",
     summary="Small transformer-encoder text classifier: 2 post-norm layers, masked mean pooling.",
     num_params=723_393,
+    check=_check_transformer,
 )

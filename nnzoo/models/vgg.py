@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from nnzoo._cache import keras_cache_dirs
-from nnzoo.cards import register_model
+from nnzoo.cards import (
+    HyperparameterError,
+    ImageShape,
+    NonNegativeFloat,
+    NumClasses,
+    PositiveInt,
+    Rate,
+    register_model,
+)
 from nnzoo.errors import ConfigError, DataNotAvailableError
+from nnzoo.models._common import output_units
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
 #: The Keras ImageNet weight files, by ``include_top``.
@@ -32,7 +41,8 @@ IMAGENET_FILES = {
     True: "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
     False: "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
 }
-FINE_TUNE_BLOCKS = ("block1", "block2", "block3", "block4", "block5")
+FineTuneBlock = Literal["block1", "block2", "block3", "block4", "block5"]
+FINE_TUNE_BLOCKS = get_args(FineTuneBlock)
 
 
 def _weights_file(weights: str | None, *, include_top: bool) -> str | None:
@@ -60,23 +70,57 @@ def _weights_file(weights: str | None, *, include_top: bool) -> str | None:
     return str(path)
 
 
-def _check_image_shape(input_shape: tuple[int, ...]) -> None:
-    if len(input_shape) != 3 or int(input_shape[-1]) != 3:
-        raise ValueError(
-            f"VGG16 takes RGB images (H, W, 3). Received: input_shape={tuple(input_shape)}"
+def _check_image_shape(input_shape: tuple[int, ...] | None) -> None:
+    if input_shape is not None and (len(input_shape) != 3 or int(input_shape[-1]) != 3):
+        raise HyperparameterError(
+            f"VGG16 takes RGB images (H, W, 3). Received: input_shape={tuple(input_shape)}",
+            fixes={"input_shape": "use RGB images (3 channels)"},
+        )
+
+
+def _check_vgg16_transfer(
+    *, input_shape: ImageShape | None, resize_to: int | None, **_: Any
+) -> None:
+    _check_image_shape(input_shape)
+    if resize_to is None and input_shape is None:
+        return
+    size = (int(resize_to), int(resize_to)) if resize_to else tuple(input_shape[:2])
+    if min(size) < 32:
+        raise HyperparameterError(
+            "VGG16 needs images of at least 32x32 (set `resize_to`). "
+            f"Received: input_shape={None if input_shape is None else tuple(input_shape)}, "
+            f"resize_to={resize_to}",
+            fixes={
+                "resize_to": "set resize_to: 32 or more (VGG16 was trained at 224)",
+                "input_shape": "set resize_to: 32 or more to resize the images in the model",
+            },
+        )
+
+
+def _check_vgg16(
+    *, input_shape: ImageShape | None, num_classes: int | None, weights: Any, **_: Any
+) -> None:
+    _check_image_shape(input_shape)
+    imagenet_shape = input_shape is None or tuple(input_shape) == (224, 224, 3)
+    if weights == "imagenet" and not (num_classes in (None, 1000) and imagenet_shape):
+        raise HyperparameterError(
+            "ImageNet weights of the full VGG16 need num_classes=1000 and input_shape "
+            f"(224, 224, 3). Received: num_classes={num_classes}, "
+            f"input_shape={None if input_shape is None else tuple(input_shape)}",
+            fixes={"weights": "use vgg16_transfer for other classes or sizes"},
         )
 
 
 def _build_vgg16_transfer(
     *,
-    input_shape: tuple[int, int, int] = (32, 32, 3),
-    num_classes: int = 10,
+    input_shape: ImageShape = (32, 32, 3),
+    num_classes: NumClasses = 10,
     weights: str | None = None,
-    resize_to: int | None = None,
-    fine_tune_from: str | None = None,
-    dense_units: int = 256,
-    dropout: float = 0.5,
-    l2: float = 0.0,
+    resize_to: PositiveInt | None = None,
+    fine_tune_from: FineTuneBlock | None = None,
+    dense_units: PositiveInt = 256,
+    dropout: Rate = 0.5,
+    l2: NonNegativeFloat = 0.0,
 ) -> Any:
     """VGG16 base + global average pool + Dense ``dense_units`` + ``dropout`` + logits.
 
@@ -88,7 +132,7 @@ def _build_vgg16_transfer(
     from nnzoo.layers.vgg_preprocess import VGGPreprocess
     from nnzoo.models._common import classifier_head, regularizer
 
-    _check_image_shape(input_shape)
+    _check_vgg16_transfer(input_shape=input_shape, resize_to=resize_to)
     if fine_tune_from is not None and fine_tune_from not in FINE_TUNE_BLOCKS:
         raise ValueError(
             f"`fine_tune_from` must be one of {', '.join(FINE_TUNE_BLOCKS)} or None. "
@@ -97,11 +141,6 @@ def _build_vgg16_transfer(
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
     size = (int(resize_to), int(resize_to)) if resize_to else tuple(input_shape[:2])
-    if min(size) < 32:
-        raise ValueError(
-            "VGG16 needs images of at least 32x32 (set `resize_to`). "
-            f"Received: input_shape={tuple(input_shape)}, resize_to={resize_to}"
-        )
     weights_file = _weights_file(weights, include_top=False)
 
     base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(*size, 3))
@@ -134,25 +173,16 @@ def _build_vgg16_transfer(
 
 def _build_vgg16(
     *,
-    input_shape: tuple[int, int, int] = (224, 224, 3),
-    num_classes: int = 1000,
+    input_shape: ImageShape = (224, 224, 3),
+    num_classes: NumClasses = 1000,
     weights: str | None = None,
 ) -> Any:
     """The full VGG16 classifier (13 conv layers, fc 4096-4096, logits)."""
     import keras
 
     from nnzoo.layers.vgg_preprocess import VGGPreprocess
-    from nnzoo.models._common import output_units
 
-    _check_image_shape(input_shape)
-    if weights == "imagenet" and (int(num_classes) != 1000 or tuple(input_shape) != (224, 224, 3)):
-        raise ConfigError(
-            "ImageNet weights of the full VGG16 need num_classes=1000 and input_shape "
-            f"(224, 224, 3). Received: num_classes={num_classes}, "
-            f"input_shape={tuple(input_shape)}",
-            key="model.params.weights",
-            fix="use vgg16_transfer for other classes or sizes",
-        )
+    _check_vgg16(input_shape=input_shape, num_classes=num_classes, weights=weights)
     weights_file = _weights_file(weights, include_top=True)
     # classifier_activation=None: the "predictions" layer emits logits (1 for a binary task).
     base = keras.applications.VGG16(
@@ -185,6 +215,7 @@ _register(
     summary="The seed's transfer model: frozen VGG16 base, Dense 256, dropout 0.5 "
     "(set weights: imagenet).",
     num_params=14_848_586,
+    check=_check_vgg16_transfer,
 )
 
 _register(
@@ -192,4 +223,5 @@ _register(
     _build_vgg16,
     summary="VGG16 ImageNet classifier, logits; 138,357,544 params at 224x224, 1000 classes.",
     num_params=138_357_544,
+    check=_check_vgg16,
 )

@@ -12,9 +12,18 @@ DeiT's / timm's ViT-S/16; ``vit_tiny`` is a CPU-sized preset for 32x32 images.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
-from nnzoo.cards import register_model
+from nnzoo.cards import (
+    HyperparameterError,
+    ImageShape,
+    NumClasses,
+    PositiveInt,
+    Rate,
+    register_model,
+)
+from nnzoo.models._rules import check_heads, divisors_near, or_list
 
 PAPER = (
     "Dosovitskiy et al. 2020, An Image is Worth 16x16 Words: Transformers for Image "
@@ -22,29 +31,47 @@ PAPER = (
 )
 
 
+def _check_vit(
+    *, input_shape: ImageShape | None, patch_size: int, hidden_dim: int, num_heads: int, **_: Any
+) -> None:
+    check_heads(hidden_dim, num_heads)
+    if input_shape is None:
+        return
+    height, width = int(input_shape[0]), int(input_shape[1])
+    if height % int(patch_size) or width % int(patch_size):
+        sides = f"{height}" if height == width else f"{height} and {width}"
+        sizes = or_list(divisors_near(math.gcd(height, width), int(patch_size)))
+        raise HyperparameterError(
+            "The image height and width must be multiples of `patch_size`. "
+            f"Received: input_shape={tuple(input_shape)}, patch_size={patch_size}",
+            fixes={
+                "patch_size": f"use a patch_size that divides {sides}, e.g. {sizes}",
+                "input_shape": f"use images whose sides are multiples of {patch_size}, or a "
+                f"patch_size that divides {sides} (e.g. {sizes})",
+            },
+        )
+
+
 def _build_vit(
     *,
-    input_shape: tuple[int, int, int] = (224, 224, 3),
-    patch_size: int = 16,
-    num_layers: int = 12,
-    num_heads: int = 12,
-    hidden_dim: int = 768,
-    intermediate_dim: int = 3072,
-    dropout: float = 0.0,
-    num_classes: int = 1000,
+    input_shape: ImageShape = (224, 224, 3),
+    patch_size: PositiveInt = 16,
+    num_layers: PositiveInt = 12,
+    num_heads: PositiveInt = 12,
+    hidden_dim: PositiveInt = 768,
+    intermediate_dim: PositiveInt = 3072,
+    dropout: Rate = 0.0,
+    num_classes: NumClasses = 1000,
 ) -> Any:
     import keras
 
-    from nnzoo.layers import ClassToken, PositionEmbedding, key_dim, transformer_stack
+    from nnzoo.layers import ClassToken, PositionEmbedding, transformer_stack
     from nnzoo.models._common import classifier_head
 
-    key_dim(hidden_dim, num_heads)  # fail early on a bad head count
+    _check_vit(
+        input_shape=input_shape, patch_size=patch_size, hidden_dim=hidden_dim, num_heads=num_heads
+    )
     height, width, _ = (int(s) for s in input_shape)
-    if height % int(patch_size) or width % int(patch_size):
-        raise ValueError(
-            "The image height and width must be multiples of `patch_size`. "
-            f"Received: input_shape={tuple(input_shape)}, patch_size={patch_size}"
-        )
     num_patches = (height // int(patch_size)) * (width // int(patch_size))
     init = keras.initializers.TruncatedNormal(stddev=0.02)
 
@@ -82,7 +109,12 @@ def _build_vit(
 
 
 _register = functools.partial(
-    register_model, builder=_build_vit, task="classification", input_kind="image", paper=PAPER
+    register_model,
+    builder=_build_vit,
+    task="classification",
+    input_kind="image",
+    paper=PAPER,
+    check=_check_vit,
 )
 
 _register(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnzoo.errors import ConfigError
 from nnzoo.registry import build_model
 
 # BERT-base with its pooler (Devlin et al. 2018; Hugging Face BertModel): 109,482,240.
@@ -87,5 +88,9 @@ def test_compact_sizes(name, layers, hidden):
 
 
 def test_unknown_task_is_rejected():
-    with pytest.raises(ValueError, match=r"Received: task='language_modeling'$"):
+    with pytest.raises(ConfigError) as err:
         build_model("bert_tiny", task="language_modeling")
+    assert str(err.value) == (
+        "params.task: must be one of 'classification', 'masked_lm'. "
+        "Received: task='language_modeling'. Fix: use one of them"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnzoo.errors import ConfigError
 from nnzoo.registry import build_model, get_card
 
 #: The seed's Sequential CNN at 32x32x3 with 10 classes: 896 + 9,248 + 18,496 + 36,928 + 73,856
@@ -79,8 +80,12 @@ def test_l2_adds_a_penalty_per_kernel():
 
 
 def test_too_small_images_are_rejected_with_the_value():
-    with pytest.raises(ValueError, match=r"Received: input_shape=\(8, 8, 3\)"):
+    with pytest.raises(ConfigError) as err:
         build_model("cnn_cifar", input_shape=(8, 8, 3))
+    assert str(err.value) == (
+        "params.input_shape: `input_shape` is too small for 3 blocks with 'valid' padding. "
+        "Received: input_shape=(8, 8, 3). Fix: use larger images, padding: same or fewer blocks"
+    )
 
 
 def test_card():

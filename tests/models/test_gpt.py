@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnzoo.errors import ConfigError
 from nnzoo.registry import build_model
 
 
@@ -62,5 +63,10 @@ def test_lm_head_is_tied_to_the_token_embedding(nano, tmp_path):
 
 
 def test_hidden_dim_must_be_a_multiple_of_num_heads():
-    with pytest.raises(ValueError, match=r"Received: hidden_dim=128, num_heads=5$"):
+    with pytest.raises(ConfigError) as err:
         build_model("gpt_nano", num_heads=5)
+    assert str(err.value) == (
+        "params.num_heads: `hidden_dim` must be a positive multiple of `num_heads`. "
+        "Received: hidden_dim=128, num_heads=5. Fix: use a num_heads that divides "
+        "hidden_dim=128, e.g. 2, 4 or 8"
+    )

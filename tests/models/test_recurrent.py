@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnzoo.errors import ConfigError
 from nnzoo.registry import build_model, get_card
 
 #: Embedding 10000x128 (1,280,000) + LSTM 64 (49,408) + LSTM 32 (12,416) + Dense 1 (33).
@@ -108,5 +109,9 @@ def test_cards_take_kerashub_token_inputs():
 
 
 def test_empty_hidden_units_is_rejected():
-    with pytest.raises(ValueError, match=r"Received: hidden_units=\(\)"):
+    with pytest.raises(ConfigError) as err:
         build_model("gru", hidden_units=())
+    assert str(err.value) == (
+        "params.hidden_units: must have at least 1 item. Received: hidden_units=(). "
+        "Fix: e.g. hidden_units: [64] (the default)"
+    )

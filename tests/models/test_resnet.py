@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnzoo.errors import ConfigError
 from nnzoo.registry import build_model
 
 #: torchvision's resnet18 / resnet34 at 224x224x3 with 1000 classes (trainable parameters).
@@ -68,5 +69,9 @@ def test_images_are_normalised_with_imagenet_statistics():
 
 
 def test_unknown_stem_names_the_value():
-    with pytest.raises(ValueError, match="Received: stem='tiny'"):
+    with pytest.raises(ConfigError) as err:
         build_model("resnet18", stem="tiny")
+    assert str(err.value) == (
+        "params.stem: must be one of 'imagenet', 'cifar'. Received: stem='tiny'. "
+        "Fix: use one of them"
+    )

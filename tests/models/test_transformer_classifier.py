@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnzoo.errors import ConfigError
 from nnzoo.registry import build_model
 
 
@@ -41,5 +42,10 @@ def test_position_table_is_sized_to_max_sequence_length():
 
 
 def test_hidden_dim_must_be_a_multiple_of_num_heads():
-    with pytest.raises(ValueError, match=r"Received: hidden_dim=64, num_heads=3$"):
+    with pytest.raises(ConfigError) as err:
         build_model("transformer", num_heads=3)
+    assert str(err.value) == (
+        "params.num_heads: `hidden_dim` must be a positive multiple of `num_heads`. "
+        "Received: hidden_dim=64, num_heads=3. Fix: use a num_heads that divides "
+        "hidden_dim=64, e.g. 1, 2 or 4"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnzoo.errors import ConfigError
 from nnzoo.registry import build_model, get_card
 
 
@@ -54,13 +55,23 @@ def test_layers_have_structured_names(vit):
 
 
 def test_patch_size_must_divide_the_image():
-    with pytest.raises(ValueError, match=r"Received: input_shape=\(30, 30, 3\), patch_size=4$"):
+    with pytest.raises(ConfigError) as err:
         build_model("vit_tiny", input_shape=(30, 30, 3))
+    assert str(err.value) == (
+        "params.input_shape: The image height and width must be multiples of `patch_size`. "
+        "Received: input_shape=(30, 30, 3), patch_size=4. Fix: use images whose sides are "
+        "multiples of 4, or a patch_size that divides 30 (e.g. 2, 3 or 5)"
+    )
 
 
 def test_hidden_dim_must_be_a_multiple_of_num_heads():
-    with pytest.raises(ValueError, match=r"Received: hidden_dim=130, num_heads=4$"):
+    with pytest.raises(ConfigError) as err:
         build_model("vit_tiny", hidden_dim=130)
+    assert str(err.value) == (
+        "params.hidden_dim: `hidden_dim` must be a positive multiple of `num_heads`. "
+        "Received: hidden_dim=130, num_heads=4. Fix: use a hidden_dim that is a multiple of "
+        "num_heads=4, e.g. 128 or 132"
+    )
 
 
 def test_non_square_images_are_supported():
