@@ -135,6 +135,9 @@ class ModelCard:
             (the builder calls it too); raises :class:`HyperparameterError`. It gets every
             parameter; a data-filled one (:data:`DATA_FILLED`) may be ``None`` (not known
             yet), and the rules that need it are skipped. ``None``: no such rules.
+        count_params: ``(**hyperparameters) -> int``, exactly ``model.count_params()`` of the
+            model the builder would build, without Keras (the memory estimate). ``None``: no
+            closed form, so no estimate.
     """
 
     name: str
@@ -149,6 +152,7 @@ class ModelCard:
     builder: Callable[..., Any] = field(repr=False, compare=False)
     loss: str | None = None
     check: Callable[..., None] | None = field(default=None, repr=False, compare=False)
+    count_params: Callable[..., int] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -201,6 +205,7 @@ def register_model(
     defaults: dict[str, Any] | None = None,
     loss: str | None = None,
     check: Callable[..., None] | None = None,
+    count_params: Callable[..., int] | None = None,
 ) -> ModelCard:
     """Register a catalog entry.
 
@@ -208,7 +213,7 @@ def register_model(
     ``nnzoo.models.resnet``). ``defaults`` override the builder's own keyword defaults
     (timm-style variants: ``dict(base, **overrides)``); the card stores the complete set.
     ``tasks`` defaults to ``(task,)``; a builder that supports several takes a ``task``
-    parameter whose default is ``task``. ``check``: see :class:`ModelCard`.
+    parameter whose default is ``task``. ``check`` and ``count_params``: see :class:`ModelCard`.
     """
     if name in REGISTRY:
         raise ValueError(f"Model {name!r} is registered twice.")
@@ -249,6 +254,7 @@ def register_model(
         builder=builder,
         loss=loss,
         check=check,
+        count_params=count_params,
     )
     REGISTRY[name] = card
     return card

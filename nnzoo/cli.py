@@ -254,7 +254,7 @@ def describe(name: str, overrides: tuple[str, ...], summary: bool):
 
     card = get_card(name, key="NAME")
     params = dict(parse_set(o) for o in overrides)
-    # Checked (names, values, rules) before anything is printed or built.
+    # Checked (names, values, rules, memory) before anything is printed or built.
     model = build_checked(card, params, key="--set")
     console = _console()
     console.print(f"[bold]{card.name}[/bold] — {card.summary}")

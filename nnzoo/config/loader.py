@@ -380,12 +380,19 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
     """Check what the schema cannot: model name and params, data source and params, space.
 
     The model's parameters are checked as a build would check them (names, each value's
-    choices and range, the rules between them), except that what the data fills in is not
-    known yet: rules that need a data-filled parameter the config leaves out wait for the
-    build. Nothing here imports Keras.
+    choices and range, the rules between them, the memory they need with the configured
+    optimizer), except that what the data fills in is not known yet: rules that need a
+    data-filled parameter the config leaves out wait for the build, and the memory estimate
+    takes the card's default for it. Nothing here imports Keras.
     """
     from nnzoo.data import check_source_params, get_source
-    from nnzoo.registry import check_hyperparameters, check_params, get_card
+    from nnzoo.registry import (
+        check_hyperparameters,
+        check_memory,
+        check_params,
+        get_card,
+        optimizer_slots,
+    )
 
     origins = origins or {}
 
@@ -400,6 +407,9 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
     params = dict(config.model.params)
     check_params(card, params, locate=locate)
     check_hyperparameters(card, params, locate=locate, data_filled=False)
+    optimizer = config.train.optimizer
+    slots = optimizer_slots(optimizer.name, momentum=optimizer.momentum)
+    check_memory(card, params, optimizer_slots=slots, **where("model.params"))
     source = get_source(config.data.source, **where("data.source"))
     kinds = {card.input_kind, "any"} | (
         {"tokens"} if card.input_kind == "tokens_segments" else set()

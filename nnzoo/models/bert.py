@@ -20,6 +20,8 @@ import functools
 from typing import Any, Literal, get_args
 
 from nnzoo.cards import NumClasses, PositiveInt, Rate, register_model
+from nnzoo.models import _counts
+from nnzoo.models._common import output_units
 from nnzoo.models._rules import check_heads
 
 PAPER = (
@@ -33,6 +35,32 @@ BERT_TASKS = get_args(BertTask)
 
 def _check_bert(*, hidden_dim: int, num_heads: int, **_: Any) -> None:
     check_heads(hidden_dim, num_heads)
+
+
+def _count_bert(
+    *,
+    vocabulary_size: int,
+    max_sequence_length: int,
+    num_layers: int,
+    hidden_dim: int,
+    intermediate_dim: int,
+    num_segments: int,
+    num_classes: int,
+    task: str,
+    **_: Any,
+) -> int:
+    embeddings = sum(
+        _counts.embedding(rows, hidden_dim)
+        for rows in (vocabulary_size, max_sequence_length, num_segments)
+    )
+    embeddings += _counts.layer_norm(hidden_dim)
+    layers = int(num_layers) * _counts.transformer_layer(hidden_dim, intermediate_dim)
+    if task == "masked_lm":
+        # Transform (dense + layer norm), the tied projection (no weights of its own), a bias.
+        transform = _counts.dense(hidden_dim, hidden_dim) + _counts.layer_norm(hidden_dim)
+        return embeddings + layers + transform + int(vocabulary_size)
+    pooler = _counts.dense(hidden_dim, hidden_dim)
+    return embeddings + layers + pooler + _counts.dense(hidden_dim, output_units(num_classes))
 
 
 def _build_bert(
@@ -113,6 +141,7 @@ _register = functools.partial(
     input_kind="tokens_segments",
     paper=SMALL_PAPER,
     check=_check_bert,
+    count_params=_count_bert,
 )
 SMALL = dict(vocabulary_size=1000, max_sequence_length=128)
 

@@ -21,6 +21,8 @@ from nnzoo.cards import (
     Sizes,
     register_model,
 )
+from nnzoo.models import _counts
+from nnzoo.models._common import output_units
 
 Padding = Literal["valid", "same"]
 PADDINGS = get_args(Padding)
@@ -78,6 +80,30 @@ def _check_cnn(
         )
     if input_shape is not None:
         _feature_map(input_shape, convs_per_block, kernel_size, padding)
+
+
+def _count_cnn(
+    *,
+    input_shape: ImageShape,
+    num_classes: int,
+    filters: Sizes,
+    convs_per_block: Sizes,
+    kernel_size: int,
+    padding: str,
+    dense_units: int,
+    batch_norm: bool,
+    **_: Any,
+) -> int:
+    total, channels = 0, int(input_shape[-1])
+    for num_filters, num_convs in zip(filters, convs_per_block, strict=True):
+        for _conv in range(int(num_convs)):
+            total += _counts.conv2d(kernel_size, channels, num_filters, bias=not batch_norm)
+            total += _counts.batch_norm(num_filters) if batch_norm else 0
+            channels = int(num_filters)
+    height, width = _feature_map(input_shape, convs_per_block, kernel_size, padding)
+    total += _counts.dense(height * width * channels, dense_units, bias=not batch_norm)
+    total += _counts.batch_norm(dense_units) if batch_norm else 0
+    return total + _counts.dense(dense_units, output_units(num_classes))
 
 
 def _build_cnn(
@@ -156,4 +182,5 @@ register_model(
     summary="The seed's CIFAR-10 CNN: conv blocks 32-32, 64-64, 128, Dense 512; 210,602 params.",
     num_params=210_602,
     check=_check_cnn,
+    count_params=_count_cnn,
 )

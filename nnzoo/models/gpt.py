@@ -14,6 +14,7 @@ import functools
 from typing import Any
 
 from nnzoo.cards import PositiveInt, Rate, register_model
+from nnzoo.models import _counts
 from nnzoo.models._rules import check_heads
 
 PAPER = "Radford et al. 2019, Language Models are Unsupervised Multitask Learners"
@@ -21,6 +22,22 @@ PAPER = "Radford et al. 2019, Language Models are Unsupervised Multitask Learner
 
 def _check_gpt(*, hidden_dim: int, num_heads: int, **_: Any) -> None:
     check_heads(hidden_dim, num_heads)
+
+
+def _count_gpt(
+    *,
+    vocabulary_size: int,
+    max_sequence_length: int,
+    num_layers: int,
+    hidden_dim: int,
+    intermediate_dim: int,
+    **_: Any,
+) -> int:
+    # The LM head is the tied token embedding: no weights of its own.
+    tokens = _counts.embedding(vocabulary_size, hidden_dim)
+    positions = _counts.embedding(max_sequence_length, hidden_dim)
+    layers = int(num_layers) * _counts.transformer_layer(hidden_dim, intermediate_dim)
+    return tokens + positions + layers + _counts.layer_norm(hidden_dim)
 
 
 def _build_gpt(
@@ -81,6 +98,7 @@ _register = functools.partial(
     input_kind="tokens",
     paper=PAPER,
     check=_check_gpt,
+    count_params=_count_gpt,
 )
 #: The CPU-sized presets read bytes.
 BYTES = dict(vocabulary_size=256)

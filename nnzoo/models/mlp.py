@@ -20,6 +20,26 @@ from nnzoo.cards import (
     Sizes,
     register_model,
 )
+from nnzoo.models import _counts
+from nnzoo.models._common import output_units
+
+
+def _count_mlp(
+    *,
+    input_shape: Shape,
+    num_classes: int,
+    hidden_units: Sizes,
+    batch_norm: bool,
+    feature_normalization: bool = False,
+    **_: Any,
+) -> int:
+    width = _counts.prod(input_shape)
+    total = _counts.normalization(width) if feature_normalization else 0
+    for units in hidden_units:
+        total += _counts.dense(width, units, bias=not batch_norm)
+        total += _counts.batch_norm(units) if batch_norm else 0
+        width = int(units)
+    return total + _counts.dense(width, output_units(num_classes))
 
 
 def _build_mlp(
@@ -68,7 +88,11 @@ def _build_mlp(
 
 
 _register = functools.partial(
-    register_model, builder=_build_mlp, task="classification", input_kind="features"
+    register_model,
+    builder=_build_mlp,
+    task="classification",
+    input_kind="features",
+    count_params=_count_mlp,
 )
 
 _register(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnzoo.cards import HyperparameterError, NumClasses, Shape, register_model
+from nnzoo.models import _counts
 
 
 def _check_perceptron(*, num_classes: int | None, **_: Any) -> None:
@@ -21,6 +22,12 @@ def _check_perceptron(*, num_classes: int | None, **_: Any) -> None:
             f"A perceptron separates two classes. Received: num_classes={num_classes}",
             fixes={"num_classes": "use mlp for more than two classes"},
         )
+
+
+def _count_perceptron(*, input_shape: Shape, feature_normalization: bool = False, **_: Any) -> int:
+    features = _counts.prod(input_shape)
+    scaling = _counts.normalization(features) if feature_normalization else 0
+    return scaling + _counts.dense(features, 1)
 
 
 def _build_perceptron(
@@ -54,4 +61,5 @@ register_model(
     num_params=3,
     loss="perceptron",
     check=_check_perceptron,
+    count_params=_count_perceptron,
 )

@@ -20,9 +20,30 @@ from typing import Annotated, Any, Literal, get_args
 import annotated_types as at
 
 from nnzoo.cards import NonNegativeFloat, NumClasses, PositiveInt, Rate, Sizes, register_model
+from nnzoo.models import _counts
+from nnzoo.models._common import output_units
 
 Cell = Literal["lstm", "gru"]
 CELLS = get_args(Cell)
+
+
+def _count_recurrent(
+    *,
+    cell: str,
+    vocabulary_size: int,
+    num_classes: int,
+    embedding_dim: int,
+    hidden_units: Sizes,
+    bidirectional: bool,
+    **_: Any,
+) -> int:
+    layer = _counts.lstm if cell == "lstm" else _counts.gru
+    directions = 2 if bidirectional else 1
+    total, width = _counts.embedding(vocabulary_size, embedding_dim), int(embedding_dim)
+    for units in hidden_units:
+        total += directions * layer(width, units)
+        width = directions * int(units)  # the directions are concatenated
+    return total + _counts.dense(width, output_units(num_classes))
 
 
 def _build_recurrent(
@@ -79,7 +100,11 @@ def _build_recurrent(
 
 
 _register = functools.partial(
-    register_model, builder=_build_recurrent, task="classification", input_kind="tokens"
+    register_model,
+    builder=_build_recurrent,
+    task="classification",
+    input_kind="tokens",
+    count_params=_count_recurrent,
 )
 
 _register(

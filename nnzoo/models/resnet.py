@@ -30,6 +30,8 @@ from nnzoo.cards import (
     Sizes,
     register_model,
 )
+from nnzoo.models import _counts
+from nnzoo.models._common import output_units
 
 Stem = Literal["imagenet", "cifar"]
 STEMS = get_args(Stem)
@@ -94,6 +96,31 @@ def _check_resnet(
             f"`input_shape` must have 1 or 3 channels. Received: input_shape={tuple(input_shape)}",
             fixes={"input_shape": "use grey (1 channel) or RGB (3 channels) images"},
         )
+
+
+def _count_resnet(
+    *,
+    input_shape: ImageShape,
+    num_classes: int,
+    num_blocks: Stages,
+    num_filters: Stages,
+    stem: str,
+    **_: Any,
+) -> int:
+    channels = int(num_filters[0])
+    stem_kernel = 7 if stem == "imagenet" else 3
+    total = _counts.conv2d(stem_kernel, input_shape[-1], channels, bias=False)
+    total += _counts.batch_norm(channels)
+    for s, (blocks, filters) in enumerate(zip(num_blocks, num_filters, strict=True), start=1):
+        for b in range(1, int(blocks) + 1):
+            if (s > 1 and b == 1) or channels != int(filters):  # projection shortcut
+                total += _counts.conv2d(1, channels, filters, bias=False)
+                total += _counts.batch_norm(filters)
+            total += _counts.conv2d(3, channels, filters, bias=False)
+            total += _counts.conv2d(3, filters, filters, bias=False)
+            total += 2 * _counts.batch_norm(filters)
+            channels = int(filters)
+    return total + _counts.dense(channels, output_units(num_classes))
 
 
 def _build_resnet(
@@ -174,6 +201,7 @@ _register = functools.partial(
     input_kind="image",
     paper=_PAPER,
     check=_check_resnet,
+    count_params=_count_resnet,
 )
 
 _register(

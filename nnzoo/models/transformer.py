@@ -12,11 +12,29 @@ from __future__ import annotations
 from typing import Any
 
 from nnzoo.cards import NumClasses, PositiveInt, Rate, register_model
+from nnzoo.models import _counts
+from nnzoo.models._common import output_units
 from nnzoo.models._rules import check_heads
 
 
 def _check_transformer(*, hidden_dim: int, num_heads: int, **_: Any) -> None:
     check_heads(hidden_dim, num_heads)
+
+
+def _count_transformer(
+    *,
+    vocabulary_size: int,
+    max_sequence_length: int,
+    num_layers: int,
+    hidden_dim: int,
+    intermediate_dim: int,
+    num_classes: int,
+    **_: Any,
+) -> int:
+    tokens = _counts.embedding(vocabulary_size, hidden_dim)
+    positions = _counts.embedding(max_sequence_length, hidden_dim)
+    layers = int(num_layers) * _counts.transformer_layer(hidden_dim, intermediate_dim)
+    return tokens + positions + layers + _counts.dense(hidden_dim, output_units(num_classes))
 
 
 def _build_transformer(
@@ -69,4 +87,5 @@ register_model(
     summary="Small transformer-encoder text classifier: 2 post-norm layers, masked mean pooling.",
     num_params=723_393,
     check=_check_transformer,
+    count_params=_count_transformer,
 )

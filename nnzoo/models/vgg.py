@@ -33,6 +33,7 @@ from nnzoo.cards import (
     register_model,
 )
 from nnzoo.errors import ConfigError, DataNotAvailableError
+from nnzoo.models import _counts
 from nnzoo.models._common import output_units
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
@@ -43,6 +44,8 @@ IMAGENET_FILES = {
 }
 FineTuneBlock = Literal["block1", "block2", "block3", "block4", "block5"]
 FINE_TUNE_BLOCKS = get_args(FineTuneBlock)
+#: The convolutional base: (filters, 3x3 convolutions) of each block; a 2x2 max-pool ends each.
+_VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 
 
 def _weights_file(weights: str | None, *, include_top: bool) -> str | None:
@@ -78,6 +81,18 @@ def _check_image_shape(input_shape: tuple[int, ...] | None) -> None:
         )
 
 
+def _count_base(input_shape: ImageShape) -> tuple[int, int]:
+    """``(parameters, flattened size of the output)`` of the VGG16 convolutional base."""
+    total, channels = 0, int(input_shape[-1])
+    height, width = int(input_shape[0]), int(input_shape[1])
+    for filters, num_convs in _VGG16_BLOCKS:
+        for _conv in range(num_convs):
+            total += _counts.conv2d(3, channels, filters)
+            channels = filters
+        height, width = height // 2, width // 2
+    return total, height * width * channels
+
+
 def _check_vgg16_transfer(
     *, input_shape: ImageShape | None, resize_to: int | None, **_: Any
 ) -> None:
@@ -97,6 +112,17 @@ def _check_vgg16_transfer(
         )
 
 
+def _count_vgg16_transfer(
+    *, input_shape: ImageShape, num_classes: int, dense_units: int, **_: Any
+) -> int:
+    base, _flat = _count_base(input_shape)
+    return (
+        base
+        + _counts.dense(512, dense_units)
+        + _counts.dense(dense_units, output_units(num_classes))
+    )
+
+
 def _check_vgg16(
     *, input_shape: ImageShape | None, num_classes: int | None, weights: Any, **_: Any
 ) -> None:
@@ -109,6 +135,12 @@ def _check_vgg16(
             f"input_shape={None if input_shape is None else tuple(input_shape)}",
             fixes={"weights": "use vgg16_transfer for other classes or sizes"},
         )
+
+
+def _count_vgg16(*, input_shape: ImageShape, num_classes: int, **_: Any) -> int:
+    base, flat = _count_base(input_shape)
+    top = _counts.dense(flat, 4096) + _counts.dense(4096, 4096)
+    return base + top + _counts.dense(4096, output_units(num_classes))
 
 
 def _build_vgg16_transfer(
@@ -216,6 +248,7 @@ _register(
     "(set weights: imagenet).",
     num_params=14_848_586,
     check=_check_vgg16_transfer,
+    count_params=_count_vgg16_transfer,
 )
 
 _register(
@@ -224,4 +257,5 @@ _register(
     summary="VGG16 ImageNet classifier, logits; 138,357,544 params at 224x224, 1000 classes.",
     num_params=138_357_544,
     check=_check_vgg16,
+    count_params=_count_vgg16,
 )

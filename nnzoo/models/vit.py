@@ -23,6 +23,8 @@ from nnzoo.cards import (
     Rate,
     register_model,
 )
+from nnzoo.models import _counts
+from nnzoo.models._common import output_units
 from nnzoo.models._rules import check_heads, divisors_near, or_list
 
 PAPER = (
@@ -50,6 +52,27 @@ def _check_vit(
                 f"patch_size that divides {sides} (e.g. {sizes})",
             },
         )
+
+
+def _count_vit(
+    *,
+    input_shape: ImageShape,
+    patch_size: int,
+    num_layers: int,
+    hidden_dim: int,
+    intermediate_dim: int,
+    num_classes: int,
+    **_: Any,
+) -> int:
+    height, width, channels = (int(s) for s in input_shape)
+    num_patches = (height // int(patch_size)) * (width // int(patch_size))
+    patch_embedding = _counts.conv2d(patch_size, channels, hidden_dim)
+    class_token = int(hidden_dim)
+    positions = _counts.embedding(num_patches + 1, hidden_dim)  # the class token's too
+    embeddings = patch_embedding + class_token + positions
+    layers = int(num_layers) * _counts.transformer_layer(hidden_dim, intermediate_dim)
+    head = _counts.layer_norm(hidden_dim) + _counts.dense(hidden_dim, output_units(num_classes))
+    return embeddings + layers + head
 
 
 def _build_vit(
@@ -115,6 +138,7 @@ _register = functools.partial(
     input_kind="image",
     paper=PAPER,
     check=_check_vit,
+    count_params=_count_vit,
 )
 
 _register(

@@ -1,8 +1,9 @@
 """Hyperparameters are checked before anything is built, in one line naming the key and a fix.
 
 The choices and ranges live on each builder's annotations (``nnzoo.cards``: ``PositiveInt``,
-``Rate``, ``Activation``, ...), the rules between parameters in each card's ``check``.
-``nnzoo validate`` (without Keras) and ``nnzoo.build_model`` refuse the same mistakes.
+``Rate``, ``Activation``, ...), the rules between parameters in each card's ``check``, the
+memory estimate in each card's closed-form ``count_params``. ``nnzoo validate`` (without Keras)
+and ``nnzoo.build_model`` refuse the same mistakes; the closed forms equal Keras' own count.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typing
 import pytest
 from click.testing import CliRunner
 
+from nnzoo import registry
 from nnzoo.cli import cli
 from nnzoo.errors import ConfigError
 from nnzoo.registry import (
@@ -23,8 +25,10 @@ from nnzoo.registry import (
     build_model,
     check_hyperparameters,
     check_params,
+    estimate_memory_bytes,
     get_card,
     list_models,
+    optimizer_slots,
 )
 
 ALL = list_models()
@@ -152,7 +156,7 @@ def test_build_model_refuses_the_same(model, source, params, key, message):
 
 
 def test_validate_does_not_import_keras(tmp_path):
-    """Checking values and rules needs neither Keras nor TensorFlow."""
+    """Checking values, rules and memory needs neither Keras nor TensorFlow."""
     good = write_config(tmp_path, "resnet18", "shapes", "stem: cifar")
     bad = write_config(tmp_path, "mlp", "digits", "hidden_units: [0]", name="bad.yaml")
     code = (
@@ -250,3 +254,139 @@ def test_every_parameter_is_annotated_and_the_defaults_pass(name):
     assert set(card.parameters) <= set(hints)
     check_params(card, card.defaults)
     check_hyperparameters(card, card.defaults)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_closed_form_count_equals_the_cards_count(name):
+    """``count_params`` at the defaults is the card's ``num_params`` (Keras' count, checked by
+    building every entry in test_catalog)."""
+    card = get_card(name)
+    assert card.count_params is not None
+    assert card.count_params(**card.defaults) == card.num_params
+
+
+#: Small sizes per entry, built with Keras: the closed form must give Keras' count exactly.
+SIZES = [
+    ("perceptron", dict(input_shape=(5,))),
+    ("mlp", dict(input_shape=(3, 4), hidden_units=(7, 5), num_classes=2)),
+    ("mlp", dict(input_shape=(6,), hidden_units=(4,), batch_norm=True, num_classes=3)),
+    ("mlp", dict(input_shape=(6,), hidden_units=(), num_classes=4)),
+    ("cnn_cifar", dict(input_shape=(20, 24, 1), filters=(4, 6), convs_per_block=(1, 2))),
+    (
+        "cnn_cifar",
+        dict(
+            input_shape=(16, 16, 3),
+            filters=(4,),
+            convs_per_block=(2,),
+            kernel_size=5,
+            padding="same",
+            dense_units=6,
+            batch_norm=True,
+            num_classes=2,
+        ),
+    ),
+    ("vgg16_transfer", dict(dense_units=8, num_classes=3)),
+    ("vgg16", dict(input_shape=(32, 48, 3), num_classes=2)),
+    (
+        "resnet18",
+        dict(
+            input_shape=(32, 32, 1),
+            num_blocks=(1, 2, 1),
+            num_filters=(8, 16, 16),
+            stem="cifar",
+            num_classes=2,
+        ),
+    ),
+    ("resnet34", dict(input_shape=(64, 64, 3), num_blocks=(1, 1), num_filters=(8, 8))),
+    (
+        "vit_tiny",
+        dict(
+            input_shape=(16, 24, 1),
+            patch_size=8,
+            num_layers=2,
+            num_heads=2,
+            hidden_dim=12,
+            intermediate_dim=10,
+            num_classes=2,
+        ),
+    ),
+    ("lstm", dict(vocabulary_size=50, embedding_dim=6, hidden_units=(5, 3), num_classes=3)),
+    ("lstm", dict(vocabulary_size=50, embedding_dim=6, hidden_units=(4,), bidirectional=True)),
+    ("gru", dict(vocabulary_size=30, embedding_dim=5, hidden_units=(4, 6), num_classes=4)),
+    ("gru", dict(vocabulary_size=30, embedding_dim=5, hidden_units=(3, 2), bidirectional=True)),
+    (
+        "transformer",
+        dict(vocabulary_size=40, max_sequence_length=9, num_layers=3, hidden_dim=8, num_heads=4),
+    ),
+    (
+        "bert_tiny",
+        dict(vocabulary_size=40, max_sequence_length=9, hidden_dim=8, intermediate_dim=12),
+    ),
+    (
+        "bert_tiny",
+        dict(
+            vocabulary_size=40,
+            max_sequence_length=9,
+            num_layers=1,
+            hidden_dim=8,
+            num_segments=3,
+            task="masked_lm",
+        ),
+    ),
+    ("gpt_nano", dict(vocabulary_size=33, max_sequence_length=7, num_layers=3, hidden_dim=12)),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), SIZES)
+def test_closed_form_count_equals_keras(name, params):
+    card = get_card(name)
+    full = {**card.defaults, **params}
+    assert card.count_params(**full) == card.builder(**full).count_params()
+
+
+@pytest.mark.skipif(
+    "feature_normalization" not in get_card("mlp").parameters,
+    reason="features models without a Normalization layer",
+)
+@pytest.mark.parametrize("name", ["perceptron", "mlp"])
+def test_closed_form_counts_the_feature_normalization(name):
+    card = get_card(name)
+    full = {**card.defaults, "input_shape": (7,), "feature_normalization": True}
+    assert card.count_params(**full) == card.builder(**full).count_params()
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_memory_estimate_is_weights_times_one_plus_slots():
+    """float32 weights, plus the optimizer's slots: adam 2, sgd with momentum 1."""
+    card = get_card("mlp")
+    assert estimate_memory_bytes(card, {}, optimizer_slots("adam")) == 17_226 * 4 * 3
+    assert estimate_memory_bytes(card, {}, optimizer_slots("sgd", momentum=0.9)) == 17_226 * 8
+    assert [optimizer_slots(n) for n in ("adam", "adamw", "sgd", "rmsprop")] == [2, 2, 0, 1]
+
+
+def test_available_memory_is_known_here():
+    available = registry.available_memory_bytes()
+    assert isinstance(available, int) and available > 0
+
+
+def test_a_model_too_big_for_memory_is_refused_before_it_is_built(tmp_path, monkeypatch):
+    """Over half the available memory: validate and build refuse, with the estimate and the
+    memory; validate counts the config's optimizer (adam: 2 slots), build only the weights."""
+    monkeypatch.setattr(registry, "available_memory_bytes", lambda: 300_000)
+    path = write_config(tmp_path, "mlp", "digits", "hidden_units: [128, 64, 32]")
+    code, lines = validate(path)
+    assert code == 2
+    assert lines == [
+        f"nnzoo: error: {path}:4: model.params: model 'mlp' would have 18,986 parameters: "
+        "222.5 KiB for its float32 weights and the optimizer's 2 slot(s) per weight "
+        "(4 bytes x 3), more than half of the 293.0 KiB of memory available. "
+        "Fix: use smaller sizes than hidden_units=[128, 64, 32]"
+    ]
+    # Weights only (75,944 bytes) fit in half of 300,000 bytes; weights and adam's slots do not.
+    build_checked(get_card("mlp"), {"hidden_units": (128, 64, 32)}, optimizer_slots=0)
+    with pytest.raises(ConfigError) as err:
+        build_checked(get_card("mlp"), {"hidden_units": (128, 64, 32)}, optimizer_slots=2)
+    assert err.value.key == "model.params"
+    assert "18,986 parameters" in str(err.value)
