@@ -421,46 +421,60 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
-    help="Write predictions to a .csv or .json file.",
+    help="Write predictions to a .csv or .json file (not in a run directory).",
 )
-def predict(run_dir: str, inputs: str, output: str | None):
-    """Class predictions of RUN_DIR's model for INPUTS.
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@click.option(
+    "--batch-size",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Examples read and predicted at a time.",
+)
+def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int):
+    """Class predictions of RUN_DIR's model for INPUTS, read and written in batches.
 
-    INPUTS: a .npy/.npz/.csv file (one example per row), an image or a folder of images,
-    or a .txt file (one text per line) for text models.
+    INPUTS are raw, as the run's data was: a .csv in the training file's format (header,
+    delimiter; with the label column, predict also reports the accuracy), a .npy/.npz file
+    (one example per row), an image or a folder of images, or a .txt file (one text per line)
+    for text models. The model scales its inputs itself.
     """
-    from nnzoo.runs import predict as predict_fn
+    from nnzoo.predict_io import check_output, write_predictions
+    from nnzoo.runs import iter_predictions
 
-    rows = predict_fn(run_dir, inputs)
-    if output:
-        _write_predictions(rows, Path(output))
-        click.echo(f"wrote {len(rows)} predictions to {output}", err=True)
-        return
-    for r in rows:
-        click.echo(f"{r['input']}\t{r['class']}\t{r['probability']:.4f}")
+    target = check_output(Path(output), force=force) if output else None
+    stream = iter_predictions(run_dir, inputs, batch_size=batch_size)
+    if target is not None:
+        count = write_predictions(stream, target)
+        click.echo(f"wrote {count} predictions to {output}", err=True)
+    elif not _echo_predictions(stream):
+        return  # the reader went away (`nnzoo predict ... | head`): stop quietly
+    if stream.accuracy is not None:
+        click.echo(
+            f"accuracy: {stream.accuracy:.4f} ({stream.correct} of {stream.labelled} labelled "
+            "examples)",
+            err=True,
+        )
 
 
-def _write_predictions(rows: list[dict[str, Any]], path: Path) -> None:
-    if path.suffix == ".json":
-        path.write_text(json.dumps(rows, indent=2))
-    elif path.suffix == ".csv":
-        import csv
-
-        names = list(rows[0]["probabilities"]) if rows else []
-        with path.open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["input", "class", "probability", *[f"p_{n}" for n in names]])
-            for r in rows:
-                w.writerow(
-                    [
-                        r["input"],
-                        r["class"],
-                        f"{r['probability']:.6f}",
-                        *[f"{r['probabilities'][n]:.6f}" for n in names],
-                    ]
-                )
-    else:
-        raise NnzooError(f"{path}: --output must end in .csv or .json. Fix: rename it")
+def _echo_predictions(rows: Any) -> bool:
+    """Print ``input  class  probability`` lines, a batch at a time; ``False`` when stdout was
+    closed by its reader (a broken pipe), which ends the command quietly with exit code 0."""
+    lines: list[str] = []
+    try:
+        for r in rows:
+            lines.append(f"{r['input']}\t{r['class']}\t{r['probability']:.4f}\n")
+            if len(lines) >= 256:
+                click.echo("".join(lines), nl=False)
+                lines.clear()
+        click.echo("".join(lines), nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the broken pipe again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return False
+    return True
 
 
 @cli.command()

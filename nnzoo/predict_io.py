@@ -1,107 +1,406 @@
-"""Read the inputs of ``nnzoo predict``: arrays, CSV, images, or lines of text."""
+"""The inputs and the output file of ``nnzoo predict``, read and written in batches.
+
+Inputs are prepared exactly as the run's data was (one path: :mod:`nnzoo.data`'s CSV reader,
+:func:`~nnzoo.data.image_array`, :func:`~nnzoo.data.read_images`, the run's tokenizer), and the
+model does the rest itself (feature scaling, image normalisation), so raw rows go in:
+
+- ``.csv``: rows in the training file's own format (delimiter, header or none), with or without
+  the label column; when it is there it is dropped from the inputs and gives the accuracy.
+- ``.npy`` / ``.npz`` (array ``x``, and ``y`` for labels where present): read row by row from
+  the file, never whole; 8-bit images are divided by 255 as in training.
+- an image or a folder of images: resized with bilinear interpolation as in training.
+- ``.txt``: one text per line, for text classifiers.
+
+Nothing is held whole: each :class:`Batch` is read when the one before has been predicted, and
+:func:`write_predictions` writes each as it comes, to a temporary file renamed into place.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-from nnzoo.data import IMAGE_EXTENSIONS
+from nnzoo.data import (
+    IMAGE_EXTENSIONS,
+    CsvTable,
+    DataSpec,
+    check_finite,
+    image_array,
+    label_ids,
+    read_images,
+    text_lines,
+)
 from nnzoo.errors import NnzooError
+
+__all__ = [
+    "Batch",
+    "InputError",
+    "check_output",
+    "read_batches",
+    "write_predictions",
+]
+
+#: Examples read and predicted at a time.
+BATCH_SIZE = 1024
 
 
 class InputError(NnzooError):
-    """The input of ``nnzoo predict`` cannot be read."""
+    """The input of ``nnzoo predict`` cannot be read, or its output cannot be written there."""
 
 
-def read_inputs(path: Path, run: Any) -> tuple[Any, list[str]]:
-    """``(model inputs, a label per example)`` for the file or folder at ``path``."""
-    spec = run.spec
+@dataclass
+class Batch:
+    """Model inputs for some examples, what each is called, and their class ids where the
+    input carries labels."""
+
+    x: Any
+    names: list[str]
+    labels: np.ndarray | None = None
+
+
+def read_batches(
+    path: Path, spec: DataSpec, run_dir: Path, *, batch_size: int = BATCH_SIZE
+) -> Iterator[Batch]:
+    """The examples at ``path`` as batches of model inputs for a run whose data was ``spec``.
+
+    What can be checked before the first batch (the file exists, is not empty, has the right
+    kind and shape) is checked when this is called, not when the batches are read.
+    """
     if not path.exists():
         raise InputError(f"{path}: no such file or folder. Fix: check the path")
-    if path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS:
-        return _images(path, spec)
     suffix = path.suffix.lower()
-    if suffix == ".npy":
-        x = np.load(path, allow_pickle=False)
-    elif suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            key = "x" if "x" in data.files else data.files[0]
-            x = data[key]
-    elif suffix == ".csv":
-        x = _csv(path)
-    elif suffix == ".txt" and spec.input_kind in ("tokens", "tokens_segments"):
-        return _text(path, run)
-    else:
-        raise InputError(
-            f"{path}: cannot read '{suffix}' files. Fix: give a .npy, .npz, .csv file, an "
-            "image or a folder of images, or a .txt file (one text per line) for text models"
-        )
-    if spec.input_kind not in ("features", "image"):
-        raise InputError(f"{path}: a {spec.input_kind} model needs text. Fix: give a .txt file")
-    x = np.asarray(x, dtype="float32")
-    want = tuple(spec.input_shape)
-    if x.shape[1:] != want:
-        if x.ndim == 1 and x.shape == want:
-            x = x[None]
-        elif int(np.prod(x.shape[1:])) == int(np.prod(want)):
-            x = x.reshape((len(x), *want))
-        else:
-            raise InputError(
-                f"{path}: examples have shape {x.shape[1:]} but the model takes {want}. "
-                "Fix: give one example per row with the training data's features"
-            )
-    return x, [f"{path.name}[{i}]" for i in range(len(x))]
-
-
-def _csv(path: Path) -> np.ndarray:
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    try:
-        float(lines[0].split(",")[0])
-        start = 0
-    except ValueError:
-        start = 1  # a header row
-    try:
-        return np.array([[float(v) for v in line.split(",")] for line in lines[start:]])
-    except ValueError as err:
-        raise InputError(f"{path}: not a numeric CSV ({err}). Fix: numbers only") from None
-
-
-def _images(path: Path, spec: Any) -> tuple[np.ndarray, list[str]]:
-    import keras
-
-    if spec.input_kind != "image":
-        raise InputError(f"{path}: this model takes {spec.input_kind}, not images")
-    files = (
-        sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-        if path.is_dir()
-        else [path]
+    if path.is_dir() or suffix in IMAGE_EXTENSIONS:
+        return _images(path, spec, batch_size)
+    if suffix in (".npy", ".npz"):
+        return _arrays(path, spec, batch_size)
+    if suffix == ".csv":
+        return _csv(path, spec, batch_size)
+    if suffix == ".txt":
+        return _text(path, spec, run_dir, batch_size)
+    raise InputError(
+        f"{path}: cannot read '{suffix}' files. Fix: give a .npy, .npz or .csv file, an image "
+        "or a folder of images, or a .txt file (one text per line) for text models"
     )
+
+
+def _needs(spec: DataSpec, path: Path, *kinds: str) -> None:
+    if spec.input_kind not in kinds:
+        what = (
+            "a .txt file (one text per line)"
+            if spec.input_kind.startswith("tokens")
+            else ("images" if spec.input_kind == "image" else "a .csv, .npy or .npz file")
+        )
+        raise InputError(f"{path}: this run's model takes {spec.input_kind}. Fix: give {what}")
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _images(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
+    _needs(spec, path, "image")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    else:
+        files = [path]
     if not files:
-        raise InputError(f"{path}: no image files in the folder")
+        raise InputError(
+            f"{path}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in the folder. Fix: give a "
+            "folder of images"
+        )
     h, w, c = spec.input_shape
     mode = "grayscale" if c == 1 else "rgb"
-    arrays = [
-        keras.utils.img_to_array(keras.utils.load_img(f, color_mode=mode, target_size=(h, w)))
-        for f in files
-    ]
-    return np.stack(arrays).astype("float32") / 255.0, [str(f) for f in files]
+
+    def batches() -> Iterator[Batch]:
+        for start in range(0, len(files), batch_size):
+            chunk = files[start : start + batch_size]
+            yield Batch(read_images(chunk, (h, w), mode, key=None), [str(f) for f in chunk])
+
+    return batches()
 
 
-def _text(path: Path, run: Any) -> tuple[dict[str, np.ndarray], list[str]]:
+# --------------------------------------------------------------------------- .npy / .npz
+
+
+class _ArrayFile:
+    """The rows of a ``.npy`` array (a file, or a member of an ``.npz``), read in order without
+    reading the whole array."""
+
+    def __init__(self, path: Path, member: str | None = None) -> None:
+        self.path, self.member = path, member
+        self.where = f"{path} array {member!r}" if member else str(path)
+        # Open while the batches are read; close() ends them (the batch generator calls it).
+        self._zip = zipfile.ZipFile(path) if member else None
+        self._file: IO[bytes] = (
+            self._zip.open(f"{member}.npy") if self._zip else open(path, "rb")  # noqa: SIM115
+        )
+        try:
+            version = np.lib.format.read_magic(self._file)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            self.shape, fortran, self.dtype = read(self._file)
+        except (ValueError, EOFError, OSError) as err:
+            self.close()
+            raise InputError(
+                f"{self.where}: not a NumPy array file ({' '.join(str(err).split())}). Fix: "
+                "save it with numpy.save / numpy.savez"
+            ) from None
+        if self.dtype.hasobject:
+            self.close()
+            raise InputError(
+                f"{self.where}: holds Python objects (dtype object), which nnzoo does not load "
+                "(no pickle). Fix: save a numeric array (x.astype('float32'))"
+            )
+        if fortran and len(self.shape) > 1:
+            self.close()
+            raise InputError(
+                f"{self.where}: stored in Fortran order. Fix: save np.ascontiguousarray(x)"
+            )
+        self.row_shape = tuple(self.shape[1:])
+        self._row_bytes = int(self.dtype.itemsize * int(np.prod(self.row_shape)))
+
+    def __len__(self) -> int:
+        return int(self.shape[0]) if self.shape else 1
+
+    def read(self, count: int) -> np.ndarray:
+        data = self._file.read(count * self._row_bytes)
+        if len(data) < count * self._row_bytes:
+            raise InputError(
+                f"{self.where}: ends early (the file is truncated). Fix: write it again"
+            )
+        return np.frombuffer(data, dtype=self.dtype).reshape((count, *self.row_shape))
+
+    def close(self) -> None:
+        self._file.close()
+        if self._zip is not None:
+            self._zip.close()
+
+
+def _open_arrays(path: Path) -> tuple[_ArrayFile, _ArrayFile | None]:
+    """The examples (and labels, where an ``.npz`` has ``y``) of an array file."""
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes). Fix: save the array again")
+    if path.suffix.lower() == ".npy":
+        return _ArrayFile(path), None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
+    except zipfile.BadZipFile:
+        raise InputError(
+            f"{path}: not an .npz archive. Fix: save the arrays with numpy.savez"
+        ) from None
+    if not members:
+        raise InputError(f"{path}: holds no arrays. Fix: save the examples as array 'x'")
+    key = "x" if "x" in members else ("x_test" if "x_test" in members else members[0])
+    label_key = {"x": "y", "x_test": "y_test"}.get(key)
+    x = _ArrayFile(path, key)
+    y = _ArrayFile(path, label_key) if label_key in members else None
+    if y is not None and len(y) != len(x):
+        raise InputError(
+            f"{path}: array {key!r} has {len(x)} rows but {label_key!r} has {len(y)} labels. "
+            "Fix: give one label per example, or leave the labels out"
+        )
+    return x, y
+
+
+def _arrays(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
+    _needs(spec, path, "features", "image")
+    x, y = _open_arrays(path)
+    if x.dtype.kind not in "biuf":
+        x.close()
+        raise InputError(
+            f"{x.where}: holds {x.dtype} values, not numbers. Fix: give a numeric array"
+        )
+    want = tuple(spec.input_shape)
+    shape = x.row_shape
+    if spec.input_kind == "image" and len(shape) == 2 and want[-1] == 1:
+        shape = (*shape, 1)  # (N, H, W) grey images
+    if x.shape == want:  # one example without the batch axis
+        count, shape = 1, want
+    else:
+        count = len(x)
+    if int(np.prod(shape)) != int(np.prod(want)) or (len(x.shape) < 2 and x.shape != want):
+        x.close()
+        raise InputError(
+            f"{x.where}: examples have shape {x.row_shape} but the model takes {want}. Fix: "
+            "give one example per row with the training data's features"
+        )
+    if count == 0:
+        x.close()
+        raise InputError(f"{x.where}: has no rows. Fix: give one example per row")
+    names = spec.class_names or []
+
+    def batches() -> Iterator[Batch]:
+        try:
+            for start in range(0, count, batch_size):
+                n = min(batch_size, count - start)
+                chunk = x.read(n).reshape((n, *want))
+                rows = range(start, start + n)
+                check_finite(chunk, x.where, key=None, rows=rows, row_word="row")
+                if spec.input_kind == "image":
+                    inputs = image_array(chunk)
+                else:
+                    inputs = chunk.astype("float32")
+                labels = None
+                if y is not None:
+                    labels = _array_labels(y.read(n).reshape(n), names, y.where, start)
+                yield Batch(inputs, [f"{path.name}[{i}]" for i in range(start, start + n)], labels)
+        finally:
+            x.close()
+            if y is not None:
+                y.close()
+
+    return batches()
+
+
+def _array_labels(values: np.ndarray, names: list[str], where: str, start: int) -> np.ndarray:
+    rows = [(start + i, str(v)) for i, v in enumerate(values.tolist())]
+    return label_ids(rows, names, path=where, row_word="row")
+
+
+# --------------------------------------------------------------------------- .csv
+
+
+def _csv(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
+    _needs(spec, path, "features", "image")
+    table = CsvTable(path, spec, key=None)
+    want = tuple(spec.input_shape)
+
+    def batches() -> Iterator[Batch]:
+        for index, x, labels in table.chunks(batch_size):
+            names = [f"{path.name}[{i}]" for i in index]
+            yield Batch(x.reshape((len(x), *want)), names, labels)
+
+    return batches()
+
+
+# --------------------------------------------------------------------------- .txt
+
+
+def _text(path: Path, spec: DataSpec, run_dir: Path, batch_size: int) -> Iterator[Batch]:
     from nnzoo.data.text import encode_texts
     from nnzoo.data.tokenizers import tokenizer_from_json
 
-    tokenizer_file = run.run_dir / "tokenizer.json"
-    if not tokenizer_file.exists():
-        raise InputError(f"{run.run_dir}: no tokenizer.json; the run cannot read text")
-    tokenizer = tokenizer_from_json(tokenizer_file.read_text())
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    inputs = encode_texts(
-        tokenizer,
-        lines,
-        int(run.spec.sequence_length or run.spec.input_shape[0]),
-        segments=run.spec.input_kind == "tokens_segments",
-    )
-    return inputs, [line[:40] for line in lines]
+    if spec.task == "language_modeling":
+        raise InputError(
+            f"{path}: this run is a language model; it continues text rather than classifying "
+            f"it. Fix: nnzoo generate {run_dir} --prompt '...'"
+        )
+    _needs(spec, path, "tokens", "tokens_segments")
+    tokenizer_file = run_dir / "tokenizer.json"
+    if not tokenizer_file.is_file():
+        raise InputError(
+            f"{tokenizer_file}: missing, so the run cannot read text. Fix: copy the whole run "
+            "directory again"
+        )
+    tokenizer = tokenizer_from_json(tokenizer_file.read_text(encoding="utf-8"))
+    lines = (line.rstrip("\r\n") for line in text_lines(path, key=None))
+    first = [line for _, line in zip(range(1), (t for t in lines if t.strip()), strict=False)]
+    if not first:
+        raise InputError(f"{path}: no text (the file is empty). Fix: give one text per line")
+    length = int(spec.sequence_length or spec.input_shape[0])
+    segments = spec.input_kind == "tokens_segments"
+
+    def batches() -> Iterator[Batch]:
+        texts = iter([*first, *(t for t in lines if t.strip())])
+        while chunk := [t for _, t in zip(range(batch_size), texts, strict=False)]:
+            inputs = encode_texts(tokenizer, chunk, length, segments=segments)
+            yield Batch(inputs, [t[:40] for t in chunk])
+
+    return batches()
+
+
+# --------------------------------------------------------------------------- the output file
+
+
+def check_output(path: Path, *, force: bool = False) -> Path:
+    """``path`` if predictions may be written there: a ``.csv`` or ``.json`` file in an
+    existing folder, not in a run directory (nor below one), not an existing file unless
+    ``force``."""
+    if path.suffix not in (".csv", ".json"):
+        raise InputError(f"{path}: --output must end in .csv or .json. Fix: rename it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(
+            f"{path}: the folder {folder} does not exist. Fix: create it first (mkdir -p "
+            f"{folder}) or write elsewhere"
+        )
+    for directory in (folder.resolve(), *folder.resolve().parents):
+        if (directory / "config.yaml").is_file() and (directory / "status.json").is_file():
+            raise InputError(
+                f"{path}: inside the run directory {directory}; predict never writes into a "
+                "run. Fix: write it elsewhere, e.g. --output predictions.csv"
+            )
+    if path.exists() and not force:
+        raise InputError(
+            f"{path}: exists. Fix: pass --force to replace it, or choose another file name"
+        )
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder. Fix: give a file name ending in .csv or .json")
+    return path
+
+
+def write_predictions(rows: Iterable[dict[str, Any]], path: Path) -> int:
+    """Write ``rows`` (as :func:`nnzoo.runs.iter_predictions` yields them) to a ``.csv`` or
+    ``.json`` file as they come, atomically: a temporary file beside it, renamed into place
+    when every row is written (a failure leaves the old file, or none). Returns the count."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    count = 0
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            write = _csv_writer(f) if path.suffix == ".csv" else _json_writer(f)
+            for row in rows:
+                write(row)
+                count += 1
+            write(None)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def _csv_writer(f: IO[str]) -> Any:
+    import csv
+
+    writer = csv.writer(f)
+    names: list[str] = []
+
+    def write(row: dict[str, Any] | None) -> None:
+        if row is None:
+            if not names:
+                writer.writerow(["input", "class", "probability"])
+            return
+        if not names:
+            names.extend(row["probabilities"])
+            label = ["label"] if "label" in row else []
+            writer.writerow(["input", "class", "probability", *label, *[f"p_{n}" for n in names]])
+        probabilities = [f"{row['probabilities'][n]:.6f}" for n in names]
+        label = [row["label"]] if "label" in row else []
+        writer.writerow(
+            [row["input"], row["class"], f"{row['probability']:.6f}", *label, *probabilities]
+        )
+
+    return write
+
+
+def _json_writer(f: IO[str]) -> Any:
+    state = {"first": True}
+
+    def write(row: dict[str, Any] | None) -> None:
+        if row is None:
+            f.write("[]\n" if state["first"] else "\n]\n")
+            return
+        f.write("[\n  " if state["first"] else ",\n  ")
+        state["first"] = False
+        f.write(json.dumps(row))
+
+    return write

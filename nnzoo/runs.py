@@ -6,6 +6,7 @@ so these work on a copy of it on another machine.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,16 @@ from nnzoo.training.run_dir import (
     read_json,
 )
 
-__all__ = ["LoadedRun", "evaluate", "generate", "load_run", "predict"]
+__all__ = [
+    "LoadedRun",
+    "PredictionStream",
+    "Predictions",
+    "evaluate",
+    "generate",
+    "iter_predictions",
+    "load_run",
+    "predict",
+]
 
 
 @dataclass
@@ -84,33 +94,91 @@ def evaluate(
     return result
 
 
-def predict(run_dir: str | Path, inputs: str | Path) -> list[dict[str, Any]]:
-    """Class predictions (name and probabilities) of a saved run for the examples in ``inputs``."""
-    from nnzoo.predict_io import read_inputs
+class Predictions(list):
+    """The rows :func:`predict` returns (a list of dicts: ``input``, ``class``, ``index``,
+    ``probability``, ``probabilities`` and, where the input has labels, ``label``), with
+    ``accuracy`` over the labelled rows (``None`` when the input has no label column)."""
 
-    run = load_run(run_dir)
-    x, labels = read_inputs(Path(inputs), run)
-    logits = np.asarray(run.model.predict(x, verbose=0), dtype="float64")
+    def __init__(
+        self, rows: Iterable[dict[str, Any]] = (), *, accuracy: float | None = None
+    ) -> None:
+        super().__init__(rows)
+        self.accuracy = accuracy
+
+
+class PredictionStream:
+    """The predictions of a run for some inputs, made batch by batch as they are iterated.
+
+    After the iteration, ``examples``, ``labelled`` and ``correct`` count the rows and
+    ``accuracy`` is ``correct / labelled`` (``None`` when the input had no labels).
+    """
+
+    def __init__(self, run: LoadedRun, batches: Iterable[Any]) -> None:
+        self.run, self._batches = run, batches
+        self.examples = self.labelled = self.correct = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.labelled if self.labelled else None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        model = self.run.model
+        for batch in self._batches:
+            logits = np.asarray(model.predict_on_batch(batch.x), dtype="float64")
+            probs = _probabilities(logits)
+            names = self.run.spec.class_names or [str(i) for i in range(probs.shape[-1])]
+            best = probs.argmax(axis=-1)
+            if batch.labels is not None:
+                self.labelled += len(batch.labels)
+                self.correct += int((best == batch.labels).sum())
+            for i, (name, row) in enumerate(zip(batch.names, probs)):
+                k = int(best[i])
+                out = {
+                    "input": name,
+                    "class": names[k],
+                    "index": k,
+                    "probability": float(row[k]),
+                    "probabilities": {n: float(p) for n, p in zip(names, row)},
+                }
+                if batch.labels is not None:
+                    out["label"] = names[int(batch.labels[i])]
+                self.examples += 1
+                yield out
+
+
+def _probabilities(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities of logits ``(N, K)``; one logit is a binary task (sigmoid)."""
     if logits.shape[-1] == 1:
         p1 = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-        probs = np.stack([1.0 - p1, p1], axis=-1)
-    else:
-        z = logits - logits.max(axis=-1, keepdims=True)
-        probs = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
-    names = run.spec.class_names or [str(i) for i in range(probs.shape[-1])]
-    out = []
-    for label, row in zip(labels, probs):
-        k = int(row.argmax())
-        out.append(
-            {
-                "input": label,
-                "class": names[k],
-                "index": k,
-                "probability": float(row[k]),
-                "probabilities": {n: float(p) for n, p in zip(names, row)},
-            }
-        )
-    return out
+        return np.stack([1.0 - p1, p1], axis=-1)
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+
+
+def iter_predictions(
+    run_dir: str | Path, inputs: str | Path, *, batch_size: int = 1024
+) -> PredictionStream:
+    """The predictions of a saved run for ``inputs``, read, predicted and yielded
+    ``batch_size`` examples at a time (so a file of any length fits in memory).
+
+    ``inputs`` are raw, as the run's data was (see :mod:`nnzoo.predict_io`): a CSV in the
+    training file's format with or without its label column, ``.npy`` / ``.npz`` arrays,
+    images, or text lines. What can be checked up front is checked before this returns.
+    """
+    from nnzoo.predict_io import read_batches
+
+    run = load_run(run_dir)
+    batches = read_batches(Path(inputs), run.spec, run.run_dir, batch_size=batch_size)
+    return PredictionStream(run, batches)
+
+
+def predict(run_dir: str | Path, inputs: str | Path, *, batch_size: int = 1024) -> Predictions:
+    """Class predictions (name and probabilities) of a saved run for the examples in ``inputs``,
+    and their ``accuracy`` where ``inputs`` carry the label column (see :func:`iter_predictions`).
+    """
+    stream = iter_predictions(run_dir, inputs, batch_size=batch_size)
+    rows = list(stream)
+    return Predictions(rows, accuracy=stream.accuracy)
 
 
 def generate(

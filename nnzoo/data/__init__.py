@@ -28,8 +28,10 @@ from nnzoo.data._sources import (
     num_examples,
     register_source,
 )
+from nnzoo.data._table import CsvTable, label_ids, text_lines
 
 __all__ = [
+    "CsvTable",
     "IGNORE_INDEX",
     "IMAGE_EXTENSIONS",
     "adapt_preprocessing",
@@ -41,9 +43,11 @@ __all__ = [
     "classification_data",
     "get_source",
     "image_array",
+    "label_ids",
     "list_sources",
     "load_data",
     "num_examples",
     "read_images",
     "register_source",
+    "text_lines",
 ]

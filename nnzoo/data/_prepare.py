@@ -56,12 +56,14 @@ def check_finite(
     rows: Sequence[int] | None = None,
     columns: Sequence[str] | None = None,
     column_word: str = "column",
+    row_word: str = "line",
 ) -> None:
     """Refuse NaN or infinity in ``x`` (as scikit-learn's ``check_array``), naming the cell.
 
     ``where`` names the file (and array). The first bad cell is given as ``line rows[i]``
-    where ``rows`` holds the file's line numbers (CSV), else ``row i`` (0-based, as NumPy
-    indexes), and its column as ``<column_word> columns[j]`` (shown as given), else ``j``.
+    where ``rows`` holds the file's line numbers (CSV; ``row_word`` names them otherwise), else
+    ``row i`` (0-based, as NumPy indexes), and its column as ``<column_word> columns[j]``
+    (shown as given), else ``j``.
     """
     x = np.asarray(x)
     if x.dtype.kind not in "fc" or x.size == 0:
@@ -70,7 +72,7 @@ def check_finite(
     if not bad.any():
         return
     cell = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), x.shape))
-    position = f"line {rows[cell[0]]}" if rows is not None else f"row {cell[0]}"
+    position = f"{row_word} {rows[cell[0]]}" if rows is not None else f"row {cell[0]}"
     if x.ndim == 2:
         position += f": {column_word} {columns[cell[1]] if columns else cell[1]}"
     elif x.ndim > 2:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from nnzoo.data._prepare import check_finite
 from nnzoo.errors import ConfigError
 
 __all__ = [
+    "CsvTable",
     "check_delimiter",
     "csv_rows",
     "feature_rows",
@@ -25,6 +27,7 @@ __all__ = [
     "has_header",
     "is_number",
     "label_ids",
+    "text_lines",
 ]
 
 
@@ -56,8 +59,9 @@ def check_delimiter(delimiter: object, *, key: str | None = "data.params.delimit
     return delimiter
 
 
-def _lines(path: Path, key: str | None) -> Iterator[str]:
-    """The lines of ``path`` decoded as UTF-8 (a byte-order mark is skipped)."""
+def text_lines(path: Path, *, key: str | None = "data.params.path") -> Iterator[str]:
+    """The lines of ``path`` decoded as UTF-8, read lazily (a byte-order mark is skipped); a
+    line that is not UTF-8 is refused naming it."""
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
             try:
@@ -75,7 +79,7 @@ def csv_rows(
     path: Path, delimiter: str, *, key: str | None = "data.params.path"
 ) -> Iterator[tuple[int, list[str]]]:
     """``(line number, fields)`` of each non-blank row of ``path``, read lazily."""
-    reader = csv.reader(_lines(path, key), delimiter=delimiter)
+    reader = csv.reader(text_lines(path, key=key), delimiter=delimiter)
     for row in reader:
         if any(field.strip() for field in row):
             yield reader.line_num, row
@@ -129,8 +133,9 @@ def label_ids(
     values: Sequence[tuple[int, str]],
     class_names: Sequence[str],
     *,
-    path: Path,
+    path: Path | str,
     key: str | None = None,
+    row_word: str = "line",
 ) -> np.ndarray:
     """Class ids of the labels ``(line number, text)``: a label is a class name, or (where no
     name reads so) a class id ``0 .. len(class_names) - 1``; anything else is refused."""
@@ -140,16 +145,107 @@ def label_ids(
         label = text.strip()
         if label not in index and is_number(label) and float(label).is_integer():
             as_int = str(int(float(label)))
-            label = as_int if as_int in index else label
-            if label not in index and 0 <= int(as_int) < len(class_names):
+            if as_int in index:
+                label = as_int
+            elif 0 <= int(as_int) < len(class_names):
                 label = class_names[int(as_int)]
         if label not in index:
             shown = ", ".join(class_names[:10]) + (", ..." if len(class_names) > 10 else "")
             raise ConfigError(
-                f"{path} line {number}: label {text.strip()!r} is not a class of the run "
+                f"{path} {row_word} {number}: label {text.strip()!r} is not a class of the run "
                 f"({shown})",
                 key=key,
                 fix="use the run's class names (or ids), or leave the label column out",
             )
         ids[r] = index[label]
     return ids
+
+
+class CsvTable:
+    """A CSV file of raw rows for a run, read the way the run's data was read.
+
+    The format comes from the run's :class:`~nnzoo.data.DataSpec` (``table``: delimiter,
+    column names, label column; else ``,``, no names, the label last). A header is recognised as
+    in training. With the training file's column names, the features are taken by name (in any
+    order); otherwise a row holds the features, or the features and the label column. Rows are
+    read lazily by :meth:`chunks`; the first one is checked when the table is opened.
+    """
+
+    def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
+        table = spec.table or {}
+        self.path, self.key = path, key
+        self.class_names = list(spec.class_names or [])
+        self.delimiter = table.get("delimiter", ",")
+        self.num_features = int(np.prod(spec.input_shape))
+        self._rows = csv_rows(path, self.delimiter, key=key)
+        first = next(self._rows, None)
+        if first is None:
+            raise ConfigError(f"{path}: no rows (the file is empty)", key=key, fix=self._fix())
+        second = next(self._rows, None)
+        header = has_header(first[1], second[1] if second else None)
+        self._pending = [second] if header else [first, second]
+        self._pending = [row for row in self._pending if row is not None]
+        if not self._pending:
+            raise ConfigError(f"{path}: a header but no rows", key=key, fix=self._fix())
+        names = [c.strip() for c in first[1]] if header else None
+        self.names = names
+        self.width = len(self._pending[0][1])
+        self.feature_index, self.label_index = self._columns(names, table)
+
+    def _fix(self) -> str:
+        return f"give one example per row: {self.num_features} features, and the label or not"
+
+    def _columns(self, names: list[str] | None, table: dict[str, Any]) -> tuple[list[int], int]:
+        trained = table.get("columns")
+        label_at = table.get("label_column", -1)
+        if names and trained:
+            label_name = trained[label_at]
+            features = [c for i, c in enumerate(trained) if i != label_at % len(trained)]
+            if all(c in names for c in features):
+                label = names.index(label_name) if label_name in names else -1
+                return [names.index(c) for c in features], label
+        if self.width == self.num_features:
+            return list(range(self.width)), -1
+        if self.width == self.num_features + 1:
+            label = label_at % self.width
+            return [i for i in range(self.width) if i != label], label
+        guess = guess_delimiter(self._pending[0][1]) if self.width == 1 else None
+        raise ConfigError(
+            f"{self.path}: rows have {self.width} columns with delimiter {self.delimiter!r} but "
+            f"the model takes {self.num_features} features (or those and the label column)",
+            key=self.key,
+            fix=f"the run's files are {self.delimiter!r}-separated; the file looks "
+            f"{guess!r}-separated"
+            if guess and guess != self.delimiter
+            else self._fix(),
+        )
+
+    def chunks(self, size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray | None]]:
+        """``(row indexes, features, class ids or None)`` of up to ``size`` rows at a time."""
+        start = 0
+        rows = _chain(self._pending, self._rows)
+        while True:
+            chunk = [row for _, row in zip(range(size), rows, strict=False)]
+            if not chunk:
+                return
+            for number, row in chunk:
+                if len(row) != self.width:
+                    raise ConfigError(
+                        f"{self.path} line {number} has {len(row)} fields, expected {self.width}",
+                        key=self.key,
+                        fix="give every row the same number of fields",
+                    )
+            x = feature_rows(
+                chunk, self.feature_index, path=self.path, columns=self.names, key=self.key
+            )
+            labels = None
+            if self.label_index >= 0:
+                values = [(number, row[self.label_index]) for number, row in chunk]
+                labels = label_ids(values, self.class_names, path=self.path, key=self.key)
+            yield range(start, start + len(chunk)), x, labels
+            start += len(chunk)
+
+
+def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    yield from first
+    yield from rest
