@@ -15,7 +15,7 @@ import keras
 
 from nnzoo.config import Config
 from nnzoo.training.optimizers import learning_rate_at
-from nnzoo.training.run_dir import CHECKPOINTS, HISTORY_FILE, write_json_atomic
+from nnzoo.training.run_dir import CHECKPOINTS, HISTORY_FILE, atomic_path, write_json_atomic
 
 #: The best weights by ``train.monitor``, inside ``checkpoints/``.
 BEST_WEIGHTS = "best.weights.h5"
@@ -58,10 +58,11 @@ def build_callbacks(
             restore_best_weights=es_cfg.restore_best_weights,
         )
         callbacks.append(early)
-    callbacks.append(keras.callbacks.CSVLogger(str(Path(run_dir) / HISTORY_FILE), append=True))
+    # The resume state before the history row: a row never exists without its checkpoint.
     callbacks.append(
         ResumeState(ckdir, early_stopping=early, checkpoint=checkpoint, restore=state)
     )
+    callbacks.append(keras.callbacks.CSVLogger(str(Path(run_dir) / HISTORY_FILE), append=True))
     if config.train.callbacks.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(Path(run_dir) / "tensorboard")))
     return callbacks
@@ -79,9 +80,10 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         super().__init__(str(tmp), **kwargs)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        super().on_epoch_end(epoch, logs)
         tmp = Path(self.filepath)
-        if tmp.exists():
+        tmp.unlink(missing_ok=True)  # a torn one a killed process left must not be renamed
+        super().on_epoch_end(epoch, logs)
+        if tmp.exists():  # saved: this epoch improved
             os.replace(tmp, self.final_path)
 
 
@@ -98,11 +100,11 @@ class LearningRateLogger(keras.callbacks.Callback):
 class ResumeState(keras.callbacks.Callback):
     """Saves everything a resumed run needs at the end of every epoch, crash-safe.
 
-    ``checkpoints/last.keras`` holds the weights and the optimizer state (Keras's
+    ``checkpoints/last-N.keras`` holds the weights and the optimizer state (Keras's
     BackupAndRestore keeps no optimizer state and no callback state); ``state.json`` holds
-    the number of completed epochs and the state of early stopping and of the best
-    checkpoint (best value, best epoch, patience count). It is written after the model file,
-    with an atomic rename, so it never points at a model file that was not finished.
+    the number of completed epochs, that epoch's history row and the state of early stopping
+    and of the best checkpoint (best value, best epoch, patience count). It is written last,
+    with an atomic rename: it never points at a file that was not finished.
     """
 
     def __init__(
@@ -142,13 +144,13 @@ class ResumeState(keras.callbacks.Callback):
             return  # TerminateOnNaN stops the run; keep the last good state
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"last-{epoch + 1}.keras"
-        tmp = self.directory / f".tmp-{name}"
-        self.model.save(tmp)
-        os.replace(tmp, self.directory / name)
+        with atomic_path(self.directory / name) as tmp:
+            self.model.save(tmp)
         state = {
             "epochs_completed": epoch + 1,
             "model_file": name,
             "wall_seconds": self._offset + time.perf_counter() - self._started,
+            "last_row": {k: _to_json_float(v) for k, v in logs.items()},
             "early_stopping": None
             if self.early_stopping is None
             else {

@@ -52,6 +52,18 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2))
 
 
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` for a writer to write to, renamed to ``path`` when the
+    block ends without error: a kill leaves the old file (or none), never half of one. The name
+    keeps the suffix (``.tmp-best.weights.h5``), which Keras's savers check."""
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.unlink(missing_ok=True)  # a torn one a killed process left
+    yield tmp
+    os.replace(tmp, path)
+
+
 def new_run_dir(runs_dir: str | Path, name: str) -> Path:
     """A fresh ``runs/<name>/<run-id>``; an existing run is never overwritten."""
     base = Path(runs_dir) / name
@@ -142,22 +154,30 @@ def read_history(run_dir: Path) -> list[dict[str, Any]]:
         ]
 
 
-def truncate_history(run_dir: Path, epochs: int) -> None:
-    """Keep the rows of the first ``epochs`` epochs (a killed run may have written more)."""
+def truncate_history(run_dir: Path, epochs: int, last_row: dict[str, Any] | None = None) -> None:
+    """Make ``history.csv`` hold exactly the rows of the first ``epochs`` epochs.
+
+    Rows are written after the resume state of their epoch, so a killed run may have left a
+    row (or half of one) of an epoch after its last state, or may have saved the state of epoch
+    ``epochs - 1`` without its row: the state's ``last_row`` is then written back.
+    """
     path = Path(run_dir) / HISTORY_FILE
-    if not path.exists():
+    rows: list[list[str]] = []
+    if path.exists():
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+    # Keras's CSVLogger writes "epoch", then the logged values sorted by name.
+    header = ["epoch", *sorted(last_row)] if last_row is not None else rows[0] if rows else []
+    if not header:
         return
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    header, body = rows[0], [r for r in rows[1:] if r and int(r[0]) < epochs]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as f:
+    body = [r for r in rows[1:] if len(r) == len(header) and r[0].isdigit() and int(r[0]) < epochs]
+    if last_row is not None and (not body or int(body[-1][0]) < epochs - 1):
+        values = {"epoch": epochs - 1, **last_row}
+        body.append([str(values.get(k, "")) for k in header])
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(body)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- lock

@@ -159,13 +159,15 @@ def _fit(
         rows = files.read_history(run_dir)
 
         _keep_best_weights(model, config, run_dir)
-        model.save(run_dir / files.MODEL_FILE)
+        with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
+            model.save(tmp)
         wall = time.perf_counter() - started + float((state or {}).get("wall_seconds", 0.0))
         metrics = _final_metrics(model, config, task, test_ds, rows, wall, int(replicas))
         if init_report is not None:
             metrics["init_from"] = {k: len(v) for k, v in init_report.items()}
         files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
-        plot_history(rows, run_dir / "curves.png")
+        with files.atomic_path(run_dir / "curves.png") as tmp:
+            plot_history(rows, tmp)
         files.write_status(run_dir, "finished")
         return RunResult(run_dir, metrics, rows, model)
 
@@ -288,7 +290,7 @@ def _start_history(run_dir: Path, state: dict[str, Any] | None, resuming: bool) 
     """The epoch training starts from; ``history.csv`` keeps exactly the epochs before it."""
     if state is not None:
         epoch = int(state["epochs_completed"])
-        files.truncate_history(run_dir, epoch)
+        files.truncate_history(run_dir, epoch, state.get("last_row"))
         return epoch
     if resuming:  # killed before its first epoch ended: start over
         (run_dir / files.HISTORY_FILE).unlink(missing_ok=True)

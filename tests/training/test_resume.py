@@ -242,3 +242,42 @@ def test_checkpoints_are_renamed_into_place(tmp_path):
     run_dir = _interrupted_run(tmp_path, after=2)
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names == ["best.weights.h5", "fingerprint.json", "last-2.keras", "state.json"]
+
+
+def test_a_torn_temporary_checkpoint_is_never_renamed_into_place(tmp_path):
+    """A kill while the best checkpoint was written leaves a torn temporary file; an epoch
+    that does not improve must not rename it over the good checkpoint."""
+    from nnzoo.training.callbacks import AtomicModelCheckpoint
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    best = tmp_path / "best.weights.h5"
+    checkpoint = AtomicModelCheckpoint(
+        str(best), monitor="loss", save_best_only=True, save_weights_only=True
+    )
+    checkpoint.set_model(model)
+    checkpoint.on_train_begin()
+    checkpoint.on_epoch_end(0, {"loss": 1.0})
+    good = best.read_bytes()
+    (tmp_path / ".tmp-best.weights.h5").write_bytes(good[: len(good) // 2])
+    checkpoint.on_epoch_end(1, {"loss": 2.0})  # no improvement: nothing is saved
+    assert best.read_bytes() == good
+
+
+def test_history_keeps_the_saved_epochs_without_a_torn_row(tmp_path):
+    """history.csv after a kill: rows past the resume state and a torn last row are dropped;
+    the row of the last saved epoch, written after its state, is written back from it."""
+    from nnzoo.training.run_dir import read_history, truncate_history
+
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.5,1.25\n1")
+    truncate_history(tmp_path, 2, {"loss": 0.75, "val_loss": 0.5})
+    assert read_history(tmp_path) == [
+        {"epoch": 0, "loss": 1.5, "val_loss": 1.25},
+        {"epoch": 1, "loss": 0.75, "val_loss": 0.5},
+    ]
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.5,1.25\n1,0.75,0.5\n2,0.6,0.")
+    truncate_history(tmp_path, 2, {"loss": 0.75, "val_loss": 0.5})
+    assert (tmp_path / "history.csv").read_text().splitlines() == [
+        "epoch,loss,val_loss",
+        "0,1.5,1.25",
+        "1,0.75,0.5",
+    ]
