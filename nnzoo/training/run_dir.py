@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nnzoo.config import Config
+from nnzoo.config import Config, load_config
 from nnzoo.errors import ConfigError, RunDirError
 
 #: The layout of a run directory this nnzoo writes and reads. A run without one (written
@@ -137,8 +137,6 @@ def check_run_dir(run_dir: str | Path) -> Path:
 
 def load_run_config(run_dir: str | Path) -> Config:
     """The resolved config a run wrote (its provenance is the run's ``config.yaml``)."""
-    from nnzoo.config import load_config
-
     return load_config(Path(run_dir) / CONFIG_FILE)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from nnzoo.config import Config, dump_config
 from nnzoo.data import Splits, adapt_preprocessing, num_examples
 from nnzoo.errors import ConfigError, NnzooError
-from nnzoo.registry import ModelCard, plain_value
+from nnzoo.registry import ModelCard, build_checked, optimizer_slots, plain_value
 from nnzoo.training import run_dir as files
 from nnzoo.training.distribute import is_chief
 from nnzoo.training.history import best_epoch
@@ -277,7 +277,10 @@ def _build_or_restore(
         # Weights, optimizer state and compile settings as at the end of the last epoch.
         model = load_model(run_dir / files.CHECKPOINTS / state["model_file"])
         return model, compiled_metric_names(model), None
-    model = card.builder(**params)
+    # Names, values, rules between them and the memory the weights will need, then the build.
+    opt = config.train.optimizer
+    slots = optimizer_slots(opt.name, momentum=opt.momentum)
+    model = build_checked(card, params, file=config.source_file, optimizer_slots=slots)
     report = None
     if config.model.init_from:
         from nnzoo.training.transfer import load_matching_weights
