@@ -7,7 +7,7 @@ import importlib
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,21 @@ class SourceData:
     artifacts: dict[str, str] = field(default_factory=dict)
     #: Tiny sources (logic gates) evaluate on their whole truth table.
     full_batch: bool = False
+    #: A source whose encoding is learned from data (a word vocabulary) returns raw examples
+    #: (texts) in ``x`` and this: called with the training split's examples only, after the
+    #: split, it returns the :class:`Encoding` that every split is encoded with.
+    fit: Callable[[Any], Encoding] | None = None
+
+
+@dataclass
+class Encoding:
+    """What :attr:`SourceData.fit` learned from the training examples: ``encode(x)`` turns raw
+    examples into model inputs; ``vocabulary_size`` and ``artifacts`` (``tokenizer.json``) go
+    to the spec and the run directory."""
+
+    encode: Callable[[Any], Any]
+    vocabulary_size: int | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)
 
 
 def classification_data(
@@ -310,7 +325,36 @@ def load_data(
         train, validation = _split(
             train[0], train[1], validation_split, seed + 1, stratify, where, "validation_split"
         )
-    return Splits(train, validation, test, data.spec, data.artifacts)
+    splits = Splits(train, validation, test, data.spec, data.artifacts)
+    return _encoded(splits, data.fit) if data.fit is not None else splits
+
+
+def _encoded(splits: Splits, fit: Callable[[Any], Encoding]) -> Splits:
+    """``splits`` encoded with what ``fit`` learns from the training examples alone.
+
+    Held-out examples that encode to a training example (or to one before them in their own
+    split) are dropped: an unknown word read as ``[UNK]`` can make two texts one.
+    """
+    encoding = fit(splits.train[0])
+    seen: set[bytes] = set()
+
+    def encode(part: tuple[Any, Any]) -> tuple[Any, Any]:
+        x = encoding.encode(part[0])
+        ids = x["token_ids"] if isinstance(x, dict) else x
+        keep = []
+        for i, row in enumerate(np.asarray(ids)):
+            key = row.tobytes()
+            if key not in seen:
+                seen.add(key)
+                keep.append(i)
+        index = np.asarray(keep, dtype="int64")
+        return take(x, index), None if part[1] is None else np.asarray(part[1])[index]
+
+    train = encode(splits.train)
+    validation = encode(splits.validation) if splits.validation is not None else None
+    spec = replace(splits.spec, vocabulary_size=encoding.vocabulary_size)
+    artifacts = {**splits.artifacts, **encoding.artifacts}
+    return Splits(train, validation, encode(splits.test), spec, artifacts)
 
 
 def _check_examples(data: SourceData, where: str) -> None:

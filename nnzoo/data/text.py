@@ -13,18 +13,20 @@ import logging
 import os
 import sysconfig
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from nnzoo.data._prepare import IGNORE_INDEX
 from nnzoo.data._sources import (
     DataSpec,
+    Encoding,
     SourceData,
     check_choice,
     check_int,
     register_source,
 )
-from nnzoo.data.tokenizers import Tokenizer, make_tokenizer
+from nnzoo.data.tokenizers import Tokenizer, WordTokenizer, make_tokenizer
 from nnzoo.errors import ConfigError
 
 __all__ = [
@@ -319,15 +321,20 @@ def load_stdlib_topics(
 
     Classes: asyncio, email, http, logging, multiprocessing, tkinter, unittest, xml. Each
     example is ``lines_per_example`` consecutive lines of one of the package's files (windows
-    with fewer than 60 non-space characters are dropped); texts that occur twice, or encode to
-    the same ids, are kept once. ``num_examples`` are drawn with ``seed``, balanced over the
-    classes. The ``word`` tokenizer (``vocabulary_size`` defaults to 5000) is fitted on the
-    drawn texts without their labels. ``segments`` (BERT) frames each text as
-    ``[CLS] ... [SEP]`` and adds ``segment_ids``.
+    with fewer than 60 non-space characters are dropped); texts that occur twice, or whose first
+    ``sequence_length`` tokens are the same words, are kept once. ``num_examples`` are drawn
+    with ``seed``, balanced over the classes. The ``word`` tokenizer (``vocabulary_size``
+    defaults to 5000) is fitted on the training split only, after the split (a held-out text
+    that then encodes as a training one is dropped); a saved ``tokenizer.json`` is used as it
+    is. ``segments`` (BERT) frames each text as ``[CLS] ... [SEP]`` and adds ``segment_ids``.
     """
     check_int("num_examples", num_examples, minimum=len(_TOPICS))
     check_int("sequence_length", sequence_length, minimum=4)
     check_int("lines_per_example", lines_per_example)
+    saved = isinstance(tokenizer, str) and tokenizer.endswith(".json")
+    if not saved:
+        check_choice("tokenizer", tokenizer, ("byte", "word"))
+        check_int("vocabulary_size", vocabulary_size, minimum=8, optional=True)
     rng = np.random.default_rng(seed)
     per_class = num_examples // len(_TOPICS)
     owners: dict[str, set[int]] = {}
@@ -342,15 +349,22 @@ def load_stdlib_topics(
     for label, pool in enumerate(pools):
         # Texts shared by two packages (licence headers) are no evidence of either.
         unique = list(dict.fromkeys(t for t in pool if len(owners[t]) == 1))
-        # Draw a few spares: some may encode to the same ids as another text.
+        # Draw a few spares: some may begin with the same tokens as another text.
         picked = rng.permutation(len(unique))[: per_class + per_class // 10 + 1]
         texts.extend(unique[i] for i in picked)
         labels.extend([label] * len(picked))
-    tok = _tokenizer(tokenizer, texts, vocabulary_size)
-    inputs = encode_texts(tok, texts, sequence_length, segments=segments)
-    seen: dict[bytes, int] = {}
-    for row, ids in enumerate(inputs["token_ids"]):
-        seen.setdefault(ids.tobytes(), row)
+    fixed = _tokenizer(tokenizer, (), vocabulary_size) if saved else None
+    window = sequence_length - 2 if segments else sequence_length
+    seen: dict[Any, int] = {}
+    for row, text in enumerate(texts):
+        # What a model sees of a text, whatever vocabulary is fitted later.
+        if fixed is not None:
+            key: Any = tuple(fixed.encode(text)[:window])
+        elif tokenizer == "byte":
+            key = text.encode("utf-8")[:window]
+        else:
+            key = tuple(WordTokenizer.split(text)[:window])
+        seen.setdefault(key, row)
     keep, counts = [], [0] * len(_TOPICS)
     y_all = np.asarray(labels, dtype="int32")
     for row in sorted(seen.values()):
@@ -366,16 +380,24 @@ def load_stdlib_topics(
         )
     index = np.asarray(keep)
     index = index[rng.permutation(len(index))]
-    x = {k: v[index] for k, v in inputs.items()}
+    x = np.asarray(texts, dtype=object)[index]
+
+    def fit(train_texts: Sequence[str]) -> Encoding:
+        tok = fixed or _tokenizer(tokenizer, list(train_texts), vocabulary_size)
+        return Encoding(
+            encode=lambda x: encode_texts(tok, list(x), sequence_length, segments=segments),
+            vocabulary_size=tok.vocabulary_size,
+            artifacts={"tokenizer.json": tok.to_json()},
+        )
+
     spec = DataSpec(
         input_kind="tokens_segments" if segments else "tokens",
         input_shape=(sequence_length,),
         num_classes=len(_TOPICS),
         class_names=list(_TOPICS),
-        vocabulary_size=tok.vocabulary_size,
         sequence_length=sequence_length,
     )
-    return SourceData(x=x, y=y_all[index], spec=spec, artifacts={"tokenizer.json": tok.to_json()})
+    return SourceData(x=x, y=y_all[index], spec=spec, fit=fit)
 
 
 register_source(

@@ -162,23 +162,43 @@ def test_stdlib_topics_is_balanced_and_deterministic():
     assert data.spec.num_classes == len(data.spec.class_names) == 8
     assert "json" not in data.spec.class_names and "asyncio" in data.spec.class_names
     assert np.bincount(data.y, minlength=8).tolist() == [50] * 8
-    assert data.y.dtype == np.int32 and data.x["token_ids"].shape == (400, 128)
-    assert set(data.x) == {"token_ids", "padding_mask"}
-    assert np.array_equal(data.x["padding_mask"], (data.x["token_ids"] != 0).astype("int32"))
+    assert data.y.dtype == np.int32 and data.x.shape == (400,)  # raw texts until the split
+    assert all(isinstance(t, str) for t in data.x) and data.fit is not None
     again = load_stdlib_topics(seed=0, num_examples=400)
-    assert np.array_equal(again.x["token_ids"], data.x["token_ids"])
-    assert np.array_equal(again.y, data.y)
+    assert np.array_equal(again.x, data.x) and np.array_equal(again.y, data.y)
     other = load_stdlib_topics(seed=1, num_examples=400)
-    assert not np.array_equal(other.x["token_ids"], data.x["token_ids"])
-    tok = tokenizer_from_json(data.artifacts["tokenizer.json"])
-    assert isinstance(tok, WordTokenizer) and tok.vocabulary_size == data.spec.vocabulary_size
+    assert not np.array_equal(other.x, data.x)
+    splits = load_data("stdlib_topics", params={"num_examples": 400}, seed=0)
+    x = splits.train[0]
+    assert set(x) == {"token_ids", "padding_mask"} and x["token_ids"].shape[1] == 128
+    assert np.array_equal(x["padding_mask"], (x["token_ids"] != 0).astype("int32"))
+    tok = tokenizer_from_json(splits.artifacts["tokenizer.json"])
+    assert isinstance(tok, WordTokenizer) and tok.vocabulary_size == splits.spec.vocabulary_size
+
+
+def test_stdlib_topics_vocabulary_is_fitted_on_the_training_split_only():
+    """Issue 11: the vocabulary holds the words of the training texts and no other."""
+    params = {"num_examples": 400, "vocabulary_size": 100_000}  # room for every training word
+    splits = load_data("stdlib_topics", params=params, seed=0)
+    tok = tokenizer_from_json(splits.artifacts["tokenizer.json"])
+    # Every training word is known, so a training row decodes to its text's first 128 words.
+    decoded = {tok.decode(row) for row in splits.train[0]["token_ids"]}
+    texts = load_stdlib_topics(seed=0, **params).x
+    train = [t for t in texts if "".join(WordTokenizer.split(t)[:128]) in decoded]
+    assert len(train) == len(splits.train[1])
+    assert set(tok.vocabulary) == {w for t in train for w in WordTokenizer.split(t)}
+    held_out_only = {w for t in texts for w in WordTokenizer.split(t)} - set(tok.vocabulary)
+    assert len(held_out_only) > 100
+    assert (splits.test[0]["token_ids"] == tok.unk_id).any()
 
 
 def test_stdlib_topics_with_segments_frames_for_bert():
-    data = load_stdlib_topics(seed=0, num_examples=80, segments=True, tokenizer="byte")
-    assert set(data.x) == {"token_ids", "padding_mask", "segment_ids"}
-    assert data.spec.input_kind == "tokens_segments"
-    assert (data.x["token_ids"][:, 0] == 2).all()  # [CLS]
+    splits = load_data(
+        "stdlib_topics", params={"num_examples": 80, "segments": True, "tokenizer": "byte"}
+    )
+    assert set(splits.train[0]) == {"token_ids", "padding_mask", "segment_ids"}
+    assert splits.spec.input_kind == "tokens_segments"
+    assert (splits.train[0]["token_ids"][:, 0] == 2).all()  # [CLS]
 
 
 def test_stdlib_topics_train_and_test_share_no_example():
