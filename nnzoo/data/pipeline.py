@@ -3,6 +3,10 @@
 On the TensorFlow backend: a ``tf.data`` pipeline (cache, shuffle with the run seed, batch,
 augment on the training split only, prefetch AUTOTUNE). On JAX / PyTorch: a
 ``keras.utils.PyDataset`` over the same arrays, so TensorFlow need not be installed.
+
+For ``fit`` the training split is one endless stream of batches: pass ``p`` over the data is
+shuffled by ``(seed, p)`` alone, never by how many passes this process has made, and the stream
+can start at any step, so a resumed run sees the very batches the uninterrupted run saw.
 """
 
 from __future__ import annotations
@@ -44,6 +48,27 @@ def augmentation_layers(augment: Any, seed: int) -> Any:
     return keras.Sequential(layers, name="augmentation")
 
 
+def seed_generator_states(layer: Any) -> list[Any]:
+    """The state variables of ``layer``'s ``keras.random.SeedGenerator``s, in layer order.
+
+    ``non_trainable_variables`` lists them (``weights`` does not, nor does ``model.save`` in
+    Keras 3.15): a dropout or random-augmentation layer's state says what it draws next.
+    """
+    return [v for v in layer.non_trainable_variables if v.name == "seed_generator_state"]
+
+
+def _augment_batch(augmenter: Any, step: Any, xb: Any) -> Any:
+    """``augmenter`` on the training batch of ``step``, its random draws a function of the
+    layers' seeds and ``step`` alone (not of how many batches came before)."""
+    import keras
+
+    for state in seed_generator_states(augmenter):
+        # A generator draws a few seeds per batch: 64 apart, batches never share one.
+        counter = keras.ops.cast((step % 2**26) * 64, state.dtype)
+        state.assign(keras.ops.stack([keras.ops.convert_to_tensor(state.value)[0], counter]))
+    return augmenter(xb, training=True)
+
+
 def make_dataset(
     x: Any,
     y: Any,
@@ -54,26 +79,59 @@ def make_dataset(
     cache: bool = True,
     augment: Any = None,
     shuffle: bool = True,
+    start_step: int | None = None,
 ) -> Any:
     """A batched dataset of ``(x, y)`` for ``fit`` / ``evaluate``.
 
     Args:
-        training: shuffle (seeded, reshuffled each epoch) and augment; else keep order.
+        training: shuffle (seeded) and augment; else keep order.
         augment: an ``AugmentConfig``; applied to image batches in training only.
+        start_step: for ``fit``: the training batches as one endless stream from this step
+            (the optimizer's iteration count) on, pass ``p`` over the data in the order drawn
+            from ``(seed, p)``; ``fit`` then needs ``steps_per_epoch``. Defaults to ``None``:
+            one pass, in pass 0's order.
     """
     augmenter = augmentation_layers(augment, seed) if training else None
     weights = sequence_weights(y)
-    if backend() == "tensorflow":
-        return _tf_dataset(x, y, weights, batch_size, training and shuffle, seed, cache, augmenter)
-    return ArrayDataset(
-        x,
-        y,
-        weights,
-        batch_size=batch_size,
+    passes = _Passes(
+        num_examples(x),
+        batch_size,
+        seed,
         shuffle=training and shuffle,
-        seed=seed,
-        augmenter=augmenter,
+        start_step=start_step if training else None,
     )
+    if backend() == "tensorflow":
+        return _tf_dataset(x, y, weights, passes, cache, augmenter)
+    return ArrayDataset(x, y, weights, passes=passes, augmenter=augmenter)
+
+
+class _Passes:
+    """Which examples each batch holds: passes over ``n`` examples, pass ``p`` permuted by
+    ``(seed, p)``; endlessly from step ``start_step`` on, or pass 0 alone when it is ``None``.
+    """
+
+    def __init__(
+        self, n: int, batch_size: int, seed: int, *, shuffle: bool, start_step: int | None
+    ) -> None:
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.batches_per_pass = math.ceil(n / batch_size)
+        self.endless = start_step is not None
+        # The stream starts at batch `skip` of pass `first`.
+        self.first, self.skip = divmod(int(start_step or 0), max(self.batches_per_pass, 1))
+
+    def order(self, p: int) -> np.ndarray:
+        """The example indices of pass ``p``, in order (NumPy; the JAX / PyTorch path)."""
+        if not self.shuffle:
+            return np.arange(self.n)
+        return np.random.default_rng([self.seed, p]).permutation(self.n)
+
+    def step(self, index: int) -> int:
+        """The training step of the stream's ``index``-th batch (counted from pass 0)."""
+        return self.first * self.batches_per_pass + self.skip + index
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """``(pass, batch within it)`` of the stream's ``index``-th batch."""
+        return divmod(self.step(index), self.batches_per_pass)
 
 
 def sequence_weights(y: Any) -> Any:
@@ -101,28 +159,31 @@ def _row_bytes(parts: tuple[Any, ...]) -> int:
     return total
 
 
-def _tf_dataset(
-    x: Any,
-    y: Any,
-    weights: Any,
-    batch_size: int,
-    shuffle: bool,
-    seed: int,
-    cache: bool,
-    augmenter: Any,
-) -> Any:
+def _tf_dataset(x: Any, y: Any, weights: Any, passes: _Passes, cache: bool, augmenter: Any) -> Any:
     import tensorflow as tf
 
     parts = (x,) if y is None else (x, y) if weights is None else (x, y, weights)
-    n = num_examples(x)
+    n, batch_size, seed = passes.n, passes.batch_size, passes.seed
+    pass_ids = (
+        tf.data.Dataset.counter(passes.first)
+        if passes.endless
+        else tf.data.Dataset.range(passes.first, passes.first + 1)
+    )
     if n * _row_bytes(parts) <= IN_GRAPH_BYTES:
         # Shuffle indices and gather whole batches from in-memory tensors (as Keras's own
         # array adapter does): far cheaper than shuffling examples one by one.
         tensors = tf.nest.map_structure(tf.convert_to_tensor, parts)
-        ds = tf.data.Dataset.range(n)
-        if shuffle:
-            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size).map(
+
+        def pass_batches(p: Any) -> Any:
+            index = tf.range(n, dtype=tf.int64)
+            if passes.shuffle:
+                # Stateless: the order is a function of (seed, pass) and nothing else.
+                key = tf.stack([tf.constant(seed, tf.int64), p])
+                index = tf.random.experimental.stateless_shuffle(index, seed=key)
+            return tf.data.Dataset.from_tensor_slices(index).batch(batch_size)
+
+        ds = pass_ids.flat_map(pass_batches).skip(passes.skip)
+        ds = ds.map(
             lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), tensors),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
@@ -130,16 +191,23 @@ def _tf_dataset(
         if y is None:
             ds = ds.map(lambda xb: xb[0] if isinstance(xb, tuple) else xb)
     else:
-        ds = tf.data.Dataset.from_tensor_slices(parts if y is not None else x)
+        examples = tf.data.Dataset.from_tensor_slices(parts if y is not None else x)
         if cache:
-            ds = ds.cache()
-        if shuffle:
-            ds = ds.shuffle(min(n, 50_000), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size)
+            examples = examples.cache()
+
+        def pass_batches(p: Any) -> Any:
+            ds = examples
+            if passes.shuffle:
+                ds = ds.shuffle(min(n, 50_000), seed=seed * 1_000_003 + p)
+            return ds.batch(batch_size)
+
+        ds = pass_ids.flat_map(pass_batches).skip(passes.skip)
+    if not passes.endless:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(passes.batches_per_pass))
     if augmenter is not None:
-        ds = ds.map(
-            lambda xb, *rest: (augmenter(xb, training=True), *rest),
-            num_parallel_calls=tf.data.AUTOTUNE,
+        # In order, not in parallel: the layers' seed state is shared by every call.
+        ds = ds.enumerate(passes.step(0)).map(
+            lambda step, batch: (_augment_batch(augmenter, step, batch[0]), *batch[1:])
         )
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -151,7 +219,8 @@ def _py_dataset_base() -> type:
 
 
 class ArrayDataset:
-    """A seeded, shuffling ``keras.utils.PyDataset`` over in-memory arrays (no TensorFlow).
+    """A seeded ``keras.utils.PyDataset`` over in-memory arrays (no TensorFlow): the batches of
+    a :class:`_Passes`, each pass's order drawn from ``(seed, pass)``.
 
     Created through :func:`make_dataset`; the class is built lazily so that importing this
     module does not import Keras.
@@ -171,35 +240,31 @@ def _array_dataset_class() -> type:
     base = _py_dataset_base()
 
     class _ArrayDataset(base):  # type: ignore[misc, valid-type]
-        def __init__(self, x, y, weights=None, *, batch_size, shuffle, seed, augmenter=None):
+        def __init__(self, x, y, weights=None, *, passes, augmenter=None):
             super().__init__()
             self.x, self.y, self.weights = x, y, weights
-            self.batch_size = batch_size
-            self.shuffle = shuffle
+            self.passes = passes
             self.augmenter = augmenter
-            self._rng = np.random.default_rng(seed)
-            self._n = num_examples(x)
-            self._order = np.arange(self._n)
-            if shuffle:
-                self._rng.shuffle(self._order)
+            self._pass, self._order = None, None
 
-        def __len__(self):
-            return math.ceil(self._n / self.batch_size)
+        @property
+        def num_batches(self):
+            return None if self.passes.endless else self.passes.batches_per_pass
 
         def __getitem__(self, index):
-            rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+            p, b = self.passes.locate(index)
+            if p != self._pass:
+                self._pass, self._order = p, self.passes.order(p)
+            size = self.passes.batch_size
+            rows = self._order[b * size : (b + 1) * size]
             xb = take(self.x, rows)
             if self.augmenter is not None:
-                xb = np.asarray(self.augmenter(xb, training=True))
+                xb = np.asarray(_augment_batch(self.augmenter, self.passes.step(index), xb))
             if self.y is None:
                 return (xb,)
             if self.weights is not None:
                 return xb, self.y[rows], self.weights[rows]
             return xb, self.y[rows]
-
-        def on_epoch_end(self):
-            if self.shuffle:
-                self._rng.shuffle(self._order)
 
     _ARRAY_DATASET = _ArrayDataset
     return _ArrayDataset

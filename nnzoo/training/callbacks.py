@@ -12,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from nnzoo.config import Config
+from nnzoo.data.pipeline import seed_generator_states
 from nnzoo.training.optimizers import learning_rate_at
 from nnzoo.training.run_dir import CHECKPOINTS, HISTORY_FILE, atomic_path, write_json_atomic
 
 #: The best weights by ``train.monitor``, inside ``checkpoints/``.
 BEST_WEIGHTS = "best.weights.h5"
+#: Early stopping's best weights (its ``min_delta`` may make them differ from the checkpoint's).
+EARLY_STOPPING_WEIGHTS = "early_stopping.weights.h5"
 STATE_FILE = "state.json"
 
 
@@ -98,13 +102,17 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 
 class ResumeState(keras.callbacks.Callback):
-    """Saves everything a resumed run needs at the end of every epoch, crash-safe.
+    """Saves everything a resumed run needs at the end of every epoch, crash-safe, and restores
+    it when training begins again, so that the resumed run repeats the uninterrupted one.
 
-    ``checkpoints/last-N.keras`` holds the weights and the optimizer state (Keras's
-    BackupAndRestore keeps no optimizer state and no callback state); ``state.json`` holds
-    the number of completed epochs, that epoch's history row and the state of early stopping
-    and of the best checkpoint (best value, best epoch, patience count). It is written last,
-    with an atomic rename: it never points at a file that was not finished.
+    ``checkpoints/last-N.keras`` holds the weights and the optimizer state (its iteration count
+    drives the learning-rate schedule; Keras's BackupAndRestore keeps no optimizer state and no
+    callback state). ``state.json`` holds the number of completed epochs, that epoch's history
+    row, the state of early stopping and of the best checkpoint (best value, best epoch,
+    patience count; early stopping's best weights are in ``early_stopping.weights.h5``) and the
+    state of the model's random seed generators (dropout), which ``model.save`` leaves out. It
+    is written last, with an atomic rename: it never points at a file that was not finished.
+    The training data's order is not state: the pipeline draws each epoch's from the seed.
     """
 
     def __init__(
@@ -134,9 +142,14 @@ class ResumeState(keras.callbacks.Callback):
             self.early_stopping.best = _from_json_float(es["best"])
             self.early_stopping.best_epoch = es["best_epoch"]
             self.early_stopping.stopped_epoch = 0
+            self.early_stopping.best_weights = self._early_stopping_weights()
         ck = state.get("checkpoint")
         if self.checkpoint is not None and ck:
             self.checkpoint.best = _from_json_float(ck["best"])
+        seeds = state.get("seed_generators")
+        if seeds is not None:
+            for variable, value in zip(seed_generator_states(self.model), seeds, strict=True):
+                variable.assign(np.asarray(value, dtype=variable.dtype))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
@@ -146,26 +159,46 @@ class ResumeState(keras.callbacks.Callback):
         name = f"last-{epoch + 1}.keras"
         with atomic_path(self.directory / name) as tmp:
             self.model.save(tmp)
+        es = self.early_stopping
+        if es is not None and es.restore_best_weights and es.best_epoch == epoch:
+            with atomic_path(self.directory / EARLY_STOPPING_WEIGHTS) as tmp:
+                self.model.save_weights(tmp)  # the weights early stopping has just kept
         state = {
             "epochs_completed": epoch + 1,
             "model_file": name,
             "wall_seconds": self._offset + time.perf_counter() - self._started,
             "last_row": {k: _to_json_float(v) for k, v in logs.items()},
             "early_stopping": None
-            if self.early_stopping is None
+            if es is None
             else {
-                "wait": int(self.early_stopping.wait),
-                "best": _to_json_float(self.early_stopping.best),
-                "best_epoch": int(self.early_stopping.best_epoch),
+                "wait": int(es.wait),
+                "best": _to_json_float(es.best),
+                "best_epoch": int(es.best_epoch),
             },
             "checkpoint": None
             if self.checkpoint is None
             else {"best": _to_json_float(self.checkpoint.best)},
+            "seed_generators": [
+                keras.ops.convert_to_numpy(v.value).tolist()
+                for v in seed_generator_states(self.model)
+            ],
         }
         write_json_atomic(self.directory / STATE_FILE, state)
         for old in self.directory.glob("last-*.keras"):
             if old.name != name:
                 old.unlink(missing_ok=True)
+
+    def _early_stopping_weights(self) -> list[Any] | None:
+        """Early stopping's best weights as saved, read through the model (which keeps its
+        own)."""
+        path = self.directory / EARLY_STOPPING_WEIGHTS
+        if not (self.early_stopping.restore_best_weights and path.exists()):
+            return None
+        current = self.model.get_weights()
+        self.model.load_weights(path)
+        best = self.model.get_weights()
+        self.model.set_weights(current)
+        return best
 
 
 def _to_json_float(value: Any) -> Any:

@@ -128,8 +128,9 @@ def _fit(
         if not resuming:
             _write_inputs(run_dir, config, card, task, params, splits)
         files.write_status(run_dir, "running")
-        train_ds, val_ds, test_ds, steps_per_epoch = _datasets(config, splits)
         state = read_state(run_dir / files.CHECKPOINTS) if resuming else None
+        initial_epoch = _start_history(run_dir, state, resuming)
+        train_ds, val_ds, test_ds, steps_per_epoch = _datasets(config, splits, initial_epoch)
         with scope:
             model, metric_names, init_report = _build_or_restore(
                 config, card, params, task, run_dir, state, steps_per_epoch
@@ -143,14 +144,13 @@ def _fit(
         ):
             patch_keras_for_multi_worker(model, train_ds)
 
-        initial_epoch = _start_history(run_dir, state, resuming)
         if initial_epoch < config.train.epochs:
             history = model.fit(
                 train_ds,
                 validation_data=val_ds,
                 epochs=config.train.epochs,
                 initial_epoch=initial_epoch,
-                steps_per_epoch=config.train.steps_per_epoch,
+                steps_per_epoch=steps_per_epoch,  # the training set is an endless stream
                 callbacks=[*build_callbacks(config, run_dir, state), *extra_callbacks],
                 shuffle=False,  # the pipeline shuffles, seeded
                 verbose=0 if quiet else 2,
@@ -238,11 +238,16 @@ def _write_inputs(
         files.write_text_atomic(run_dir / name, text)
 
 
-def _datasets(config: Config, splits: Splits) -> tuple[Any, Any, Any, int]:
-    """``(train, validation or None, test, steps per epoch)`` pipelines of the splits."""
+def _datasets(config: Config, splits: Splits, initial_epoch: int) -> tuple[Any, Any, Any, int]:
+    """``(train, validation or None, test, steps per epoch)`` pipelines of the splits.
+
+    The training batches are one stream that starts where epoch ``initial_epoch`` starts, in the
+    order the run's seed gives that epoch whatever ran before (so a resumed run is exact).
+    """
     from nnzoo.data.pipeline import make_dataset
 
     batch = config.data.batch_size
+    steps = config.train.steps_per_epoch or math.ceil(num_examples(splits.train[0]) / batch)
     train_ds = make_dataset(
         *splits.train,
         batch_size=batch,
@@ -251,12 +256,12 @@ def _datasets(config: Config, splits: Splits) -> tuple[Any, Any, Any, int]:
         cache=config.data.cache,
         augment=config.data.augment,
         shuffle=config.data.shuffle,
+        start_step=initial_epoch * steps,
     )
     val_ds = None
     if splits.validation is not None and num_examples(splits.validation[0]) > 0:
         val_ds = make_dataset(*splits.validation, batch_size=batch, training=False)
     test_ds = make_dataset(*splits.test, batch_size=batch, training=False)
-    steps = config.train.steps_per_epoch or math.ceil(num_examples(splits.train[0]) / batch)
     return train_ds, val_ds, test_ds, steps
 
 

@@ -241,7 +241,35 @@ def test_a_run_in_use_is_refused_naming_the_pid(tmp_path):
 def test_checkpoints_are_renamed_into_place(tmp_path):
     run_dir = _interrupted_run(tmp_path, after=2)
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
-    assert names == ["best.weights.h5", "fingerprint.json", "last-2.keras", "state.json"]
+    assert names == [
+        "best.weights.h5",
+        "early_stopping.weights.h5",
+        "fingerprint.json",
+        "last-2.keras",
+        "state.json",
+    ]
+
+
+def test_resume_restores_early_stopping_best_weights(tmp_path):
+    """Without a checkpoint, the weights early stopping restores at the end are its best
+    epoch's: a resumed run restores them too (Keras keeps them only in memory)."""
+    overrides = [
+        "model.params.hidden_units=[16]",
+        "train.epochs=8",
+        "train.callbacks.checkpoint=false",
+        # Nothing after epoch 1 improves by 1.5: the best epoch is 1, the run stops after 4.
+        "train.callbacks.early_stopping={patience: 3, min_delta: 1.5}",
+    ]
+    config = load_config("configs/quickstart.yaml", overrides)
+    straight = train(config, runs_dir=tmp_path / "a", quiet=True)
+    assert straight.metrics["epochs"] == 4
+
+    with pytest.raises(Interrupt):
+        train(config, runs_dir=tmp_path / "b", quiet=True, callbacks=[StopAfter(2)])
+    resumed = resume(next((tmp_path / "b" / "quickstart").iterdir()), quiet=True)
+    assert resumed.metrics["epochs"] == 4
+    # Without its best weights restored, early stopping keeps epoch 3's.
+    assert resumed.metrics["test"]["accuracy"] == straight.metrics["test"]["accuracy"]
 
 
 def test_a_torn_temporary_checkpoint_is_never_renamed_into_place(tmp_path):
