@@ -114,9 +114,9 @@ def read_images(
                 file, color_mode=color_mode, target_size=size, interpolation="bilinear"
             )
             x[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
-        except (OSError, ValueError, SyntaxError) as err:  # PIL: corrupt, truncated, not an image
+        except (OSError, ValueError, SyntaxError):  # PIL: corrupt, truncated, not an image
             raise ConfigError(
-                f"{file}: not a readable image ({' '.join(str(err).split())})",
+                f"{file}: not a readable image (corrupt, truncated or not an image)",
                 key=key,
                 fix="remove or replace the file",
             ) from None

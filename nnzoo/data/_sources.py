@@ -309,8 +309,22 @@ def load_data(
     src = get_source(source, file=file)
     params = dict(params or {})
     check_source_params(src, params, file=file)
+    try:
+        return _load(src, params, validation_split, test_split, seed)
+    except ConfigError as err:
+        if file is None or err.file is not None:
+            raise
+        # The source names the data file and the key; name the config that set them too.
+        raise ConfigError(
+            err.message, file=file, key=err.key, line=err.line, fix=err.fix
+        ) from None
+
+
+def _load(
+    src: Source, params: dict[str, Any], validation_split: float, test_split: float, seed: int
+) -> Splits:
     data = src.loader(seed=seed, **params)
-    where = str(params.get("path") or f"data source '{source}'")
+    where = str(params.get("path") or f"data source '{src.name}'")
     _check_examples(data, where)
     stratify = data.spec.task == "classification"
     if data.full_batch:
@@ -360,9 +374,11 @@ def _encoded(splits: Splits, fit: Callable[[Any], Encoding]) -> Splits:
 def _check_examples(data: SourceData, where: str) -> None:
     """A source's examples can train a model: some rows, and two classes or more."""
     n = num_examples(data.x)
-    if n == 0:
+    if n < 2 and not data.full_batch:
         raise ConfigError(
-            f"{where} has no examples", key="data.source", fix="give data with rows to train on"
+            f"{where} has {n} example{'' if n == 1 else 's'}: too few to train on and test",
+            key="data.source",
+            fix="give more examples (a few per class at least)",
         )
     names, count = data.spec.class_names, data.spec.num_classes
     if data.spec.task == "classification" and count is not None and count < 2:

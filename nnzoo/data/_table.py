@@ -211,7 +211,8 @@ class CsvTable:
             return [i for i in range(self.width) if i != label], label
         guess = guess_delimiter(self._pending[0][1]) if self.width == 1 else None
         raise ConfigError(
-            f"{self.path}: rows have {self.width} columns with delimiter {self.delimiter!r} but "
+            f"{self.path}: rows have {self.width} column{'s' if self.width > 1 else ''} with "
+            f"delimiter {self.delimiter!r} but "
             f"the model takes {self.num_features} features (or those and the label column)",
             key=self.key,
             fix=f"the run's files are {self.delimiter!r}-separated; the file looks "

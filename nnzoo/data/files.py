@@ -201,6 +201,10 @@ def _npz_inputs(x: np.ndarray, input_kind: str, where: str, key: str) -> tuple[A
                 key="data.params.input_kind",
                 fix="give x as (N, features) or images (N, H, W[, C]), or set input_kind",
             )
+    if len(x) == 0:
+        raise ConfigError(
+            f"{where} has no rows", key="data.params.path", fix="give examples to train on"
+        )
     check_finite(x, where)
     if input_kind == "tokens":
         if x.ndim != 2 or x.dtype.kind not in "iu":
