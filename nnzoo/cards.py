@@ -105,6 +105,20 @@ class HyperparameterError(ValueError):
         self.fixes = dict(fixes)
 
 
+def require_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """A layer's or builder's own check of a named choice (Keras style: a ``ValueError``)."""
+    if value not in choices:
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}"
+        )
+
+
+def require_rate(name: str, value: float) -> None:
+    """A layer's or builder's own check of a rate in [0, 1) (dropout)."""
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={value}")
+
+
 # --------------------------------------------------------------------------- cards
 
 

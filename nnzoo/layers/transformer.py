@@ -13,6 +13,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from nnzoo.cards import require_choice, require_rate
+
 #: Feed-forward activations by name. ``"gelu"`` is the exact (erf) GELU that ViT uses;
 #: ``"gelu_approximate"`` is the tanh approximation of GPT-2 and the original BERT code.
 ACTIVATIONS = ("gelu", "gelu_approximate", "relu")
@@ -102,13 +104,8 @@ class TransformerLayer(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"`activation` must be one of {', '.join(ACTIVATIONS)}. "
-                f"Received: activation={activation!r}"
-            )
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
+        require_choice("activation", activation, ACTIVATIONS)
+        require_rate("dropout", dropout)
         self.hidden_dim = int(hidden_dim)
         self.num_heads = int(num_heads)
         self.key_dim = key_dim(hidden_dim, num_heads)

@@ -19,6 +19,8 @@ from nnzoo.cards import (
     Shape,
     Sizes,
     register_model,
+    require_choice,
+    require_rate,
 )
 from nnzoo.models import _counts
 from nnzoo.models._common import output_units
@@ -62,13 +64,8 @@ def _build_mlp(
         regularizer,
     )
 
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"`activation` must be one of {', '.join(ACTIVATIONS)}. "
-            f"Received: activation={activation!r}"
-        )
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
+    require_choice("activation", activation, ACTIVATIONS)
+    require_rate("dropout", dropout)
     inputs = keras.Input(shape=tuple(input_shape), name="features")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     # Feature scaling learned on the training split (filled from the data; see _common).
