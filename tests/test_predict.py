@@ -278,3 +278,51 @@ def test_predict_into_a_closed_pipe_ends_quietly(narrow_run):
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 2
     assert "Traceback" not in proc.stderr and "Broken pipe" not in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------- images
+
+
+def test_images_are_prepared_for_predict_as_for_training(tmp_path):
+    """One path: image files are resized with the training reader (bilinear), 8-bit arrays
+    divided by 255 as the npz source does, so predict sees what training saw."""
+    from PIL import Image
+
+    from nnzoo.data import get_source
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "images"
+    for name in ("cats", "dogs"):
+        (folder / name).mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.integers(0, 256, size=(40, 48, 3), dtype="uint8")
+            Image.fromarray(pixels).save(folder / name / f"{i}.png")
+    config = load_config(
+        ROOT / "configs" / "cnn_cifar.yaml",
+        [
+            "data.source=image_folder",
+            f"data.params.path={folder}",
+            "data.augment={}",
+            "train.epochs=1",
+            "data.validation_split=0.2",
+        ],
+    )
+    run = nnzoo.train(config, runs_dir=tmp_path / "runs", quiet=True)
+    trained_on = get_source("image_folder").loader(seed=0, path=str(folder)).x  # (12, 32, 32, 3)
+    expected = run.model.predict(trained_on, verbose=0)
+    from_files = nnzoo.predict(run.run_dir, folder)
+    assert [Path(r["input"]).name for r in from_files] == [f"{i}.png" for i in range(6)] * 2
+    logits = np.log([[r["probabilities"][n] for n in ("cats", "dogs")] for r in from_files])
+    np.testing.assert_allclose(logits[:, 1] - logits[:, 0], expected[:, 0], atol=1e-4)
+
+    uint8 = np.round(trained_on * 255).astype("uint8")
+    np.save(tmp_path / "x8.npy", uint8)
+    np.save(tmp_path / "xf.npy", uint8 / np.float32(255))
+    as_bytes = nnzoo.predict(run.run_dir, tmp_path / "x8.npy")
+    as_floats = nnzoo.predict(run.run_dir, tmp_path / "xf.npy")
+    np.testing.assert_allclose(
+        [r["probabilities"]["dogs"] for r in as_bytes],
+        [r["probabilities"]["dogs"] for r in from_files],
+        atol=1e-6,
+    )
+    assert [r["class"] for r in as_floats] == [r["class"] for r in as_bytes]
