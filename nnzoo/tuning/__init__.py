@@ -10,9 +10,11 @@ Optuna; ``tune`` loads it on first use.
 
 The modules, each importing only those above it:
 
-- ``_settings``: ``Settings``, ``TuneResult`` and the attribute keys of a stored study;
+- ``_settings``: ``Settings``, ``TuneResult``, the attribute keys of a stored study, the rule
+  for a study's name and the error of the environment (exit code 1);
 - ``_space``, ``_storage``, ``_report``, ``_pruning``: the search space, where a study lives
-  (and its crash safety), the trial lines printed, the pruners;
+  (its crash safety, passwords never shown, a database that goes away), the trial lines
+  printed, the pruners;
 - ``_study``: open a study, the objective, the trial loop of one process;
 - ``_workers``, ``_outputs``: worker processes; best.yaml, trials.csv and plots;
 - ``_tune``: ``tune()``;

@@ -6,6 +6,7 @@ No Optuna here: the settings cross into worker processes as plain values, and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,18 @@ ATTR_STALE = "nnzoo:stale"  # failed because its process died
 # Study user attrs:
 STUDY_ATTR_CONFIG = "nnzoo:config"  # the config's name
 STUDY_ATTR_METRIC = "nnzoo:metric"
+
+# A study name is a folder under runs/<name>/tune/: the rule of the config's own `name`.
+STUDY_NAME = re.compile(
+    next(m.pattern for m in Config.model_fields["name"].metadata if getattr(m, "pattern", None))
+)
+
+
+class TuningEnvironmentError(NnzooError):
+    """The machine failed the study, not the user's input: the storage went away, or every
+    worker process died. Exit code 1; rerunning the same command resumes the study."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -128,6 +141,12 @@ def resolve_settings(
         if value < 1:
             raise NnzooError(f"{name} must be at least 1; received {value}")
     name = study or t.study or config.name
+    if not STUDY_NAME.fullmatch(name):
+        raise NnzooError(
+            "--study: a study name is a folder name under --runs-dir (letters, digits, '_', "
+            f"'.', '-', starting with a letter or digit); received {name!r}. Fix: e.g. "
+            f"--study {config.name}_2"
+        )
     tune_dir = Path(runs_dir) / config.name / "tune"
     out_dir = tune_dir if name == config.name else tune_dir / name
     failures = max_failures if max_failures is not None else (t.max_failures or n)

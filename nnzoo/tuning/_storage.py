@@ -1,5 +1,8 @@
 """Where a study lives: SQLite by default, a journal file for parallel workers, any RDB URL.
 
+A password in a URL is never printed (:func:`mask_url`, SQLAlchemy's ``hide_password``) and a
+database that goes away mid-study ends in one line (:func:`connection_guard`).
+
 Also the crash safety that Optuna's journal storage lacks: each trial records the host and
 process running it, and a RUNNING trial whose process on this host is gone is marked FAIL
 and queued again (RDB storages additionally use Optuna's heartbeats).
@@ -7,41 +10,94 @@ and queued again (RDB storages additionally use Optuna's heartbeats).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import re
 import socket
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import optuna
+import sqlalchemy.exc
 from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from nnzoo.errors import NnzooError
-from nnzoo.tuning._settings import ATTR_HOST, ATTR_PID, ATTR_PID_START, ATTR_STALE
+from nnzoo.tuning._settings import (
+    ATTR_HOST,
+    ATTR_PID,
+    ATTR_PID_START,
+    ATTR_STALE,
+    TuningEnvironmentError,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY = 2
 
-_PASSWORD = re.compile(r"(?P<head>://[^/:@]*:)(?P<password>[^@/]*)(?P<tail>@)")
+HIDDEN = "***"
+_QUERY_PASSWORD = re.compile(r"(?i)[?&]password=([^&]*)")
 
 
-def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe to print or log)."""
-    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
+def _password_parts(url: str) -> list[str]:
+    """The password of ``url`` and its ``password=`` query values, as written and decoded.
+
+    Read by hand, so that a URL SQLAlchemy cannot parse (``postgresql//u:pw@h/db``, a password
+    holding ``@``) is masked too: the password is whatever lies between the first ``:`` of the
+    user part and the last ``@`` before the query.
+    """
+    body = url.partition("?")[0]
+    found = _QUERY_PASSWORD.findall(url)
+    at = body.rfind("@")
+    if at >= 0:
+        user_part = body[:at].rsplit("//", 1)[-1]
+        if ":" in user_part:
+            found.append(user_part.split(":", 1)[1])
+    found += [unquote(part) for part in found]
+    return sorted({part for part in found if part}, key=len, reverse=True)
+
+
+def _parse(url: str) -> URL | None:
+    """SQLAlchemy's reading of ``url``; ``None`` where it cannot read it, or not unambiguously
+    (an ``@`` in a password makes it take part of the password for the host)."""
+    if url.partition("?")[0].split("://", 1)[-1].count("@") > 1:
+        return None
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        return None
 
 
 def mask_text(text: str, url: str) -> str:
     """``text`` (e.g. a driver's error message) with the password of ``url`` masked."""
-    match = _PASSWORD.search(url)
-    if match and match["password"]:
-        text = text.replace(match["password"], "***")
-    return mask_url(text)
+    for part in _password_parts(url):
+        text = text.replace(part, HIDDEN)
+    return text
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password and any ``password=`` query value hidden (safe to print)."""
+    parsed = _parse(url)
+    if parsed is None:
+        return mask_text(url, url)
+    secret = {key: HIDDEN for key in parsed.query if key.lower() == "password"}
+    shown = parsed.update_query_dict(secret).render_as_string(hide_password=True)
+    return shown.replace(quote(HIDDEN, safe=""), HIDDEN)
+
+
+def _first_line(err: BaseException, url: str) -> str:
+    """``Type: first line of the message``, with the password of ``url`` masked."""
+    first = (str(err).strip().splitlines() or [""])[0]
+    return mask_text(f"{type(err).__name__}: {first}", url)
 
 
 @dataclass
@@ -54,7 +110,7 @@ class StorageSpec:
 
     @property
     def display(self) -> str:
-        return mask_url(self.url)
+        return self.url if self.kind == "journal" else mask_url(self.url)
 
     @property
     def dashboard(self) -> str:
@@ -63,7 +119,11 @@ class StorageSpec:
 
 
 def resolve(storage: str | None, *, tune_dir: Path, workers: int) -> StorageSpec:
-    """The storage for ``--storage`` (``None``: a file under ``tune_dir``)."""
+    """The storage for ``--storage`` (``None``: a file under ``tune_dir``).
+
+    ``env:NAME`` reads the URL from the environment variable ``NAME``, so that a password
+    need not be typed on a command line or written in a config file.
+    """
     if storage is None:
         if workers > 1:
             path = (tune_dir / "journal.log").resolve()
@@ -74,6 +134,8 @@ def resolve(storage: str | None, *, tune_dir: Path, workers: int) -> StorageSpec
                 "(SQLite is not safe for parallel writers)",
             )
         return StorageSpec(f"sqlite:///{(tune_dir / 'study.db').resolve()}", "rdb")
+    if storage.startswith("env:"):
+        return resolve(_from_environment(storage), tune_dir=tune_dir, workers=workers)
     if storage.startswith("journal:"):
         path = Path(storage.removeprefix("journal:")).expanduser()
         if not str(path).strip():
@@ -81,15 +143,47 @@ def resolve(storage: str | None, *, tune_dir: Path, workers: int) -> StorageSpec
                 "--storage journal: needs a file path. Fix: e.g. --storage journal:runs/x.log"
             )
         return StorageSpec(f"journal:{path.resolve()}", "journal")
-    if "://" not in storage:
-        raise NnzooError(
-            f"--storage: not a storage URL; received {mask_url(storage)!r}. Fix: give an "
-            "SQLAlchemy URL (sqlite:///study.db, postgresql://user@host/db) or journal:PATH"
-        )
+    _check_url(storage)
     note = None
     if storage.startswith("sqlite:") and workers > 1:
         note = "SQLite is not safe for parallel writers; prefer journal:PATH or PostgreSQL"
     return StorageSpec(_with_driver(storage), "rdb", note=note)
+
+
+def _from_environment(storage: str) -> str:
+    name = storage.removeprefix("env:")
+    value = os.environ.get(name, "").strip() if name else ""
+    if not value or value.startswith("env:"):
+        raise NnzooError(
+            f"--storage {storage}: the environment variable {name!r} is not set to a storage "
+            f"URL. Fix: export {name or 'NNZOO_STORAGE'}='postgresql://user:PASSWORD@host/db' "
+            "(or give the URL without its password and set PGPASSWORD or ~/.pgpass)"
+        )
+    return value
+
+
+_URL_FIX = (
+    "Fix: give an SQLAlchemy URL (sqlite:///study.db, postgresql://user@host:5432/db) or "
+    "journal:PATH; keep the password out of it with PGPASSWORD, ~/.pgpass or --storage env:VAR"
+)
+
+
+def _check_url(url: str) -> None:
+    """Refuse a URL SQLAlchemy cannot read, in one line that never shows its password."""
+    if "://" not in url:
+        raise NnzooError(f"--storage: not a storage URL; received {mask_url(url)!r}. {_URL_FIX}")
+    if _parse(url) is None:
+        why = "cannot read it"
+        if url.partition("?")[0].split("://", 1)[1].count("@") > 1:
+            why = "more than one '@' (write an '@' in the password as %40)"
+        else:
+            try:
+                make_url(url)
+            except (ArgumentError, ValueError) as err:
+                why = _first_line(err, url)
+        raise NnzooError(
+            f"--storage: not a valid URL, {why}; received {mask_url(url)!r}. {_URL_FIX}"
+        )
 
 
 def _with_driver(url: str) -> str:
@@ -116,11 +210,11 @@ def open_storage(spec: StorageSpec, *, heartbeat: float = 60.0) -> BaseStorage:
     except NnzooError:
         raise
     except Exception as err:  # driver and connection errors: one line, password masked
-        first = (str(err).strip().splitlines() or [""])[0]
+        if _lost(err) is not None:
+            raise lost_storage_error(spec, err) from None
         raise NnzooError(
-            f"cannot open the study storage {spec.display}: {type(err).__name__}: "
-            f"{mask_text(first, spec.url)}. Fix: check the URL, that the server is running "
-            "and the credentials"
+            f"cannot open the study storage {spec.display}: {_first_line(err, spec.url)}. "
+            "Fix: check the URL"
         ) from None
 
 
@@ -138,6 +232,66 @@ def _open(spec: StorageSpec, heartbeat: float) -> BaseStorage:
         grace_period=max(2 * interval, interval + 1),
         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
     )
+
+
+# --------------------------------------------------------------------------- a lost storage
+
+# The database server stopped, the network dropped: SQLAlchemy's errors of the environment.
+_CONNECTION_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
+def _lost(err: BaseException) -> BaseException | None:
+    """The connection error behind ``err``, if any.
+
+    Optuna hides one: when it cannot record a trial's end it raises UnboundLocalError (or
+    StorageInternalError) whose cause or context is the driver's error.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _CONNECTION_ERRORS):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def lost_storage_error(spec: StorageSpec, err: BaseException) -> TuningEnvironmentError:
+    """One line for a storage that cannot be reached (at the start or mid-study)."""
+    cause = _lost(err) or err
+    driver = getattr(cause, "orig", None) or cause  # psycopg's own error, without the SQL
+    return TuningEnvironmentError(
+        f"cannot reach the study storage {spec.display}: {_first_line(driver, spec.url)}. Fix: "
+        "check that the database server is running and reachable and that the user and "
+        "password are right (PGPASSWORD, ~/.pgpass), then rerun the same command to resume "
+        "the study"
+    )
+
+
+@contextlib.contextmanager
+def connection_guard(spec: StorageSpec) -> Iterator[None]:
+    """Turn a storage that goes away mid-study into one :class:`TuningEnvironmentError` line.
+
+    Also quiets Optuna's heartbeat thread, which would print its own traceback when the
+    database goes away; the main thread reports it.
+    """
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None and _lost(args.exc_value) is not None:
+            log.debug("thread %s: the study storage went away", args.thread)
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    except Exception as err:
+        if _lost(err) is None:
+            raise
+        raise lost_storage_error(spec, err) from None
+    finally:
+        threading.excepthook = previous
 
 
 # --------------------------------------------------------------------------- stale trials

@@ -74,6 +74,9 @@ def tune(
 
 
 def _tune(config: Config, settings: Settings, *, quiet: bool) -> TuneResult:
+    # The storage URL (it may hold a password) stays in ``settings``: no config a study
+    # writes (best.yaml, each trial's config.yaml) carries it.
+    config = config.model_copy(update={"tune": config.tune.model_copy(update={"storage": None})})
     size = grid_size(config)
     reporter = TrialReporter(settings.metric, quiet=quiet)
     if size is not None and size < settings.trials:
@@ -82,22 +85,24 @@ def _tune(config: Config, settings: Settings, *, quiet: bool) -> TuneResult:
     spec = storage_spec(settings)
     if spec.note:
         reporter.note(spec.note)
+    settings.storage = spec.url  # resolved once (env:VAR read here)
     settings.path.mkdir(parents=True, exist_ok=True)
-    the_study, new = open_study(config, settings, create=True)
-    finished, _, _ = count_trials(the_study, settings)
-    reporter.note(
-        f"study '{settings.study}' in {spec.display}: "
-        + ("new" if new else f"resuming, {finished} of {settings.trials} trials finished")
-        + f"; {settings.direction} {settings.metric}"
-    )
-    reporter.skip_existing(the_study)
-    if settings.workers > 1:
-        run_parallel(config, settings, the_study, reporter=reporter)
-    else:
-        run_trials(the_study, config, settings, reporter=reporter)
-    _storage.fail_stale(the_study)
-    reporter.update(the_study)
-    result = write_outputs(the_study, config, settings, spec)
+    with _storage.connection_guard(spec):
+        the_study, new = open_study(config, settings, create=True)
+        finished, _, _ = count_trials(the_study, settings)
+        reporter.note(
+            f"study '{settings.study}' in {spec.display}: "
+            + ("new" if new else f"resuming, {finished} of {settings.trials} trials finished")
+            + f"; {settings.direction} {settings.metric}"
+        )
+        reporter.skip_existing(the_study)
+        if settings.workers > 1:
+            run_parallel(config, settings, the_study, reporter=reporter)
+        else:
+            run_trials(the_study, config, settings, reporter=reporter)
+        _storage.fail_stale(the_study)
+        reporter.update(the_study)
+        result = write_outputs(the_study, config, settings, spec)
     if not quiet:
         print_summary(result, spec, reporter)
     return result

@@ -26,8 +26,8 @@ from nnzoo.config import Config, config_from_dict
 from nnzoo.errors import NnzooError
 from nnzoo.tuning import _storage
 from nnzoo.tuning._report import TrialReporter
-from nnzoo.tuning._settings import Settings
-from nnzoo.tuning._study import open_study, run_trials
+from nnzoo.tuning._settings import Settings, TuningEnvironmentError
+from nnzoo.tuning._study import open_study, run_trials, storage_spec
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def run_parallel(
                     reported.add(i)
                     how = f"signal {-code}" if code < 0 else f"exit code {code}"
                     reporter.note(f"worker {i} (pid {proc.pid}) stopped with {how}; see {path}")
-                    if code == 2:  # a user mistake or too many failures: stop the others
+                    if code in (1, 2) and _last_error(path):  # the study cannot go on
                         for _, other, _ in procs:
                             if other.poll() is None:
                                 other.send_signal(signal.SIGTERM)
@@ -152,10 +152,10 @@ def run_parallel(
         _storage.fail_stale(study)
         raise
     _storage.fail_stale(study)
-    errors = [_last_error(path) for _, proc, path in procs if proc.returncode == 2]
-    errors = [e for e in errors if e]
-    if errors:
-        raise NnzooError(errors[0])
+    for _, proc, path in procs:
+        error = _last_error(path) if proc.returncode in (1, 2) else None
+        if error:  # the worker's own one line: a user mistake (2) or the environment (1)
+            raise TuningEnvironmentError(error) if proc.returncode == 1 else NnzooError(error)
 
 
 def _worker_main() -> int:
@@ -170,12 +170,13 @@ def _worker_main() -> int:
     try:
         config = config_from_dict(job["config"], label=job["label"], check_catalog=False)
         settings = Settings(**job["settings"])
-        study, _ = open_study(config, settings, worker=int(job["worker"]))
-        outcome = run_trials(study, config, settings)
+        with _storage.connection_guard(storage_spec(settings)):
+            study, _ = open_study(config, settings, worker=int(job["worker"]))
+            outcome = run_trials(study, config, settings)
         _say(f"worker {job['worker']}: {outcome}")
     except NnzooError as err:
         _say(ERROR_PREFIX + err.one_line())
-        return 2
+        return err.exit_code
     except KeyboardInterrupt:
         _say("worker interrupted")
         return 130

@@ -20,10 +20,17 @@ from nnzoo._cli_options import runs_dir_option, set_option
 @click.option(
     "--storage",
     metavar="URL",
-    help="SQLAlchemy URL (postgresql://user:pw@host/db) or journal:PATH "
-    "(default: SQLite, or a journal file with --workers > 1, under runs/<name>/tune/).",
+    help="SQLAlchemy URL (postgresql://user@host:5432/db), journal:PATH, or env:VAR to read "
+    "the URL from the environment variable VAR (default: SQLite, or a journal file with "
+    "--workers > 1, under runs/<name>/tune/). Keep a password out of the URL: set PGPASSWORD or "
+    "~/.pgpass, or use env:VAR. It is never printed or written to a file.",
 )
-@click.option("--study", "study_name", metavar="NAME", help="Study name (default: config name).")
+@click.option(
+    "--study",
+    "study_name",
+    metavar="NAME",
+    help="Study name, a folder name under runs/<name>/tune/ (default: the config's name).",
+)
 @click.option("--workers", type=int, help="Worker processes on this machine (tune.workers).")
 @click.option("--timeout", type=float, help="Start no new trial after this many seconds.")
 @click.option(
@@ -64,7 +71,8 @@ def tune(
     \b
     nnzoo tune configs/tune/mlp_digits.yaml --trials 30
     nnzoo tune configs/tune/mlp_digits.yaml --workers 2
-    nnzoo tune my.yaml --storage postgresql://user:pw@db/optuna   (on many machines)
+    PGPASSWORD=... nnzoo tune my.yaml --storage postgresql://user@db/optuna   (many machines)
+    nnzoo tune my.yaml --storage env:NNZOO_STORAGE   (the URL, password and all, in $NNZOO_STORAGE)
     """
     from nnzoo.config import load_config
 

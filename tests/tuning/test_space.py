@@ -1,4 +1,4 @@
-"""tune.space -> Optuna suggestions -> a trial's config; storage URLs; grid."""
+"""tune.space -> Optuna suggestions -> a trial's config; grid."""
 
 import optuna
 import pytest
@@ -6,7 +6,6 @@ import pytest
 from nnzoo.config.schema import SpaceParam
 from nnzoo.errors import ConfigError
 from nnzoo.tuning import _space
-from nnzoo.tuning._storage import mask_url, resolve
 
 
 def _param(**kw):
@@ -52,17 +51,3 @@ def test_grid_lists_every_point_and_rejects_continuous_ranges():
     assert grid == {"a.b": [1, 2, 3], "c.d": [0.1, 0.2, 0.3]}
     with pytest.raises(ConfigError, match="tune.space.c.d: the grid sampler needs a finite"):
         _space.grid({"c.d": _param(float=[0.1, 0.3])})
-
-
-def test_passwords_are_masked():
-    assert mask_url("postgresql://bob:s3cret@db:5432/optuna") == (
-        "postgresql://bob:***@db:5432/optuna"
-    )
-    assert mask_url("sqlite:///runs/x.db") == "sqlite:///runs/x.db"
-
-
-def test_default_storage_is_sqlite_for_one_worker_and_a_journal_for_several(tmp_path):
-    assert resolve(None, tune_dir=tmp_path, workers=1).url == f"sqlite:///{tmp_path}/study.db"
-    spec = resolve(None, tune_dir=tmp_path, workers=3)
-    assert (spec.kind, spec.url) == ("journal", f"journal:{tmp_path}/journal.log")
-    assert "SQLite is not safe for parallel writers" in spec.note

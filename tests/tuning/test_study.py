@@ -1,7 +1,6 @@
 """tune(): baseline first, failures, resume to exactly N, best.yaml, the CLI command."""
 
 import csv
-import os
 import socket
 import subprocess
 import sys
@@ -148,16 +147,16 @@ def test_cli_unknown_space_key_exits_2_with_a_hint(tmp_path):
     assert "did you mean 'train.optimizer.learning_rate'?" in result.output
 
 
-def test_cli_never_prints_a_storage_password(tmp_path):
-    url = "postgresql://nnzoo:hunter2secret@127.0.0.1:1/optuna"
+@pytest.mark.parametrize("name", ["../../x", "/tmp/nnzoo-study-x", "a/b", ".hidden"])
+def test_a_study_name_that_is_a_path_is_refused(tmp_path, name):
+    runs = tmp_path / "runs"
     result = CliRunner().invoke(
-        _cli(), ["tune", str(TUNE_CONFIG), "--storage", url, "--runs-dir", str(tmp_path)]
+        _cli(), ["tune", str(TUNE_CONFIG), "--study", name, "--runs-dir", str(runs)]
     )
     assert result.exit_code == 2
-    assert (
-        "cannot open the study storage postgresql+psycopg://nnzoo:***@127.0.0.1:1/optuna"
-        in (result.output)
-        or "no PostgreSQL driver" in result.output
+    assert result.output == (
+        "nnzoo: error: --study: a study name is a folder name under --runs-dir (letters, "
+        f"digits, '_', '.', '-', starting with a letter or digit); received {name!r}. Fix: e.g. "
+        "--study mlp_digits_2\n"
     )
-    assert "hunter2secret" not in result.output
-    assert os.linesep not in result.output.strip()  # one line
+    assert list(tmp_path.iterdir()) == [] and not Path("/tmp/nnzoo-study-x").exists()

@@ -1,24 +1,23 @@
-"""Parallel workers: a SIGKILLed worker's trial is failed and retried; PostgreSQL storage."""
+"""Parallel workers: a SIGKILLed worker's trial is failed and retried; PostgreSQL storage
+writes no password."""
 
-import glob
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import optuna
 import pytest
+import yaml
+from click.testing import CliRunner
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from nnzoo.config import load_config
-from nnzoo.tuning import tune
+from nnzoo.cli import cli
 from nnzoo.tuning._settings import ATTR_PID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,85 +66,41 @@ def test_a_worker_killed_mid_trial_leaves_no_running_trial(tmp_path):
     assert retried[0].params == trials[killed].params
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-@pytest.fixture
-def postgres_url():
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (initdb refuses root: run as postgres)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or (
-        [shutil.which("initdb")] if shutil.which("initdb") else []
-    )
-    if not found:
-        pytest.skip("no PostgreSQL server binaries (initdb); `apt-get install postgresql`")
-    bindir = Path(found[-1]).parent
-    # Directly under /tmp: pytest's tmp dirs are private to root, postgres cannot enter them.
-    base = Path(tempfile.mkdtemp(prefix="nnzoo-pg-"))
-    data, pwfile = base / "data", base / "pw"
-    password = "s3cret-pw"
-    pwfile.write_text(password + "\n")
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        shutil.chown(pwfile, "postgres", "postgres")
-        os.chmod(base, 0o700)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-
-    def run(*args: str) -> None:
-        done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed: {done.stderr.strip() or done.stdout}")
-
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "nnzoo",
-        f"--pwfile={pwfile}",
-        "--auth=scram-sha-256",
-        "-E",
-        "UTF8",
-    )
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(base / "log"),
-        "-w",
-        "-o",
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1",
-        "start",
-    )
-    try:
-        yield f"postgresql://nnzoo:{password}@127.0.0.1:{port}/postgres"
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+def _contents(path: Path) -> bytes:
+    """A file's bytes, and for a zip (``model.keras``) its members' bytes, uncompressed."""
+    data = path.read_bytes()
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            data += b"".join(z.read(name) for name in z.namelist())
+    return data
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_two_workers_on_postgresql_finish_exactly_n_trials(tmp_path, postgres_url, capsys):
-    config = load_config(
-        TUNE_CONFIG, ["train.epochs=2", "model.params.hidden_units=[16]", "tune.pruner=none"]
-    )
-    result = tune(
-        config, trials=5, workers=2, storage=postgres_url, runs_dir=tmp_path, heartbeat=1
-    )
+def test_two_workers_on_postgresql_finish_n_trials_and_write_no_password(tmp_path, postgres):
+    args = ["tune", str(TUNE_CONFIG), "--workers", "2", "--trials", "5", "--storage", postgres.url]
+    args += ["--runs-dir", str(tmp_path), "--heartbeat", "1", *TINY, "--set", "train.epochs=2"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
     study = optuna.load_study(
-        study_name="mlp_digits", storage=postgres_url.replace("postgresql", "postgresql+psycopg")
+        study_name="mlp_digits", storage=postgres.url.replace("postgresql", "postgresql+psycopg")
     )
     states = [t.state for t in study.trials]
-    assert result.finished == 5
     assert sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states) == 5
     assert TrialState.RUNNING not in states
     assert len({t.system_attrs[ATTR_PID] for t in study.trials}) == 2  # both workers ran trials
-    printed = capsys.readouterr()
-    assert "s3cret-pw" not in printed.out + printed.err
-    assert "nnzoo:***@127.0.0.1" in printed.err
+
+    # The password is in no file the study wrote (configs, logs, plots) and nowhere on screen.
+    password = postgres.password.encode()
+    files = _files(tmp_path)
+    out = tmp_path / "mlp_digits" / "tune"
+    for wrote in ("best.yaml", "trials.csv", "trials/0000/config.yaml", "workers/worker-1.log"):
+        assert out / wrote in files
+    assert [f for f in files if password in _contents(f)] == []
+    assert password.decode() not in result.output
+    assert f"postgresql+psycopg://nnzoo:***@127.0.0.1:{postgres.port}/postgres" in result.output
+    assert yaml.safe_load((out / "best.yaml").read_text())["tune"]["storage"] is None
