@@ -15,8 +15,10 @@ The modules, each importing only those above it:
 - ``_space``, ``_storage``, ``_report``, ``_pruning``: the search space, where a study lives
   (its crash safety, passwords never shown, a database that goes away), the trial lines
   printed, the pruners;
-- ``_study``: open a study, the objective, the trial loop of one process;
-- ``_workers``, ``_outputs``: worker processes; best.yaml, trials.csv and plots;
+- ``_study``: open a study (refusing a changed space), the objective, the trial loop of one
+  process;
+- ``_lifeline``, ``_workers``, ``_outputs``: a worker's start (it dies with its parent), worker
+  processes (at most one per core); best.yaml, trials.csv and plots;
 - ``_tune``: ``tune()``;
 - ``cli``: the ``nnzoo tune`` command (public: ``nnzoo.cli`` adds it).
 """

@@ -27,11 +27,7 @@ def best_config_yaml(config: Config, values: dict[str, Any], header: str) -> str
     """The full config with ``values`` filled in, as YAML ``nnzoo train`` takes as it is."""
     best = _space.apply(config, values)
     data = best.model_dump(mode="json")
-    # The space as it is written in a config (``float:``, not the field name).
-    data["tune"]["space"] = {
-        key: param.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
-        for key, param in best.tune.space.items()
-    }
+    data["tune"]["space"] = _space.as_written(best.tune.space)
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return "".join(f"# {line}\n" for line in header.splitlines()) + body
 

@@ -32,6 +32,7 @@ ATTR_STALE = "nnzoo:stale"  # failed because its process died
 # Study user attrs:
 STUDY_ATTR_CONFIG = "nnzoo:config"  # the config's name
 STUDY_ATTR_METRIC = "nnzoo:metric"
+STUDY_ATTR_SPACE = "nnzoo:space"  # tune.space as written when the study was created
 
 # A study name is a folder under runs/<name>/tune/: the rule of the config's own `name`.
 STUDY_NAME = re.compile(

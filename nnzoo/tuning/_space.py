@@ -81,6 +81,19 @@ def grid(space: Mapping[str, SpaceParam], *, file: str | None = None) -> dict[st
     return out
 
 
+def as_written(space: Mapping[str, SpaceParam]) -> dict[str, dict[str, Any]]:
+    """``space`` as it is written in a config (``float:``, not the field name), as JSON values."""
+    return {
+        key: param.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+        for key, param in space.items()
+    }
+
+
+def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The keys of two :func:`as_written` spaces that differ, were added or were removed."""
+    return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+
+
 def _contains(param: SpaceParam, value: Any) -> bool:
     if param.choice is not None:
         return _encode(value) in [_encode(c) for c in param.choice]

@@ -32,6 +32,7 @@ from nnzoo.tuning._settings import (
     ATTR_SURPLUS,
     STUDY_ATTR_CONFIG,
     STUDY_ATTR_METRIC,
+    STUDY_ATTR_SPACE,
     Settings,
 )
 
@@ -112,6 +113,7 @@ def open_study(
                 key="tune.direction",
                 fix="use the same direction, or start another study with --study NAME",
             )
+        _check_space(study, config, settings, spec)
     # Reseed per worker and per resumption, so no two workers (and no rerun) draw alike.
     seed = config.seed + 1000 * worker + len(study.get_trials(deepcopy=False))
     study.sampler = make_sampler(config, seed=seed)
@@ -121,10 +123,31 @@ def open_study(
             study.set_metric_names([settings.metric])
         study.set_user_attr(STUDY_ATTR_CONFIG, config.name)
         study.set_user_attr(STUDY_ATTR_METRIC, settings.metric)
+        study.set_user_attr(STUDY_ATTR_SPACE, _space.as_written(config.tune.space))
         values = _space.baseline(config)
         if values:
             study.enqueue_trial(values, user_attrs={ATTR_BASELINE: True})
     return study, new
+
+
+def _check_space(
+    study: optuna.Study, config: Config, settings: Settings, spec: _storage.StorageSpec
+) -> None:
+    """Refuse to go on with a study whose ``tune.space`` changed: its sampler would mix the
+    trials of two spaces. (A study created before nnzoo stored its space is not checked.)"""
+    stored = study.user_attrs.get(STUDY_ATTR_SPACE)
+    if stored is None:
+        return
+    changed = _space.changed_keys(stored, _space.as_written(config.tune.space))
+    if changed:
+        raise ConfigError(
+            f"the study '{settings.study}' in {spec.display} was created with another search "
+            f"space; changed: {', '.join(changed)}",
+            file=config.source_file,
+            key="tune.space",
+            fix=f"start a new study with --study NEW_NAME (e.g. --study {settings.study}_2), "
+            "or restore the space the study was created with",
+        )
 
 
 # --------------------------------------------------------------------------- the objective

@@ -13,7 +13,7 @@ from nnzoo.tuning._outputs import print_summary, write_outputs
 from nnzoo.tuning._report import TrialReporter
 from nnzoo.tuning._settings import Settings, TuneResult, resolve_settings
 from nnzoo.tuning._study import count_trials, grid_size, open_study, run_trials, storage_spec
-from nnzoo.tuning._workers import run_parallel
+from nnzoo.tuning._workers import env_threads, run_parallel
 
 
 def tune(
@@ -85,7 +85,15 @@ def _tune(config: Config, settings: Settings, *, quiet: bool) -> TuneResult:
     spec = storage_spec(settings)
     if spec.note:
         reporter.note(spec.note)
-    settings.storage = spec.url  # resolved once (env:VAR read here)
+    # Fixed now, so that capping the workers below does not move the study elsewhere.
+    settings.storage = spec.url
+    cores = env_threads()
+    if settings.workers > cores:
+        reporter.note(
+            f"--workers {settings.workers}: this process may use {cores} core(s); "
+            f"running {cores} worker(s)"
+        )
+        settings.workers = cores
     settings.path.mkdir(parents=True, exist_ok=True)
     with _storage.connection_guard(spec):
         the_study, new = open_study(config, settings, create=True)

@@ -1,13 +1,17 @@
 """``--workers K``: K worker processes on this machine sharing one study.
 
-Each worker is ``python -m nnzoo.tuning._workers`` reading its job (config, settings) as
-JSON on stdin, so the storage URL never shows in ``ps``. Threads are split so the workers
-share the cores; with several GPUs visible each worker gets one. A worker that dies leaves
-its trial RUNNING; the others (and the parent, at the end) mark it FAIL and queue it again.
+Each worker is this module run as a program, reading its job (config, settings) as JSON on
+stdin, so the storage URL never shows in ``ps``; ``python -m nnzoo.tuning._lifeline`` starts
+it, having tied its life to the parent's (on Linux it dies with the parent, however the parent
+ends). Threads are split so the workers share the cores; with several GPUs visible each worker
+gets one. A worker that dies leaves its trial RUNNING; the others (and the parent, at the end)
+mark it FAIL and queue it again. When every worker dies before the study is done, the parent
+fails in one line naming their logs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -25,13 +29,18 @@ import optuna
 from nnzoo.config import Config, config_from_dict
 from nnzoo.errors import NnzooError
 from nnzoo.tuning import _storage
+from nnzoo.tuning._lifeline import PARENT_ENV
 from nnzoo.tuning._report import TrialReporter
 from nnzoo.tuning._settings import Settings, TuningEnvironmentError
-from nnzoo.tuning._study import open_study, run_trials, storage_spec
+from nnzoo.tuning._study import count_trials, open_study, run_trials, storage_spec
 
 log = logging.getLogger(__name__)
 
 ERROR_PREFIX = "nnzoo: error: "
+WORKER_COMMAND = [sys.executable, "-m", "nnzoo.tuning._lifeline"]  # which runs this module
+# A SIGTERMed worker has this long to record its trial FAIL; then SIGALRM ends it, and the
+# trial, left RUNNING by a dead process, is failed and queued again by fail_stale.
+STOP_GRACE_SECONDS = 3
 
 
 def env_threads() -> int:
@@ -79,21 +88,35 @@ def worker_env(index: int, workers: int, *, cores: int, gpus: list[str]) -> dict
     return env
 
 
-def _last_error(path: Path) -> str | None:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
+@dataclass
+class _Worker:
+    index: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    offset: int  # where this run's lines start in the log (the logs are appended to)
+
+    def last_error(self) -> str | None:
+        """The worker's own one-line error, if it wrote one in this run."""
+        try:
+            with self.log.open("rb") as f:
+                f.seek(self.offset)
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return None
+        for line in reversed(lines):
+            if line.startswith(ERROR_PREFIX):
+                return line.removeprefix(ERROR_PREFIX)
         return None
-    for line in reversed(lines):
-        if line.startswith(ERROR_PREFIX):
-            return line.removeprefix(ERROR_PREFIX)
-    return None
 
 
 def run_parallel(
     config: Config, settings: Settings, study: optuna.Study, *, reporter: TrialReporter
 ) -> None:
-    """Start ``settings.workers`` workers, print their trials, wait for them."""
+    """Start ``settings.workers`` workers, print their trials, wait for them.
+
+    Raises the error a worker stopped on, or :class:`TuningEnvironmentError` when every worker
+    died before the study had its trials.
+    """
     cores = env_threads()
     gpus = visible_gpus()
     log_dir = settings.path / "workers"
@@ -108,64 +131,97 @@ def run_parallel(
         + (f", one GPU each of {len(gpus)}" if len(gpus) > 1 else "")
         + f"; logs in {log_dir}"
     )
-    procs: list[tuple[int, subprocess.Popen[bytes], Path]] = []
+    workers: list[_Worker] = []
     try:
         for i in range(settings.workers):
             path = log_dir / f"worker-{i}.log"
+            env = worker_env(i, settings.workers, cores=cores, gpus=gpus)
+            env[PARENT_ENV] = str(os.getpid())
             with path.open("ab") as out:
+                offset = out.tell()
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "nnzoo.tuning._workers"],
+                    WORKER_COMMAND,
                     stdin=subprocess.PIPE,
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    env=worker_env(i, settings.workers, cores=cores, gpus=gpus),
+                    env=env,
                 )
+            workers.append(_Worker(i, proc, path, offset))
             assert proc.stdin is not None
-            proc.stdin.write(json.dumps({**job, "worker": i}).encode())
-            proc.stdin.close()
-            procs.append((i, proc, path))
-        reported: set[int] = set()
-        while True:
-            reporter.update(study)
-            for i, proc, path in procs:
-                code = proc.poll()
-                if code is not None and code != 0 and i not in reported:
-                    reported.add(i)
-                    how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                    reporter.note(f"worker {i} (pid {proc.pid}) stopped with {how}; see {path}")
-                    if code in (1, 2) and _last_error(path):  # the study cannot go on
-                        for _, other, _ in procs:
-                            if other.poll() is None:
-                                other.send_signal(signal.SIGTERM)
-            if all(proc.poll() is not None for _, proc, _ in procs):
-                break
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        for _, proc, _ in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for _, proc, _ in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            with contextlib.suppress(BrokenPipeError):  # it died at once: _watch says how
+                proc.stdin.write(json.dumps({**job, "worker": i}).encode())
+                proc.stdin.close()
+        _watch(workers, study, reporter)
+    finally:
+        _stop(workers)  # none is left running, however this ends (an error, Ctrl-C)
         _storage.fail_stale(study)
-        raise
-    _storage.fail_stale(study)
-    for _, proc, path in procs:
-        error = _last_error(path) if proc.returncode in (1, 2) else None
+    for worker in workers:
+        code = worker.proc.returncode
+        error = worker.last_error() if code in (1, 2) else None
         if error:  # the worker's own one line: a user mistake (2) or the environment (1)
-            raise TuningEnvironmentError(error) if proc.returncode == 1 else NnzooError(error)
+            raise TuningEnvironmentError(error) if code == 1 else NnzooError(error)
+    finished, _, _ = count_trials(study, settings)
+    codes = [worker.proc.returncode for worker in workers]
+    if finished < settings.trials and 0 not in codes:
+        how = ", ".join(_how(code) for code in codes)
+        raise TuningEnvironmentError(
+            f"study '{settings.study}': every worker stopped ({how}) with {finished} of "
+            f"{settings.trials} trials finished. Fix: see the workers' logs in {log_dir}, "
+            "then rerun the same command to resume the study"
+        )
+
+
+def _how(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"exit code {code}"
+
+
+def _watch(workers: list[_Worker], study: optuna.Study, reporter: TrialReporter) -> None:
+    """Print trials as they finish until every worker has ended; when one stops on its own
+    error line, stop the others (the study cannot go on for them either)."""
+    reported: set[int] = set()
+    while True:
+        reporter.update(study)
+        for worker in workers:
+            code = worker.proc.poll()
+            if code is not None and code != 0 and worker.index not in reported:
+                reported.add(worker.index)
+                reporter.note(
+                    f"worker {worker.index} (pid {worker.proc.pid}) stopped with {_how(code)}; "
+                    f"see {worker.log}"
+                )
+                if code in (1, 2) and worker.last_error():
+                    _stop(workers, wait=False)
+        if all(worker.proc.poll() is not None for worker in workers):
+            return
+        time.sleep(1.0)
+
+
+def _stop(workers: list[_Worker], *, wait: bool = True) -> None:
+    """SIGTERM the running workers (each records its trial FAIL); SIGKILL those that hang."""
+    for worker in workers:
+        if worker.proc.poll() is None:
+            worker.proc.send_signal(signal.SIGTERM)
+    if not wait:
+        return
+    for worker in workers:
+        try:
+            worker.proc.wait(timeout=STOP_GRACE_SECONDS + 30)
+        except subprocess.TimeoutExpired:
+            worker.proc.kill()
+            worker.proc.wait()
 
 
 def _worker_main() -> int:
     """Entry point of one worker process: the job arrives as JSON on stdin."""
-    job = json.loads(sys.stdin.read())
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
+    def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+        # The interrupt can be lost (raised inside a gc callback it is only printed), or the
+        # way out can hang: SIGALRM's default action ends the process either way.
+        signal.alarm(STOP_GRACE_SECONDS)
         raise KeyboardInterrupt  # the running trial is recorded FAIL, not left RUNNING
 
-    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    job = json.loads(sys.stdin.read())
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     try:
         config = config_from_dict(job["config"], label=job["label"], check_catalog=False)
@@ -190,4 +246,7 @@ def _say(line: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker_main())
+    code = _worker_main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # every result is stored already; TensorFlow's teardown can take seconds

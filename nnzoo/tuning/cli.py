@@ -29,9 +29,15 @@ from nnzoo._cli_options import runs_dir_option, set_option
     "--study",
     "study_name",
     metavar="NAME",
-    help="Study name, a folder name under runs/<name>/tune/ (default: the config's name).",
+    help="Study name, a folder name under runs/<name>/tune/ (default: the config's name). A "
+    "changed tune.space needs a new study.",
 )
-@click.option("--workers", type=int, help="Worker processes on this machine (tune.workers).")
+@click.option(
+    "--workers",
+    type=int,
+    help="Worker processes on this machine (tune.workers); at most the cores this process "
+    "may use. They stop when tune stops.",
+)
 @click.option("--timeout", type=float, help="Start no new trial after this many seconds.")
 @click.option(
     "--max-failures", type=int, help="Stop after this many failed trials (default: --trials)."

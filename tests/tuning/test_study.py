@@ -160,3 +160,52 @@ def test_a_study_name_that_is_a_path_is_refused(tmp_path, name):
         "--study mlp_digits_2\n"
     )
     assert list(tmp_path.iterdir()) == [] and not Path("/tmp/nnzoo-study-x").exists()
+
+
+def _failing_trials(monkeypatch):
+    """Trials that fail at once (no training), for tests of what happens around them."""
+
+    def broken(config, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("nnzoo.tuning._study.train", broken)
+
+
+def test_a_changed_space_is_refused_naming_the_keys(tmp_path, tiny_config, monkeypatch):
+    _failing_trials(monkeypatch)
+    with pytest.raises(NnzooError, match="1 trials failed"):  # the study exists now
+        tune(tiny_config(), trials=2, max_failures=1, runs_dir=tmp_path, quiet=True)
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(
+        f"extends: {TUNE_CONFIG}\ntune:\n  space:\n"
+        "    model.params.dropout: {float: [0.0, 0.3]}\n    train.epochs: {int: [1, 2]}\n"
+    )
+    args = ["tune", str(changed), "--runs-dir", str(tmp_path), "--max-failures", "1"]
+    result = CliRunner().invoke(_cli(), args)
+    assert result.exit_code == 2
+    assert result.output == (
+        f"nnzoo: error: {changed}: tune.space: the study 'mlp_digits' in "
+        f"sqlite:///{tmp_path}/mlp_digits/tune/study.db was created with another search "
+        "space; changed: model.params.dropout, train.epochs. Fix: start a new study with "
+        "--study NEW_NAME (e.g. --study mlp_digits_2), or restore the space the study was "
+        "created with\n"
+    )
+    assert len(_study(tmp_path).trials) == 1  # nothing ran
+    # The fix works: a new study (in the same database), its outputs in a folder of its own.
+    result = CliRunner().invoke(_cli(), [*args, "--study", "mlp_digits_2"])
+    assert "study 'mlp_digits_2': 1 trials failed" in result.output
+    assert (tmp_path / "mlp_digits" / "tune" / "mlp_digits_2").is_dir()
+    url = f"sqlite:///{tmp_path}/mlp_digits/tune/study.db"
+    assert len(optuna.load_study(study_name="mlp_digits_2", storage=url).trials) == 1
+
+
+def test_workers_are_capped_at_the_cores_with_a_note(tmp_path, monkeypatch):
+    _failing_trials(monkeypatch)
+    monkeypatch.setattr("nnzoo.tuning._tune.env_threads", lambda: 1)
+    args = ["tune", str(TUNE_CONFIG), "--workers", "64", "--max-failures", "1"]
+    result = CliRunner().invoke(_cli(), [*args, "--runs-dir", str(tmp_path)])
+    assert "--workers 64: this process may use 1 core(s); running 1 worker(s)\n" in result.output
+    # It ran here (the failing trainer is this process's), on the journal that 64 workers use.
+    assert "study 'mlp_digits': 1 trials failed (--max-failures 1)" in result.output
+    out = tmp_path / "mlp_digits" / "tune"
+    assert (out / "journal.log").is_file() and not (out / "workers").exists()

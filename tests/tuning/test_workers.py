@@ -1,5 +1,5 @@
-"""Parallel workers: a SIGKILLed worker's trial is failed and retried; PostgreSQL storage
-writes no password."""
+"""Parallel workers: a SIGKILLed worker's trial is failed and retried; they die with their
+parent; every worker dying is an error; PostgreSQL storage writes no password."""
 
 import os
 import signal
@@ -19,7 +19,11 @@ from optuna.trial import TrialState
 
 from nnzoo.cli import cli
 from nnzoo.tuning._settings import ATTR_PID
+from nnzoo.tuning._storage import fail_dead_trials
 
+pytestmark = pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="two workers need two cores (--workers is capped)"
+)
 ROOT = Path(__file__).resolve().parents[2]
 TUNE_CONFIG = ROOT / "configs" / "tune" / "mlp_digits.yaml"
 TINY = ["--set", "model.params.hidden_units=[16]", "--set", "tune.pruner=none"]
@@ -32,24 +36,36 @@ def _journal_study(path: Path):
     return optuna.load_study(study_name="mlp_digits", storage=storage)
 
 
+def _tune_two_workers(runs: Path, *, trials: int, epochs: int, **popen) -> subprocess.Popen:
+    """``nnzoo tune --workers 2`` in a process of its own (for the tests that kill one)."""
+    cmd = [sys.executable, "-c", "from nnzoo.tuning.cli import tune; tune()", str(TUNE_CONFIG)]
+    cmd += ["--workers", "2", "--trials", str(trials), "--runs-dir", str(runs), "--quiet"]
+    cmd += [*TINY, "--set", f"train.epochs={epochs}"]
+    return subprocess.Popen(cmd, cwd=ROOT, **popen)
+
+
+def _running_pids(journal: Path) -> dict[int, int]:
+    """The pid of each trial RUNNING in the study of ``journal`` (by trial number)."""
+    if not journal.exists():
+        return {}
+    running = _journal_study(journal).get_trials(states=(TrialState.RUNNING,))
+    return {t.number: t.system_attrs[ATTR_PID] for t in running if ATTR_PID in t.system_attrs}
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_trial_leaves_no_running_trial(tmp_path):
     journal = tmp_path / "mlp_digits" / "tune" / "journal.log"
-    cmd = [sys.executable, "-c", "from nnzoo.tuning.cli import tune; tune()", str(TUNE_CONFIG)]
-    cmd += ["--workers", "2", "--trials", "4", "--runs-dir", str(tmp_path), "--quiet"]
-    cmd += [*TINY, "--set", "train.epochs=6"]
-    parent = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    parent = _tune_two_workers(
+        tmp_path, trials=4, epochs=6, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     killed = None
     deadline = time.monotonic() + 240
     while killed is None and time.monotonic() < deadline and parent.poll() is None:
         time.sleep(0.5)
-        if not journal.exists():
-            continue
-        for trial in _journal_study(journal).get_trials(states=(TrialState.RUNNING,)):
-            if ATTR_PID in trial.system_attrs:
-                os.kill(trial.system_attrs[ATTR_PID], signal.SIGKILL)
-                killed = trial.number
-                break
+        for number, pid in _running_pids(journal).items():
+            os.kill(pid, signal.SIGKILL)
+            killed = number
+            break
     assert killed is not None, "no trial was seen running"
     out, _ = parent.communicate(timeout=300)
     assert parent.returncode == 0, out.decode()
@@ -104,3 +120,73 @@ def test_two_workers_on_postgresql_finish_n_trials_and_write_no_password(tmp_pat
     assert password.decode() not in result.output
     assert f"postgresql+psycopg://nnzoo:***@127.0.0.1:{postgres.port}/postgres" in result.output
     assert yaml.safe_load((out / "best.yaml").read_text())["tune"]["storage"] is None
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie no parent has reaped yet counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_workers_die_with_a_killed_parent(tmp_path):
+    journal = tmp_path / "mlp_digits" / "tune" / "journal.log"
+    parent = _tune_two_workers(
+        tmp_path, trials=6, epochs=40, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    pids: set[int] = set()
+    deadline = time.monotonic() + 240
+    while len(pids) < 2 and time.monotonic() < deadline and parent.poll() is None:
+        time.sleep(0.5)
+        pids = set(_running_pids(journal).values())
+    assert len(pids) == 2, "the two workers were not seen training"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [pid for pid in pids if _alive(pid)] == []
+    # A trial the way out did not record FAIL (it has 3 s) is one a rerun fails and retries.
+    study = _journal_study(journal)
+    fail_dead_trials(study)
+    assert study.get_trials(states=(TrialState.RUNNING,)) == []
+
+
+# A worker that finishes one trial and is killed (as by the OOM killer) as its second starts.
+DYING_WORKER = """
+import os, runpy, signal
+from nnzoo.tuning import _study
+
+real_train, started = _study.train, []
+
+def train(config, **kwargs):
+    started.append(1)
+    if len(started) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_train(config, **kwargs)
+
+_study.train = train
+runpy.run_module("nnzoo.tuning._workers", run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+def test_when_every_worker_dies_tune_fails_in_one_line(tmp_path, monkeypatch):
+    script = tmp_path / "dying_worker.py"
+    script.write_text(DYING_WORKER)
+    monkeypatch.setattr("nnzoo.tuning._workers.WORKER_COMMAND", [sys.executable, str(script)])
+    runs = tmp_path / "runs"
+    args = ["tune", str(TUNE_CONFIG), "--workers", "2", "--trials", "6", "--runs-dir", str(runs)]
+    result = CliRunner().invoke(cli, [*args, *TINY, "--set", "train.epochs=1"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        "nnzoo: error: study 'mlp_digits': every worker stopped (signal 9, signal 9) with 2 of "
+        f"6 trials finished. Fix: see the workers' logs in {runs}/mlp_digits/tune/workers, then "
+        "rerun the same command to resume the study"
+    )
+    trials = _journal_study(runs / "mlp_digits" / "tune" / "journal.log").trials
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
+    assert TrialState.RUNNING not in [t.state for t in trials]
