@@ -510,6 +510,21 @@ def _binary_size(num_bytes: float) -> str:
 # --------------------------------------------------------------------------- building
 
 
+def check_buildable(
+    card: ModelCard,
+    params: Mapping[str, Any],
+    *,
+    file: str | None = None,
+    key: str = "model.params",
+    optimizer_slots: int = 0,
+) -> None:
+    """The checks of :func:`build_checked` (names, values, rules, memory), without building:
+    what a trainer runs before it creates anything on disk."""
+    check_params(card, params, file=file, key=key)
+    check_hyperparameters(card, params, file=file, key=key)
+    check_memory(card, params, optimizer_slots=optimizer_slots, file=file, key=key)
+
+
 def build_checked(
     card: ModelCard,
     params: Mapping[str, Any],
@@ -534,9 +549,7 @@ def build_checked(
     Returns:
         The ``keras.Model``.
     """
-    check_params(card, params, file=file, key=key)
-    check_hyperparameters(card, params, file=file, key=key)
-    check_memory(card, params, optimizer_slots=optimizer_slots, file=file, key=key)
+    check_buildable(card, params, file=file, key=key, optimizer_slots=optimizer_slots)
     try:
         return card.builder(**{**card.defaults, **params})
     except HyperparameterError as err:

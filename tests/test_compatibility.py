@@ -14,8 +14,9 @@ import yaml
 
 import nnzoo
 from nnzoo.config import load_config
+from nnzoo.errors import RunDirError
 from nnzoo.training import resume
-from nnzoo.training.run_dir import read_status
+from nnzoo.training.run_dir import SCHEMA_VERSION, read_status
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_RUN = ROOT / "tests" / "fixtures" / "run_v1_mlp_xor"
@@ -69,4 +70,19 @@ def test_an_interrupted_old_run_resumes(old_run):
     result = resume(old_run, quiet=True)
     assert result.metrics["epochs"] == 5
     assert [r["epoch"] for r in result.history] == [0, 1, 2, 3, 4]
-    assert read_status(old_run)["schema_version"] == 1
+    assert read_status(old_run)["schema_version"] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("source", ["digits", "csv", "wine"])
+def test_an_old_run_whose_features_were_scaled_outside_its_model_is_refused(old_run, source):
+    """Version-1 runs of these sources expect features scaled outside the model; this nnzoo
+    feeds raw ones, so the answer would be silently wrong: refused in one line instead."""
+    path = old_run / "config.yaml"
+    path.write_text(path.read_text().replace("source: xor", f"source: {source}"))
+    with pytest.raises(RunDirError) as err:
+        nnzoo.evaluate(old_run)
+    assert str(err.value) == (
+        f"{old_run}: trained by an older nnzoo (run schema 1) that scaled the {source} "
+        "features outside the model; this nnzoo feeds raw features, which that model would "
+        f"misread. Fix: train it again (nnzoo train {old_run}/config.yaml)"
+    )

@@ -20,9 +20,12 @@ from typing import Any
 from nnzoo.config import Config, load_config
 from nnzoo.errors import ConfigError, RunDirError
 
-#: The layout of a run directory this nnzoo writes and reads. A run without one (written
-#: before it was recorded) has the same layout as version 1.
-SCHEMA_VERSION = 1
+#: The layout of a run directory this nnzoo writes and reads. A run without one was written
+#: before it was recorded: version 1. Version 2: feature scaling lives inside the model.
+SCHEMA_VERSION = 2
+#: Sources whose features a version-1 run scaled outside its model (standardised, or digits
+#: divided by 16): such a model misreads the raw features nnzoo now feeds it.
+SCALED_OUTSIDE_IN_V1 = ("csv", "iris", "wine", "breast_cancer", "digits")
 
 CONFIG_FILE = "config.yaml"
 SPEC_FILE = "data_spec.json"
@@ -136,8 +139,19 @@ def check_run_dir(run_dir: str | Path) -> Path:
 
 
 def load_run_config(run_dir: str | Path) -> Config:
-    """The resolved config a run wrote (its provenance is the run's ``config.yaml``)."""
-    return load_config(Path(run_dir) / CONFIG_FILE)
+    """The resolved config a run wrote (its provenance is the run's ``config.yaml``), after
+    checking that this nnzoo reads the run's layout for that config."""
+    config = load_config(Path(run_dir) / CONFIG_FILE)
+    version = int(read_status(run_dir).get("schema_version", 1))
+    scaled = [s for s in (config.data.source, config.data.validation_source) if s]
+    if version < 2 and set(scaled) & set(SCALED_OUTSIDE_IN_V1):
+        raise RunDirError(
+            f"{run_dir}: trained by an older nnzoo (run schema {version}) that scaled the "
+            f"{scaled[0]} features outside the model; this nnzoo feeds raw features, which "
+            f"that model would misread. Fix: train it again (nnzoo train {Path(run_dir)}/"
+            f"{CONFIG_FILE})"
+        )
+    return config
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:

@@ -21,7 +21,13 @@ import numpy as np
 from nnzoo.config import Config, dump_config
 from nnzoo.data import Splits, adapt_preprocessing, num_examples
 from nnzoo.errors import ConfigError, NnzooError
-from nnzoo.registry import ModelCard, build_checked, optimizer_slots, plain_value
+from nnzoo.registry import (
+    ModelCard,
+    build_checked,
+    check_buildable,
+    optimizer_slots,
+    plain_value,
+)
 from nnzoo.training import run_dir as files
 from nnzoo.training.distribute import is_chief
 from nnzoo.training.history import best_epoch
@@ -123,6 +129,9 @@ def _fit(
     _check_environment(config)
     card, params, splits = prepare(config)
     task = effective_task(card, params)
+    slots = optimizer_slots(config.train.optimizer.name, momentum=config.train.optimizer.momentum)
+    if not resuming:  # a model that cannot be built leaves no run directory behind
+        check_buildable(card, params, file=config.source_file, optimizer_slots=slots)
     run_dir = Path(make_run_dir())
     with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
         if not resuming:
@@ -282,10 +291,7 @@ def _build_or_restore(
         # Weights, optimizer state and compile settings as at the end of the last epoch.
         model = load_model(run_dir / files.CHECKPOINTS / state["model_file"])
         return model, compiled_metric_names(model), None
-    # Names, values, rules between them and the memory the weights will need, then the build.
-    opt = config.train.optimizer
-    slots = optimizer_slots(opt.name, momentum=opt.momentum)
-    model = build_checked(card, params, file=config.source_file, optimizer_slots=slots)
+    model = build_checked(card, params, file=config.source_file)  # checked in _fit already
     report = None
     if config.model.init_from:
         from nnzoo.training.transfer import load_matching_weights

@@ -211,12 +211,13 @@ def test_an_image_size_too_small_for_the_model_is_one_line(tmp_path):
         "name: bad\nmodel: {name: cnn_cifar}\n"
         f"data: {{source: image_folder, params: {{path: {folder}, image_size: 2}}}}\n"
     )
-    # The model's check runs when it is built, after the run directory is made (the trainer
-    # records it as failed there); the data and the config are left as they were.
+    # The model's checks run once the data has filled input_shape, before the run directory is
+    # made: nothing is left behind.
     args = ["train", str(config), "--runs-dir", str(tmp_path / "runs")]
-    line = _one_line_error(args, tmp_path, new_files=True)
+    line = _one_line_error(args, tmp_path)
     assert line.startswith(f"nnzoo: error: {config}: model.params.input_shape: ")
     assert "Received: input_shape=(2, 2, 3)" in line and "Fix: use larger images" in line
+    assert not (tmp_path / "runs").exists()
 
 
 # --------------------------------------------------------------------------- predict
