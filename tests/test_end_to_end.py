@@ -80,7 +80,9 @@ def test_bert_masked_lm_then_classifier_from_it(tmp_path):
         load_config(
             "configs/bert_tiny.yaml",
             [
-                "train.epochs=3",
+                # 3 epochs sat at the edge of learning (0.31 or 0.20 by batch order): 6 reach
+                # 0.42, where the assertion below holds with a margin.
+                "train.epochs=6",
                 "data.params.num_examples=1200",
                 *data,
                 "train.optimizer.learning_rate=0.001",
