@@ -63,7 +63,8 @@ def test_from_a_weights_h5_file(tmp_path):
         ],
     )
     run = train(cfg, runs_dir=tmp_path, quiet=True)
-    assert run.metrics["init_from"] == {"loaded": 3, "skipped": 0}
+    # The feature normalisation, two hidden Dense layers and the head.
+    assert run.metrics["init_from"] == {"loaded": 4, "skipped": 0}
     assert run.metrics["test"]["accuracy"] == pytest.approx(
         source.metrics["test"]["accuracy"], abs=0.02
     )
