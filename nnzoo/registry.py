@@ -550,6 +550,18 @@ def build_checked(
         The ``keras.Model``.
     """
     check_buildable(card, params, file=file, key=key, optimizer_slots=optimizer_slots)
+    return build_unchecked(card, params, file=file, key=key)
+
+
+def build_unchecked(
+    card: ModelCard,
+    params: Mapping[str, Any],
+    *,
+    file: str | None = None,
+    key: str = "model.params",
+) -> Any:
+    """Build ``card`` with ``params`` already passed through :func:`check_buildable`; a
+    ``ValueError`` the builder raises is still a :class:`ConfigError` on ``key``."""
     try:
         return card.builder(**{**card.defaults, **params})
     except HyperparameterError as err:

@@ -24,6 +24,7 @@ from nnzoo.training.run_dir import (
     check_run_dir,
     load_run_config,
     read_json,
+    require_file,
 )
 
 __all__ = [
@@ -216,12 +217,7 @@ def generate(
             f"{run_dir}: a {run.spec.task} run cannot generate text. Fix: give "
             "the run of a language model (e.g. gpt_nano)"
         )
-    if not (Path(run_dir) / "tokenizer.json").is_file():
-        raise RunDirError(
-            f"{Path(run_dir) / 'tokenizer.json'}: missing, so the run directory is incomplete. "
-            "Fix: copy the whole run directory again"
-        )
-    tokenizer = tokenizer_from_json((Path(run_dir) / "tokenizer.json").read_text())
+    tokenizer = tokenizer_from_json(require_file(run_dir, "tokenizer.json").read_text())
     return sample_text(
         run.model,
         tokenizer,

@@ -93,17 +93,23 @@ def write_status(run_dir: Path, state: str, **extra: Any) -> None:
     write_json_atomic(Path(run_dir) / STATUS_FILE, data)
 
 
-def read_json(run_dir: str | Path, name: str, *, required: bool = True) -> Any:
-    """A JSON file of the run (``None`` when it is absent and not ``required``), or one line
-    that says which file is missing or torn."""
+def require_file(run_dir: str | Path, name: str) -> Path:
+    """The path of the run's file ``name``, or one line saying the run directory lacks it."""
     path = Path(run_dir) / name
     if not path.is_file():
-        if not required:
-            return None
         raise RunDirError(
             f"{path}: missing, so the run directory is incomplete. Fix: copy the whole run "
             "directory again"
         )
+    return path
+
+
+def read_json(run_dir: str | Path, name: str, *, required: bool = True) -> Any:
+    """A JSON file of the run (``None`` when it is absent and not ``required``), or one line
+    that says which file is missing or torn."""
+    if not required and not (Path(run_dir) / name).is_file():
+        return None
+    path = require_file(run_dir, name)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

@@ -23,7 +23,7 @@ from nnzoo.data import Splits, adapt_preprocessing, num_examples
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.registry import (
     ModelCard,
-    build_checked,
+    build_unchecked,
     check_buildable,
     optimizer_slots,
     plain_value,
@@ -130,8 +130,8 @@ def _fit(
     card, params, splits = prepare(config)
     task = effective_task(card, params)
     slots = optimizer_slots(config.train.optimizer.name, momentum=config.train.optimizer.momentum)
-    if not resuming:  # a model that cannot be built leaves no run directory behind
-        check_buildable(card, params, file=config.source_file, optimizer_slots=slots)
+    # Before the run directory exists: a model that cannot be built leaves nothing behind.
+    check_buildable(card, params, file=config.source_file, optimizer_slots=slots)
     run_dir = Path(make_run_dir())
     with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
         if not resuming:
@@ -291,7 +291,7 @@ def _build_or_restore(
         # Weights, optimizer state and compile settings as at the end of the last epoch.
         model = load_model(run_dir / files.CHECKPOINTS / state["model_file"])
         return model, compiled_metric_names(model), None
-    model = build_checked(card, params, file=config.source_file)  # checked in _fit already
+    model = build_unchecked(card, params, file=config.source_file)  # _fit checked them
     report = None
     if config.model.init_from:
         from nnzoo.training.transfer import load_matching_weights
