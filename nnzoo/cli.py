@@ -181,10 +181,23 @@ def cli() -> None:
 @click.option("--task", help="Only this task (classification, language_modeling, masked_lm).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON.")
 def list_models_cmd(pattern: str | None, family: str | None, task: str | None, as_json: bool):
-    """List the catalog; PATTERN is a wildcard such as 'vit_*'."""
-    from nnzoo.registry import get_card, list_models
+    """List the catalog; PATTERN is a word in the name ('resnet') or a wildcard ('vit_*')."""
+    from nnzoo.registry import close_models, get_card, list_models
 
     names = list_models(pattern, family=family, task=task)
+    if not names:
+        # An empty table with exit 0 reads as "the catalog has nothing": say why instead.
+        given = {"pattern": pattern, "family": family, "task": task}
+        asked = ", ".join(f"{k} '{v}'" for k, v in given.items() if v)
+        elsewhere = list_models(pattern) if pattern and (family or task) else []
+        if elsewhere:
+            hint = f"'{pattern}' matches {', '.join(elsewhere[:4])} without --family/--task; "
+        else:
+            close = close_models(pattern) if pattern else []
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise NnzooError(
+            f"no model matches {asked}. Fix: {hint}run `nnzoo list-models` for the catalog"
+        )
     cards = [get_card(n) for n in names]
     if as_json:
         click.echo(json.dumps([c.to_dict() for c in cards], indent=2))

@@ -103,21 +103,52 @@ def list_models(
     """Names of the catalog entries, in catalog order.
 
     Args:
-        pattern: a shell-style wildcard, e.g. ``"vit_*"``. Defaults to all.
+        pattern: a shell-style wildcard (``"vit_*"``), or a plain word matched anywhere in the
+            name, case-insensitively (``"resnet"`` finds ``resnet18`` and ``resnet34``).
+            Defaults to all. A pattern that matches nothing gives ``[]``.
         family: keep only this family.
         task: keep only the entries that support this task (any of ``card.tasks``).
+
+    Raises:
+        ConfigError: ``family`` or ``task`` is not one the catalog has (with the close match).
     """
     _load()
-    names = []
-    for name, card in REGISTRY.items():
-        if pattern and not fnmatch.fnmatchcase(name, pattern):
-            continue
-        if family and card.family != family:
-            continue
-        if task and task not in card.tasks:
-            continue
-        names.append(name)
-    return names
+    _check_known("--family", family, sorted({c.family for c in REGISTRY.values()}))
+    _check_known("--task", task, sorted({t for c in REGISTRY.values() for t in c.tasks}))
+    return [
+        name
+        for name, card in REGISTRY.items()
+        if _matches(name, pattern)
+        and (not family or card.family == family)
+        and (not task or task in card.tasks)
+    ]
+
+
+def _matches(name: str, pattern: str | None) -> bool:
+    if not pattern:
+        return True
+    if any(ch in pattern for ch in "*?["):
+        return fnmatch.fnmatchcase(name, pattern)
+    return pattern.lower() in name.lower()
+
+
+def _check_known(key: str, value: str | None, known: list[str]) -> None:
+    if value is None or value in known:
+        return
+    close = difflib.get_close_matches(str(value), known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise ConfigError(
+        f"no {key.lstrip('-')} '{value}' in the catalog",
+        key=key,
+        fix=f"{hint}choose one of: {', '.join(known)}",
+    )
+
+
+def close_models(pattern: str, n: int = 3) -> list[str]:
+    """Catalog names close to ``pattern`` (its wildcards ignored), for a "did you mean"."""
+    _load()
+    word = pattern.strip("*?[]").lower()
+    return difflib.get_close_matches(word, list(REGISTRY), n=n, cutoff=0.5)
 
 
 def get_card(

@@ -61,6 +61,43 @@ def test_list_models_wildcard_and_family():
     assert nnzoo.list_models(family="mlp") == ["mlp", "mlp_xor"]
 
 
+def test_list_models_plain_word_matches_anywhere():
+    assert nnzoo.list_models("resnet") == nnzoo.list_models(family="resnet")
+    assert nnzoo.list_models("ResNet") == nnzoo.list_models("resnet*")
+    assert nnzoo.list_models("tiny") == ["vit_tiny", "bert_tiny"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["resnt"],
+            "no model matches pattern 'resnt'. Fix: did you mean resnet34, resnet18? "
+            "run `nnzoo list-models` for the catalog",
+        ),
+        (
+            ["--family", "resnt"],
+            "--family: no family 'resnt' in the catalog. Fix: did you mean 'resnet'? choose one "
+            "of: bert, cnn, gpt, mlp, perceptron, recurrent, resnet, transformer, vgg, vit",
+        ),
+        (
+            ["--task", "detection"],
+            "--task: no task 'detection' in the catalog. Fix: choose one of: classification, "
+            "language_modeling, masked_lm",
+        ),
+        (
+            ["vit_*", "--family", "resnet"],
+            "no model matches pattern 'vit_*', family 'resnet'. Fix: 'vit_*' matches vit_b16, "
+            "vit_small, vit_tiny without --family/--task; run `nnzoo list-models` for the catalog",
+        ),
+    ],
+)
+def test_list_models_that_match_nothing_say_why(args, message):
+    result = CliRunner().invoke(cli, ["list-models", *args])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"nnzoo: error: {message}"]
+
+
 def test_user_error_is_one_line_exit_2_no_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nmodel: {name: mlpp}\ndata: {source: digits}\n")
