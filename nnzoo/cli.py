@@ -38,6 +38,15 @@ def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
+def _set_offline(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    # Eager, and exported as NNZOO_OFFLINE=1 so that tuning workers are offline too.
+    if value:
+        from nnzoo._offline import set_offline
+
+        set_offline(True)
+    return value
+
+
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     _STATE["debug"] = value
     if not value:
@@ -45,8 +54,9 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     return value
 
 
-#: Commands that load Keras (and with it TensorFlow or JAX).
-_FRAMEWORK_COMMANDS = {"train", "evaluate", "predict", "describe", "generate", "tune"}
+#: Commands that load Keras (and with it TensorFlow or JAX). `train` loads it itself, after
+#: checking that its config's downloads are possible (an offline CIFAR run fails at once).
+_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate", "tune"}
 
 
 def _import_keras_quietly() -> None:
@@ -153,6 +163,15 @@ def _console(stderr: bool = False) -> Any:
     is_eager=True,
     expose_value=False,
     help="Show tracebacks and framework logs.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    callback=_set_offline,
+    is_eager=True,
+    expose_value=False,
+    help="Never download (data sets, ImageNet weights): use only files already in the Keras "
+    "cache. Same as NNZOO_OFFLINE=1 (or HF_HUB_OFFLINE=1).",
 )
 @click.version_option(package_name="nnzoo")
 def cli() -> None:
@@ -322,11 +341,20 @@ def init(name: str, source: str | None, output: str | None):
 @click.argument("config", type=click.Path(dir_okay=False))
 @set_option("Override any dotted key (a YAML value).")
 def validate(config: str, overrides: tuple[str, ...]):
-    """Check CONFIG (keys, types, model and data names) without building anything."""
+    """Check CONFIG (keys, types, model and data names) without building anything.
+
+    Also says which files CONFIG needs from the Keras cache (data sets, ImageNet weights),
+    their size and origin, and whether each is cached or will be downloaded (where to).
+    With --offline / NNZOO_OFFLINE=1, a file that is not cached is an error (exit 2).
+    """
     from nnzoo.config import load_config
+    from nnzoo.config.loader import check_downloads
 
     cfg = load_config(config, overrides)
+    needs = check_downloads(cfg)
     click.echo(f"{config}: ok ({cfg.model.name} on {cfg.data.source}, {cfg.train.epochs} epochs)")
+    for need in needs:
+        click.echo(f"  {need.report()}")
 
 
 # --------------------------------------------------------------------------- training
@@ -365,6 +393,7 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
             )
         from nnzoo.training import resume
 
+        _import_keras_quietly()
         result = resume(resume_dir, quiet=quiet)
         if result.already_finished:
             click.echo(
@@ -381,6 +410,10 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
                 "or `nnzoo train --resume RUN_DIR`"
             )
         cfg = load_config(config, overrides, flags=_train_flags(epochs, batch_size, seed))
+        from nnzoo.config.loader import check_downloads
+
+        check_downloads(cfg)  # offline and not cached: one line, before TensorFlow loads
+        _import_keras_quietly()
         from nnzoo.training import train as train_fn
 
         result = train_fn(cfg, runs_dir=runs_dir, quiet=quiet)

@@ -136,7 +136,7 @@ def test_cifar10_offline_is_one_line(tmp_path, monkeypatch):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert "cifar10 is not available offline: put cifar-10-python.tar.gz" in lines[0]
+    assert "cifar10 is not available offline (NNZOO_OFFLINE=1 is set): put cifar-10" in lines[0]
 
 
 def test_predict_reads_text_lines_and_image_folders(tmp_path):

@@ -22,7 +22,7 @@ PACKAGE = Path(nnzoo.__file__).parent
 #: Layers, lowest first. A module may import (at module level) only from its own layer or a
 #: lower one. Patterns are matched in order; the first match wins.
 LAYERS: list[tuple[str, ...]] = [
-    ("nnzoo.errors", "nnzoo._cache", "nnzoo._cli_options"),
+    ("nnzoo.errors", "nnzoo._offline", "nnzoo._cache", "nnzoo._cli_options"),
     ("nnzoo.config", "nnzoo.config.schema", "nnzoo.config.loader"),
     ("nnzoo.cards",),
     ("nnzoo.layers", "nnzoo.layers.*", "nnzoo.models", "nnzoo.models.*"),

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from nnzoo._cache import Need, needs_of
 from nnzoo.config.schema import Config
 from nnzoo.errors import ConfigError
 
@@ -498,3 +499,33 @@ def dump_config(config: Config) -> str:
     return yaml.safe_dump(
         config.model_dump(mode="json", exclude_none=False), sort_keys=False, allow_unicode=True
     )
+
+
+def config_needs(config: Config) -> list[Need]:
+    """What ``config`` needs from the Keras cache: data set files (``data.source``,
+    ``data.validation_source``) and model weights (``weights: imagenet``), each with whether
+    it is cached (:meth:`~nnzoo._cache.Need.report`). Imports neither Keras nor TensorFlow
+    and reads no data file."""
+    from nnzoo.data import get_source
+    from nnzoo.registry import get_card
+
+    card = get_card(config.model.name)
+    needs = needs_of("model", card.name, {**card.defaults, **config.model.params})
+    sources = {config.data.source: config.data.params}
+    if config.data.validation_source and config.data.validation_source not in sources:
+        sources[config.data.validation_source] = {}  # it is loaded with its defaults
+    for name, params in sources.items():
+        get_source(name)
+        needs += needs_of("data", name, params)
+    return needs
+
+
+def check_downloads(config: Config) -> list[Need]:
+    """:func:`config_needs`, after checking that each missing file may be downloaded: with
+    ``nnzoo --offline`` / ``NNZOO_OFFLINE=1`` (or ``data.params.download: false``) a file not
+    in the cache is :class:`~nnzoo.errors.DataNotAvailableError` here, in one line, before
+    anything heavy is imported."""
+    needs = config_needs(config)
+    for need in needs:
+        need.check()
+    return needs

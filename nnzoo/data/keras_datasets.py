@@ -1,12 +1,15 @@
 """The ``keras.datasets`` sets: ``mnist``, ``fashion_mnist``, ``cifar10``, ``cifar100``, ``imdb``.
 
-Each file is fetched with ``keras.utils.get_file`` with the same file name, origin and hash as
-``keras.datasets`` uses, so it shares Keras's cache (``$KERAS_HOME/datasets``, else
-``~/.keras/datasets``). Nothing is downloaded unless ``download: true`` is set: when a file is
-not in the cache, :class:`~nnzoo.errors.DataNotAvailableError` says in one line which file to
-put where. The files are parsed here (NumPy, ``gzip``, ``tarfile`` and a restricted unpickler),
-with the same logic as ``keras.datasets`` but without TensorFlow, and without extracting the
-CIFAR tarballs: their pickled batches are read straight from the archive.
+Each file is downloaded with ``keras.utils.get_file`` with the same file name, origin and hash
+as ``keras.datasets`` uses, so it shares Keras's cache (``$KERAS_HOME/datasets``, else
+``~/.keras/datasets``). A missing file is downloaded by default (nnzoo says which file, how big
+and where first); ``data.params.download: false`` forbids it for one config and
+``nnzoo --offline`` / ``NNZOO_OFFLINE=1`` for everything (:mod:`nnzoo._offline`). Then a missing
+file is :class:`~nnzoo.errors.DataNotAvailableError`: one line saying which file to put where,
+and the offline source to use instead (``--set data.source=shapes``). The files are parsed
+here (NumPy, ``gzip``, ``tarfile`` and a restricted unpickler), with the same logic as
+``keras.datasets`` but without TensorFlow, and without extracting the CIFAR tarballs: their
+pickled batches are read straight from the archive.
 
 Each set is one entry of :data:`DATASETS`: its files, its loader, its summary and the offline
 source to suggest. The four image sets share one loader, :func:`load_keras_images`, and differ
@@ -26,14 +29,13 @@ import os
 import pickle
 import tarfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnzoo._cache import keras_homes
+from nnzoo._cache import Need, RemoteFile, register_needs
 from nnzoo.data._sources import (
     DataSpec,
     SourceData,
@@ -42,7 +44,6 @@ from nnzoo.data._sources import (
     classification_data,
     register_source,
 )
-from nnzoo.errors import DataNotAvailableError
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -54,6 +55,7 @@ __all__ = [
     "imdb_inputs",
     "load_keras_images",
     "load_npz",
+    "need",
     "parse_cifar_tarball",
     "parse_idx",
     "parse_mnist_npz",
@@ -86,83 +88,36 @@ FASHION_MNIST_CLASSES = [
 MNIST_CLASSES = [str(i) for i in range(10)]
 
 
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file of a ``keras.datasets`` set, as Keras names, downloads and verifies it.
-
-    Attributes:
-        fname: the file name in the cache.
-        origin: where Keras downloads it from.
-        file_hash: its sha256 (``None``: Keras does not verify it).
-        cache_subdir: the folder under the Keras home (``datasets``).
-        aliases: other names under which Keras's own loader caches the same file
-            (``get_file(..., extract=True)`` keeps CIFAR's tarball as ``<dir>_archive``).
-    """
-
-    fname: str
-    origin: str
-    file_hash: str | None
-    cache_subdir: str = "datasets"
-    aliases: tuple[str, ...] = ()
-
-
 # --------------------------------------------------------------------------- the Keras cache
 
 
-def _cached(remote: RemoteFile) -> tuple[Path, str] | None:
-    """``(cache_dir, fname)`` of the cached copy of ``remote``, or ``None``."""
-    for home in keras_homes():
-        for name in (remote.fname, *remote.aliases):
-            if (home / remote.cache_subdir / name).is_file():
-                return home, name
-    return None
-
-
-def _not_available(name: str, missing: Sequence[RemoteFile], detail: str = "") -> str:
-    folder = keras_homes()[0] / missing[0].cache_subdir
-    if len(missing) == 1:
-        what = f"{missing[0].fname} (from {missing[0].origin})"
-    else:
-        base = os.path.dirname(missing[0].origin) + "/"
-        what = f"{', '.join(m.fname for m in missing)} (from {base})"
-    detail = f" ({detail})" if detail else ""
-    return (
-        f"{name} is not available offline{detail}: put {what} in {folder}/, "
-        f"or use an offline source such as {DATASETS[name].offline_alternative}"
+def need(name: str, *, download: bool = True) -> Need:
+    """What set ``name`` needs from the Keras cache; ``download=False`` forbids downloading."""
+    dataset = DATASETS[name]
+    return Need(
+        what=name,
+        files=dataset.files,
+        alternative=f"use an offline source: --set data.source={dataset.offline_alternative}",
+        forbidden=None if download else "data.params.download is false",
     )
 
 
-def fetch(name: str, *, download: bool = False) -> list[str]:
-    """The local paths of the files of set ``name``, through ``keras.utils.get_file``.
+def fetch(name: str, *, download: bool = True) -> list[str]:
+    """The local paths of the files of set ``name``, in the order of its ``files``.
 
-    Files not in the Keras cache raise :class:`DataNotAvailableError` (one line: which file
-    to put where), unless ``download`` lets ``get_file`` fetch them. A file whose hash does
-    not match makes ``get_file`` try to download it again; when that fails, the same error.
+    Cached files are used after a hash check; missing ones are downloaded through
+    ``keras.utils.get_file`` into the Keras cache, unless ``download`` is false or nnzoo is
+    offline (:mod:`nnzoo._offline`): then :class:`DataNotAvailableError` says in one line
+    which file to put where, and the offline source to use instead.
     """
-    files = DATASETS[name].files
-    found = [_cached(f) for f in files]
-    missing = [f for f, hit in zip(files, found, strict=True) if hit is None]
-    if missing and not download:
-        raise DataNotAvailableError(_not_available(name, missing))
-    import keras
+    return need(name, download=download).fetch()
 
-    paths = []
-    for remote, hit in zip(files, found, strict=True):
-        cache_dir, fname = hit if hit is not None else (keras_homes()[0], remote.fname)
-        try:
-            path = keras.utils.get_file(
-                fname=fname,
-                origin=remote.origin,
-                file_hash=remote.file_hash,
-                cache_dir=str(cache_dir),
-                cache_subdir=remote.cache_subdir,
-            )
-        except (Exception, KeyboardInterrupt) as err:
-            reason = "download failed" if hit is None else "cached file failed its hash check"
-            detail = f"{reason}: {' '.join(str(err).split())}"
-            raise DataNotAvailableError(_not_available(name, [remote], detail)) from err
-        paths.append(str(path))
-    return paths
+
+def _needs(name: str) -> Callable[[Mapping[str, Any]], list[Need]]:
+    def needs(params: Mapping[str, Any]) -> list[Need]:
+        return [need(name, download=params.get("download", True) is not False)]
+
+    return needs
 
 
 # --------------------------------------------------------------------------- parsing
@@ -352,14 +307,16 @@ def load_keras_images(
     seed: int,
     num_examples: int | None = None,
     num_test_examples: int | None = None,
-    download: bool = False,
+    download: bool = True,
     **read_options: Any,
 ) -> SourceData:
     """The image set ``name`` of :data:`DATASETS`: float32 in [0, 1], channels last, int32
     labels, with its official test split as ``SourceData.test``.
 
     ``num_examples`` / ``num_test_examples`` keep a seeded random subset of the training /
-    test images (quick runs). ``download`` lets Keras download a file missing from its cache.
+    test images (quick runs). ``download`` (default) lets Keras download a file missing from
+    its cache; ``False`` forbids it (a missing file is then one-line
+    :class:`~nnzoo.errors.DataNotAvailableError`).
     ``read_options`` go to the set's reader (CIFAR-100's ``label_mode``).
     """
     _check_caps(num_examples, num_test_examples)
@@ -385,7 +342,7 @@ def load_cifar100(
     label_mode: str = "fine",
     num_examples: int | None = None,
     num_test_examples: int | None = None,
-    download: bool = False,
+    download: bool = True,
 ) -> SourceData:
     """CIFAR-100 as :func:`load_keras_images` reads it; ``label_mode`` ``fine`` (100 classes)
     or ``coarse`` (20 superclasses), named from the archive's ``meta``."""
@@ -407,7 +364,7 @@ def load_imdb(
     sequence_length: int = 200,
     num_examples: int | None = None,
     num_test_examples: int | None = None,
-    download: bool = False,
+    download: bool = True,
 ) -> SourceData:
     """IMDB review sentiment (25,000 / 25,000), as Keras's word ids.
 
@@ -491,12 +448,13 @@ class KerasDataset:
 
 
 _TF_KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-_FASHION = (
-    "train-labels-idx1-ubyte.gz",
-    "train-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-)
+#: Fashion-MNIST's files and their sizes in bytes.
+_FASHION = {
+    "train-labels-idx1-ubyte.gz": 29_515,
+    "train-images-idx3-ubyte.gz": 26_421_880,
+    "t10k-labels-idx1-ubyte.gz": 5_148,
+    "t10k-images-idx3-ubyte.gz": 4_422_102,
+}
 
 #: The registered sets, by source name.
 DATASETS: dict[str, KerasDataset] = {
@@ -506,6 +464,7 @@ DATASETS: dict[str, KerasDataset] = {
                 "mnist.npz",
                 f"{_TF_KERAS}mnist.npz",
                 "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+                size=11_490_434,
             ),
         ),
         loader=functools.partial(load_keras_images, "mnist"),
@@ -516,8 +475,8 @@ DATASETS: dict[str, KerasDataset] = {
     ),
     "fashion_mnist": KerasDataset(
         files=tuple(
-            RemoteFile(f, f"{_TF_KERAS}{f}", None, os.path.join("datasets", "fashion-mnist"))
-            for f in _FASHION
+            RemoteFile(f, f"{_TF_KERAS}{f}", None, os.path.join("datasets", "fashion-mnist"), size)
+            for f, size in _FASHION.items()
         ),
         loader=functools.partial(load_keras_images, "fashion_mnist"),
         input_kind="image",
@@ -531,6 +490,7 @@ DATASETS: dict[str, KerasDataset] = {
                 "cifar-10-python.tar.gz",
                 "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
                 "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                size=170_498_071,
                 aliases=("cifar-10-batches-py-target_archive",),
             ),
         ),
@@ -546,6 +506,7 @@ DATASETS: dict[str, KerasDataset] = {
                 "cifar-100-python.tar.gz",
                 "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
                 "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+                size=169_001_437,
                 aliases=("cifar-100-python-target_archive",),
             ),
         ),
@@ -561,6 +522,7 @@ DATASETS: dict[str, KerasDataset] = {
                 "imdb.npz",
                 f"{_TF_KERAS}imdb.npz",
                 "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
+                size=17_464_789,
             ),
         ),
         loader=load_imdb,
@@ -578,3 +540,4 @@ for _name, _dataset in DATASETS.items():
         summary=_dataset.summary,
         offline=False,
     )
+    register_needs("data", _name, _needs(_name))

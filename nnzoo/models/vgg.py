@@ -11,8 +11,10 @@ RGB -> BGR, minus the ImageNet mean; :class:`nnzoo.layers.vgg_preprocess.VGGPrep
 saved model is self-contained.
 
 ``weights`` is ``None`` (random initialisation, the default so the catalog builds offline),
-``"imagenet"`` (the Keras weights file, which must already be in the Keras cache: nnzoo never
-downloads it behind your back, configs set it explicitly) or the path of a weights file
+``"imagenet"`` (the ``keras.applications`` weights file, from the Keras cache or downloaded
+into it with ``keras.utils.get_file``, its origin and hash as ``keras.applications.VGG16``
+has them; ``nnzoo --offline`` forbids the download, and the error then says where to put the
+file or to use ``--set model.params.weights=null``) or the path of a weights file
 (``.weights.h5`` or legacy ``.h5``) for the same network.
 """
 
@@ -22,7 +24,7 @@ import functools
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from nnzoo._cache import keras_cache_dirs
+from nnzoo._cache import Need, RemoteFile, register_needs
 from nnzoo.cards import (
     HyperparameterError,
     ImageShape,
@@ -32,15 +34,28 @@ from nnzoo.cards import (
     Rate,
     register_model,
 )
-from nnzoo.errors import ConfigError, DataNotAvailableError
+from nnzoo.errors import ConfigError
 from nnzoo.models import _counts
 from nnzoo.models._common import output_units
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-#: The Keras ImageNet weight files, by ``include_top``.
+#: The Keras ImageNet weight files, by ``include_top`` (names, origins, md5 hashes and sizes as
+#: ``keras.applications.VGG16`` downloads them).
 IMAGENET_FILES = {
-    True: "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-    False: "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    True: RemoteFile(
+        "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        f"{_WEIGHTS_URL}vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        "64373286793e3c8b2b4e3219cbf3544b",
+        cache_subdir="models",
+        size=553_467_096,
+    ),
+    False: RemoteFile(
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        f"{_WEIGHTS_URL}vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "6d6bbae143d832006294945121d1f1fc",
+        cache_subdir="models",
+        size=58_889_256,
+    ),
 }
 FineTuneBlock = Literal["block1", "block2", "block3", "block4", "block5"]
 FINE_TUNE_BLOCKS = get_args(FineTuneBlock)
@@ -48,21 +63,32 @@ FINE_TUNE_BLOCKS = get_args(FineTuneBlock)
 _VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 
 
+def imagenet_need(*, include_top: bool) -> Need:
+    """The ImageNet weights file of VGG16 with or without its top, from the Keras cache."""
+    return Need(
+        what="VGG16 ImageNet weights",
+        plural=True,
+        files=(IMAGENET_FILES[include_top],),
+        alternative="train from a random initialisation: --set model.params.weights=null",
+    )
+
+
+def _needs(include_top: bool) -> Any:
+    def needs(params: Any) -> list[Need]:
+        weights = params.get("weights")
+        return [imagenet_need(include_top=include_top)] if weights == "imagenet" else []
+
+    return needs
+
+
 def _weights_file(weights: str | None, *, include_top: bool) -> str | None:
-    """The file to load into the VGG16 network, or ``None`` for a random initialisation."""
+    """The file to load into the VGG16 network, or ``None`` for a random initialisation.
+    ``"imagenet"`` is fetched from the Keras cache, downloaded into it when missing."""
     if weights is None or str(weights).lower() == "none":
         return None
     if weights == "imagenet":
-        name = IMAGENET_FILES[include_top]
-        dirs = keras_cache_dirs("models")
-        for directory in dirs:
-            if (directory / name).is_file():
-                return str(directory / name)
-        raise DataNotAvailableError(
-            f"VGG16 ImageNet weights are not available offline: put {name} "
-            f"(from {_WEIGHTS_URL}{name}) in {dirs[0]}/, "
-            "or set model.params.weights to a local weights file or null"
-        )
+        (path,) = imagenet_need(include_top=include_top).fetch()
+        return path
     path = Path(str(weights)).expanduser()
     if not path.is_file():
         raise ConfigError(
@@ -259,3 +285,6 @@ _register(
     check=_check_vgg16,
     count_params=_count_vgg16,
 )
+
+register_needs("model", "vgg16_transfer", _needs(include_top=False))
+register_needs("model", "vgg16", _needs(include_top=True))

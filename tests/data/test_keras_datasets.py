@@ -1,7 +1,8 @@
 """``keras.datasets`` sources, parsed from tiny fixtures in the real file formats.
 
-The fixtures sit in a temporary Keras cache and are fetched through the real
-``keras.utils.get_file`` (cache look-up, sha256 check); downloads are made to fail.
+The fixtures sit in a temporary Keras cache, where nnzoo finds them and checks their sha256
+as ``keras.utils.get_file`` would; the suite runs offline (``NNZOO_OFFLINE=1``) and downloads
+are made to fail. Downloading itself is tested in ``test_downloads.py``.
 """
 
 from __future__ import annotations
@@ -163,32 +164,36 @@ def test_load_data_uses_the_official_test_split(put):
 
 
 @pytest.mark.parametrize(
-    ("name", "fname", "origin"),
+    ("name", "fname", "size", "origin"),
     [
         (
             "cifar10",
             "cifar-10-python.tar.gz",
+            "170 MB",
             "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
         ),
         (
             "mnist",
             "mnist.npz",
+            "11 MB",
             "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
         ),
         (
             "imdb",
             "imdb.npz",
+            "17 MB",
             "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz",
         ),
     ],
 )
-def test_missing_file_says_which_file_to_put_where(keras_home, name, fname, origin):
+def test_missing_file_says_which_file_to_put_where(keras_home, name, fname, size, origin):
     offline = {"cifar10": "shapes", "mnist": "digits_images", "imdb": "stdlib_topics"}[name]
     with pytest.raises(DataNotAvailableError) as info:
         get_source(name).loader(seed=0)
     assert str(info.value) == (
-        f"{name} is not available offline: put {fname} (from {origin}) in "
-        f"{keras_home}/datasets/, or use an offline source such as {offline}"
+        f"{name} is not available offline (NNZOO_OFFLINE=1 is set): put {fname} ({size}, from "
+        f"{origin}) in {keras_home}/datasets/, or use an offline source: "
+        f"--set data.source={offline}"
     )
     assert "\n" not in info.value.one_line()
     assert list((keras_home / "datasets").iterdir()) == []  # nothing downloaded or created
@@ -199,10 +204,11 @@ def test_missing_fashion_files_are_listed(keras_home):
     with pytest.raises(DataNotAvailableError) as info:
         get_source("fashion_mnist").loader(seed=0)
     assert str(info.value) == (
-        "fashion_mnist is not available offline: put t10k-labels-idx1-ubyte.gz, "
-        "t10k-images-idx3-ubyte.gz (from https://storage.googleapis.com/tensorflow/"
-        f"tf-keras-datasets/) in {keras_home}/datasets/fashion-mnist/, "
-        "or use an offline source such as digits_images"
+        "fashion_mnist is not available offline (NNZOO_OFFLINE=1 is set): put "
+        "t10k-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz (4.4 MB, from "
+        "https://storage.googleapis.com/tensorflow/tf-keras-datasets/) in "
+        f"{keras_home}/datasets/fashion-mnist/, or use an offline source: "
+        "--set data.source=digits_images"
     )
 
 
@@ -214,16 +220,23 @@ def test_corrupt_cached_file_and_failed_download_give_one_line(put, monkeypatch)
     monkeypatch.setitem(
         keras_datasets.DATASETS, "mnist", dataclasses.replace(dataset, files=(wrong,))
     )
+    # Offline, a cached file with the wrong hash is refused, not downloaded again.
+    with pytest.raises(DataNotAvailableError) as info:
+        get_source("mnist").loader(seed=0)
+    assert str(info.value).startswith(
+        "mnist is not available offline (the cached mnist.npz failed its hash check and "
+        f"NNZOO_OFFLINE=1 is set): put mnist.npz (11 MB, from {remote.origin})"
+    )
+    # Online, get_file downloads it again; its failure is the same line with the reason.
+    monkeypatch.delenv("NNZOO_OFFLINE")
     with pytest.raises(DataNotAvailableError) as info:
         get_source("mnist").loader(seed=0)
     message = str(info.value)
-    assert message.startswith("mnist is not available offline (cached file failed its hash")
-    assert "no network in tests" in message and f"put mnist.npz (from {remote.origin})" in message
+    assert message.startswith("mnist is not available offline (download failed: ")
+    assert "no network in tests" in message
+    assert f"put mnist.npz (11 MB, from {remote.origin})" in message
     assert "\n" not in message
-    # With download allowed, a missing file goes to get_file, whose failure is the same line.
-    path.unlink(missing_ok=True)
-    with pytest.raises(DataNotAvailableError, match=r"^mnist is not available offline \(down"):
-        get_source("mnist").loader(seed=0, download=True)
+    assert path.exists()  # the cached file is left for the user to look at
 
 
 #: Per set: its files in the Keras cache, the shape of one example, classes, offline stand-in.

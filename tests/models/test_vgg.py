@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 import numpy as np
 import pytest
 
 from nnzoo.errors import ConfigError, DataNotAvailableError
+from nnzoo.models import vgg
 from nnzoo.registry import build_model
 
 #: VGG16 (configuration D) at 224x224x3 with 1000 classes, as keras.applications reports it.
@@ -88,6 +92,10 @@ def test_imagenet_weights_from_the_keras_cache(tmp_path, monkeypatch):
     ) as f:
         save_weights_to_hdf5_group(f, source)  # the legacy format of Keras' ImageNet files
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    # The cached file is hash-checked: register the fixture's md5 instead of the real one.
+    real = vgg.IMAGENET_FILES[False]
+    digest = hashlib.md5((tmp_path / "models" / real.fname).read_bytes()).hexdigest()
+    monkeypatch.setitem(vgg.IMAGENET_FILES, False, dataclasses.replace(real, file_hash=digest))
     model = build_model("vgg16_transfer", weights=IMAGENET)
     np.testing.assert_array_equal(
         model.get_layer("vgg16").get_layer("block1_conv1").get_weights()[0],
@@ -101,10 +109,11 @@ def test_imagenet_weights_offline_say_which_file_to_put_where(tmp_path, monkeypa
         build_model("vgg16_transfer", weights=IMAGENET)
     message = info.value.one_line()
     assert message == (
-        "VGG16 ImageNet weights are not available offline: put "
-        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (from https://storage.googleapis.com/"
-        "tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5)"
-        f" in {tmp_path}/models/, or set model.params.weights to a local weights file or null"
+        "VGG16 ImageNet weights are not available offline (NNZOO_OFFLINE=1 is set): put "
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (59 MB, from https://storage."
+        "googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_"
+        f"kernels_notop.h5) in {tmp_path}/models/, or train from a random initialisation: "
+        "--set model.params.weights=null"
     )
     with pytest.raises(DataNotAvailableError, match="vgg16_weights_tf_dim_ordering_tf_kernels.h5"):
         build_model("vgg16", weights=IMAGENET)
