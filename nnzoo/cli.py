@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from nnzoo._cli_options import runs_dir_option, set_option
-from nnzoo.errors import NnzooError
+from nnzoo.errors import ConfigError, NnzooError
 
 BACKENDS = ("tensorflow", "jax", "torch")
 _STATE: dict[str, Any] = {"debug": False}
@@ -319,12 +319,30 @@ def _prod(shape: Any) -> int:
 @cli.command()
 @click.argument("name")
 @click.option("--data", "source", help="Data source (default: an offline one that fits).")
+@set_option(
+    "A data source parameter, e.g. --set data.params.path=my.csv.", metavar="data.params.K=V"
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file.")
-def init(name: str, source: str | None, output: str | None):
-    """Print a complete, commented config for NAME that `nnzoo train` accepts as-is."""
+def init(name: str, source: str | None, overrides: tuple[str, ...], output: str | None):
+    """Print a complete, commented config for NAME that `nnzoo train` accepts as-is.
+
+    The config is checked as `nnzoo validate` checks one; a source that cannot feed NAME, or a
+    file source without its file (`--set data.params.path=...`), is refused.
+    """
+    from nnzoo.config.loader import parse_set
     from nnzoo.config.templates import config_template
 
-    text = config_template(name, source=source)
+    data_params = {}
+    for item in overrides:
+        key, value = parse_set(item)
+        if not key.startswith("data.params.") or key.count(".") != 2:
+            raise ConfigError(
+                f"init sets only data source parameters. Received: --set {item}",
+                key="--set",
+                fix="use --set data.params.NAME=VALUE here; edit the written file for the rest",
+            )
+        data_params[key.removeprefix("data.params.")] = value
+    text = config_template(name, source=source, data_params=data_params)
     if output:
         path = Path(output)
         if path.exists():

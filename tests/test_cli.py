@@ -138,6 +138,64 @@ def test_init_refuses_to_overwrite(tmp_path):
     assert path.read_text() == "keep me"
 
 
+def test_init_monitors_val_loss_with_a_patience_for_its_epochs():
+    features = yaml.safe_load(CliRunner().invoke(cli, ["init", "mlp"]).output)
+    images = yaml.safe_load(CliRunner().invoke(cli, ["init", "cnn_cifar"]).output)
+    assert features["train"]["monitor"]["metric"] == "val_loss"
+    assert (features["train"]["epochs"], images["train"]["epochs"]) == (20, 5)
+    patience = [c["train"]["callbacks"]["early_stopping"]["patience"] for c in (features, images)]
+    assert patience == [5, 3]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["mlp", "--data", "shapes"],
+            "--data: model 'mlp' takes features inputs but data source 'shapes' yields image. "
+            "Fix: choose a source that yields features (see `nnzoo list-sources`)",
+        ),
+        (
+            ["mlp", "--data", "csv"],
+            "nnzoo init mlp --data csv: data.params.path: is required. Fix: nnzoo init mlp "
+            "--data csv --set data.params.path=PATH (set data.params.path to the file to read)",
+        ),
+        (
+            ["mlp", "--set", "train.epochs=3"],
+            "--set: init sets only data source parameters. Received: --set train.epochs=3. "
+            "Fix: use --set data.params.NAME=VALUE here; edit the written file for the rest",
+        ),
+    ],
+)
+def test_init_refuses_what_it_cannot_make_valid(args, message):
+    result = CliRunner().invoke(cli, ["init", *args])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"nnzoo: error: {message}"]
+
+
+def test_init_with_a_file_source_writes_what_validate_and_train_accept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table = tmp_path / "t.csv"
+    rows = [f"{i % 3},{(i * 7) % 5},{i % 2}" for i in range(40)]
+    table.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    result = CliRunner().invoke(
+        cli, ["init", "mlp", "--data", "csv", "--set", "data.params.path=t.csv"]
+    )
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(result.output)["data"]["params"] == {"path": "t.csv"}
+    (tmp_path / "c.yaml").write_text(result.output)
+    assert CliRunner().invoke(cli, ["validate", "c.yaml"]).exit_code == 0
+    table.unlink()  # validate and train refuse the missing file alike, before any work
+    expected = (
+        "nnzoo: error: c.yaml:18: data.params.path: file not found. Received: path='t.csv'. "
+        f"Fix: give the path of an existing file (relative paths start at {tmp_path})"
+    )
+    for command in ("validate", "train"):
+        result = CliRunner().invoke(cli, [command, "c.yaml"])
+        assert (result.exit_code, result.output.strip()) == (2, expected), command
+    assert not (tmp_path / "runs").exists()
+
+
 def test_train_evaluate_predict_from_the_cli(tmp_path):
     runner = CliRunner()
     runs = tmp_path / "runs"

@@ -386,7 +386,7 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
     data-filled parameter the config leaves out wait for the build, and the memory estimate
     takes the card's default for it. Nothing here imports Keras.
     """
-    from nnzoo.data import check_source_params, get_source
+    from nnzoo.data import check_required_params, check_source_params, get_source
     from nnzoo.registry import (
         check_hyperparameters,
         check_memory,
@@ -425,6 +425,8 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
         )
     for name in config.data.params:
         check_source_params(source, {name: None}, **where(f"data.params.{name}"))
+    # A file source without its file: refused here as train would refuse it.
+    check_required_params(source, config.data.params, **where("data.params.path"))
     if config.data.validation_source:
         get_source(config.data.validation_source, **where("data.validation_source"))
     dumped = config.model_dump()

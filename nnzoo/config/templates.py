@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from nnzoo.cards import DATA_FILLED
+from nnzoo.config.loader import config_from_dict
 from nnzoo.data import get_source
+from nnzoo.errors import ConfigError
 from nnzoo.registry import ModelCard, get_card, plain_value
 
 _SPECIAL_SOURCES = {"perceptron": "and", "mlp_xor": "xor"}
@@ -36,12 +39,35 @@ def _flow(value: Any) -> str:
     )
 
 
-def config_template(name: str, *, source: str | None = None) -> str:
-    """YAML text with every section, commented, for ``name`` on ``source``."""
+def config_template(
+    name: str, *, source: str | None = None, data_params: Mapping[str, Any] | None = None
+) -> str:
+    """YAML text with every section, commented, for ``name`` on ``source``.
+
+    ``data_params`` are the source's parameters (``data.params``: a file source's ``path``).
+    The text is checked as ``nnzoo validate`` checks a file, so ``init`` writes only configs
+    that ``train`` accepts; one it cannot complete is refused, saying what to add.
+    """
     card = get_card(name, key="NAME")
     if source is not None:
         get_source(source, key="--data")
     source = source or default_source(card)
+    text = _template(card, source, dict(data_params or {}))
+    command = f"nnzoo init {card.name} --data {source}"
+    try:
+        config_from_dict(yaml.safe_load(text), label=command)
+    except ConfigError as err:
+        if err.key == "data.source":  # the model cannot take this source's inputs
+            raise ConfigError(err.message, key="--data", fix=err.fix) from None
+        if err.key and err.key.startswith("data.params."):
+            value = "PATH" if err.key.endswith("path") else "VALUE"
+            fix = f"{command} --set {err.key}={value} ({(err.fix or '').rstrip('.')})"
+            raise ConfigError(err.message, file=command, key=err.key, fix=fix) from None
+        raise
+    return text
+
+
+def _template(card: ModelCard, source: str, data_params: dict[str, Any]) -> str:
     small = card.input_kind == "features"
     epochs = 20 if small else 5
     lines = [
@@ -66,7 +92,9 @@ def config_template(name: str, *, source: str | None = None) -> str:
         "  init_from: null             # a run dir or .weights.h5 to start from",
         "data:",
         f"  source: {source}              # see `nnzoo list-sources`",
-        "  params: {}                  # source parameters",
+        f"  params: {_flow(plain_value(data_params)) if data_params else '{}'}"
+        f"{' ' * max(1, 18 - len(_flow(data_params)))}# source parameters: "
+        "see `nnzoo list-sources`",
         "  batch_size: " + ("1" if card.loss == "perceptron" else "32"),
         "  validation_split: 0.1       # fraction of the training data held out",
         "  test_split: 0.2             # fraction held out for the final test",
@@ -85,7 +113,9 @@ def config_template(name: str, *, source: str | None = None) -> str:
         if card.loss == "perceptron"
         else "{name: adam, learning_rate: 0.001}"
     )
-    monitor = "val_accuracy" if card.task == "classification" else "val_loss"
+    # val_loss, not val_accuracy: on small validation sets accuracy moves in coarse steps
+    # and ties, so early stopping on it stops early and keeps an early epoch.
+    patience = max(3, epochs // 4)
     lines += [
         "train:",
         f"  epochs: {epochs}",
@@ -94,9 +124,9 @@ def config_template(name: str, *, source: str | None = None) -> str:
         "constant_then_exp",
         "  loss: auto                  # from the task (logits, from_logits=True)",
         "  metrics: [accuracy]",
-        f"  monitor: {{metric: {monitor}, mode: auto}}   # early stopping + the best model",
+        "  monitor: {metric: val_loss, mode: auto}   # early stopping + the best model",
         "  callbacks:",
-        "    early_stopping: {enabled: true, patience: 5, restore_best_weights: true}",
+        f"    early_stopping: {{enabled: true, patience: {patience}, restore_best_weights: true}}",
         "    checkpoint: true",
         "    tensorboard: false",
         "  mixed_precision: none       # none | mixed_float16 | mixed_bfloat16",

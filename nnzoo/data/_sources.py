@@ -6,8 +6,10 @@ import difflib
 import importlib
 import inspect
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -145,11 +147,15 @@ class Splits:
 
 @dataclass(frozen=True)
 class Source:
+    """A registered data source. ``path_kind`` (``file`` / ``folder``): it reads the user's
+    ``data.params.path``, which is then required and must exist (``validate`` checks it)."""
+
     name: str
     loader: Callable[..., SourceData]
     input_kind: str
     summary: str
     offline: bool
+    path_kind: str | None = None
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -166,12 +172,19 @@ _LOADED = False
 
 
 def register_source(
-    name: str, loader: Callable[..., SourceData], *, input_kind: str, summary: str, offline: bool
+    name: str,
+    loader: Callable[..., SourceData],
+    *,
+    input_kind: str,
+    summary: str,
+    offline: bool,
+    path_kind: str | None = None,
 ) -> None:
-    """Register a data source. ``loader(*, seed, **params) -> SourceData``."""
+    """Register a data source. ``loader(*, seed, **params) -> SourceData``; ``path_kind``
+    (``file`` / ``folder``) when it reads a required ``path`` parameter."""
     if name in _SOURCES:
         raise ValueError(f"Data source {name!r} is registered twice.")
-    _SOURCES[name] = Source(name, loader, input_kind, summary, offline)
+    _SOURCES[name] = Source(name, loader, input_kind, summary, offline, path_kind)
 
 
 def _load_modules() -> None:
@@ -224,6 +237,39 @@ def check_source_params(
                 line=line,
                 fix=hint,
             )
+
+
+def existing_path(path: Any, *, kind: str, key: str = "path") -> Path:
+    """``path`` as a :class:`Path` that exists (a ``kind`` = ``file`` or ``folder``); the same
+    check for ``validate`` and for the loader, so the two agree."""
+    if path is None or str(path) == "":
+        raise ConfigError(
+            "is required",
+            key=f"data.params.{key}",
+            fix=f"set data.params.{key} to the {kind} to read",
+        )
+    resolved = Path(str(path)).expanduser()
+    ok = resolved.is_dir() if kind == "folder" else resolved.is_file()
+    if not ok:
+        what = "not a folder" if kind == "folder" and resolved.exists() else f"{kind} not found"
+        raise ConfigError(
+            f"{what}. Received: {key}={str(path)!r}",
+            key=f"data.params.{key}",
+            fix=f"give the path of an existing {kind} (relative paths start at {os.getcwd()})",
+        )
+    return resolved
+
+
+def check_required_params(
+    source: Source, params: dict[str, Any], *, file: str | None = None, line: int | None = None
+) -> None:
+    """What the loader would refuse before reading anything: a missing or wrong ``path``."""
+    if source.path_kind is None:
+        return
+    try:
+        existing_path(params.get("path"), kind=source.path_kind)
+    except ConfigError as err:
+        raise ConfigError(err.message, file=file, key=err.key, line=line, fix=err.fix) from None
 
 
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:

@@ -36,6 +36,7 @@ from nnzoo.data._sources import (
     check_choice,
     check_int,
     classification_data,
+    existing_path,
     register_source,
 )
 from nnzoo.data._table import (
@@ -49,26 +50,6 @@ from nnzoo.data._table import (
 from nnzoo.errors import ConfigError
 
 __all__ = ["load_csv", "load_image_folder", "load_npz_file"]
-
-
-def _path(path: Any, *, kind: str, key: str = "path") -> Path:
-    """``path`` as a :class:`Path` that exists (a ``kind`` = ``file`` or ``folder``)."""
-    if path is None or str(path) == "":
-        raise ConfigError(
-            "is required",
-            key=f"data.params.{key}",
-            fix=f"set data.params.{key} to the {kind} to read",
-        )
-    resolved = Path(str(path)).expanduser()
-    ok = resolved.is_dir() if kind == "folder" else resolved.is_file()
-    if not ok:
-        what = "not a folder" if kind == "folder" and resolved.exists() else f"{kind} not found"
-        raise ConfigError(
-            f"{what}. Received: {key}={str(path)!r}",
-            key=f"data.params.{key}",
-            fix=f"give the path of an existing {kind} (relative paths start at {os.getcwd()})",
-        )
-    return resolved
 
 
 def _labels(values: Sequence[Any], class_names: Sequence[str] | None = None):
@@ -148,7 +129,7 @@ def load_image_folder(
     ``color_mode``: ``rgb`` (3 channels) or ``grayscale`` (1). ``test_path``: another folder
     with the same class sub-folders, used as the test split.
     """
-    root = _path(path, kind="folder")
+    root = existing_path(path, kind="folder")
     size = _image_size(image_size)
     check_choice("color_mode", color_mode, ("rgb", "grayscale"))
     class_names = sorted(p.name for p in root.iterdir() if p.is_dir())
@@ -161,7 +142,7 @@ def load_image_folder(
         )
     test = None
     if test_path is not None:
-        test_root = _path(test_path, kind="folder", key="test_path")
+        test_root = existing_path(test_path, kind="folder", key="test_path")
         extra = sorted(
             p.name for p in test_root.iterdir() if p.is_dir() and p.name not in class_names
         )
@@ -293,7 +274,7 @@ def load_npz_file(
     being padding. Labels: integers, strings or one-hot rows; ``class_names`` names them.
     NaN or infinity in an array is refused, naming the array, row and column.
     """
-    file = _path(path, kind="file")
+    file = existing_path(path, kind="file")
     check_choice("input_kind", input_kind, ("auto", "features", "image", "tokens"))
     arrays = _npz_arrays(file)
     if x_key == "x" and "x" not in arrays and "x_train" in arrays:
@@ -366,7 +347,7 @@ def load_csv(
     variance with a ``Normalization`` layer adapted on the training split (so ``predict``
     takes raw rows of this format, with or without the label column).
     """
-    file = _path(path, kind="file")
+    file = existing_path(path, kind="file")
     check_choice("header", header, (True, False, "auto"))
     check_delimiter(delimiter)
     rows = list(csv_rows(file, delimiter))
@@ -437,6 +418,7 @@ def load_csv(
 register_source(
     "image_folder",
     load_image_folder,
+    path_kind="folder",
     input_kind="image",
     summary="Your images, one sub-folder per class (as image_dataset_from_directory)",
     offline=True,
@@ -444,6 +426,7 @@ register_source(
 register_source(
     "npz",
     load_npz_file,
+    path_kind="file",
     input_kind="any",
     summary="Arrays x / y (and x_test / y_test) from a NumPy .npz file",
     offline=True,
@@ -451,6 +434,7 @@ register_source(
 register_source(
     "csv",
     load_csv,
+    path_kind="file",
     input_kind="features",
     summary="A CSV table: numeric feature columns and a label column (last by default)",
     offline=True,
