@@ -4,6 +4,10 @@
 by file into train / validation / test. ``stdlib_topics`` is a text-classification task: which
 standard-library package a window of source lines comes from. Both ship with every Python, so
 they need no download. Their tokenizer goes to the run directory as ``tokenizer.json``.
+
+:func:`text_classification` is the shared end of every text-classification source (these and
+the user's own text: ``text_folder``, a ``csv`` text column): raw texts now, a tokenizer learned
+on the training split only when :func:`~nnzoo.data.load_data` has split them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from nnzoo.data._sources import (
     check_int,
     register_source,
 )
-from nnzoo.data.tokenizers import Tokenizer, WordTokenizer, make_tokenizer
+from nnzoo.data.tokenizers import TOKENIZER_KINDS, Tokenizer, WordTokenizer, make_tokenizer
 from nnzoo.errors import ConfigError
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "load_text_corpus",
     "mask_tokens",
     "masked_lm_inputs",
+    "text_classification",
 ]
 
 logger = logging.getLogger(__name__)
@@ -82,12 +87,26 @@ def _tokenizer(kind: str, texts: Sequence[str], vocabulary_size: int | None) -> 
             raise ConfigError(
                 f"no tokenizer file at {kind}",
                 key="data.params.tokenizer",
-                fix="give byte, word, or the path of a run's tokenizer.json",
+                fix="give byte, word, wordpiece, or the path of a run's tokenizer.json",
             )
         return load_tokenizer(kind)
-    check_choice("tokenizer", kind, ("byte", "word"))
-    check_int("vocabulary_size", vocabulary_size, minimum=8, optional=True)
+    _check_tokenizer(kind, vocabulary_size)
+    if kind == "wordpiece":
+        try:
+            import tensorflow_text  # noqa: F401  (compute_word_piece_vocabulary needs it)
+        except ImportError:
+            raise ConfigError(
+                "the wordpiece tokenizer learns its vocabulary with TensorFlow Text, which is "
+                "not installed",
+                key="data.params.tokenizer",
+                fix="pip install tensorflow-text, or use tokenizer: word (or byte)",
+            ) from None
     return make_tokenizer(kind, texts, vocabulary_size=vocabulary_size)
+
+
+def _check_tokenizer(kind: Any, vocabulary_size: Any) -> None:
+    check_choice("tokenizer", kind, TOKENIZER_KINDS)
+    check_int("vocabulary_size", vocabulary_size, minimum=8, optional=True)
 
 
 def encode_texts(
@@ -333,8 +352,7 @@ def load_stdlib_topics(
     check_int("lines_per_example", lines_per_example)
     saved = isinstance(tokenizer, str) and tokenizer.endswith(".json")
     if not saved:
-        check_choice("tokenizer", tokenizer, ("byte", "word"))
-        check_int("vocabulary_size", vocabulary_size, minimum=8, optional=True)
+        _check_tokenizer(tokenizer, vocabulary_size)
     rng = np.random.default_rng(seed)
     per_class = num_examples // len(_TOPICS)
     owners: dict[str, set[int]] = {}
@@ -398,6 +416,56 @@ def load_stdlib_topics(
         sequence_length=sequence_length,
     )
     return SourceData(x=x, y=y_all[index], spec=spec, fit=fit)
+
+
+# --- the user's own text -----------------------------------------------------------------------
+
+
+def text_classification(
+    texts: Sequence[str],
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    tokenizer: str = "word",
+    vocabulary_size: int | None = None,
+    sequence_length: int = 128,
+    segments: bool = False,
+    table: dict[str, Any] | None = None,
+) -> SourceData:
+    """The :class:`SourceData` of raw ``texts`` labelled ``labels`` (class ids).
+
+    ``tokenizer``: ``byte``, ``word``, ``wordpiece`` (``vocabulary_size`` defaults to 5000) or
+    the path of a run's ``tokenizer.json`` (used as it is). A learned tokenizer is fitted by
+    :func:`~nnzoo.data.load_data` on the training split only, after the split, and saved in the
+    run as ``tokenizer.json``. Each text becomes at most ``sequence_length`` tokens; with
+    ``segments`` (BERT) it is framed as ``[CLS] ... [SEP]`` and ``segment_ids`` is added.
+    ``table`` goes to the :class:`DataSpec` (how ``predict`` reads a CSV of texts).
+    """
+    check_int("sequence_length", sequence_length, minimum=4)
+    saved = isinstance(tokenizer, str) and tokenizer.endswith(".json")
+    if not saved:
+        _check_tokenizer(tokenizer, vocabulary_size)
+    fixed = _tokenizer(tokenizer, (), vocabulary_size) if saved else None
+
+    def fit(train_texts: Sequence[str]) -> Encoding:
+        tok = fixed or _tokenizer(tokenizer, list(train_texts), vocabulary_size)
+        return Encoding(
+            encode=lambda x: encode_texts(tok, list(x), sequence_length, segments=segments),
+            vocabulary_size=tok.vocabulary_size,
+            artifacts={"tokenizer.json": tok.to_json()},
+        )
+
+    spec = DataSpec(
+        input_kind="tokens_segments" if segments else "tokens",
+        input_shape=(sequence_length,),
+        num_classes=len(class_names),
+        class_names=list(class_names),
+        sequence_length=sequence_length,
+        table=table,
+    )
+    x = np.empty(len(texts), dtype=object)
+    x[:] = list(texts)
+    return SourceData(x=x, y=np.asarray(labels, dtype="int32"), spec=spec, fit=fit)
 
 
 register_source(

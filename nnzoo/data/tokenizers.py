@@ -1,6 +1,7 @@
-"""Tokenizers for the text sources: raw UTF-8 bytes, or a word vocabulary fitted on a corpus.
+"""Tokenizers for the text sources: raw UTF-8 bytes, a word vocabulary fitted on a corpus, or
+a WordPiece vocabulary (BERT's sub-words) learned on a corpus.
 
-Both share one id layout for the special tokens, so models and losses need not know which one a
+All share one id layout for the special tokens, so models and losses need not know which one a
 run used: ``[PAD]`` = 0 (padding; the losses never see it as a target), ``[UNK]`` = 1, ``[CLS]``
 = 2, ``[SEP]`` = 3, ``[MASK]`` = 4, ``[BOS]`` = 5, ``[EOS]`` = 6; ordinary tokens follow.
 
@@ -12,14 +13,17 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
     "SPECIAL_TOKENS",
+    "TOKENIZER_KINDS",
     "ByteTokenizer",
     "Tokenizer",
+    "WordPieceTokenizer",
     "WordTokenizer",
     "load_tokenizer",
     "make_tokenizer",
@@ -158,7 +162,218 @@ class WordTokenizer(Tokenizer):
         return {"vocabulary": self.vocabulary}
 
 
-_KINDS: dict[str, type[Tokenizer]] = {"byte": ByteTokenizer, "word": WordTokenizer}
+# --- WordPiece ---------------------------------------------------------------------------------
+
+#: Code points Unicode's NFKC_Casefold drops (default ignorables), as tf_text.case_fold_utf8 does.
+_IGNORABLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+#: CJK ideographs, each one a word (as in BERT's tokenization.py).
+_CJK_RANGES = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+#: Longer words (in UTF-8 bytes) are one [UNK], as in tf_text.FastWordpieceTokenizer.
+_MAX_BYTES_PER_WORD = 100
+
+
+def _in(char: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in ranges)
+
+
+def _is_punctuation(char: str) -> bool:
+    # BERT treats every ASCII non-letter, non-digit printable as punctuation ("^", "$", "`").
+    code = ord(char)
+    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
+        return True
+    return unicodedata.category(char).startswith("P")
+
+
+def _is_space(char: str) -> bool:
+    return char in " \t\n\r\f" or unicodedata.category(char) in ("Cc", "Cf")
+
+
+def _casefold(text: str) -> str:
+    """Unicode NFKC_Casefold (what tf_text.case_fold_utf8 applies)."""
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return "".join(c for c in text if not _in(c, _IGNORABLE_RANGES))
+
+
+class WordPieceTokenizer(Tokenizer):
+    """BERT's WordPiece: words split into the longest known sub-words, first to last.
+
+    A text is pre-tokenized as KerasHub's ``WordPieceTokenizer`` does (accents stripped, split on
+    whitespace and control characters, each punctuation mark and CJK ideograph a word of its own,
+    lower-cased with Unicode case folding); each word then becomes the longest vocabulary entry
+    that starts it, then the longest ``##``-prefixed entry that continues it, and so on; a word
+    that cannot be covered, or is longer than 100 bytes, is one ``[UNK]``. Pure Python, so a run
+    reads text on any backend without TensorFlow; :meth:`fit` learns the vocabulary with KerasHub's
+    ``compute_word_piece_vocabulary`` (which needs TensorFlow Text).
+
+    Args:
+        vocabulary: the ordinary tokens in id order (ids start after the special tokens).
+        lowercase: case-fold the words. Defaults to ``True``.
+        strip_accents: drop accent marks (after NFD normalisation). Defaults to ``True``.
+        suffix_indicator: marks a sub-word that continues a word. Defaults to ``"##"``.
+    """
+
+    kind = "wordpiece"
+
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        *,
+        lowercase: bool = True,
+        strip_accents: bool = True,
+        suffix_indicator: str = "##",
+    ) -> None:
+        self.vocabulary = list(vocabulary)
+        self.lowercase = lowercase
+        self.strip_accents = strip_accents
+        self.suffix_indicator = suffix_indicator
+        self._words = list(SPECIAL_TOKENS) + self.vocabulary
+        # Special tokens never come from text: "[CLS]" in a text is "[", "cls", "]".
+        self._ids = {token: i + NUM_SPECIAL for i, token in enumerate(self.vocabulary)}
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Iterable[str],
+        *,
+        vocabulary_size: int,
+        lowercase: bool = True,
+        strip_accents: bool = True,
+    ) -> WordPieceTokenizer:
+        """Learn a vocabulary of at most ``vocabulary_size`` ids (special tokens included) from
+        ``texts`` with ``keras_hub.tokenizers.compute_word_piece_vocabulary``."""
+        if vocabulary_size <= NUM_SPECIAL:
+            raise ValueError(
+                f"`vocabulary_size` must be greater than {NUM_SPECIAL} (the special tokens). "
+                f"Received: vocabulary_size={vocabulary_size}"
+            )
+        import tensorflow as tf
+        from keras_hub.tokenizers import compute_word_piece_vocabulary
+
+        data = tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), dtype=tf.string))
+        learned = compute_word_piece_vocabulary(
+            data,
+            vocabulary_size,
+            lowercase=lowercase,
+            strip_accents=strip_accents,
+            reserved_tokens=list(SPECIAL_TOKENS),
+        )
+        ordinary = [token for token in learned if token not in SPECIAL_TOKENS]
+        return cls(ordinary, lowercase=lowercase, strip_accents=strip_accents)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._words)
+
+    def split(self, text: str) -> list[str]:
+        """The words of ``text`` before sub-word splitting (KerasHub's pre-tokenization)."""
+        if self.strip_accents:
+            text = unicodedata.normalize("NFD", text)
+            text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+        words: list[str] = []
+        current: list[str] = []
+        for char in text:
+            if _is_space(char):
+                alone = False
+            elif _is_punctuation(char) or _in(char, _CJK_RANGES):
+                alone = True
+            else:
+                current.append(char)
+                continue
+            if current:
+                words.append("".join(current))
+                current = []
+            if alone:
+                words.append(char)
+        if current:
+            words.append("".join(current))
+        if self.lowercase:
+            words = [_casefold(word) for word in words]
+        return [word for word in words if word]
+
+    def _pieces(self, word: str) -> list[int]:
+        """Greedy longest-match-first ids of one word; ``[UNK]`` if it cannot be covered."""
+        if len(word.encode("utf-8")) > _MAX_BYTES_PER_WORD:
+            return [self.unk_id]
+        ids, start = [], 0
+        while start < len(word):
+            for end in range(len(word), start, -1):
+                piece = word[start:end] if start == 0 else self.suffix_indicator + word[start:end]
+                if piece in self._ids:
+                    ids.append(self._ids[piece])
+                    start = end
+                    break
+            else:
+                return [self.unk_id]
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        return [i for word in self.split(text) for i in self._pieces(word)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Words joined by spaces, ``##`` sub-words joined to the word before; special ids
+        other than ``[UNK]`` are skipped. Not the original text: case, accents and spacing
+        around punctuation are gone."""
+        out: list[str] = []
+        for i in ids:
+            i = int(i)
+            if i == self.unk_id:
+                out.append("[UNK]")
+            elif NUM_SPECIAL <= i < len(self._words):
+                token = self._words[i]
+                suffix = token.startswith(self.suffix_indicator) and len(token) > len(
+                    self.suffix_indicator
+                )
+                if suffix and out:
+                    out[-1] += token[len(self.suffix_indicator) :]
+                else:
+                    out.append(token)
+        return " ".join(out)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "vocabulary": self.vocabulary,
+            "lowercase": self.lowercase,
+            "strip_accents": self.strip_accents,
+            "suffix_indicator": self.suffix_indicator,
+        }
+
+
+_KINDS: dict[str, type[Tokenizer]] = {
+    "byte": ByteTokenizer,
+    "word": WordTokenizer,
+    "wordpiece": WordPieceTokenizer,
+}
+
+#: The tokenizers a text source can learn (``data.params.tokenizer``).
+TOKENIZER_KINDS = tuple(_KINDS)
 
 
 def tokenizer_from_json(text: str) -> Tokenizer:
@@ -179,9 +394,14 @@ def load_tokenizer(path: str) -> Tokenizer:
 def make_tokenizer(
     kind: str, texts: Iterable[str] = (), *, vocabulary_size: int | None = None
 ) -> Tokenizer:
-    """A ``byte`` tokenizer, or a ``word`` one fitted on ``texts``."""
+    """A ``byte`` tokenizer, or a ``word`` or ``wordpiece`` one fitted on ``texts``
+    (``vocabulary_size`` defaults to 5000)."""
     if kind == "byte":
         return ByteTokenizer()
     if kind == "word":
         return WordTokenizer.fit(texts, vocabulary_size=vocabulary_size or 5000)
-    raise ValueError(f"`tokenizer` must be 'byte' or 'word'. Received: tokenizer={kind!r}")
+    if kind == "wordpiece":
+        return WordPieceTokenizer.fit(texts, vocabulary_size=vocabulary_size or 5000)
+    raise ValueError(
+        f"`tokenizer` must be 'byte', 'word' or 'wordpiece'. Received: tokenizer={kind!r}"
+    )

@@ -135,7 +135,7 @@ def test_bad_parameters_are_config_errors():
     with pytest.raises(ConfigError) as info:
         load_text_corpus(seed=0, tokenizer="bpe", max_chars=SMALL)
     assert str(info.value) == (
-        "data.params.tokenizer: must be one of byte, word. Received: tokenizer='bpe'"
+        "data.params.tokenizer: must be one of byte, word, wordpiece. Received: tokenizer='bpe'"
     )
     with pytest.raises(ConfigError) as info:
         load_stdlib_topics(seed=0, sequence_length=0)

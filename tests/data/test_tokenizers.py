@@ -1,4 +1,5 @@
-"""Tokenizers: exact round trips, the shared special ids and JSON persistence."""
+"""Tokenizers: exact round trips, the shared special ids and JSON persistence; WordPiece gives
+KerasHub's ids (its own pure-Python encoder, so a run reads text without TensorFlow)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from nnzoo.data.tokenizers import (
     SPECIAL_TOKENS,
     ByteTokenizer,
+    WordPieceTokenizer,
     WordTokenizer,
     load_tokenizer,
     make_tokenizer,
@@ -70,7 +72,7 @@ def test_word_tokenizer_rejects_a_vocabulary_smaller_than_the_specials():
         WordTokenizer.fit([CODE], vocabulary_size=7)
 
 
-@pytest.mark.parametrize("kind", ["byte", "word"])
+@pytest.mark.parametrize("kind", ["byte", "word", "wordpiece"])
 def test_json_round_trip_gives_an_equal_tokenizer(kind, tmp_path):
     tok = make_tokenizer(kind, [CODE], vocabulary_size=30)
     again = tokenizer_from_json(tok.to_json())
@@ -87,3 +89,59 @@ def test_unknown_kinds_are_errors():
         tokenizer_from_json('{"kind": "bpe", "config": {}}')
     with pytest.raises(ValueError, match="Received: tokenizer='char'"):
         make_tokenizer("char")
+
+
+PROSE = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Naïve café owners don't like foxes -- or dogs!",
+    "Jumping, running; quickly-moving DOGS (and foxes) at 10:30.",
+    "中文字符 and the ﬁ ligature at an ÉCOLE",
+] * 3
+
+
+@pytest.fixture(scope="module")
+def wordpiece():
+    return WordPieceTokenizer.fit(PROSE, vocabulary_size=90)
+
+
+def test_wordpiece_vocabulary_has_the_special_ids_and_sub_words(wordpiece):
+    assert wordpiece.vocabulary_size <= 90
+    assert wordpiece.vocabulary_size == 7 + len(wordpiece.vocabulary)
+    assert not set(SPECIAL_TOKENS) & set(wordpiece.vocabulary)  # never learned twice
+    assert (wordpiece.pad_id, wordpiece.unk_id, wordpiece.cls_id) == (0, 1, 2)
+    assert (wordpiece.sep_id, wordpiece.mask_id) == (3, 4)
+    assert any(token.startswith("##") for token in wordpiece.vocabulary)
+    assert "É" not in "".join(wordpiece.vocabulary)  # lower-cased, accents stripped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *PROSE[:4],
+        "Unseen WORDS: zebra-crossing\ttabs\u00a0nbsp soft\u00adhyphen x",
+        "a" * 120,  # over 100 bytes: one [UNK]
+        "[CLS] is text here, not a special token",
+        "",
+    ],
+)
+def test_wordpiece_gives_keras_hub_ids(wordpiece, text):
+    """The pure-Python encoder matches keras_hub.tokenizers.WordPieceTokenizer (lower-cased,
+    accents stripped, split on punctuation like BERT) with the same vocabulary."""
+    import keras_hub
+
+    reference = keras_hub.tokenizers.WordPieceTokenizer(
+        vocabulary=[*SPECIAL_TOKENS, *wordpiece.vocabulary],
+        lowercase=True,
+        strip_accents=True,
+        oov_token="[UNK]",
+    )
+    expected = [int(i) for i in reference.tokenize(text)] if text else []
+    assert wordpiece.encode(text) == expected
+
+
+def test_wordpiece_splits_words_longest_match_first():
+    tok = WordPieceTokenizer(["un", "##aff", "##able", "##a", "aff", ",", "!"])
+    assert tok.split("Unaffable, un-AFF!") == ["unaffable", ",", "un", "-", "aff", "!"]
+    assert tok.encode("Unaffable, unaffa") == [7, 8, 9, 12, 7, 8, 10]
+    assert tok.encode("un-aff") == [7, 1, 11]  # "-" is not in the vocabulary
+    assert tok.decode(tok.encode("Unaffable, unaffa")) == "unaffable , unaffa"
