@@ -346,6 +346,28 @@ def load_config(
     )
 
 
+def _name_and_source(data: Mapping[str, Any]) -> tuple[Any, Any]:
+    source = data.get("data", {}).get("source") if isinstance(data.get("data"), dict) else None
+    return data.get("name"), source
+
+
+def _rename_for_source(data: dict[str, Any], before: tuple[Any, Any], origins: Origins) -> None:
+    """A run named after its data follows an overridden source: ``perceptron-and`` trained with
+    ``--set data.source=xor`` is saved as ``perceptron-xor``, not under the other data's name."""
+    name, source = before
+    _, new_source = _name_and_source(data)
+    if (
+        isinstance(name, str)
+        and isinstance(source, str)
+        and isinstance(new_source, str)
+        and new_source != source
+        and data.get("name") == name  # the name itself was not overridden
+        and name.endswith(f"-{source}")
+    ):
+        data["name"] = f"{name.removesuffix(source)}{new_source}"
+        origins["name"] = origins.get("data.source", (SET_ORIGIN, None))
+
+
 def config_from_dict(
     data: Mapping[str, Any],
     *,
@@ -358,6 +380,7 @@ def config_from_dict(
     """Validate a config given as a mapping (see :func:`load_config`)."""
     data = copy.deepcopy(dict(data))
     origins = dict(origins or {})
+    before = _name_and_source(data)
     for key, value in (flags or {}).items():
         if value is not None:
             set_dotted(data, key, value, origin="command line")
@@ -368,6 +391,7 @@ def config_from_dict(
         origins[key] = (SET_ORIGIN, None)
         for other in [k for k in origins if k.startswith(key + ".")]:
             origins[other] = (SET_ORIGIN, None)
+    _rename_for_source(data, before, origins)
     try:
         config = Config.model_validate(data)
     except ValidationError as err:

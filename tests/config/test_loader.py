@@ -241,3 +241,21 @@ def test_extends_of_a_device_a_binary_or_a_huge_file_is_refused_without_reading_
         f"{tmp_path / 'big.yaml'}: is larger than 1 MiB, too large for a config. "
         "Fix: pass a nnzoo YAML config (see `nnzoo init MODEL`)"
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name"),
+    [
+        ([], "perceptron-and"),
+        (["data.source=xor"], "perceptron-xor"),  # the run is named after the data it trains on
+        (["data.source=xor", "name=mine"], "mine"),  # a name given on the command line stays
+        (["data.source=and"], "perceptron-and"),
+    ],
+)
+def test_the_run_name_follows_an_overridden_data_source(overrides, name):
+    assert load_config("configs/perceptron.yaml", overrides).name == name
+
+
+def test_a_name_not_made_from_the_source_is_kept(tmp_path):
+    path = write(tmp_path, "name: my-run\nmodel: {name: mlp}\ndata: {source: digits}\n")
+    assert load_config(path, ["data.source=iris"]).name == "my-run"
