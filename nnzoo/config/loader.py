@@ -439,10 +439,11 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
     kinds = {card.input_kind, "any"} | (
         {"tokens"} if card.input_kind == "tokens_segments" else set()
     )
-    if source.input_kind not in kinds:
+    yields = source.yields(config.data.params)
+    if yields not in kinds:
         raise ConfigError(
             f"model '{card.name}' takes {card.input_kind} inputs but data source "
-            f"'{source.name}' yields {source.input_kind}",
+            f"'{source.name}' yields {yields}",
             key="data.source",
             fix=f"choose a source that yields {card.input_kind} (see `nnzoo list-sources`)",
             **where("data.source"),

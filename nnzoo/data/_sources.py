@@ -156,6 +156,12 @@ class Source:
     summary: str
     offline: bool
     path_kind: str | None = None
+    #: The input kind for given ``data.params``, where they decide it (csv: ``text_column``).
+    input_kind_for: Callable[[dict[str, Any]], str] | None = None
+
+    def yields(self, params: dict[str, Any]) -> str:
+        """The input kind this source yields with ``params``."""
+        return self.input_kind_for(params) if self.input_kind_for else self.input_kind
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -179,12 +185,14 @@ def register_source(
     summary: str,
     offline: bool,
     path_kind: str | None = None,
+    input_kind_for: Callable[[dict[str, Any]], str] | None = None,
 ) -> None:
     """Register a data source. ``loader(*, seed, **params) -> SourceData``; ``path_kind``
-    (``file`` / ``folder``) when it reads a required ``path`` parameter."""
+    (``file`` / ``folder``) when it reads a required ``path`` parameter; ``input_kind_for``
+    when the parameters decide the input kind."""
     if name in _SOURCES:
         raise ValueError(f"Data source {name!r} is registered twice.")
-    _SOURCES[name] = Source(name, loader, input_kind, summary, offline, path_kind)
+    _SOURCES[name] = Source(name, loader, input_kind, summary, offline, path_kind, input_kind_for)
 
 
 def _load_modules() -> None:
