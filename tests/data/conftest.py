@@ -1,9 +1,9 @@
 """A temporary Keras cache for the ``keras.datasets`` tests.
 
 ``keras_home`` points ``KERAS_HOME`` at an empty folder and makes any download fail, so
-nothing here ever reaches the network. ``put`` writes a fixture (``fixtures.py``) where Keras
-caches the real file and swaps the registered sha256 for the fixture's, so the real
-``keras.utils.get_file`` (cache look-up and hash check) runs on it.
+nothing here ever reaches the network (the suite also runs with ``NNZOO_OFFLINE=1``). ``put``
+writes a fixture (``fixtures.py``) where Keras caches the real file and swaps the registered
+sha256 for the fixture's, so nnzoo's cache look-up and hash check (as ``get_file``'s) pass.
 """
 
 from __future__ import annotations
