@@ -15,7 +15,7 @@ import numpy as np
 
 from nnzoo.config import Config
 from nnzoo.data import DataSpec, num_examples
-from nnzoo.errors import NnzooError, RunDirError
+from nnzoo.errors import ConfigError, NnzooError, RunDirError
 from nnzoo.training.resolve import effective_task, prepare
 from nnzoo.training.run_dir import (
     CONFIG_FILE,
@@ -86,6 +86,8 @@ def evaluate(
         config = config.model_copy(deep=True)
         config.data.source = data
         config.data.params = dict(data_params or {})
+    else:
+        _check_run_data(run_dir, config)
     card, _, splits = prepare(config)  # also checks the data against the model
     task = effective_task(card, config.model.params)
     ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
@@ -93,6 +95,23 @@ def evaluate(
     result = with_perplexity({k: float(v) for k, v in result.items()}, task)
     result["examples"] = int(num_examples(splits.test[0]))
     return result
+
+
+def _check_run_data(run_dir: str | Path, config: Config) -> None:
+    """A copied run whose data file stayed behind: say to pass the data to evaluate on."""
+    from nnzoo.data import check_required_params, get_source
+
+    source = get_source(config.data.source)
+    try:
+        check_required_params(source, config.data.params)
+    except ConfigError as err:
+        raise ConfigError(
+            f"the data this run was trained on is not there: {config.data.params.get('path')!r}",
+            file=str(Path(run_dir) / CONFIG_FILE),
+            key=err.key,
+            fix=f"evaluate on your copy of it: nnzoo evaluate {run_dir} --data {source.name} "
+            "--set path=PATH",
+        ) from None
 
 
 class Predictions(list):

@@ -320,6 +320,7 @@ def load_config(
     *,
     flags: Mapping[str, Any] | None = None,
     check_catalog: bool = True,
+    check_data_files: bool = True,
 ) -> Config:
     """Load, merge and validate a config file.
 
@@ -329,6 +330,8 @@ def load_config(
         flags: dotted keys set by command-line flags (``{"train.epochs": 5}``); the file's
             values are overridden by these, and these by ``overrides``.
         check_catalog: also check the model name, its params and the data source.
+        check_data_files: also check that a file source's ``data.params.path`` exists (a
+            saved run's config is read without: its model is usable without its data).
 
     Returns:
         The validated :class:`Config`; ``config.model_extra`` is unused, the source file is
@@ -343,6 +346,7 @@ def load_config(
         overrides=overrides,
         flags=flags,
         check_catalog=check_catalog,
+        check_data_files=check_data_files,
     )
 
 
@@ -376,6 +380,7 @@ def config_from_dict(
     overrides: Iterable[str] = (),
     flags: Mapping[str, Any] | None = None,
     check_catalog: bool = True,
+    check_data_files: bool = True,
 ) -> Config:
     """Validate a config given as a mapping (see :func:`load_config`)."""
     data = copy.deepcopy(dict(data))
@@ -397,11 +402,17 @@ def config_from_dict(
     except ValidationError as err:
         raise _validation_error(err, origins, label) from None
     if check_catalog:
-        check_references(config, origins, label)
+        check_references(config, origins, label, check_data_files=check_data_files)
     return config.with_source(label)
 
 
-def check_references(config: Config, origins: Origins | None = None, label: str = "") -> None:
+def check_references(
+    config: Config,
+    origins: Origins | None = None,
+    label: str = "",
+    *,
+    check_data_files: bool = True,
+) -> None:
     """Check what the schema cannot: model name and params, data source and params, space.
 
     The model's parameters are checked as a build would check them (names, each value's
@@ -450,8 +461,8 @@ def check_references(config: Config, origins: Origins | None = None, label: str 
         )
     for name in config.data.params:
         check_source_params(source, {name: None}, **where(f"data.params.{name}"))
-    # A file source without its file: refused here as train would refuse it.
-    check_required_params(source, config.data.params, **where("data.params.path"))
+    if check_data_files:  # a file source without its file: refused here as train refuses it
+        check_required_params(source, config.data.params, **where("data.params.path"))
     if config.data.validation_source:
         get_source(config.data.validation_source, **where("data.validation_source"))
     dumped = config.model_dump()

@@ -147,7 +147,8 @@ def check_run_dir(run_dir: str | Path) -> Path:
 def load_run_config(run_dir: str | Path) -> Config:
     """The resolved config a run wrote (its provenance is the run's ``config.yaml``), after
     checking that this nnzoo reads the run's layout for that config."""
-    config = load_config(Path(run_dir) / CONFIG_FILE)
+    # Without checking its data files: a copied run predicts without its training data.
+    config = load_config(Path(run_dir) / CONFIG_FILE, check_data_files=False)
     version = int(read_status(run_dir).get("schema_version", 1))
     scaled = [s for s in (config.data.source, config.data.validation_source) if s]
     if version < 2 and set(scaled) & set(SCALED_OUTSIDE_IN_V1):
