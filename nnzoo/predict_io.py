@@ -9,7 +9,9 @@ model does the rest itself (feature scaling, image normalisation), so raw rows g
 - ``.npy`` / ``.npz`` (array ``x``, and ``y`` for labels where present): read row by row from
   the file, never whole; 8-bit images are divided by 255 as in training.
 - an image or a folder of images: resized with bilinear interpolation as in training.
-- ``.txt``: one text per line, for text classifiers.
+- ``.txt``: one text per line, for text classifiers; a folder of ``.txt`` files: one text per
+  file (in sub-folders named as the run's classes, the folder gives the labels too); a ``.csv``
+  with the text column, for a run trained on a ``csv`` text column.
 
 Nothing is held whole: each :class:`Batch` is read when the one before has been predicted, and
 :func:`write_predictions` writes each as it comes, to a temporary file renamed into place.
@@ -17,6 +19,7 @@ Nothing is held whole: each :class:`Batch` is read when the one before has been 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import zipfile
@@ -30,6 +33,7 @@ import numpy as np
 from nnzoo.data import (
     IMAGE_EXTENSIONS,
     CsvTable,
+    CsvTexts,
     DataSpec,
     check_finite,
     image_array,
@@ -76,6 +80,9 @@ def read_batches(
     if not path.exists():
         raise InputError(f"{path}: no such file or folder. Fix: check the path")
     suffix = path.suffix.lower()
+    texts = spec.input_kind in ("tokens", "tokens_segments")
+    if texts and (path.is_dir() or suffix in (".txt", ".csv")):
+        return _text(path, spec, run_dir, batch_size)
     if path.is_dir() or suffix in IMAGE_EXTENSIONS:
         return _images(path, spec, batch_size)
     if suffix in (".npy", ".npz"):
@@ -93,11 +100,19 @@ def read_batches(
 def _needs(spec: DataSpec, path: Path, *kinds: str) -> None:
     if spec.input_kind not in kinds:
         what = (
-            "a .txt file (one text per line)"
+            _text_kinds(spec)
             if spec.input_kind.startswith("tokens")
             else ("images" if spec.input_kind == "image" else "a .csv, .npy or .npz file")
         )
         raise InputError(f"{path}: this run's model takes {spec.input_kind}. Fix: give {what}")
+
+
+def _text_kinds(spec: DataSpec) -> str:
+    """What ``predict`` reads for a text run, as a fix says it."""
+    csv = (spec.table or {}).get("text_column") is not None
+    return "a .txt file (one text per line), a folder of .txt files" + (
+        ", or a .csv with the text column" if csv else ""
+    )
 
 
 # --------------------------------------------------------------------------- images
@@ -303,20 +318,91 @@ def _text(path: Path, spec: DataSpec, run_dir: Path, batch_size: int) -> Iterato
             "directory again"
         )
     tokenizer = tokenizer_from_json(tokenizer_file.read_text(encoding="utf-8"))
-    lines = (line.rstrip("\r\n") for line in text_lines(path, key=None))
-    first = [line for _, line in zip(range(1), (t for t in lines if t.strip()), strict=False)]
-    if not first:
-        raise InputError(f"{path}: no text (the file is empty). Fix: give one text per line")
+    if path.is_dir():
+        examples = _text_files(path, spec)
+    elif path.suffix.lower() == ".csv":
+        examples = _text_csv(path, spec, batch_size)
+    else:
+        examples = _text_lines(path)
     length = int(spec.sequence_length or spec.input_shape[0])
     segments = spec.input_kind == "tokens_segments"
 
     def batches() -> Iterator[Batch]:
-        texts = iter([*first, *(t for t in lines if t.strip())])
-        while chunk := [t for _, t in zip(range(batch_size), texts, strict=False)]:
-            inputs = encode_texts(tokenizer, chunk, length, segments=segments)
-            yield Batch(inputs, [t[:40] for t in chunk])
+        for names, texts, labels in _chunks(examples, batch_size):
+            inputs = encode_texts(tokenizer, texts, length, segments=segments)
+            yield Batch(inputs, names, labels)
 
     return batches()
+
+
+#: One text to predict: what the output calls it, the text, and its class id or None.
+_Example = tuple[str, str, int | None]
+
+
+def _chunks(
+    examples: Iterator[_Example], size: int
+) -> Iterator[tuple[list[str], list[str], np.ndarray | None]]:
+    while chunk := [e for _, e in zip(range(size), examples, strict=False)]:
+        labels = [label for _, _, label in chunk]
+        ids = None if labels[0] is None else np.asarray(labels, dtype="int32")
+        yield [name for name, _, _ in chunk], [text for _, text, _ in chunk], ids
+
+
+def _text_lines(path: Path) -> Iterator[_Example]:
+    lines = (line.rstrip("\r\n") for line in text_lines(path, key=None))
+    texts = (t for t in lines if t.strip())
+    first = next(texts, None)
+    if first is None:
+        raise InputError(f"{path}: no text (the file is empty). Fix: give one text per line")
+
+    def examples() -> Iterator[_Example]:
+        for text in itertools.chain([first], texts):
+            yield text[:40], text, None
+
+    return examples()
+
+
+def _text_csv(path: Path, spec: DataSpec, batch_size: int) -> Iterator[_Example]:
+    if (spec.table or {}).get("text_column") is None:
+        raise InputError(
+            f"{path}: this run was not trained on a CSV text column, so a CSV has no column to "
+            "read. Fix: give a .txt file (one text per line) or a folder of .txt files"
+        )
+    table = CsvTexts(path, spec, key=None)
+
+    def examples() -> Iterator[_Example]:
+        for index, texts, labels in table.chunks(batch_size):
+            for i, text in zip(index, texts, strict=True):
+                label = None if labels is None else int(labels[i - index.start])
+                yield f"{path.name}[{i}]", text, label
+
+    return examples()
+
+
+def _text_files(path: Path, spec: DataSpec) -> Iterator[_Example]:
+    """The ``.txt`` files under ``path``, one text each; when every file lies in a sub-folder
+    named as a class of the run, that class is its label."""
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
+    if not files:
+        raise InputError(f"{path}: no .txt files in the folder. Fix: give a folder of .txt files")
+    classes = {name: i for i, name in enumerate(spec.class_names or [])}
+    folders = [f.relative_to(path).parts[0] if f.parent != path else None for f in files]
+    labelled = all(folder in classes for folder in folders)
+
+    def examples() -> Iterator[_Example]:
+        for file, folder in zip(files, folders, strict=True):
+            data = file.read_bytes()
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as err:
+                line = data[: err.start].count(b"\n") + 1
+                raise InputError(
+                    f"{file} line {line}: not UTF-8 text (byte {data[err.start]:#04x}). Fix: "
+                    "save the file as UTF-8"
+                ) from None
+            yield str(file), text, classes[folder] if labelled else None
+
+    return examples()
 
 
 # --------------------------------------------------------------------------- the output file

@@ -29,10 +29,11 @@ from nnzoo.data._sources import (
     num_examples,
     register_source,
 )
-from nnzoo.data._table import CsvTable, label_ids, text_lines
+from nnzoo.data._table import CsvTable, CsvTexts, label_ids, text_lines
 
 __all__ = [
     "CsvTable",
+    "CsvTexts",
     "IGNORE_INDEX",
     "IMAGE_EXTENSIONS",
     "adapt_preprocessing",

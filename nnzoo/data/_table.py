@@ -20,6 +20,7 @@ from nnzoo.errors import ConfigError
 
 __all__ = [
     "CsvTable",
+    "CsvTexts",
     "check_delimiter",
     "csv_rows",
     "feature_rows",
@@ -250,3 +251,84 @@ class CsvTable:
 def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
     yield from first
     yield from rest
+
+
+class CsvTexts:
+    """A CSV file of raw texts for a run trained on a ``csv`` text column.
+
+    The text column is found by the training header's name (in any position; the file needs a
+    header when the training file had one), or by its index when the training file had no
+    header; the label column likewise, where present (it gives the accuracy). Other columns are
+    not read. A blank text is refused naming its line.
+    """
+
+    def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
+        table = spec.table or {}
+        self.path, self.key = path, key
+        self.class_names = list(spec.class_names or [])
+        delimiter = table.get("delimiter", ",")
+        trained = table.get("columns")
+        text_at, label_at = int(table["text_column"]), int(table.get("label_column", -1))
+        self._rows = csv_rows(path, delimiter, key=key)
+        first = next(self._rows, None)
+        if first is None:
+            raise ConfigError(
+                f"{path}: no rows (the file is empty)", key=key, fix="give one text per row"
+            )
+        if trained:
+            names = [c.strip() for c in first[1]]
+            text_name, label_name = trained[text_at], trained[label_at]
+            if text_name not in names:
+                raise ConfigError(
+                    f"{path}: no column {text_name!r} (columns: {', '.join(names)})",
+                    key=key,
+                    fix=f"give a {delimiter!r}-separated CSV whose header names the text column "
+                    f"{text_name!r}, as the training file's did",
+                )
+            self.text_index = names.index(text_name)
+            self.label_index = names.index(label_name) if label_name in names else -1
+            self._pending: list[tuple[int, list[str]]] = []
+        else:
+            width, trained_width = len(first[1]), int(table.get("width", 0))
+            if width == trained_width:
+                self.text_index, self.label_index = text_at, label_at
+            elif width == 1:
+                self.text_index, self.label_index = 0, -1
+            else:
+                raise ConfigError(
+                    f"{path}: rows have {width} columns with delimiter {delimiter!r} but the "
+                    f"training file had {trained_width} (the text in column {text_at})",
+                    key=key,
+                    fix="give rows of the training file's format, or one text per row",
+                )
+            self._pending = [first]
+        self.width = max(self.text_index, self.label_index) + 1
+
+    def chunks(self, size: int) -> Iterator[tuple[range, list[str], np.ndarray | None]]:
+        """``(row indexes, texts, class ids or None)`` of up to ``size`` rows at a time."""
+        start = 0
+        rows = _chain(self._pending, self._rows)
+        while chunk := [row for _, row in zip(range(size), rows, strict=False)]:
+            texts = []
+            for number, row in chunk:
+                if len(row) < self.width:
+                    raise ConfigError(
+                        f"{self.path} line {number} has {len(row)} fields, expected "
+                        f"{self.width} or more",
+                        key=self.key,
+                        fix="give every row the same number of fields",
+                    )
+                text = row[self.text_index]
+                if not text.strip():
+                    raise ConfigError(
+                        f"{self.path} line {number}: the text is empty",
+                        key=self.key,
+                        fix="give every row a text, or remove the rows without one",
+                    )
+                texts.append(text)
+            labels = None
+            if self.label_index >= 0:
+                values = [(number, row[self.label_index]) for number, row in chunk]
+                labels = label_ids(values, self.class_names, path=self.path, key=self.key)
+            yield range(start, start + len(chunk)), texts, labels
+            start += len(chunk)

@@ -1,4 +1,4 @@
-"""Sources that read the user's own files: ``image_folder``, ``npz`` and ``csv``.
+"""Sources that read the user's own files: ``image_folder``, ``text_folder``, ``npz`` and ``csv``.
 
 All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
 :class:`~nnzoo.errors.ConfigError` on ``data.params.path``.
@@ -7,14 +7,18 @@ All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
   reads it (classes are the sorted sub-folder names; images in nested folders count; ``.bmp``,
   ``.gif``, ``.jpeg``, ``.jpg``, ``.png``), resized to ``image_size`` with bilinear
   interpolation by ``keras.utils.load_img``, float32 in [0, 1].
+- ``text_folder``: one sub-folder per class of ``.txt`` files, one example a file, as
+  ``keras.utils.text_dataset_from_directory`` reads it; a tokenizer learned on the training split.
 - ``npz``: arrays ``x`` / ``y`` (keys configurable; ``x_train`` / ``y_train`` are found too)
   and, where present, ``x_test`` / ``y_test`` as the test split.
 - ``csv``: numeric feature columns and a label column (last by default); string labels become
-  class ids in sorted order.
+  class ids in sorted order. With ``text_column`` that column is a text input instead (other
+  columns are not used), tokenized as ``text_folder`` does.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 from collections.abc import Sequence
@@ -47,9 +51,15 @@ from nnzoo.data._table import (
     has_header,
     is_number,
 )
+from nnzoo.data.text import text_classification
 from nnzoo.errors import ConfigError
 
-__all__ = ["load_csv", "load_image_folder", "load_npz_file"]
+__all__ = ["load_csv", "load_image_folder", "load_npz_file", "load_text_folder"]
+
+logger = logging.getLogger(__name__)
+
+#: Cells of a text column that mean "no text" (besides blank ones).
+_MISSING_TEXT = frozenset({"nan", "NaN", "NAN"})
 
 
 def _labels(values: Sequence[Any], class_names: Sequence[str] | None = None):
@@ -157,6 +167,111 @@ def load_image_folder(
     x = read_images(files, size, color_mode)
     y = np.asarray(labels, dtype="int32")
     return classification_data(x, y, class_names, input_kind="image", test=test)
+
+
+# --------------------------------------------------------------------------- text_folder
+
+
+def _read_text(file: Path) -> str:
+    """The UTF-8 text of ``file`` (a byte-order mark skipped); not UTF-8, or empty: refused."""
+    data = file.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{file} line {line}: not UTF-8 text (byte {data[err.start]:#04x})",
+            key="data.params.path",
+            fix="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)",
+        ) from None
+    if not text.strip():
+        raise ConfigError(
+            f"{file} is empty (no text)",
+            key="data.params.path",
+            fix="give each .txt file the text of one example, or remove the file",
+        )
+    return text
+
+
+def _text_class_names(root: Path, class_names: Sequence[str] | None) -> list[str]:
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if class_names is None:
+        return folders
+    names = [str(n) for n in class_names]
+    missing = [n for n in names if n not in folders]
+    extra = [n for n in folders if n not in names]
+    if missing or extra or len(set(names)) != len(names):
+        what = (
+            f"no sub-folder for {missing}"
+            if missing
+            else (f"sub-folders {extra} are not in it" if extra else "a name is repeated")
+        )
+        raise ConfigError(
+            f"class_names must name the sub-folders of {str(root)!r} once each: {what}",
+            key="data.params.class_names",
+            fix=f"list the sub-folders in the order of their class ids: {folders}",
+        )
+    return names
+
+
+def load_text_folder(
+    *,
+    seed: int,
+    path: str | None = None,
+    class_names: list[str] | None = None,
+    tokenizer: str = "word",
+    vocabulary_size: int | None = None,
+    sequence_length: int = 128,
+    segments: bool = False,
+) -> SourceData:
+    r"""Texts in ``path/<class>/*.txt``, one class per sub-folder, one example per file.
+
+    The layout of ``keras.utils.text_dataset_from_directory``: class ids follow the sorted
+    sub-folder names, or ``class_names`` (the same names, in the order you want); ``.txt``
+    files in nested folders count. Files are read as UTF-8; one that is not, or is empty, is
+    refused naming it. ``tokenizer``: ``word`` (default; ``\w+`` words, spaces and punctuation
+    as tokens), ``wordpiece`` (BERT's lower-cased sub-words), ``byte``, or a run's
+    ``tokenizer.json``; learned on the training split only. ``vocabulary_size`` (learned
+    tokenizers; default 5000) and ``sequence_length`` (tokens per text, the rest cut off;
+    default 128) as for ``stdlib_topics``. ``segments`` is set from the model (BERT).
+    """
+    root = existing_path(path, kind="folder")
+    names = _text_class_names(root, class_names)
+    files: list[Path] = []
+    labels: list[int] = []
+    counts = []
+    for label, name in enumerate(names):
+        found = []
+        for directory, subdirs, fnames in os.walk(root / name):
+            subdirs.sort()
+            found += [Path(directory) / f for f in sorted(fnames) if f.lower().endswith(".txt")]
+        files += found
+        labels += [label] * len(found)
+        counts.append(len(found))
+    if not files:
+        raise ConfigError(
+            f"no .txt files in class sub-folders of {str(path)!r}",
+            key="data.params.path",
+            fix="put the texts of each class in its own sub-folder: path/<class>/<name>.txt",
+        )
+    empty = [n for n, c in zip(names, counts, strict=True) if c == 0]
+    if empty:
+        raise ConfigError(
+            f"class sub-folder {empty[0]!r} of {str(path)!r} has no .txt files",
+            key="data.params.path",
+            fix="give every class some .txt files, or remove its sub-folder",
+        )
+    texts = [_read_text(f) for f in files]
+    logger.info("text_folder: %d texts in %d classes from %s", len(texts), len(names), root)
+    return text_classification(
+        texts,
+        np.asarray(labels, dtype="int32"),
+        names,
+        tokenizer=tokenizer,
+        vocabulary_size=vocabulary_size,
+        sequence_length=sequence_length,
+        segments=segments,
+    )
 
 
 # --------------------------------------------------------------------------- npz
@@ -329,6 +444,27 @@ def load_npz_file(
 # --------------------------------------------------------------------------- csv
 
 
+def _column(
+    name: str, value: Any, columns: list[str] | None, width: int
+) -> int:  # the index of column ``value`` (a header name or an index, negative from the end)
+    if isinstance(value, str) and not isinstance(value, bool):
+        if columns is None or value not in columns:
+            known = f"columns: {', '.join(columns)}" if columns else "the file has no header"
+            raise ConfigError(
+                f"no column {value!r} ({known})",
+                key=f"data.params.{name}",
+                fix="name a column of the header, or give its index",
+            )
+        return columns.index(value)
+    check_int(name, value, minimum=-width)
+    if value >= width:
+        raise ConfigError(
+            f"the file has {width} columns. Received: {name}={value}",
+            key=f"data.params.{name}",
+        )
+    return value % width
+
+
 def load_csv(
     *,
     seed: int,
@@ -337,55 +473,60 @@ def load_csv(
     header: bool | str = "auto",
     standardize: bool = True,
     delimiter: str = ",",
+    text_column: str | int | None = None,
+    tokenizer: str = "word",
+    vocabulary_size: int | None = None,
+    sequence_length: int = 128,
+    segments: bool = False,
 ) -> SourceData:
     """A table of numeric features and one label column, read as UTF-8.
 
     ``label_column``: the column's name (needs a header) or index (negative from the end; the
     last column by default). ``header``: ``true``, ``false`` or ``auto`` (a header is a first
-    row with text above numbers). Labels may be numbers or strings; the class ids follow the
-    sorted distinct labels. ``standardize``: the model scales each feature to zero mean and unit
-    variance with a ``Normalization`` layer adapted on the training split (so ``predict``
-    takes raw rows of this format, with or without the label column).
+    row with text above numbers, or any row when a column is given by name). Labels may be
+    numbers or strings; the class ids follow the sorted distinct labels. ``standardize``: the
+    model scales each feature to zero mean and unit variance with a ``Normalization`` layer
+    adapted on the training split (so ``predict`` takes raw rows of this format, with or without
+    the label column).
+
+    ``text_column`` (a name or an index) makes that column the model's only input, a text: the
+    other columns but the label are not used; a blank or ``nan`` text is refused naming its
+    line. ``tokenizer``, ``vocabulary_size``, ``sequence_length`` and ``segments`` are as for
+    ``text_folder`` (learned on the training split only).
     """
     file = existing_path(path, kind="file")
     check_choice("header", header, (True, False, "auto"))
     check_delimiter(delimiter)
+    if text_column is None and (tokenizer != "word" or vocabulary_size is not None):
+        given = "tokenizer" if tokenizer != "word" else "vocabulary_size"
+        raise ConfigError(
+            f"applies to a text column, and data.params.text_column is not set. Received: "
+            f"{given}={tokenizer if given == 'tokenizer' else vocabulary_size!r}",
+            key=f"data.params.{given}",
+            fix="set data.params.text_column to the column that holds the text",
+        )
     rows = list(csv_rows(file, delimiter))
     if not rows:
         raise ConfigError(f"{file} is empty", key="data.params.path", fix="give a CSV with rows")
     if header == "auto":
         second = rows[1][1] if len(rows) > 1 else None
-        header = isinstance(label_column, str) or has_header(rows[0][1], second)
+        named = isinstance(label_column, str) or isinstance(text_column, str)
+        header = named or has_header(rows[0][1], second)
     columns = [c.strip() for c in rows[0][1]] if header else None
     rows = rows[1:] if header else rows
     width = len(columns or rows[0][1])
     if width < 2:
         guess = guess_delimiter(columns or rows[0][1])
+        what = "text" if text_column is not None else "feature"
         raise ConfigError(
-            f"{file} has {width} column with delimiter {delimiter!r}: no feature columns "
+            f"{file} has {width} column with delimiter {delimiter!r}: no {what} columns "
             "beside the label",
             key="data.params.delimiter",
             fix=f"set data.params.delimiter to {guess!r} (the file looks {guess!r}-separated)"
             if guess
-            else "give one or more feature columns and a label column",
+            else f"give a {what} column and a label column",
         )
-    if isinstance(label_column, str) and not isinstance(label_column, bool):
-        if columns is None or label_column not in columns:
-            known = f"columns: {', '.join(columns)}" if columns else "the file has no header"
-            raise ConfigError(
-                f"no column {label_column!r} ({known})",
-                key="data.params.label_column",
-                fix="name a column of the header, or give its index",
-            )
-        label_index = columns.index(label_column)
-    else:
-        check_int("label_column", label_column, minimum=-width)
-        if label_column >= width:
-            raise ConfigError(
-                f"the file has {width} columns. Received: label_column={label_column}",
-                key="data.params.label_column",
-            )
-        label_index = label_column % width
+    label_index = _column("label_column", label_column, columns, width)
     for number, row in rows:
         if len(row) != width:
             raise ConfigError(
@@ -395,15 +536,23 @@ def load_csv(
             )
     if not rows:
         raise ConfigError(f"{file} has a header but no rows", key="data.params.path")
+    if text_column is not None:
+        return _csv_texts(
+            file,
+            rows,
+            columns,
+            width,
+            label_index,
+            text_column,
+            delimiter=delimiter,
+            tokenizer=tokenizer,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            segments=segments,
+        )
     feature_index = [i for i in range(width) if i != label_index]
     x = feature_rows(rows, feature_index, path=file, columns=columns)
-    raw = [row[label_index].strip() for _, row in rows]
-    if all(is_number(v) for v in raw):
-        numbers = np.asarray([float(v) for v in raw])
-        labels: Any = numbers.astype("int64") if np.all(numbers == np.round(numbers)) else numbers
-    else:
-        labels = np.asarray(raw)
-    y, names = _labels(labels)
+    y, names = _labels(_csv_labels([row[label_index] for _, row in rows]))
     table = {"columns": columns, "label_column": label_index, "delimiter": delimiter}
     return classification_data(
         x,
@@ -415,6 +564,70 @@ def load_csv(
     )
 
 
+def _csv_labels(cells: Sequence[str]) -> np.ndarray:
+    raw = [cell.strip() for cell in cells]
+    if all(is_number(v) for v in raw):
+        numbers = np.asarray([float(v) for v in raw])
+        return numbers.astype("int64") if np.all(numbers == np.round(numbers)) else numbers
+    return np.asarray(raw)
+
+
+def _csv_texts(
+    file: Path,
+    rows: list[tuple[int, list[str]]],
+    columns: list[str] | None,
+    width: int,
+    label_index: int,
+    text_column: str | int,
+    *,
+    delimiter: str,
+    **tokens: Any,
+) -> SourceData:
+    """The ``csv`` source with a text column: the texts and labels of ``rows``."""
+    text_index = _column("text_column", text_column, columns, width)
+
+    def shown(i: int) -> str:
+        return repr(columns[i]) if columns else str(i)
+
+    if text_index == label_index:
+        raise ConfigError(
+            f"the text column and the label column are both column {shown(text_index)}",
+            key="data.params.text_column",
+            fix="set data.params.label_column to the column of the labels (the last by default)",
+        )
+    for number, row in rows:
+        for index, what in ((text_index, "text"), (label_index, "label")):
+            cell = row[index].strip()
+            if not cell or (what == "text" and cell in _MISSING_TEXT):
+                raise ConfigError(
+                    f"{file} line {number}: the {what} (column {shown(index)}) is "
+                    f"{'empty' if not cell else repr(cell)}",
+                    key="data.params.path",
+                    fix=f"give every row a {what}, or remove the rows without one",
+                )
+    unused = [shown(i) for i in range(width) if i not in (text_index, label_index)]
+    if unused:
+        logger.info("csv: column%s %s not used (text_column)", "s" * (len(unused) > 1), unused)
+    y, names = _labels(_csv_labels([row[label_index] for _, row in rows]))
+    table = {
+        "columns": columns,
+        "label_column": label_index,
+        "delimiter": delimiter,
+        "text_column": text_index,
+        "width": width,
+    }
+    texts = [row[text_index] for _, row in rows]
+    return text_classification(texts, y, names, table=table, **tokens)
+
+
+register_source(
+    "text_folder",
+    load_text_folder,
+    path_kind="folder",
+    input_kind="tokens",
+    summary="Your texts, one sub-folder per class of .txt files (as text_dataset_from_directory)",
+    offline=True,
+)
 register_source(
     "image_folder",
     load_image_folder,
@@ -436,6 +649,7 @@ register_source(
     load_csv,
     path_kind="file",
     input_kind="features",
-    summary="A CSV table: numeric feature columns and a label column (last by default)",
+    input_kind_for=lambda params: "features" if params.get("text_column") is None else "tokens",
+    summary="A CSV table: numeric feature columns (or a text_column) and a label column",
     offline=True,
 )
