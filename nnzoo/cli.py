@@ -395,11 +395,17 @@ def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -
     type=click.Path(file_okay=False),
     help="Continue an interrupted run from its last completed epoch.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress and no run line: only the final summary."
+)
 def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, quiet):
     """Train the model of CONFIG and write a run directory.
 
-    Flags override the file; --set overrides both.
+    Flags override the file; --set overrides both. The run directory is printed first
+    (`run: runs/NAME/RUN-ID`); Ctrl-C stops the run, which `--resume` continues. On a terminal
+    each epoch shows a live bar (steps, time left, running loss and monitored metric,
+    examples/s); otherwise one line per epoch. A finished run keeps model.keras (the best
+    weights, no optimizer state) and drops its resume checkpoints.
     """
     from nnzoo.config import load_config
 
@@ -412,7 +418,7 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
         from nnzoo.training import resume
 
         _import_keras_quietly()
-        result = resume(resume_dir, quiet=quiet)
+        result = _run_training(resume, resume_dir, quiet=quiet)
         if result.already_finished:
             click.echo(
                 f"{resume_dir}: this run already finished "
@@ -434,8 +440,29 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
         _import_keras_quietly()
         from nnzoo.training import train as train_fn
 
-        result = train_fn(cfg, runs_dir=runs_dir, quiet=quiet)
+        result = _run_training(train_fn, cfg, runs_dir=runs_dir, quiet=quiet)
     _print_result(result)
+
+
+def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
+    """Call ``train`` or ``resume``: the run directory is printed as soon as it exists (before
+    the first epoch), and Ctrl-C then says how to resume it (exit code 130)."""
+    started: list[Path] = []
+
+    def on_run_dir(path: Path) -> None:
+        started.append(path)
+        if not quiet:
+            click.echo(f"run: {path}")
+
+    try:
+        return fit(*args, quiet=quiet, on_run_dir=on_run_dir, **kwargs)
+    except KeyboardInterrupt:
+        if not started:
+            raise
+        click.echo(
+            f"nnzoo: interrupted — resume with: nnzoo train --resume {started[0]}", err=True
+        )
+        sys.exit(130)
 
 
 def _print_result(result: Any) -> None:

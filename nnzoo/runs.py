@@ -70,7 +70,9 @@ def load_run(run_dir: str | Path) -> LoadedRun:
             f"{run_dir / SPEC_FILE}: does not describe the run's data. Fix: copy the whole run "
             "directory again"
         ) from None
-    return LoadedRun(run_dir, config, load_model(run_dir / MODEL_FILE), spec)
+    # model.keras is an inference artifact: no optimizer, no compile settings (older runs
+    # saved both; they are not needed either). evaluate compiles it from the run's config.
+    return LoadedRun(run_dir, config, load_model(run_dir / MODEL_FILE, compile=False), spec)
 
 
 def evaluate(
@@ -78,6 +80,7 @@ def evaluate(
 ) -> dict[str, float]:
     """Metrics of a saved run's model on its test split, or on the test split of ``data``."""
     from nnzoo.data.pipeline import make_dataset
+    from nnzoo.training.compile import compile_for_evaluation
     from nnzoo.training.losses import with_perplexity
 
     run = load_run(run_dir)
@@ -90,6 +93,7 @@ def evaluate(
         _check_run_data(run_dir, config)
     card, _, splits = prepare(config)  # also checks the data against the model
     task = effective_task(card, config.model.params)
+    compile_for_evaluation(run.model, run.config, card, task)
     ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
     result = run.model.evaluate(ds, return_dict=True, verbose=0)
     result = with_perplexity({k: float(v) for k, v in result.items()}, task)

@@ -69,7 +69,7 @@ def test_an_interrupted_old_run_resumes(old_run):
     (old_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = resume(old_run, quiet=True)
     assert result.metrics["epochs"] == 5
-    assert [r["epoch"] for r in result.history] == [0, 1, 2, 3, 4]
+    assert [r["epoch"] for r in result.history] == [1, 2, 3, 4, 5]  # now from 1
     assert read_status(old_run)["schema_version"] == SCHEMA_VERSION
 
 

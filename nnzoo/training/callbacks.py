@@ -1,6 +1,12 @@
 """The callbacks of a run: Keras's own (EarlyStopping, ModelCheckpoint, CSVLogger,
 TerminateOnNaN, TensorBoard) as the config asks, plus the learning-rate log and the resume
-state nnzoo adds."""
+state nnzoo adds.
+
+What they leave in ``checkpoints/``: while a run can be resumed, the best weights (weights
+only), one rolling ``last-N.keras`` with the optimizer state, ``state.json`` and early
+stopping's best weights; :func:`remove_resume_state` deletes all but the fingerprint when the
+run finishes (``model.keras`` then holds the best weights).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from nnzoo.config import Config
 from nnzoo.data.pipeline import seed_generator_states
 from nnzoo.training.optimizers import learning_rate_at
 from nnzoo.training.run_dir import CHECKPOINTS, HISTORY_FILE, atomic_path, write_json_atomic
+from nnzoo.training.saving import load_weights, save_weights
 
 #: The best weights by ``train.monitor``, inside ``checkpoints/``.
 BEST_WEIGHTS = "best.weights.h5"
@@ -66,7 +73,7 @@ def build_callbacks(
     callbacks.append(
         ResumeState(ckdir, early_stopping=early, checkpoint=checkpoint, restore=state)
     )
-    callbacks.append(keras.callbacks.CSVLogger(str(Path(run_dir) / HISTORY_FILE), append=True))
+    callbacks.append(HistoryLogger(str(Path(run_dir) / HISTORY_FILE), append=True))
     if config.train.callbacks.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(Path(run_dir) / "tensorboard")))
     return callbacks
@@ -74,7 +81,11 @@ def build_callbacks(
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """Keras's ModelCheckpoint, writing to a temporary file that is then renamed into place,
-    so that a kill while it writes never leaves a torn checkpoint (the last good one stays)."""
+    so that a kill while it writes never leaves a torn checkpoint (the last good one stays).
+
+    With ``save_weights_only`` it saves the layers' weights without the optimizer state
+    (which Keras's ``save_weights`` includes): the best weights are for inference.
+    """
 
     def __init__(self, filepath: str, **kwargs: Any) -> None:
         self.final_path = Path(filepath)
@@ -83,12 +94,40 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         tmp = self.final_path.with_name(f".tmp-{self.final_path.name[: -len(suffix)]}{suffix}")
         super().__init__(str(tmp), **kwargs)
 
+    def set_model(self, model: keras.Model) -> None:
+        # Saves go through a view of the model's layers (the same variables) without the
+        # optimizer; see nnzoo.training.saving.weights_view.
+        super().set_model(_WeightsOnly(model) if self.save_weights_only else model)
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         tmp = Path(self.filepath)
         tmp.unlink(missing_ok=True)  # a torn one a killed process left must not be renamed
         super().on_epoch_end(epoch, logs)
         if tmp.exists():  # saved: this epoch improved
             os.replace(tmp, self.final_path)
+
+
+class _WeightsOnly:
+    """The model as ModelCheckpoint sees it, whose ``save_weights`` saves the layers' weights
+    only. Everything else is the model's own (so on JAX, Keras's ``jax_state_sync`` before a
+    callback reads the model still runs)."""
+
+    def __init__(self, model: keras.Model) -> None:
+        self._model = model
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        save_weights(self._model, filepath)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+class HistoryLogger(keras.callbacks.CSVLogger):
+    """Keras's CSVLogger with epochs counted from 1, as the summary and ``metrics.json`` count
+    them (Keras passes 0-based epochs)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_end(epoch + 1, logs)
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -162,7 +201,7 @@ class ResumeState(keras.callbacks.Callback):
         es = self.early_stopping
         if es is not None and es.restore_best_weights and es.best_epoch == epoch:
             with atomic_path(self.directory / EARLY_STOPPING_WEIGHTS) as tmp:
-                self.model.save_weights(tmp)  # the weights early stopping has just kept
+                save_weights(self.model, tmp)  # the weights early stopping has just kept
         state = {
             "epochs_completed": epoch + 1,
             "model_file": name,
@@ -195,7 +234,7 @@ class ResumeState(keras.callbacks.Callback):
         if not (self.early_stopping.restore_best_weights and path.exists()):
             return None
         current = self.model.get_weights()
-        self.model.load_weights(path)
+        load_weights(self.model, path)
         best = self.model.get_weights()
         self.model.set_weights(current)
         return best
@@ -210,6 +249,22 @@ def _to_json_float(value: Any) -> Any:
 
 def _from_json_float(value: Any) -> Any:
     return float(value) if value is not None else None
+
+
+def remove_resume_state(directory: Path) -> None:
+    """Delete what only a resume needs (the rolling checkpoint with its optimizer state,
+    ``state.json``, early stopping's and the best weights, which ``model.keras`` now holds):
+    a finished run is extended with ``model.init_from``, not resumed. ``state.json`` goes
+    first, so a kill halfway leaves no state pointing at a deleted checkpoint."""
+    directory = Path(directory)
+    (directory / STATE_FILE).unlink(missing_ok=True)
+    for path in [
+        *directory.glob("last-*.keras"),
+        *directory.glob(".tmp-*"),
+        directory / EARLY_STOPPING_WEIGHTS,
+        directory / BEST_WEIGHTS,
+    ]:
+        path.unlink(missing_ok=True)
 
 
 def read_state(directory: Path) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""``curves.png``: loss and metrics per epoch, train and validation."""
+"""``curves.png``: loss and metrics per epoch, train and validation, the best epoch marked."""
 
 from __future__ import annotations
 
@@ -6,11 +6,23 @@ from pathlib import Path
 from typing import Any
 
 
-def plot_history(rows: list[dict[str, Any]], path: Path) -> None:
+def plot_history(
+    rows: list[dict[str, Any]],
+    path: Path,
+    *,
+    best: int | None = None,
+    monitor: str | None = None,
+) -> None:
+    """Plot ``rows`` (``history.csv``, epochs from 1) to ``path``.
+
+    ``best`` is the epoch kept as ``model.keras`` (by ``monitor``): a dashed vertical line on
+    every panel, and a star on the monitored curve.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not rows:
         return
@@ -18,7 +30,7 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> None:
         k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")
     ]
     fig, axes = plt.subplots(1, len(names) + 1, figsize=(4.5 * (len(names) + 1), 3.5))
-    epochs = [int(r["epoch"]) + 1 for r in rows]
+    epochs = [int(r["epoch"]) for r in rows]
     for ax, name in zip(axes, names):
         ax.plot(epochs, [float(r[name]) for r in rows], marker="o", label="train")
         if f"val_{name}" in rows[0]:
@@ -28,13 +40,25 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.legend()
     ax = axes[-1]
     if "learning_rate" in rows[0]:
         ax.plot(epochs, [float(r["learning_rate"]) for r in rows], marker="o")
     ax.set_title("learning rate")
     ax.set_xlabel("epoch")
     ax.grid(alpha=0.3)
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if best is not None:
+        for ax in axes:
+            ax.axvline(best, color="tab:green", linestyle="--", linewidth=1)
+        row = rows[best - 1] if 0 < best <= len(rows) else {}
+        name = (monitor or "").removeprefix("val_")
+        if monitor in row and name in names:
+            ax = axes[names.index(name)]
+            ax.plot([best], [float(row[monitor])], marker="*", markersize=14, color="tab:green")
+        axes[0].plot([], [], color="tab:green", linestyle="--", label=f"best epoch ({best})")
+    for ax in axes[:-1]:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

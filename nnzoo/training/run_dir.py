@@ -162,15 +162,20 @@ def load_run_config(run_dir: str | Path) -> Config:
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
-    """The rows of ``history.csv``: ``epoch`` as an int, every other column as a float."""
+    """The rows of ``history.csv``: ``epoch`` as an int counted from 1, every other column as
+    a float. (Runs written before epochs were counted from 1 start at 0: they are shifted.)"""
     path = Path(run_dir) / HISTORY_FILE
     if not path.exists():
         return []
     with path.open(newline="") as f:
-        return [
+        rows = [
             {k: (float(v) if k != "epoch" else int(v)) for k, v in row.items() if v != ""}
             for row in csv.DictReader(f)
         ]
+    if rows and rows[0].get("epoch") == 0:
+        for row in rows:
+            row["epoch"] += 1
+    return rows
 
 
 def truncate_history(run_dir: Path, epochs: int, last_row: dict[str, Any] | None = None) -> None:
@@ -178,7 +183,8 @@ def truncate_history(run_dir: Path, epochs: int, last_row: dict[str, Any] | None
 
     Rows are written after the resume state of their epoch, so a killed run may have left a
     row (or half of one) of an epoch after its last state, or may have saved the state of epoch
-    ``epochs - 1`` without its row: the state's ``last_row`` is then written back.
+    ``epochs`` without its row: the state's ``last_row`` is then written back. Epochs are
+    counted from 1 (a history that counted from 0, as runs before did, is renumbered).
     """
     path = Path(run_dir) / HISTORY_FILE
     rows: list[list[str]] = []
@@ -189,9 +195,12 @@ def truncate_history(run_dir: Path, epochs: int, last_row: dict[str, Any] | None
     header = ["epoch", *sorted(last_row)] if last_row is not None else rows[0] if rows else []
     if not header:
         return
-    body = [r for r in rows[1:] if len(r) == len(header) and r[0].isdigit() and int(r[0]) < epochs]
-    if last_row is not None and (not body or int(body[-1][0]) < epochs - 1):
-        values = {"epoch": epochs - 1, **last_row}
+    body = [r for r in rows[1:] if len(r) == len(header) and r[0].isdigit()]
+    if body and body[0][0] == "0":
+        body = [[str(int(r[0]) + 1), *r[1:]] for r in body]
+    body = [r for r in body if int(r[0]) <= epochs]
+    if last_row is not None and (not body or int(body[-1][0]) < epochs):
+        values = {"epoch": epochs, **last_row}
         body.append([str(values.get(k, "")) for k in header])
     with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.writer(f)

@@ -53,3 +53,43 @@ def load_model(path: str | Path, **kwargs: Any) -> Any:
         return keras.saving.load_model(path, **kwargs)
     except (zipfile.BadZipFile, EOFError):
         raise torn from None
+
+
+# --------------------------------------------------------------------------- lean files
+
+
+def weights_view(model: Any) -> Any:
+    """An uncompiled model over ``model``'s own layers (the same variables, nothing copied).
+
+    Keras saves a compiled model's optimizer state with it, in ``model.save`` and in
+    ``model.save_weights`` alike, which triples the size of an Adam-trained model. Saving
+    (and loading) through this view keeps the layers' weights only: the inference artifact
+    ``model.keras`` and the best weights. nnzoo's models are functional, so the view is a
+    functional model of the same inputs and outputs, named as the model.
+    """
+    import keras
+
+    try:
+        inputs, outputs = model.input, model.output  # a dict of inputs stays a dict
+    except AttributeError:  # a Sequential model keeps its graph inside
+        inputs, outputs = model.inputs, model.outputs
+    return keras.Model(inputs, outputs, name=model.name)
+
+
+def save_inference_model(model: Any, path: str | Path) -> None:
+    """Save ``model`` as a ``.keras`` file without optimizer state or compile settings
+    (``nnzoo.load_model`` returns it uncompiled: predict with it, or compile it to fit)."""
+    weights_view(model).save(path)
+
+
+def save_weights(model: Any, path: str | Path) -> None:
+    """Save ``model``'s layer weights (no optimizer state) to a ``.weights.h5`` file."""
+    weights_view(model).save_weights(path)
+
+
+def load_weights(model: Any, path: str | Path) -> None:
+    """Load a ``.weights.h5`` file into ``model``'s layers (the optimizer is left as it is).
+
+    Reads files written by :func:`save_weights` and the older ones that carried optimizer
+    state (which is then ignored)."""
+    weights_view(model).load_weights(path)

@@ -56,15 +56,19 @@ def train(
     quiet: bool = False,
     callbacks: Iterable[Any] = (),
     run_dir: str | Path | None = None,
+    on_run_dir: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Train ``config`` and write a run directory.
 
     Args:
         config: a validated :class:`~nnzoo.config.Config` (see :func:`nnzoo.load_config`).
         runs_dir: where ``<name>/<run-id>/`` is created. Defaults to ``runs``.
-        quiet: no per-epoch progress.
+        quiet: no progress (see :mod:`nnzoo.training.progress`: a live bar on a terminal,
+            one line per epoch otherwise).
         callbacks: extra Keras callbacks (e.g. a pruning callback).
         run_dir: write into this (new, empty) directory instead of a fresh run id.
+        on_run_dir: called with the run directory as soon as it exists, before training
+            (the CLI prints it, so an interrupted run can say what to resume).
     """
     if run_dir is None:
         if not is_chief(config.distribute.strategy):
@@ -84,11 +88,21 @@ def train(
 
     # The run directory is created once the data is loaded and checked against the model, so a
     # config or data mistake leaves no empty run behind.
-    return _fit(config, make_run_dir, quiet=quiet, extra_callbacks=list(callbacks))
+    return _fit(
+        config,
+        make_run_dir,
+        quiet=quiet,
+        extra_callbacks=list(callbacks),
+        on_run_dir=on_run_dir,
+    )
 
 
 def resume(
-    run_dir: str | Path, *, quiet: bool = False, callbacks: Iterable[Any] = ()
+    run_dir: str | Path,
+    *,
+    quiet: bool = False,
+    callbacks: Iterable[Any] = (),
+    on_run_dir: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Continue an interrupted run from its last completed epoch (``train --resume``).
 
@@ -103,7 +117,12 @@ def resume(
     config = files.load_run_config(run_dir)
     files.check_fingerprint(run_dir, config)
     return _fit(
-        config, lambda: run_dir, quiet=quiet, extra_callbacks=list(callbacks), resuming=True
+        config,
+        lambda: run_dir,
+        quiet=quiet,
+        extra_callbacks=list(callbacks),
+        resuming=True,
+        on_run_dir=on_run_dir,
     )
 
 
@@ -114,13 +133,16 @@ def _fit(
     quiet: bool,
     extra_callbacks: list[Any],
     resuming: bool = False,
+    on_run_dir: Callable[[Path], None] | None = None,
 ) -> RunResult:
     import keras
 
-    from nnzoo.training.callbacks import build_callbacks, read_state
+    from nnzoo.training.callbacks import build_callbacks, read_state, remove_resume_state
     from nnzoo.training.compile import check_monitor
     from nnzoo.training.distribute import patch_keras_for_multi_worker, strategy_scope
     from nnzoo.training.plots import plot_history
+    from nnzoo.training.progress import progress_callback
+    from nnzoo.training.saving import save_inference_model
 
     started = time.perf_counter()
     # The strategy first: MultiWorkerMirroredStrategy must exist before other TF ops.
@@ -134,6 +156,8 @@ def _fit(
     check_buildable(card, params, file=config.source_file, optimizer_slots=slots)
     run_dir = Path(make_run_dir())
     with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
+        if on_run_dir is not None:
+            on_run_dir(run_dir)
         if not resuming:
             _write_inputs(run_dir, config, card, task, params, splits)
         files.write_status(run_dir, "running")
@@ -154,30 +178,43 @@ def _fit(
             patch_keras_for_multi_worker(model, train_ds)
 
         if initial_epoch < config.train.epochs:
+            progress = progress_callback(
+                quiet=quiet,
+                epochs=config.train.epochs,
+                steps=steps_per_epoch,
+                batch_size=config.data.batch_size,
+                monitor=config.train.monitor.metric,
+            )
+            callbacks = [*build_callbacks(config, run_dir, state), *extra_callbacks]
             history = model.fit(
                 train_ds,
                 validation_data=val_ds,
                 epochs=config.train.epochs,
                 initial_epoch=initial_epoch,
                 steps_per_epoch=steps_per_epoch,  # the training set is an endless stream
-                callbacks=[*build_callbacks(config, run_dir, state), *extra_callbacks],
+                # Progress last: its epoch line sees the logs every other callback added.
+                callbacks=[*callbacks, *([progress] if progress else [])],
                 shuffle=False,  # the pipeline shuffles, seeded
-                verbose=0 if quiet else 2,
+                verbose=0,
             )
             _check_finite(history.history.get("loss", []), initial_epoch, run_dir)
         rows = files.read_history(run_dir)
 
         _keep_best_weights(model, config, run_dir)
         with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
-            model.save(tmp)
+            save_inference_model(model, tmp)  # the inference artifact: no optimizer state
         wall = time.perf_counter() - started + float((state or {}).get("wall_seconds", 0.0))
         metrics = _final_metrics(model, config, task, test_ds, rows, wall, int(replicas))
+        monitor = config.train.monitor
         if init_report is not None:
             metrics["init_from"] = {k: len(v) for k, v in init_report.items()}
         files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
         with files.atomic_path(run_dir / "curves.png") as tmp:
-            plot_history(rows, tmp)
+            plot_history(rows, tmp, best=metrics["best"]["epoch"], monitor=monitor.metric)
         files.write_status(run_dir, "finished")
+        # Finished: extended through model.init_from, never resumed, so what only a resume
+        # needs goes (the optimizer state is most of a run's size).
+        remove_resume_state(run_dir / files.CHECKPOINTS)
         return RunResult(run_dir, metrics, rows, model)
 
 
@@ -325,10 +362,11 @@ def _check_finite(losses: list[float], initial_epoch: int, run_dir: Path) -> Non
 def _keep_best_weights(model: Any, config: Config, run_dir: Path) -> None:
     """Load the best checkpoint's weights (by ``train.monitor``) into ``model``."""
     from nnzoo.training.callbacks import BEST_WEIGHTS
+    from nnzoo.training.saving import load_weights
 
     best = run_dir / files.CHECKPOINTS / BEST_WEIGHTS
     if config.train.callbacks.checkpoint and best.exists():
-        model.load_weights(best)
+        load_weights(model, best)
 
 
 def _final_metrics(

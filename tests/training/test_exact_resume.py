@@ -135,7 +135,7 @@ def test_a_killed_and_resumed_run_repeats_the_uninterrupted_one(
     killed(tmp_path, epoch=epoch, batch=batch)
     run_dir = the_run(tmp_path)
     assert state(run_dir)["epochs_completed"] == completed
-    assert [r["epoch"] for r in history(run_dir)] == list(range(completed))
+    assert [r["epoch"] for r in history(run_dir)] == list(range(1, completed + 1))
 
     resumed = resume(run_dir, quiet=True)
     assert max_difference(history(run_dir), history(straight.run_dir)) <= 1e-6

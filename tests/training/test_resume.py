@@ -70,7 +70,7 @@ def test_resume_restores_early_stopping_state(tmp_path):
     resumed = resume(run_dir, quiet=True)
     # Without the patience count restored it would run 2 + 4 = 6 epochs.
     assert resumed.metrics["epochs"] == 4
-    assert history_epochs(run_dir) == [0, 1, 2, 3]
+    assert history_epochs(run_dir) == [1, 2, 3, 4]
     assert resumed.metrics["best"]["epoch"] == 1
 
 
@@ -128,7 +128,7 @@ def test_kill_9_then_resume_ends_with_all_epochs(tmp_path):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    assert history_epochs(run_dir) == [0, 1, 2, 3]
+    assert history_epochs(run_dir) == [1, 2, 3, 4]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs"] == 4
     assert metrics["test"]["accuracy"] > 0.8
@@ -176,6 +176,10 @@ def test_model_keras_is_the_best_epoch_and_metrics_are_its_own(tmp_path):
     best = run.metrics["best"]
     assert best["val_accuracy"] == max(r["val_accuracy"] for r in run.history)
     model = keras.saving.load_model(run.run_dir / "model.keras")
+    assert not model.compiled  # the inference artifact: compiled here to evaluate it
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     splits = load_data("digits", seed=cfg.seed)
     val = model.evaluate(*splits.validation, verbose=0, return_dict=True)
     assert val["accuracy"] == pytest.approx(best["val_accuracy"], abs=1e-6)
@@ -216,7 +220,7 @@ def test_resume_refuses_a_changed_architecture_and_allows_more_epochs(tmp_path):
     _edit_config(run_dir, "hidden_units:\n    - 16", "hidden_units:\n    - 8")
     _edit_config(run_dir, "epochs: 3", "epochs: 4")
     resumed = resume(run_dir, quiet=True)
-    assert history_epochs(run_dir) == [0, 1, 2, 3]
+    assert history_epochs(run_dir) == [1, 2, 3, 4]
     trainable = sum(int(np.prod(w.shape)) for w in resumed.model.trainable_weights)
     assert trainable == 64 * 8 + 8 + 8 * 10 + 10  # the architecture it started with
 
@@ -296,16 +300,27 @@ def test_history_keeps_the_saved_epochs_without_a_torn_row(tmp_path):
     the row of the last saved epoch, written after its state, is written back from it."""
     from nnzoo.training.run_dir import read_history, truncate_history
 
-    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.5,1.25\n1")
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n1,1.5,1.25\n2")
     truncate_history(tmp_path, 2, {"loss": 0.75, "val_loss": 0.5})
     assert read_history(tmp_path) == [
-        {"epoch": 0, "loss": 1.5, "val_loss": 1.25},
-        {"epoch": 1, "loss": 0.75, "val_loss": 0.5},
+        {"epoch": 1, "loss": 1.5, "val_loss": 1.25},
+        {"epoch": 2, "loss": 0.75, "val_loss": 0.5},
     ]
-    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.5,1.25\n1,0.75,0.5\n2,0.6,0.")
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n1,1.5,1.25\n2,0.75,0.5\n3,0.6,0.")
     truncate_history(tmp_path, 2, {"loss": 0.75, "val_loss": 0.5})
     assert (tmp_path / "history.csv").read_text().splitlines() == [
         "epoch,loss,val_loss",
-        "0,1.5,1.25",
-        "1,0.75,0.5",
+        "1,1.5,1.25",
+        "2,0.75,0.5",
     ]
+
+
+def test_a_history_counted_from_0_is_read_and_resumed_from_1(tmp_path):
+    """Runs before epochs were counted from 1 wrote 0-based rows: read as 1-based, and a
+    resume renumbers the file before it appends."""
+    from nnzoo.training.run_dir import read_history, truncate_history
+
+    (tmp_path / "history.csv").write_text("epoch,loss\n0,1.5\n1,0.75\n2,0.6\n")
+    assert [r["epoch"] for r in read_history(tmp_path)] == [1, 2, 3]
+    truncate_history(tmp_path, 2, {"loss": 0.75})
+    assert (tmp_path / "history.csv").read_text().splitlines() == ["epoch,loss", "1,1.5", "2,0.75"]
