@@ -313,6 +313,23 @@ PREDICT_CASES = {
         "{F}: this run is a language model; it continues text rather than classifying it. "
         "Fix: nnzoo generate {R} --prompt '...'",
     ),
+    "a CSV for a text run without a text column": (
+        "text",
+        lambda t: _write(t / "x.csv", b"text\nhello\n"),
+        "{F}: this run was not trained on a CSV text column, so a CSV has no column to read. "
+        "Fix: give a .txt file (one text per line) or a folder of .txt files",
+    ),
+    "a folder without .txt files for a text run": (
+        "text",
+        lambda t: _write(t / "notes.md", b"hello\n").parent,
+        "{F}: no .txt files in the folder. Fix: give a folder of .txt files",
+    ),
+    "images for a text run": (
+        "text",
+        lambda t: _write(t / "x.npy", b""),
+        "{F}: this run's model takes tokens. Fix: give a .txt file (one text per line), a folder "
+        "of .txt files",
+    ),
     "text for a features run": (
         "features",
         lambda t: _write(t / "x.txt", b"hello\n"),

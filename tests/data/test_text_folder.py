@@ -181,6 +181,31 @@ def test_lstm_trains_on_a_text_folder_and_predicts_new_text(folder, tmp_path):
     correct = sum(row[1] == Path(row[0]).parent.name for row in rows)
     assert f"accuracy: {correct / 12:.4f} ({correct} of 12 labelled examples)" in stderr
     assert correct >= 9
+    # --output: the class names and their probabilities.
+    out = tmp_path / "predictions.csv"
+    result = CliRunner().invoke(cli, ["predict", str(run_dir), str(lines), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = out.read_text().splitlines()
+    assert written[0] == "input,class,probability,p_cooking,p_space,p_sports"
+    assert [line.split(",")[1] for line in written[1:]] == predicted
+
+
+def test_init_writes_valid_configs_for_the_text_sources(folder, reviews, tmp_path):
+    cases = [
+        ("lstm", "text_folder", [f"data.params.path={folder}"]),
+        ("bert_tiny", "csv", [f"data.params.path={reviews}", "data.params.text_column=review"]),
+    ]
+    for model, source, sets in cases:
+        args = ["init", model, "--data", source]
+        for item in sets:
+            args += ["--set", item]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        config = tmp_path / f"{model}.yaml"
+        config.write_text(result.stdout)
+        checked = CliRunner().invoke(cli, ["validate", str(config)])
+        assert checked.exit_code == 0, checked.output
+        assert f"ok ({model} on {source}" in checked.output
 
 
 @pytest.mark.slow
