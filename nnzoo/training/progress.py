@@ -102,11 +102,13 @@ class LiveProgress(EpochLines):
         super().__init__(epochs=epochs, console=console)
         self.steps = steps
         self.batch_size = batch_size
-        self.running = monitor.removeprefix("val_")
+        running = monitor.removeprefix("val_")
+        self.shown = ["loss"] if running == "loss" else ["loss", running]
         self.refreshes = 0  # bars drawn (tests count them)
         self._progress: Progress | None = None
         self._task: Any = None
         self._last_draw = 0.0
+        self._stats = ""
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._progress = Progress(
@@ -127,10 +129,10 @@ class LiveProgress(EpochLines):
         super().on_epoch_begin(epoch, logs)
         if self._progress is None:
             return
+        self._stats = ""
         self._progress.reset(
-            self._task, total=self.steps, description=f"epoch {epoch + 1}/{self.epochs}"
+            self._task, total=self.steps, description=f"epoch {epoch + 1}/{self.epochs}", stats=""
         )
-        self._progress.update(self._task, stats="")
         self._draw()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -139,17 +141,18 @@ class LiveProgress(EpochLines):
             return
         logs = logs or {}
         done = batch + 1
-        stats = [f"{k} {format_value(logs[k])}" for k in ("loss", self.running) if k in logs]
+        stats = [f"{k} {format_value(logs[k])}" for k in self.shown if k in logs]
         seconds = now - self._epoch_started
         if seconds > 0:
             stats.append(f"{done * self.batch_size / seconds:,.0f} ex/s")
-        self._progress.update(self._task, completed=done, stats="  ".join(stats))
+        self._stats = "  ".join(stats)
+        self._progress.update(self._task, completed=done, stats=self._stats)
         self._draw(now)
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if self._progress is not None and self._progress.tasks:
-            description = self._progress.tasks[0].description
-            self._progress.update(self._task, description=f"{description} validating")
+        if self._progress is not None:  # the epoch's steps are done: validation runs
+            stats = f"{self._stats}  validating" if self._stats else "validating"
+            self._progress.update(self._task, completed=self.steps, stats=stats)
             self._draw()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
