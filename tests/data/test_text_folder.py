@@ -364,3 +364,53 @@ def test_bad_text_data_is_one_line_naming_the_file(case, tmp_path):
         == f"nnzoo: error: {config}: " + expected.replace("{T}", str(tmp_path)) + "\n"
     )
     assert not (tmp_path / "r").exists()
+
+
+JAX_SCRIPT = """
+import json, sys
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError("TensorFlow is not installed (blocked by the test)")
+sys.meta_path.insert(0, NoTensorFlow())
+import nnzoo
+from nnzoo.config import load_config
+folder, tokenizer, runs, new = sys.argv[1:]
+config = load_config("configs/text_folder_lstm.yaml", [
+    f"data.params={{path: {folder}, tokenizer: {tokenizer}, sequence_length: 16}}",
+    "model.params={embedding_dim: 16, hidden_units: [16], bidirectional: false}",
+    "train.epochs=4", "train.optimizer.learning_rate=0.01"])
+run = nnzoo.train(config, runs_dir=runs, quiet=True)
+rows = nnzoo.predict(run.run_dir, new)
+print(json.dumps({"backend": run.metrics["backend"], "tf": "tensorflow" in sys.modules,
+                  "accuracy": run.metrics["test"]["accuracy"],
+                  "classes": [r["class"] for r in rows]}))
+"""
+
+
+@pytest.mark.slow
+def test_jax_trains_and_predicts_with_a_wordpiece_tokenizer_without_tensorflow(folder, tmp_path):
+    """A saved wordpiece tokenizer.json encodes in pure Python: training and predict on JAX
+    with TensorFlow absent (as on the GPU machine)."""
+    import os
+    import subprocess
+    import sys
+
+    words = sorted({w for topic in TOPICS.values() for w in topic} | {"the", "a", "."})
+    tokenizer = tmp_path / "tokenizer.json"
+    WordPieceTokenizer([*words, "##s"]).save(str(tokenizer))
+    new = tmp_path / "new.txt"
+    new.write_text("".join(text + "\n" for text, _ in NEW_TEXTS))
+    proc = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT, str(folder), str(tokenizer), str(tmp_path), str(new)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, KERAS_BACKEND="jax"),
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (out["backend"], out["tf"]) == ("jax", False)
+    assert out["accuracy"] >= 0.75
+    assert sum(c == t for c, (_, t) in zip(out["classes"], NEW_TEXTS)) >= 5, out["classes"]
