@@ -150,6 +150,11 @@ class TrainConfig(_Section):
     mixed_precision: Literal["none", "mixed_float16", "mixed_bfloat16"] = "none"
     jit_compile: Literal["auto", True, False] = "auto"
     steps_per_epoch: int | None = Field(default=None, ge=1)
+    precise_bn: Literal["auto", True, False] = Field(
+        "auto",
+        description="recompute batch-norm statistics before each evaluation (auto: when the "
+        "model has batch norm)",
+    )
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
 
     @field_validator("mixed_precision", mode="before")

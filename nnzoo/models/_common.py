@@ -38,11 +38,14 @@ def batch_norm_activation(x: Any, activation: str, *, batch_norm: bool, name: st
     """Optional batch-norm, then ``activation``, after the layer ``name``.
 
     The layer before leaves out its bias when batch-norm follows (BN's beta plays its part).
+    Batch norm uses the reference settings (torch's momentum 0.1 = Keras's 0.9, epsilon 1e-5),
+    as ResNet does: Keras's default momentum 0.99 averages over ~100 steps, more than a short
+    run has, so its evaluation would use statistics of weights long gone.
     """
     import keras
 
     if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
     return keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
 
 

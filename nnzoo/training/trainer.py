@@ -141,6 +141,7 @@ def _fit(
     from nnzoo.training.compile import check_monitor
     from nnzoo.training.distribute import patch_keras_for_multi_worker, strategy_scope
     from nnzoo.training.plots import plot_history
+    from nnzoo.training.precise_bn import precise_bn_callbacks
     from nnzoo.training.progress import progress_callback
     from nnzoo.training.saving import save_inference_model
 
@@ -185,7 +186,12 @@ def _fit(
                 batch_size=config.data.batch_size,
                 monitor=config.train.monitor.metric,
             )
-            callbacks = [*build_callbacks(config, run_dir, state), *extra_callbacks]
+            callbacks = [
+                # First: early stopping and the checkpoints keep the statistics it recomputes.
+                *precise_bn_callbacks(config, model, splits.train[0], int(replicas)),
+                *build_callbacks(config, run_dir, state),
+                *extra_callbacks,
+            ]
             history = model.fit(
                 train_ds,
                 validation_data=val_ds,
