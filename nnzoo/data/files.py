@@ -483,11 +483,11 @@ def load_csv(
 
     ``label_column``: the column's name (needs a header) or index (negative from the end; the
     last column by default). ``header``: ``true``, ``false`` or ``auto`` (a header is a first
-    row with text above numbers, or any row when a column is given by name). Labels may be
-    numbers or strings; the class ids follow the sorted distinct labels. ``standardize``: the
-    model scales each feature to zero mean and unit variance with a ``Normalization`` layer
-    adapted on the training split (so ``predict`` takes raw rows of this format, with or without
-    the label column).
+    row with text above numbers, or any row when a column is given by name; with a text column,
+    also a first row whose label no other row has). Labels may be numbers or strings; the class
+    ids follow the sorted distinct labels. ``standardize``: the model scales each feature to
+    zero mean and unit variance with a ``Normalization`` layer adapted on the training split
+    (so ``predict`` takes raw rows of this format, with or without the label column).
 
     ``text_column`` (a name or an index) makes that column the model's only input, a text: the
     other columns but the label are not used; a blank or ``nan`` text is refused naming its
@@ -512,6 +512,16 @@ def load_csv(
         second = rows[1][1] if len(rows) > 1 else None
         named = isinstance(label_column, str) or isinstance(text_column, str)
         header = named or has_header(rows[0][1], second)
+        if not header and text_column is not None and isinstance(label_column, int):
+            # Text and string labels have no numbers to tell a header by: a first row whose
+            # "label" no other row has is one ("text,label" above "great film,pos").
+            at = label_column
+            labels = {row[at].strip() for _, row in rows[1:] if -len(row) <= at < len(row)}
+            header = (
+                len(rows) > 2
+                and -len(rows[0][1]) <= at < len(rows[0][1])
+                and (rows[0][1][at].strip() not in labels)
+            )
     columns = [c.strip() for c in rows[0][1]] if header else None
     rows = rows[1:] if header else rows
     width = len(columns or rows[0][1])

@@ -124,6 +124,19 @@ def test_csv_text_column_by_name_or_index(reviews):
     assert (by_index.train[0]["token_ids"] == by_name.train[0]["token_ids"]).all()
 
 
+def test_a_header_above_text_and_string_labels_is_found(tmp_path):
+    """No numbers tell a header by; a first row whose label no other row has is the header."""
+    rows = [
+        f"{'good' if i % 2 else 'bad'} film {i},{'pos' if i % 2 else 'neg'}" for i in range(20)
+    ]
+    for first, header in (("text,label", ["text", "label"]), ("", None)):
+        path = tmp_path / "t.csv"
+        path.write_text("\n".join([first, *rows] if first else rows) + "\n")
+        splits = load_data("csv", params={"path": str(path), "text_column": 0}, seed=0)
+        assert splits.spec.class_names == ["neg", "pos"]
+        assert splits.spec.table["columns"] == header
+
+
 # --------------------------------------------------------------------------- end to end
 
 
