@@ -148,6 +148,8 @@ def write_outputs(
 
 
 def print_summary(result: TuneResult, spec: StorageSpec, reporter: TrialReporter) -> None:
+    """The study's totals and best trial (``nnzoo tune`` then prints the best config's path,
+    once, on standard output)."""
     reporter.note(
         f"[bold]{result.finished} finished[/bold] ({result.complete} complete, "
         f"{result.pruned} pruned), {result.failed} failed"
@@ -160,6 +162,5 @@ def print_summary(result: TuneResult, spec: StorageSpec, reporter: TrialReporter
             f"best trial {result.best_trial}: {result.metric} = {result.best_value:.4f}  "
             f"{escape(params)}"
         )
-        reporter.note(f"best config: {result.best_config}  (nnzoo train {result.best_config})")
     reporter.note(f"trials: {result.trials_csv}; plots: {len(result.plots)} in {result.out_dir}")
     reporter.note(f"dashboard: optuna-dashboard {escape(spec.dashboard)}")

@@ -78,10 +78,16 @@ def _tune(config: Config, settings: Settings, *, quiet: bool) -> TuneResult:
     # writes (best.yaml, each trial's config.yaml) carries it.
     config = config.model_copy(update={"tune": config.tune.model_copy(update={"storage": None})})
     size = grid_size(config)
-    reporter = TrialReporter(settings.metric, quiet=quiet)
     if size is not None and size < settings.trials:
-        reporter.note(f"the grid has {size} points: running {size} trials")
         settings.trials = size
+        size_note = f"the grid has {size} points: running {size} trials"
+    else:
+        size_note = None
+    reporter = TrialReporter(
+        settings.metric, quiet=quiet, trials=settings.trials, direction=settings.direction
+    )
+    if size_note:
+        reporter.note(size_note)
     spec = storage_spec(settings)
     if spec.note:
         reporter.note(spec.note)

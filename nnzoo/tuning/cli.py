@@ -69,9 +69,11 @@ def tune(
     """Tune CONFIG's `tune.space` with Optuna; rerun the same command to resume.
 
     Each trial trains a copy of the config with sampled values and reports tune.metric on
-    validation data each epoch, so poor trials are pruned early. At the end the best config
-    is written to runs/<name>/tune/best.yaml (train it with `nnzoo train`), with trials.csv
-    and plots. Flags override the file's `tune:` section; --set overrides both.
+    validation data each epoch, so poor trials are pruned early. Each finished trial is one
+    line: its number, trials done of --trials, state (COMPLETE or PRUNED), value, best value so
+    far, time and parameters. At the end the best config is written to
+    runs/<name>/tune/best.yaml (train it with `nnzoo train`), with trials.csv and plots, and its
+    path is printed once. Flags override the file's `tune:` section; --set overrides both.
 
     \b
     \b
@@ -100,5 +102,6 @@ def tune(
             err=True,
         )
         sys.exit(130)
-    if result.best_config is not None:
-        click.echo(f"best config: {result.best_config}")
+    if result.best_config is not None:  # the one line that names it (stdout, also with -q)
+        hint = "" if quiet else f"  (train it: nnzoo train {result.best_config})"
+        click.echo(f"best config: {result.best_config}{hint}")
