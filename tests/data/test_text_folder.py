@@ -166,6 +166,7 @@ NEW_TEXTS = [
 ]
 
 
+@pytest.mark.slow
 def test_lstm_trains_on_a_text_folder_and_predicts_new_text(folder, tmp_path):
     run_dir = _train(
         tmp_path,
