@@ -70,7 +70,15 @@ class DataConfig(_Section):
     )
     shuffle: bool = True
     cache: bool = True
-    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    augment: AugmentConfig = Field(
+        default_factory=AugmentConfig, description="null or false: no augmentation"
+    )
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_off(cls, value: Any) -> Any:
+        # `augment: null` turns off what a base config (extends:) switched on.
+        return {} if value is None or value is False else value
 
 
 class OptimizerConfig(_Section):

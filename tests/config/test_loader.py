@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -259,3 +260,23 @@ def test_the_run_name_follows_an_overridden_data_source(overrides, name):
 def test_a_name_not_made_from_the_source_is_kept(tmp_path):
     path = write(tmp_path, "name: my-run\nmodel: {name: mlp}\ndata: {source: digits}\n")
     assert load_config(path, ["data.source=iris"]).name == "my-run"
+
+
+def test_augment_null_turns_off_what_a_base_config_switched_on(tmp_path):
+    write(
+        tmp_path,
+        "name: b\nmodel: {name: cnn_cifar}\n"
+        "data: {source: shapes, augment: {flip: true, zoom: 0.1}}\n",
+        "base.yaml",
+    )
+    child = write(tmp_path, "extends: base.yaml\ndata: {augment: null}\n", "child.yaml")
+    assert load_config(tmp_path / "base.yaml").data.augment.active
+    augment = load_config(child).data.augment
+    assert (augment.active, augment.flip, augment.zoom) == (False, "none", 0.0)
+
+
+@pytest.mark.parametrize("path", sorted(Path("configs/offline").glob("*.yaml")))
+def test_the_offline_variants_validate_on_offline_data(path):
+    config = load_config(path)
+    assert config.data.source == "shapes"
+    assert config.name.endswith("-shapes")
