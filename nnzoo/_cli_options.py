@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
+
+#: Process-wide CLI state: ``--debug`` (tracebacks and framework logs).
+STATE: dict[str, Any] = {"debug": False}
 
 
 def set_option(
@@ -24,3 +28,21 @@ def runs_dir_option(help: str = "Where runs/<name>/<run-id>/ are written.") -> A
         type=click.Path(file_okay=False),
         help=help,
     )
+
+
+def import_keras_quietly() -> None:
+    """Import Keras with the native stderr silenced (unless --debug).
+
+    TensorFlow and XLA write start-up lines from C++ (absl, CUDA probing) that
+    TF_CPP_MIN_LOG_LEVEL does not silence; they would bury nnzoo's one-line messages.
+    """
+    if STATE["debug"]:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

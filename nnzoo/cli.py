@@ -17,11 +17,12 @@ from typing import Any
 
 import click
 
+from nnzoo._cli_options import STATE as _STATE
+from nnzoo._cli_options import import_keras_quietly as _import_keras_quietly
 from nnzoo._cli_options import runs_dir_option, set_option
 from nnzoo.errors import ConfigError, NnzooError
 
 BACKENDS = ("tensorflow", "jax", "torch")
-_STATE: dict[str, Any] = {"debug": False}
 
 
 def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -56,25 +57,8 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
 
 #: Commands that load Keras (and with it TensorFlow or JAX). `train` loads it itself, after
 #: checking that its config's downloads are possible (an offline CIFAR run fails at once).
-_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate", "tune"}
-
-
-def _import_keras_quietly() -> None:
-    """Import Keras with the native stderr silenced (unless --debug).
-
-    TensorFlow and XLA write start-up lines from C++ (absl, CUDA probing) that
-    TF_CPP_MIN_LOG_LEVEL does not silence; they would bury nnzoo's one-line messages.
-    """
-    if _STATE["debug"]:
-        return
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import keras  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+# `tune` imports Keras itself, after checking what its config needs from the cache.
+_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate"}
 
 
 class _Group(click.Group):
@@ -101,6 +85,12 @@ class _Group(click.Group):
                 "nnzoo: interrupted (a run can continue with `nnzoo train --resume`)", err=True
             )
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader of our output went away (`nnzoo init mlp | head`): stop quietly, as
+            # Python's documentation advises, instead of a traceback at interpreter exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except OSError as err:
             if _STATE["debug"]:
                 raise
@@ -415,8 +405,12 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
                 "--resume continues a run with its own config. Fix: drop CONFIG "
                 "and --set, or start a new run without --resume"
             )
+        from nnzoo.config.loader import check_downloads
         from nnzoo.training import resume
+        from nnzoo.training.run_dir import check_run_dir, load_run_config, read_status
 
+        if read_status(check_run_dir(resume_dir)).get("state") != "finished":
+            check_downloads(load_run_config(resume_dir))  # before TensorFlow loads
         _import_keras_quietly()
         result = _run_training(resume, resume_dir, quiet=quiet)
         if result.already_finished:

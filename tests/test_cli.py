@@ -285,3 +285,16 @@ def test_backend_flag_trains_on_jax(tmp_path):
     metrics = json.loads(next(tmp_path.glob("quickstart/*/metrics.json")).read_text())
     assert metrics["backend"] == "jax"
     assert metrics["test"]["accuracy"] > 0.9
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly():
+    """`nnzoo list-models | head -1`: no traceback when the pipe closes under us."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnzoo.cli", "list-models"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # before nnzoo writes its table
+    stderr = proc.stderr.read()
+    assert (proc.wait(timeout=60), stderr) == (1, "")

@@ -11,7 +11,7 @@ import sys
 import click
 
 from nnzoo import tuning
-from nnzoo._cli_options import runs_dir_option, set_option
+from nnzoo._cli_options import import_keras_quietly, runs_dir_option, set_option
 
 
 @click.command("tune")
@@ -93,6 +93,10 @@ def tune(
         "tune.max_failures": max_failures,
     }
     cfg = load_config(config, overrides, flags=flags)
+    from nnzoo.config.loader import check_downloads
+
+    check_downloads(cfg)  # offline and not cached: one line, before a worker imports Keras
+    import_keras_quietly()
     try:
         result = tuning.tune(cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat)
     except KeyboardInterrupt:
