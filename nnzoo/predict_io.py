@@ -39,6 +39,7 @@ from nnzoo.data import (
     image_array,
     label_ids,
     read_images,
+    read_text_file,
     text_lines,
 )
 from nnzoo.errors import NnzooError
@@ -391,15 +392,7 @@ def _text_files(path: Path, spec: DataSpec) -> Iterator[_Example]:
 
     def examples() -> Iterator[_Example]:
         for file, folder in zip(files, folders, strict=True):
-            data = file.read_bytes()
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as err:
-                line = data[: err.start].count(b"\n") + 1
-                raise InputError(
-                    f"{file} line {line}: not UTF-8 text (byte {data[err.start]:#04x}). Fix: "
-                    "save the file as UTF-8"
-                ) from None
+            text = read_text_file(file, key=None)
             yield str(file), text, classes[folder] if labelled else None
 
     return examples()

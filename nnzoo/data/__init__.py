@@ -29,7 +29,7 @@ from nnzoo.data._sources import (
     num_examples,
     register_source,
 )
-from nnzoo.data._table import CsvTable, CsvTexts, label_ids, text_lines
+from nnzoo.data._table import CsvTable, CsvTexts, label_ids, read_text_file, text_lines
 
 __all__ = [
     "CsvTable",
@@ -52,5 +52,6 @@ __all__ = [
     "num_examples",
     "read_images",
     "register_source",
+    "read_text_file",
     "text_lines",
 ]

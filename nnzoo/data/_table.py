@@ -28,6 +28,7 @@ __all__ = [
     "has_header",
     "is_number",
     "label_ids",
+    "read_text_file",
     "text_lines",
 ]
 
@@ -74,6 +75,12 @@ def text_lines(path: Path, *, key: str | None = "data.params.path") -> Iterator[
                     key=key,
                     fix="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)",
                 ) from None
+
+
+def read_text_file(path: Path, *, key: str | None = "data.params.path") -> str:
+    """The whole UTF-8 text of ``path`` (a byte-order mark skipped), refused as
+    :func:`text_lines` refuses a line that is not UTF-8."""
+    return "".join(text_lines(path, key=key))
 
 
 def csv_rows(

@@ -50,6 +50,7 @@ from nnzoo.data._table import (
     guess_delimiter,
     has_header,
     is_number,
+    read_text_file,
 )
 from nnzoo.data.text import text_classification
 from nnzoo.errors import ConfigError
@@ -174,16 +175,7 @@ def load_image_folder(
 
 def _read_text(file: Path) -> str:
     """The UTF-8 text of ``file`` (a byte-order mark skipped); not UTF-8, or empty: refused."""
-    data = file.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{file} line {line}: not UTF-8 text (byte {data[err.start]:#04x})",
-            key="data.params.path",
-            fix="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)",
-        ) from None
+    text = read_text_file(file)
     if not text.strip():
         raise ConfigError(
             f"{file} is empty (no text)",

@@ -398,24 +398,15 @@ def load_stdlib_topics(
         )
     index = np.asarray(keep)
     index = index[rng.permutation(len(index))]
-    x = np.asarray(texts, dtype=object)[index]
-
-    def fit(train_texts: Sequence[str]) -> Encoding:
-        tok = fixed or _tokenizer(tokenizer, list(train_texts), vocabulary_size)
-        return Encoding(
-            encode=lambda x: encode_texts(tok, list(x), sequence_length, segments=segments),
-            vocabulary_size=tok.vocabulary_size,
-            artifacts={"tokenizer.json": tok.to_json()},
-        )
-
-    spec = DataSpec(
-        input_kind="tokens_segments" if segments else "tokens",
-        input_shape=(sequence_length,),
-        num_classes=len(_TOPICS),
-        class_names=list(_TOPICS),
+    return text_classification(
+        [texts[i] for i in index],
+        y_all[index],
+        _TOPICS,
+        tokenizer=tokenizer,
+        vocabulary_size=vocabulary_size,
         sequence_length=sequence_length,
+        segments=segments,
     )
-    return SourceData(x=x, y=y_all[index], spec=spec, fit=fit)
 
 
 # --- the user's own text -----------------------------------------------------------------------

@@ -282,8 +282,8 @@ BAD_CASES = {
     "a non-UTF-8 file": lambda t: (
         "text_folder",
         {"path": _files(t / "f", {**GOOD, "b/x.txt": "one\ncafé".encode("latin-1")})},
-        "data.params.path: {T}/f/b/x.txt line 2: not UTF-8 text (byte 0xe9). Fix: save the "
-        "file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)",
+        "data.params.path: {T}/f/b/x.txt line 2: not UTF-8 text (byte 0xe9 at character 4). "
+        "Fix: save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in > out)",
     ),
     "an empty file": lambda t: (
         "text_folder",
