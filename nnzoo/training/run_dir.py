@@ -1,8 +1,9 @@
 """The run directory: creating it, its status, and the files in it.
 
 ``runs/<name>/<run-id>/``: ``config.yaml`` (resolved), ``data_spec.json``, ``status.json``
-(state and ``schema_version``), ``history.csv``, ``metrics.json``, ``model.keras`` (the best
-model by ``train.monitor``), ``curves.png``, ``checkpoints/`` (for ``--resume``),
+(state and ``schema_version``), ``history.csv`` (epochs from 1), ``metrics.json``,
+``model.keras`` (the best model by ``train.monitor``, without optimizer state), ``curves.png``,
+``checkpoints/`` (the resume state, deleted when the run finishes, and the fingerprint),
 ``tensorboard/`` and any data artifacts (a tokenizer). Every JSON file is written atomically.
 """
 
