@@ -168,9 +168,10 @@ def cli() -> None:
     """nnzoo: the deep-learning canon as a catalog of Keras 3 models, trained from YAML.
 
     \b
-    nnzoo list-models                 the catalog
+    nnzoo list-models                 the catalog ('resnet', 'vit_*', --family, --task)
     nnzoo describe resnet18           card, defaults, parameter count, summary
     nnzoo init mlp > my.yaml          a complete, commented config
+    nnzoo init mlp --data csv --set data.params.path=my.csv > my.yaml
     nnzoo validate my.yaml            check a config without building anything
     nnzoo train my.yaml --set train.epochs=5
     nnzoo train --resume RUN_DIR      continue an interrupted run
