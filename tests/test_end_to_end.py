@@ -117,7 +117,7 @@ def test_lstm_learns_stdlib_topics(tmp_path):
 def test_resnet18_config_learns_shapes(tmp_path):
     # The offline variant of the shipped recipe, smaller: 16x16 images, 2 epochs of 8 steps.
     # Its batch-norm statistics are recomputed before evaluation, so even this short run
-    # evaluates what it learned (with the moving averages its validation stayed near chance).
+    # evaluates what it learned.
     cfg = load_config(
         "configs/offline/resnet18.yaml",
         ["train.epochs=2", "data.params.num_examples=600", "data.params.image_size=16"],
