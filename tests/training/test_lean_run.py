@@ -7,6 +7,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from test_resume import Interrupt, StopAfter  # the interruption the resume tests simulate
 
 import nnzoo
 from nnzoo.config import load_config
@@ -15,20 +16,6 @@ from nnzoo.training import resume, train
 
 # An MLP of 0.3M parameters: its weights (1.2 MB) dwarf the run's small files.
 BIG = ["model.params.hidden_units=[512, 512]", "train.epochs=2"]
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAfter(keras.callbacks.Callback):
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epochs:
-            raise Interrupt
 
 
 def _size(path):
