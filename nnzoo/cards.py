@@ -152,6 +152,8 @@ class ModelCard:
         count_params: ``(**hyperparameters) -> int``, exactly ``model.count_params()`` of the
             model the builder would build, without Keras (the memory estimate). ``None``: no
             closed form, so no estimate.
+        presets: the KerasHub presets with this entry's architecture (published weights,
+            loaded with ``model.init_from: keras_hub:<preset>``), smallest first.
     """
 
     name: str
@@ -167,6 +169,7 @@ class ModelCard:
     loss: str | None = None
     check: Callable[..., None] | None = field(default=None, repr=False, compare=False)
     count_params: Callable[..., int] | None = field(default=None, repr=False, compare=False)
+    presets: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,6 +182,7 @@ class ModelCard:
             "num_params": self.num_params,
             "paper": self.paper,
             "summary": self.summary,
+            "presets": list(self.presets),
         }
 
     @property
@@ -220,6 +224,7 @@ def register_model(
     loss: str | None = None,
     check: Callable[..., None] | None = None,
     count_params: Callable[..., int] | None = None,
+    presets: tuple[str, ...] = (),
 ) -> ModelCard:
     """Register a catalog entry.
 
@@ -227,7 +232,8 @@ def register_model(
     ``nnzoo.models.resnet``). ``defaults`` override the builder's own keyword defaults
     (timm-style variants: ``dict(base, **overrides)``); the card stores the complete set.
     ``tasks`` defaults to ``(task,)``; a builder that supports several takes a ``task``
-    parameter whose default is ``task``. ``check`` and ``count_params``: see :class:`ModelCard`.
+    parameter whose default is ``task``. ``check``, ``count_params`` and ``presets``: see
+    :class:`ModelCard`.
     """
     if name in REGISTRY:
         raise ValueError(f"Model {name!r} is registered twice.")
@@ -269,6 +275,7 @@ def register_model(
         loss=loss,
         check=check,
         count_params=count_params,
+        presets=tuple(presets),
     )
     REGISTRY[name] = card
     return card
