@@ -160,8 +160,8 @@ def _console(stderr: bool = False) -> Any:
     callback=_set_offline,
     is_eager=True,
     expose_value=False,
-    help="Never download (data sets, ImageNet weights): use only files already in the Keras "
-    "cache. Same as NNZOO_OFFLINE=1 (or HF_HUB_OFFLINE=1).",
+    help="Never download (data sets, ImageNet weights, KerasHub presets): use only files "
+    "already in the Keras / KerasHub caches. Same as NNZOO_OFFLINE=1 (or HF_HUB_OFFLINE=1).",
 )
 @click.version_option(package_name="nnzoo")
 def cli() -> None:
@@ -189,12 +189,25 @@ def cli() -> None:
 @click.argument("pattern", required=False)
 @click.option("--family", help="Only this family (e.g. resnet).")
 @click.option("--task", help="Only this task (classification, language_modeling, masked_lm).")
+@click.option(
+    "--pretrained",
+    is_flag=True,
+    help="Only entries with published weights (KerasHub presets), and list the presets.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON.")
-def list_models_cmd(pattern: str | None, family: str | None, task: str | None, as_json: bool):
-    """List the catalog; PATTERN is a word in the name ('resnet') or a wildcard ('vit_*')."""
+def list_models_cmd(
+    pattern: str | None, family: str | None, task: str | None, pretrained: bool, as_json: bool
+):
+    """List the catalog; PATTERN is a word in the name ('resnet') or a wildcard ('vit_*').
+
+    With --pretrained: the entries that start from published weights, with their KerasHub
+    presets (use one as model.init_from: keras_hub:<preset>).
+    """
     from nnzoo.registry import close_models, get_card, list_models
 
     names = list_models(pattern, family=family, task=task)
+    if pretrained:
+        names = [n for n in names if get_card(n).presets]
     if not names:
         # An empty table with exit 0 reads as "the catalog has nothing": say why instead.
         given = {"pattern": pattern, "family": family, "task": task}
@@ -205,6 +218,8 @@ def list_models_cmd(pattern: str | None, family: str | None, task: str | None, a
         else:
             close = close_models(pattern) if pattern else []
             hint = f"did you mean {', '.join(close)}? " if close else ""
+        if pretrained:
+            asked = (asked + ", " if asked else "") + "--pretrained"
         raise NnzooError(
             f"no model matches {asked}. Fix: {hint}run `nnzoo list-models` for the catalog"
         )
@@ -214,13 +229,29 @@ def list_models_cmd(pattern: str | None, family: str | None, task: str | None, a
         return
     from rich.table import Table
 
+    if pretrained:
+        from nnzoo.pretrained import licence_of
+
+        table = Table(title=f"nnzoo entries with published weights ({len(cards)} models)")
+        for col in ("name", "params", "KerasHub presets (model.init_from: keras_hub:...)"):
+            table.add_column(col, overflow="fold", justify="right" if col == "params" else "left")
+        table.add_column("licence", overflow="fold")
+        for c in cards:
+            table.add_row(
+                c.name, _count(c.num_params), "\n".join(c.presets), licence_of(c.family) or ""
+            )
+        _console().print(table)
+        return
     table = Table(title=f"nnzoo catalog ({len(cards)} models)")
     for col in ("name", "family", "tasks", "input", "params", "summary"):
         table.add_column(col, overflow="fold", justify="right" if col == "params" else "left")
     for c in cards:
         tasks = "\n".join(c.tasks)
-        table.add_row(c.name, c.family, tasks, c.input_kind, _count(c.num_params), c.summary)
+        name = c.name + (" *" if c.presets else "")
+        table.add_row(name, c.family, tasks, c.input_kind, _count(c.num_params), c.summary)
     _console().print(table)
+    if any(c.presets for c in cards):
+        _console().print("* has published weights: nnzoo list-models --pretrained")
 
 
 def _count(n: int) -> str:
@@ -285,6 +316,13 @@ def describe(name: str, overrides: tuple[str, ...], summary: bool):
     if len(card.tasks) > 1:
         console.print(f"tasks: {', '.join(card.tasks)} (choose with --set task=...)")
     console.print(f"paper: {card.paper}")
+    if card.presets:
+        from nnzoo.pretrained import licence_of
+
+        console.print(
+            f"presets (KerasHub, licence {licence_of(card.family)}): {', '.join(card.presets)}"
+            f" — start from one with model.init_from: keras_hub:{card.presets[0]}"
+        )
     console.print(
         f"num_params: {card.num_params:,} at the defaults (every weight, trainable or not)"
     )

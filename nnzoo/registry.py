@@ -607,13 +607,42 @@ def build_unchecked(
         ) from None
 
 
-def build_model(name: str, **params: Any) -> Any:
+def build_model(name: str, *, weights: str | None = None, **params: Any) -> Any:
     """Build catalog entry ``name`` with its defaults overridden by ``params``.
 
     Parameters are checked first (:func:`build_checked`): a mistake raises a
     :class:`ConfigError` on ``params.<name>``.
 
+    Args:
+        name: a catalog name (``nnzoo list-models``).
+        weights: ``"keras_hub:<preset>"`` starts from published weights: a KerasHub preset
+            name (``nnzoo list-models --pretrained``), a ``kaggle://`` or ``hf://`` handle, or
+            a local preset directory. The preset fixes the architecture (``params`` may repeat
+            its values, not change them); its weights are copied layer by layer; a new head
+            (``num_classes``) stays freshly initialised. This argument is the canonical way to
+            load weights; for VGG16 any other value (``"imagenet"``, a weights file) is passed
+            to its own ``weights`` hyperparameter (the ``keras.applications`` weights), which
+            a config sets as ``model.params.weights``. Defaults to `None` (random).
+        **params: hyperparameters of the entry (``nnzoo describe NAME``).
+
     Returns:
         A ``keras.Model`` that outputs logits.
     """
-    return build_checked(get_card(name, key="name"), params, key="params")
+    card = get_card(name, key="name")
+    if weights is None:
+        return build_checked(card, params, key="params")
+    from nnzoo import pretrained
+
+    if pretrained.is_preset(weights):
+        fixed = pretrained.preset_params(card, weights, params, key="params")
+        model = build_checked(card, {**fixed, **params}, key="params")
+        pretrained.load_weights(model, weights, card=card)
+        return model
+    if "weights" in card.parameters:
+        return build_checked(card, {**params, "weights": weights}, key="params")
+    raise ConfigError(
+        f"model '{name}' loads published weights from KerasHub presets only. "
+        f"Received: weights={weights!r}",
+        key="weights",
+        fix="use weights='keras_hub:<preset>' (see `nnzoo list-models --pretrained`)",
+    )

@@ -91,6 +91,7 @@ def evaluate(
         config.data.params = dict(data_params or {})
     else:
         _check_run_data(run_dir, config)
+    config = _self_contained(Path(run_dir), config, run.spec)
     card, _, splits = prepare(config)  # also checks the data against the model
     task = effective_task(card, config.model.params)
     compile_for_evaluation(run.model, run.config, card, task)
@@ -99,6 +100,26 @@ def evaluate(
     result = with_perplexity({k: float(v) for k, v in result.items()}, task)
     result["examples"] = int(num_examples(splits.test[0]))
     return result
+
+
+def _self_contained(run_dir: Path, config: Config, spec: Any) -> Config:
+    """The run's config reading its data with the run's own tokenizer, and without what the
+    model started from (a KerasHub preset, another run): the trained model is in the run, so
+    neither is needed again (a copied run evaluates offline, with empty caches)."""
+    from nnzoo.data import get_source
+
+    if not config.model.init_from:
+        return config
+    config = config.model_copy(deep=True)
+    accepted = get_source(config.data.source).parameters
+    tokenizer = run_dir / "tokenizer.json"
+    if tokenizer.is_file() and "tokenizer" in accepted:
+        config.data.params = {**config.data.params, "tokenizer": str(tokenizer)}
+        config.data.params.pop("vocabulary_size", None)
+        if "sequence_length" in accepted and getattr(spec, "sequence_length", None):
+            config.data.params["sequence_length"] = int(spec.sequence_length)
+    config.model.init_from = None
+    return config
 
 
 def _check_run_data(run_dir: str | Path, config: Config) -> None:

@@ -549,6 +549,7 @@ def config_needs(config: Config) -> list[Need]:
 
     card = get_card(config.model.name)
     needs = needs_of("model", card.name, {**card.defaults, **config.model.params})
+    needs += _preset_needs(config, card)
     sources = {config.data.source: config.data.params}
     if config.data.validation_source and config.data.validation_source not in sources:
         sources[config.data.validation_source] = {}  # it is loaded with its defaults
@@ -556,6 +557,18 @@ def config_needs(config: Config) -> list[Need]:
         get_source(name)
         needs += needs_of("data", name, params)
     return needs
+
+
+def _preset_needs(config: Config, card: Any) -> list[Any]:
+    """The KerasHub preset ``model.init_from`` names, checked against the model (another
+    architecture or size is refused here, before any download)."""
+    from nnzoo import pretrained
+
+    if not pretrained.is_preset(config.model.init_from):
+        return []
+    preset = pretrained.locate(str(config.model.init_from), file=config.source_file)
+    pretrained.check_card(card, preset, file=config.source_file)
+    return [preset]
 
 
 def check_downloads(config: Config) -> list[Need]:

@@ -25,8 +25,11 @@ def effective_task(card: ModelCard, params: dict[str, Any]) -> str:
     return str(params.get("task", card.defaults.get("task", card.task)))
 
 
-def source_params(config: Config, card: ModelCard, task: str) -> dict[str, Any]:
-    """The data source's parameters, with what the model implies filled in."""
+def source_params(
+    config: Config, card: ModelCard, task: str, preset: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The data source's parameters, with what the model implies filled in (and, for a
+    model started from a KerasHub preset, the preset's tokenizer and sequence length)."""
     src = get_source(config.data.source)
     params = dict(config.data.params)
     accepted = src.parameters
@@ -44,7 +47,95 @@ def source_params(config: Config, card: ModelCard, task: str) -> dict[str, Any]:
         if not given.endswith(".json"):
             params["tokenizer"] = str(Path(start) / "tokenizer.json")
             log.info("data: using the tokenizer of %s (model.init_from)", start)
+    if preset is not None and card.input_kind.startswith("tokens"):
+        _preset_text_params(config, src, params, preset)
     return params
+
+
+def _preset_text_params(
+    config: Config, src: Any, params: dict[str, Any], preset: dict[str, Any]
+) -> None:
+    """A text model started from a preset reads its data with the preset's own tokenizer
+    (its embeddings mean those tokens), in sequences no longer than the preset's positions."""
+    from nnzoo.pretrained import PREFIX
+
+    file, accepted = config.source_file, src.parameters
+    handle = str(config.model.init_from)[len(PREFIX) :]
+    if "tokenizer" not in accepted:
+        raise ConfigError(
+            f"data source '{config.data.source}' has its own token ids; preset {handle} reads "
+            "text with its own tokenizer",
+            file=file,
+            key="data.source",
+            fix="use a text source: text_corpus, stdlib_topics, text_folder or csv (text_column)",
+        )
+    given = params.get("tokenizer")
+    if given is not None and not str(given).endswith(".json"):
+        raise ConfigError(
+            f"is {given!r}, but a model started from preset {handle} must read its data "
+            "with the preset's tokenizer",
+            file=file,
+            key="data.params.tokenizer",
+            fix="remove it (the preset's tokenizer is used and saved in the run)",
+        )
+    if given is None:
+        params["tokenizer"] = preset["tokenizer_file"]
+        params.pop("vocabulary_size", None)
+    longest = preset["params"].get("max_sequence_length")
+    if longest is not None and "sequence_length" in accepted:
+        length = params.get("sequence_length", accepted.get("sequence_length"))
+        if "sequence_length" in params and int(params["sequence_length"]) > int(longest):
+            raise ConfigError(
+                f"is {params['sequence_length']}, longer than preset {handle}'s "
+                f"{longest} positions",
+                file=file,
+                key="data.params.sequence_length",
+                fix=f"use at most {longest}",
+            )
+        if length is None or int(length) > int(longest):
+            params["sequence_length"] = int(longest)
+
+
+def preset_inputs(config: Config, card: ModelCard) -> dict[str, Any] | None:
+    """``{"params", "tokenizer_file"}`` of the KerasHub preset ``model.init_from`` names (the
+    builder parameters it fixes, its tokenizer as a file), or ``None``."""
+    from nnzoo import pretrained
+
+    if not pretrained.is_preset(config.model.init_from):
+        return None
+    value = str(config.model.init_from)
+    fixed = pretrained.preset_params(
+        card, value, config.model.params, file=config.source_file, locate_param=None
+    )
+    loaded = pretrained.load(value, card=card, file=config.source_file)
+    tokenizer_file = None
+    if loaded.tokenizer is not None:
+        tokenizer_file = _tokenizer_file(loaded.preset.handle, loaded.tokenizer)
+    return {"params": fixed, "tokenizer_file": tokenizer_file}
+
+
+def _tokenizer_file(handle: str, tokenizer: Any) -> str:
+    """The preset's tokenizer as a ``tokenizer.json`` the text sources read (and copy into the
+    run), written once per process into a temporary folder removed at exit."""
+    import atexit
+    import hashlib
+    import shutil
+    import tempfile
+
+    folder = _TOKENIZER_DIRS.get("dir")
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="nnzoo-preset-")
+        _TOKENIZER_DIRS["dir"] = folder
+        atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / (hashlib.sha1(handle.encode()).hexdigest()[:16] + ".tokenizer.json")
+    if not path.exists():
+        tmp = path.with_suffix(".part")
+        tmp.write_text(tokenizer.to_json(), encoding="utf-8")
+        tmp.replace(path)
+    return str(path)
+
+
+_TOKENIZER_DIRS: dict[str, str] = {}
 
 
 def fill_model_params(
@@ -116,9 +207,10 @@ def prepare(config: Config) -> tuple[ModelCard, dict[str, Any], Splits]:
     file = config.source_file
     card = get_card(config.model.name, file=file)
     task = effective_task(card, config.model.params)
+    preset = preset_inputs(config, card)
     splits = load_data(
         config.data.source,
-        params=source_params(config, card, task),
+        params=source_params(config, card, task, preset),
         validation_split=config.data.validation_split,
         test_split=config.data.test_split,
         seed=config.seed,
@@ -127,14 +219,13 @@ def prepare(config: Config) -> tuple[ModelCard, dict[str, Any], Splits]:
     if config.data.validation_source:
         other = load_data(
             config.data.validation_source,
-            params=source_params(config, card, task)
+            params=source_params(config, card, task, preset)
             if config.data.validation_source == config.data.source
             else {},
             seed=config.seed,
             file=file,
         )
         splits.validation = other.test
-    params = fill_model_params(
-        card, config.model.params, splits.spec, source=config.data.source, file=file
-    )
+    given = {**(preset["params"] if preset else {}), **config.model.params}
+    params = fill_model_params(card, given, splits.spec, source=config.data.source, file=file)
     return card, params, splits

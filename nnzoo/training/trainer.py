@@ -213,7 +213,11 @@ def _fit(
         metrics = _final_metrics(model, config, task, test_ds, rows, wall, int(replicas))
         monitor = config.train.monitor
         if init_report is not None:
-            metrics["init_from"] = {k: len(v) for k, v in init_report.items()}
+            metrics["init_from"] = (
+                init_report
+                if "tensors" in init_report
+                else {k: len(v) for k, v in init_report.items()}
+            )
         files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
         with files.atomic_path(run_dir / "curves.png") as tmp:
             plot_history(rows, tmp, best=metrics["best"]["epoch"], monitor=monitor.metric)
@@ -325,7 +329,7 @@ def _build_or_restore(
     run_dir: Path,
     state: dict[str, Any] | None,
     steps_per_epoch: int,
-) -> tuple[Any, list[str], dict[str, list[str]] | None]:
+) -> tuple[Any, list[str], dict[str, Any] | None]:
     """``(compiled model, its metric names, the init_from report or None)``."""
     from nnzoo.training.compile import compile_model, compiled_metric_names
     from nnzoo.training.saving import load_model
@@ -337,9 +341,13 @@ def _build_or_restore(
     model = build_unchecked(card, params, file=config.source_file)  # _fit checked them
     report = None
     if config.model.init_from:
+        from nnzoo import pretrained
         from nnzoo.training.transfer import load_matching_weights
 
-        report = load_matching_weights(model, config.model.init_from)
+        if pretrained.is_preset(config.model.init_from):
+            report = pretrained.load_weights(model, config.model.init_from, card=card)
+        else:
+            report = load_matching_weights(model, config.model.init_from)
     return model, compile_model(model, config, card, task, steps_per_epoch), report
 
 
