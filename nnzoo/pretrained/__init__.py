@@ -75,6 +75,9 @@ ADAPTER_MODULES = (
     "nnzoo.pretrained.vgg",
 )
 
+#: Builder parameters a preset sets as defaults only: training choices, not architecture.
+OVERRIDABLE = frozenset({"dropout"})
+
 #: How a local preset's ``config.json`` names its format (KerasHub, Transformers, timm).
 _FORMAT_KEYS = ("registered_name", "model_type", "architecture")
 
@@ -407,7 +410,9 @@ def _load_with_keras_hub(preset: Preset, keras_hub: Any, preset_utils: Any) -> L
         )
     task = None
     if preset_utils.check_file_exists(handle, preset_utils.TASK_CONFIG_FILE):
-        task = keras_hub.models.Task.from_preset(handle)
+        # KerasHub loads a task through its own class (named in task.json) only.
+        task_config = preset_utils.load_json(handle, preset_utils.TASK_CONFIG_FILE)
+        task = preset_utils.check_config_class(task_config).from_preset(handle)
         backbone = task.backbone
     else:
         backbone = keras_hub.models.Backbone.from_preset(handle)
@@ -452,10 +457,13 @@ def check_params_against(
     key: str = "model.params",
     locate_param: Any = None,
 ) -> None:
-    """Refuse a parameter the config sets to something other than the preset's value."""
+    """Refuse a parameter the config sets to something other than the preset's value (except
+    :data:`OVERRIDABLE` ones, such as ``dropout``, which a fine-tune may change)."""
     from nnzoo.cards import plain_value
 
     for name, value in given.items():
+        if name in OVERRIDABLE:
+            continue
         if name in preset_fixed and plain_value(value) != plain_value(preset_fixed[name]):
             where: dict[str, Any] = {"file": file, "line": None}
             if locate_param is not None:
