@@ -11,7 +11,9 @@ attend to padding, then either
   transform head (dense + GELU + layer norm) and an output projection tied to the token
   embedding plus a bias.
 
-``bert_base`` reproduces BERT-base: 109,482,240 parameters with the pooler, plus the head.
+``bert_base`` reproduces BERT-base: 109,482,240 parameters with the pooler, plus the head;
+``bert_large`` BERT-large: 335,141,888. The compact sizes (``bert_tiny`` ... ``bert_medium``)
+default to a small vocabulary; their KerasHub presets bring BERT's 30,522 WordPieces.
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ _register(
     summary="BERT-Tiny: 2 layers, 128 hidden, 2 heads; a CPU-sized BERT classifier.",
     num_params=558_081,
     defaults=dict(SMALL, num_layers=2, num_heads=2, hidden_dim=128, intermediate_dim=512),
+    presets=("bert_tiny_en_uncased", "bert_tiny_en_uncased_sst2"),
 )
 
 _register(
@@ -164,6 +167,15 @@ _register(
     summary="BERT-Small: 4 layers, 512 hidden, 8 heads.",
     num_params=13_452_289,
     defaults=dict(SMALL, num_layers=4, num_heads=8, hidden_dim=512, intermediate_dim=2048),
+    presets=("bert_small_en_uncased",),
+)
+
+_register(
+    "bert_medium",
+    summary="BERT-Medium: 8 layers, 512 hidden, 8 heads.",
+    num_params=26_061_825,
+    defaults=dict(SMALL, num_layers=8, num_heads=8, hidden_dim=512, intermediate_dim=2048),
+    presets=("bert_medium_en_uncased",),
 )
 
 _register(
@@ -171,4 +183,14 @@ _register(
     paper=PAPER,
     summary="BERT-base: 12 layers, 768 hidden, 12 heads, 30522 WordPiece vocabulary (109.5M).",
     num_params=109_483_009,
+    presets=("bert_base_en_uncased", "bert_base_en", "bert_base_zh", "bert_base_multi"),
+)
+
+_register(
+    "bert_large",
+    paper=PAPER,
+    summary="BERT-large: 24 layers, 1024 hidden, 16 heads, 30522 WordPiece vocabulary (335.1M).",
+    num_params=335_142_913,
+    defaults=dict(num_layers=24, num_heads=16, hidden_dim=1024, intermediate_dim=4096),
+    presets=("bert_large_en_uncased", "bert_large_en"),
 )

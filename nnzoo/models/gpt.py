@@ -4,7 +4,9 @@ Unsupervised Multitask Learners").
 Token + learned position embeddings, pre-norm transformer layers with a causal mask (a position
 never sees later tokens) and a tanh-approximate GELU MLP, a final layer norm, and a language-model
 head tied to the token embedding (no bias). Outputs next-token logits
-``(B, T, vocabulary_size)``. ``gpt2`` is GPT-2 small: 124,439,808 parameters.
+``(B, T, vocabulary_size)``. ``gpt2`` is GPT-2 small: 124,439,808 parameters; ``gpt2_medium``,
+``gpt2_large`` and ``gpt2_xl`` the larger published sizes (354,823,168, 774,030,080 and
+1,557,611,200), each with its KerasHub preset.
 ``gpt_nano`` and ``gpt_mini`` are CPU-sized presets with a byte-sized vocabulary.
 """
 
@@ -107,6 +109,31 @@ _register(
     "gpt2",
     summary="GPT-2 small: 12 layers, 768 hidden, 12 heads, 1024 positions (124.4M parameters).",
     num_params=124_439_808,
+    presets=("gpt2_base_en",),
+)
+
+_register(
+    "gpt2_medium",
+    summary="GPT-2 medium: 24 layers, 1024 hidden, 16 heads, 1024 positions (354.8M).",
+    num_params=354_823_168,
+    defaults=dict(num_layers=24, num_heads=16, hidden_dim=1024, intermediate_dim=4096),
+    presets=("gpt2_medium_en",),
+)
+
+_register(
+    "gpt2_large",
+    summary="GPT-2 large: 36 layers, 1280 hidden, 20 heads, 1024 positions (774.0M).",
+    num_params=774_030_080,
+    defaults=dict(num_layers=36, num_heads=20, hidden_dim=1280, intermediate_dim=5120),
+    presets=("gpt2_large_en",),
+)
+
+_register(
+    "gpt2_xl",
+    summary="GPT-2 XL: 48 layers, 1600 hidden, 25 heads, 1024 positions (1.56B).",
+    num_params=1_557_611_200,
+    defaults=dict(num_layers=48, num_heads=25, hidden_dim=1600, intermediate_dim=6400),
+    presets=("gpt2_extra_large_en",),
 )
 
 _register(

@@ -15,6 +15,40 @@ def test_gpt2_has_the_published_parameter_count():
     assert build_model("gpt2").count_params() == 124_439_808
 
 
+@pytest.mark.slow
+def test_gpt2_medium_has_the_published_parameter_count():
+    """The one build of a GPT-2 size beyond small (1.4 GB of weights); large and XL are checked
+    by the closed form only (tests/models/test_hyperparameters.py)."""
+    assert build_model("gpt2_medium").count_params() == 354_823_168
+
+
+@pytest.mark.parametrize(
+    ("name", "layers", "hidden", "heads", "published"),
+    [
+        ("gpt2", 12, 768, 12, 124_439_808),
+        ("gpt2_medium", 24, 1024, 16, 354_823_168),
+        ("gpt2_large", 36, 1280, 20, 774_030_080),
+        ("gpt2_xl", 48, 1600, 25, 1_557_611_200),
+    ],
+)
+def test_gpt2_sizes_have_the_published_counts_by_the_closed_form(
+    name, layers, hidden, heads, published
+):
+    """Radford et al. 2019's four sizes (Hugging Face / KerasHub: the same counts), without
+    building them: the card's closed form, which equals Keras' count on small sizes."""
+    from nnzoo.registry import get_card
+
+    card = get_card(name)
+    sizes = (card.defaults["num_layers"], card.defaults["hidden_dim"], card.defaults["num_heads"])
+    assert sizes == (layers, hidden, heads)
+    assert card.defaults["intermediate_dim"] == 4 * hidden
+    assert (card.defaults["vocabulary_size"], card.defaults["max_sequence_length"]) == (
+        50257,
+        1024,
+    )
+    assert card.count_params(**card.defaults) == card.num_params == published
+
+
 def test_gpt_nano_is_cpu_sized():
     assert build_model("gpt_nano").count_params() < 1_000_000
 
