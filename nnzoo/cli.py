@@ -169,11 +169,13 @@ def cli() -> None:
 
     \b
     nnzoo list-models                 the catalog ('resnet', 'vit_*', --family, --task)
+    nnzoo list-models --pretrained    entries with published weights (KerasHub presets)
     nnzoo describe resnet18           card, defaults, parameter count, summary
     nnzoo init mlp > my.yaml          a complete, commented config
     nnzoo init mlp --data csv --set data.params.path=my.csv > my.yaml
     nnzoo validate my.yaml            check a config without building anything
     nnzoo train my.yaml --set train.epochs=5
+    nnzoo train configs/bert_finetune.yaml   from a preset (model.init_from: keras_hub:...)
     nnzoo train --resume RUN_DIR      continue an interrupted run
     nnzoo evaluate RUN_DIR            test metrics of a run's best model
     nnzoo predict RUN_DIR INPUT       class predictions for new inputs

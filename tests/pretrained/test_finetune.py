@@ -138,3 +138,40 @@ def test_vit_from_a_preset_finetunes_on_an_image_folder(vit_preset, tmp_path, mo
     after = nnzoo.predict(copy, image)[0]["probabilities"]
     assert after == pytest.approx(before, abs=1e-6)
     assert set(after) == {"circle", "cross", "ring", "square", "triangle"}
+
+
+@pytest.mark.slow
+def test_tune_over_a_preset_config(bert_preset, tmp_path):
+    from nnzoo.tuning import tune
+
+    config = config_from_dict(
+        {
+            "name": "ft_tune",
+            "seed": 1,
+            "model": {
+                "name": "bert_tiny",
+                "params": {"task": "classification"},
+                "init_from": f"keras_hub:{bert_preset}",
+            },
+            "data": {
+                "source": "stdlib_topics",
+                "params": {"num_examples": 160, "lines_per_example": 4},
+                "batch_size": 16,
+            },
+            "train": {"epochs": 1, "monitor": {"metric": "val_accuracy", "mode": "max"}},
+            "tune": {
+                "trials": 2,
+                "metric": "val_accuracy",
+                "direction": "maximize",
+                "space": {
+                    "train.optimizer.learning_rate": {"float": [1e-4, 1e-2], "log": True},
+                    "model.params.dropout": {"float": [0.0, 0.3]},
+                },
+            },
+        }
+    )
+    result = tune(config, trials=2, runs_dir=tmp_path, quiet=True)
+    assert result.finished == 2
+    assert 0.0 <= result.best_value <= 1.0
+    best = (tmp_path / "ft_tune" / "tune" / "best.yaml").read_text()
+    assert f"keras_hub:{bert_preset}" in best
