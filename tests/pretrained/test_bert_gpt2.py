@@ -1,80 +1,33 @@
-"""BERT and GPT-2 presets: KerasHub saves a tiny preset with random weights to a directory,
-nnzoo loads it, and raw text through both pipelines gives the same outputs (1e-4). Offline:
-every preset here is written by ``save_to_preset`` in the test itself."""
+"""BERT and GPT-2 presets: KerasHub saves a tiny preset with random weights to a directory
+(tests/pretrained/conftest.py), ``nnzoo.build_model(name, weights="keras_hub:<dir>")`` loads it,
+and raw text through both full pipelines (KerasHub's task with its preprocessor; nnzoo's
+tokenizer made from the preset's, then nnzoo's model) gives the same outputs within 1e-4.
+Offline: every preset here is written by ``save_to_preset`` in the test session."""
 
 from __future__ import annotations
 
-import json
+import logging
 
 import keras
 import keras_hub
 import numpy as np
 import pytest
 
+import nnzoo
+from nnzoo.data.tokenizers import from_keras_hub
 from nnzoo.pretrained import bert as bert_adapter
 from nnzoo.pretrained import gpt2 as gpt2_adapter
-from nnzoo.registry import build_model, get_card
+from nnzoo.registry import build_model
 
 ATOL = 1e-4
-TEXTS = ["the cat sat on the mat.", "a dog ran"]
 TINY = dict(num_layers=2, num_heads=4, hidden_dim=32, intermediate_dim=64, dropout=0.0)
-
-# --------------------------------------------------------------------------- presets
-
-
-def _gpt2_tokenizer():
-    from keras_hub.src.tokenizers.byte_pair_tokenizer import bytes_to_unicode
-
-    _, chars = bytes_to_unicode()
-    merges = ["Ġ t", "h e", "Ġt he", "a t", "Ġ c", "Ġc at", "Ġ s", "Ġs at", "Ġ m", "Ġm at"]
-    merged = [m.replace(" ", "") for m in merges]
-    vocabulary = {token: i for i, token in enumerate(["<|endoftext|>", *chars, *merged])}
-    return keras_hub.models.GPT2Tokenizer(vocabulary=vocabulary, merges=merges)
-
-
+#: Texts of the kind the presets' vocabularies were learned on (the json package's source).
+TEXTS = ["def loads(s):", "import json"]
 BERT_VOCABULARY = [
     # Special tokens where the published BERT vocabularies have them (not nnzoo's ids).
     "[PAD]", *[f"[unused{i}]" for i in range(3)], "[UNK]", "[CLS]", "[SEP]", "[MASK]",
     "the", "cat", "sat", "on", "mat", "a", "dog", "ran", ".", "##s", "d", "##o", "##g",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def gpt2_preset(tmp_path_factory):
-    keras.utils.set_random_seed(1)
-    tokenizer = _gpt2_tokenizer()
-    backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=tokenizer.vocabulary_size(), max_sequence_length=32, **TINY
-    )
-    preprocessor = keras_hub.models.GPT2CausalLMPreprocessor(tokenizer, sequence_length=16)
-    causal_lm = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=preprocessor)
-    path = tmp_path_factory.mktemp("presets") / "gpt2_tiny"
-    causal_lm.save_to_preset(str(path))
-    return path
-
-
-def _bert_classifier_preset(path, num_classes, seed=2):
-    keras.utils.set_random_seed(seed)
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=BERT_VOCABULARY)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(BERT_VOCABULARY), max_sequence_length=24, **TINY
-    )
-    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=12)
-    classifier = keras_hub.models.BertTextClassifier(
-        backbone=backbone, preprocessor=preprocessor, num_classes=num_classes
-    )
-    # A trained head, not a zero one: its copy must show in the logits.
-    kernel, bias = classifier.output_dense.weights
-    rng = np.random.default_rng(seed)
-    kernel.assign(rng.normal(size=kernel.shape).astype("float32"))
-    bias.assign(rng.normal(size=bias.shape).astype("float32"))
-    classifier.save_to_preset(str(path))
-    return path
-
-
-@pytest.fixture(scope="module")
-def bert_preset(tmp_path_factory):
-    return _bert_classifier_preset(tmp_path_factory.mktemp("presets") / "bert_tiny", 3)
 
 
 def _task(preset):
@@ -84,20 +37,44 @@ def _task(preset):
     return check_config_class(load_json(str(preset), TASK_CONFIG_FILE)).from_preset(str(preset))
 
 
-def _load(name, preset, **params):
-    """nnzoo's model for ``preset``: the card with the preset's sizes, its weights copied."""
-    task = _task(preset)
-    adapter = bert_adapter if get_card(name).family == "bert" else gpt2_adapter
-    model = build_model(name, **adapter.to_params(task.backbone.get_config()), **params)
-    count = adapter.copy_weights(model, task.backbone, task)
-    return model, task, count
+def _load(name, preset, caplog, **params):
+    """nnzoo's model for ``preset`` and how many tensors it loaded (from the log line)."""
+    with caplog.at_level(logging.INFO, logger="nnzoo.pretrained"):
+        model = nnzoo.build_model(name, weights=f"keras_hub:{preset}", **params)
+    [count] = [r.args[1] for r in caplog.records if r.msg.startswith("init_from")][-1:]
+    return model, count
+
+
+def _numpy(inputs):
+    return {k: np.asarray(v) for k, v in inputs.items()}
+
+
+def _bert_classifier_preset(path, num_classes, seed):
+    keras.utils.set_random_seed(seed)
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=BERT_VOCABULARY)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(BERT_VOCABULARY), max_sequence_length=24, **TINY
+    )
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=12)
+    classifier = keras_hub.models.BertTextClassifier(
+        backbone=backbone, preprocessor=preprocessor, num_classes=num_classes
+    )
+    # A trained head, not a near-zero one: its copy must show in the logits.
+    kernel, bias = classifier.output_dense.weights
+    rng = np.random.default_rng(seed)
+    kernel.assign(rng.normal(size=kernel.shape).astype("float32"))
+    bias.assign(rng.normal(size=bias.shape).astype("float32"))
+    classifier.save_to_preset(str(path))
+    return path
 
 
 # --------------------------------------------------------------------------- to_params
 
 
-def test_bert_config_becomes_the_builder_parameters(bert_preset):
-    config = json.loads((bert_preset / "config.json").read_text())["config"]
+def test_bert_config_becomes_the_builder_parameters():
+    config = keras_hub.models.BertBackbone(
+        vocabulary_size=21, max_sequence_length=24, num_segments=3, **TINY
+    ).get_config()
     assert bert_adapter.to_params(config) == dict(
         vocabulary_size=21,
         num_layers=2,
@@ -106,12 +83,14 @@ def test_bert_config_becomes_the_builder_parameters(bert_preset):
         intermediate_dim=64,
         dropout=0.0,
         max_sequence_length=24,
-        num_segments=2,
+        num_segments=3,  # nnzoo's builder takes any number of segments
     )
 
 
-def test_gpt2_config_becomes_the_builder_parameters(gpt2_preset):
-    config = json.loads((gpt2_preset / "config.json").read_text())["config"]
+def test_gpt2_config_becomes_the_builder_parameters():
+    config = keras_hub.models.GPT2Backbone(
+        vocabulary_size=267, max_sequence_length=32, **TINY
+    ).get_config()
     assert gpt2_adapter.to_params(config) == dict(
         vocabulary_size=267,
         num_layers=2,
@@ -144,57 +123,100 @@ def test_a_config_nnzoo_cannot_reproduce_is_refused():
 # --------------------------------------------------------------------------- parity
 
 
-def test_gpt2_logits_match_with_and_without_padding(gpt2_preset):
-    """Raw text through KerasHub's GPT2CausalLM (its preprocessor pads the shorter text) and
-    the same token ids through nnzoo's gpt: equal logits at every real position."""
-    model, causal_lm, count = _load("gpt_nano", gpt2_preset)
-    assert count == 2 + 2 * 16 + 2  # embeddings, 2 layers of 16 tensors, the final norm
-    x, _, _ = causal_lm.preprocessor(keras.ops.convert_to_tensor(TEXTS))
-    x = {k: np.asarray(v) for k, v in x.items()}
-    mask = x["padding_mask"].astype(bool)
-    assert mask.sum(axis=1).tolist() == [12, 11]  # both padded to 16, by 4 and 5
-    expected = np.asarray(causal_lm(x))
-    actual = np.asarray(model(x))
-    assert actual.shape == (2, 16, 267)
-    np.testing.assert_allclose(actual[mask], expected[mask], atol=ATOL)
-    # Unpadded: the shorter text alone, cut to its length.
-    alone = {k: v[1:, :11] for k, v in x.items()}
-    np.testing.assert_allclose(np.asarray(model(alone)), np.asarray(causal_lm(alone)), atol=ATOL)
-    np.testing.assert_allclose(np.asarray(model(alone))[0], actual[1, :11], atol=ATOL)
+def _keras_hub_inputs(preprocessor, texts):
+    """What KerasHub's own ``fit`` / ``predict`` feed the model: the preprocessor in tf.data."""
+    import tensorflow as tf
+
+    def features(batch):
+        out = preprocessor(batch)
+        return out[0] if isinstance(out, tuple) else out
+
+    data = tf.data.Dataset.from_tensor_slices(texts).batch(len(texts)).map(features)
+    return _numpy(next(iter(data)))
 
 
-def test_bert_sequence_pooled_and_head_match(bert_preset):
-    """Raw text through KerasHub's BertTextClassifier: the sequence output at real positions,
-    the pooled output and the 3-class logits (the preset's head is copied) equal nnzoo's."""
-    model, classifier, count = _load("bert_tiny", bert_preset, num_classes=3)
+def _nnzoo_inputs(rows, pad_id, length):
+    """Token id rows padded to ``length``; the mask from the rows' lengths (GPT-2 pads with an
+    ordinary id, so ``!= pad_id`` would not do)."""
+    token_ids = np.full((len(rows), length), pad_id, dtype="int32")
+    padding_mask = np.zeros((len(rows), length), dtype="int32")
+    for i, row in enumerate(rows):
+        token_ids[i, : len(row)] = row[:length]
+        padding_mask[i, : len(row)] = 1
+    return {"token_ids": token_ids, "padding_mask": padding_mask}
+
+
+def test_gpt2_logits_match_with_and_without_padding(gpt2_preset, caplog):
+    """Raw text through KerasHub's GPT2CausalLM and through nnzoo (the preset's byte-pair
+    tokenizer as an nnzoo tokenizer, then nnzoo's ``gpt2`` with the preset's weights): the same
+    ids, and the same logits at every real position, padded in a batch or alone."""
+    model, count = _load("gpt2", gpt2_preset, caplog)
+    assert count == 2 + 2 * 16 + 2  # 2 embeddings, 2 layers of 16 tensors, the final norm
+    causal_lm = _task(gpt2_preset)
+    x = _keras_hub_inputs(causal_lm.preprocessor, TEXTS)
+    lengths = x["padding_mask"].sum(axis=1)
+    assert lengths[0] != lengths[1] and max(lengths) < 16  # the shorter text is padded
+    expected = np.asarray(causal_lm(x))  # (2, 16, V): what causal_lm.predict(TEXTS) gives
+
+    tokenizer = from_keras_hub(causal_lm.preprocessor.tokenizer)
+    rows = [[tokenizer.bos_id, *tokenizer.encode(t), tokenizer.eos_id] for t in TEXTS]
+    ours = _nnzoo_inputs(rows, tokenizer.pad_id, 16)
+    np.testing.assert_array_equal(ours["padding_mask"], x["padding_mask"])
+    mask = ours["padding_mask"].astype(bool)
+    np.testing.assert_array_equal(ours["token_ids"][mask], x["token_ids"][mask])
+    actual = np.asarray(model(ours))
+    assert actual.shape == expected.shape == (2, 16, model.output_shape[-1])
+    diff = np.abs(actual[mask] - expected[mask]).max()
+    assert diff < ATOL, diff
+    # Without padding: each text alone, cut to its length.
+    for i, n in enumerate(lengths):
+        alone = {k: v[i : i + 1, :n] for k, v in ours.items()}
+        np.testing.assert_allclose(np.asarray(model(alone))[0], expected[i, :n], atol=ATOL)
+
+
+def test_bert_sequence_pooled_and_head_match(bert_preset, caplog):
+    """Raw text through KerasHub's BertTextClassifier and through nnzoo (the preset's WordPiece
+    tokenizer, BERT's ids: [CLS] = 101, ...): the same ids; the sequence output at real
+    positions, the pooled output and the 3-class logits (the preset's head) are equal."""
+    model, count = _load("bert_tiny", bert_preset, caplog, num_classes=3)
     assert count == 3 + 2 + 2 * 16 + 2 + 2  # 3 embeddings, their norm, 2 layers, pooler, head
-    x = classifier.preprocessor(keras.ops.convert_to_tensor(TEXTS))
-    x = {k: np.asarray(v) for k, v in x.items()}
-    mask = x["padding_mask"].astype(bool)
-    assert mask.sum(axis=1).tolist() == [9, 5]
+    classifier = _task(bert_preset)
+    x = _keras_hub_inputs(classifier.preprocessor, TEXTS)
+    expected = np.asarray(classifier(x))  # (2, 3): what classifier.predict(TEXTS) gives
     theirs = classifier.backbone(x)
+
+    from nnzoo.data.text import encode_texts
+
+    tokenizer = from_keras_hub(classifier.preprocessor.tokenizer)
+    assert (tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id) == (101, 102, 0)
+    ours = encode_texts(tokenizer, TEXTS, x["token_ids"].shape[1], segments=True)
+    for key in ("token_ids", "padding_mask", "segment_ids"):
+        np.testing.assert_array_equal(ours[key], x[key])
+    mask = ours["padding_mask"].astype(bool)
+    assert mask.sum(axis=1)[0] != mask.sum(axis=1)[1]
+
     sequence = keras.Model(model.inputs, model.get_layer("transformer_layer_1").output)
     np.testing.assert_allclose(
-        np.asarray(sequence(x))[mask], np.asarray(theirs["sequence_output"])[mask], atol=ATOL
+        np.asarray(sequence(ours))[mask], np.asarray(theirs["sequence_output"])[mask], atol=ATOL
     )
     pooled = keras.Model(model.inputs, model.get_layer("pooled_dense").output)
     np.testing.assert_allclose(
-        np.asarray(pooled(x)), np.asarray(theirs["pooled_output"]), atol=ATOL
+        np.asarray(pooled(ours)), np.asarray(theirs["pooled_output"]), atol=ATOL
     )
-    logits = np.asarray(model(x))
-    assert np.abs(logits).max() > 0.5  # the preset's trained head, not a fresh one
-    np.testing.assert_allclose(logits, np.asarray(classifier(x)), atol=ATOL)
+    np.testing.assert_allclose(np.asarray(model(ours)), expected, atol=ATOL)
 
 
-def test_a_two_class_head_becomes_one_binary_logit(tmp_path):
-    """KerasHub's two softmax logits [a, b] become nnzoo's single logit b - a: the same
-    probability of class 1."""
+def test_a_two_class_head_becomes_one_binary_logit(tmp_path, caplog):
+    """KerasHub's two logits [a, b] become nnzoo's single binary logit b - a: the same
+    probability of class 1 (softmax([a, b])[1] = sigmoid(b - a))."""
     preset = _bert_classifier_preset(tmp_path / "bert_binary", 2, seed=3)
-    model, classifier, count = _load("bert_tiny", preset, num_classes=2)
+    model, count = _load("bert_tiny", preset, caplog, num_classes=2)
     assert count == 41
-    x = {k: np.asarray(v) for k, v in classifier.preprocessor(np.array(TEXTS)).items()}
+    classifier = _task(preset)
+    x = _keras_hub_inputs(classifier.preprocessor, ["the cat sat on the mat.", "a dog ran"])
     theirs = np.asarray(classifier(x))  # (2, 2)
     ours = np.asarray(model(x))  # (2, 1)
+    assert np.abs(theirs[:, 1] - theirs[:, 0]).min() > 0.1  # a head that decides something
     np.testing.assert_allclose(ours[:, 0], theirs[:, 1] - theirs[:, 0], atol=ATOL)
 
 
@@ -214,17 +236,14 @@ def test_a_new_head_stays_freshly_initialised(bert_preset):
     np.testing.assert_array_equal(model.get_layer("pooled_dense").get_weights()[0], pooled[0])
 
 
-def _sizes(preset):
-    return bert_adapter.to_params(json.loads((preset / "config.json").read_text())["config"])
-
-
 def test_a_model_of_another_size_is_refused(bert_preset):
     task = _task(bert_preset)
-    model = build_model("bert_tiny", **{**_sizes(bert_preset), "num_layers": 3})
+    sizes = bert_adapter.to_params(task.backbone.get_config())
+    model = build_model("bert_tiny", **{**sizes, "num_layers": 3})
     with pytest.raises(ValueError) as err:
         bert_adapter.copy_weights(model, task.backbone, task)
     assert str(err.value) == "the preset has 2 transformer layers, the model 3"
-    model = build_model("bert_tiny", **{**_sizes(bert_preset), "intermediate_dim": 48})
+    model = build_model("bert_tiny", **{**sizes, "intermediate_dim": 48})
     with pytest.raises(ValueError) as err:
         bert_adapter.copy_weights(model, task.backbone, task)
     assert str(err.value) == (
