@@ -250,3 +250,61 @@ def test_a_model_of_another_size_is_refused(bert_preset):
         "transformer_layer_0.feedforward_intermediate_dense: KerasHub weights [(32, 64), (64,)] "
         "do not fit nnzoo's [(32, 48), (48,)]"
     )
+
+
+# --------------------------------------------------------------------------- nnzoo -> KerasHub
+
+
+def test_an_nnzoo_bert_becomes_a_keras_hub_preset_and_back(tmp_path, caplog):
+    """``to_keras_hub``: a masked-LM BERT trained by nnzoo and its WordPiece tokenizer become a
+    KerasHub BertMaskedLM preset; loading that preset gives back exactly the same model, and a
+    classifier from it has the same encoder (KerasHub's backbone computes the same sequence)."""
+    from nnzoo.data.tokenizers import WordPieceTokenizer
+
+    words = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", ".", "##s"]
+    tokenizer = WordPieceTokenizer(words)
+    keras.utils.set_random_seed(7)
+    sizes = dict(TINY, vocabulary_size=7 + len(words), max_sequence_length=16)
+    model = build_model("bert_tiny", task="masked_lm", **sizes)
+    # Not a fresh model: every weight moved, the MLM output bias too.
+    rng = np.random.default_rng(0)
+    model.set_weights([w + rng.normal(0, 0.05, w.shape) for w in model.get_weights()])
+
+    task = bert_adapter.to_keras_hub(model, tokenizer, sequence_length=12)
+    assert type(task).__name__ == "BertMaskedLM"
+    preset = tmp_path / "pretrained"
+    task.save_to_preset(str(preset))
+
+    loaded, count = _load("bert_tiny", preset, caplog, task="masked_lm")
+    assert count == 3 + 2 + 2 * 16 + 2 + 2 + 1  # embeddings, norm, layers, transform, norm, bias
+    for ours, back in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(back.numpy(), ours.numpy(), err_msg=ours.path)
+
+    from nnzoo.data.text import encode_texts
+
+    texts = ["the cats sat on a mat.", "a dog ran"]
+    inputs = encode_texts(tokenizer, texts, 12, segments=True)
+    theirs = from_keras_hub(_task(preset).preprocessor.tokenizer)
+    np.testing.assert_array_equal(encode_texts(theirs, texts, 12, segments=True)["token_ids"],
+                                  inputs["token_ids"])  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(loaded(inputs)), np.asarray(model(inputs)))
+
+    classifier, count = _load("bert_tiny", preset, caplog, num_classes=3)
+    assert count == 3 + 2 + 2 * 16 + 2  # the pooler too (KerasHub's); a fresh 3-class head
+    encoder = keras.Model(model.inputs, model.get_layer("transformer_layer_1").output)
+    mask = inputs["padding_mask"].astype(bool)
+    expected = np.asarray(task.backbone(inputs)["sequence_output"])[mask]
+    np.testing.assert_allclose(np.asarray(encoder(inputs))[mask], expected, atol=ATOL)
+    encoder = keras.Model(classifier.inputs, classifier.get_layer("transformer_layer_1").output)
+    np.testing.assert_allclose(np.asarray(encoder(inputs))[mask], expected, atol=ATOL)
+
+
+def test_to_keras_hub_needs_a_wordpiece_tokenizer():
+    from nnzoo.data.tokenizers import ByteTokenizer
+
+    model = build_model("bert_tiny", **dict(TINY, vocabulary_size=30, max_sequence_length=8))
+    with pytest.raises(ValueError) as err:
+        bert_adapter.to_keras_hub(model, ByteTokenizer())
+    assert str(err.value) == (
+        "a KerasHub BERT preset needs a WordPiece tokenizer. Received: tokenizer='byte'"
+    )
