@@ -71,7 +71,9 @@ def generate(
         model: a causal LM taking ``{"token_ids", "padding_mask"}`` (B, T) int32 and returning
             logits (B, T, vocabulary_size).
         tokenizer: the run's tokenizer.
-        prompt: the text to continue; an empty prompt starts from a newline.
+        prompt: the text to continue; an empty prompt starts from a newline, or, with a
+            tokenizer that frames documents (GPT-2), every prompt starts after its start
+            token (``<|endoftext|>``), as KerasHub's ``GPT2CausalLM.generate`` does.
         max_new_tokens: how many tokens to sample. Defaults to `200`.
         temperature: divides the logits; `0` takes the most likely token every step
             (deterministic). Defaults to `1.0`.
@@ -81,7 +83,9 @@ def generate(
             cropped. Defaults to `None`: the model's input length if fixed, else unlimited.
 
     Returns:
-        The continuation only, without the prompt. Sampling stops early at ``[EOS]``.
+        The continuation only, without the prompt, decoded by ``tokenizer`` (GPT-2: the exact
+        bytes). Sampling stops early at the tokenizer's end token (``[EOS]``,
+        ``<|endoftext|>``).
     """
     if temperature < 0:
         raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature}")
@@ -93,18 +97,27 @@ def generate(
         )
     max_sequence_length = max_sequence_length or _model_length(model)
     rng = np.random.default_rng(seed)
-    context = tokenizer.encode(prompt) or tokenizer.encode("\n")
+    if tokenizer.frames_documents and tokenizer.bos_id is not None:
+        # GPT-2: a text starts after <|endoftext|>, as KerasHub's generate frames a prompt.
+        context = [tokenizer.bos_id, *tokenizer.encode(prompt)]
+    else:
+        context = tokenizer.encode(prompt) or tokenizer.encode("\n")
+    # A padding id that is a special token (nnzoo's [PAD]) is never a target, so never a
+    # sample; GPT-2 pads with an ordinary token id (KerasHub's 0, "!"), which stays allowed.
+    pad = tokenizer.pad_id
+    forbid_pad = pad in tokenizer.special_ids and pad != tokenizer.eos_id
     generated: list[int] = []
     for _ in range(max_new_tokens):
         window = context[-max_sequence_length:] if max_sequence_length else context
         width = max_sequence_length or _bucket(len(window))
-        token_ids = np.zeros((1, width), dtype="int32")
+        token_ids = np.full((1, width), pad, dtype="int32")
         token_ids[0, : len(window)] = window
         padding_mask = np.zeros((1, width), dtype="int32")
         padding_mask[0, : len(window)] = 1
         logits = model.predict_on_batch({"token_ids": token_ids, "padding_mask": padding_mask})
         logits = np.asarray(logits)[0, len(window) - 1].copy()  # (vocabulary_size,)
-        logits[tokenizer.pad_id] = -np.inf  # padding is never a target, never a sample
+        if forbid_pad:
+            logits[pad] = -np.inf
         token = sample_next(logits, rng, temperature=temperature, top_k=top_k)
         if token == tokenizer.eos_id:
             break

@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import sysconfig
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,23 +112,32 @@ def _check_tokenizer(kind: Any, vocabulary_size: Any) -> None:
 def encode_texts(
     tokenizer: Tokenizer, texts: Sequence[str], sequence_length: int, *, segments: bool = False
 ) -> dict[str, np.ndarray]:
-    """Model inputs for ``texts``: ids truncated to ``sequence_length`` and padded with 0.
+    """Model inputs for ``texts``: ids truncated to ``sequence_length`` and padded with the
+    tokenizer's ``pad_id``.
 
-    With ``segments`` (BERT) each text is framed as ``[CLS] ... [SEP]`` and ``segment_ids``
-    (all zeros: one segment) is added. Returns int32 arrays of shape ``(len(texts), T)``:
-    ``token_ids``, ``padding_mask`` (1 = real token) and, with ``segments``, ``segment_ids``.
+    With ``segments`` (BERT) each text is framed as ``[CLS] ... [SEP]`` (the tokenizer's ids)
+    and ``segment_ids`` (all zeros: one segment) is added. Returns int32 arrays of shape
+    ``(len(texts), T)``: ``token_ids``, ``padding_mask`` (1 = real token, from each text's
+    length, so a padding id that is also an ordinary token, as GPT-2's, is no problem) and,
+    with ``segments``, ``segment_ids``.
     """
-    token_ids = np.zeros((len(texts), sequence_length), dtype="int32")
+    if segments and (tokenizer.cls_id is None or tokenizer.sep_id is None):
+        raise ValueError(
+            "`segments` frames texts as [CLS] ... [SEP], and this tokenizer has no [CLS] or "
+            f"[SEP] token. Received: a {type(tokenizer).__name__}"
+        )
+    token_ids = np.full((len(texts), sequence_length), tokenizer.pad_id, dtype="int32")
+    lengths = np.zeros(len(texts), dtype="int64")
     for row, text in enumerate(texts):
         ids = tokenizer.encode(text)
         if segments:
             ids = [tokenizer.cls_id, *ids[: sequence_length - 2], tokenizer.sep_id]
         ids = ids[:sequence_length]
         token_ids[row, : len(ids)] = ids
-    # Texts are padded with [PAD] = 0 only, so the mask is where the ids are nonzero, except
-    # for texts that encode to nothing: those keep one [PAD] marked real so no row is empty.
-    padding_mask = (token_ids != tokenizer.pad_id).astype("int32")
-    padding_mask[padding_mask.sum(axis=1) == 0, 0] = 1
+        lengths[row] = len(ids)
+    # A text that encodes to nothing keeps one padding token marked real, so no row is empty.
+    lengths = np.maximum(lengths, 1)
+    padding_mask = (np.arange(sequence_length)[None, :] < lengths[:, None]).astype("int32")
     inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
     if segments:
         inputs["segment_ids"] = np.zeros_like(token_ids)
@@ -162,15 +171,20 @@ def _split_files(seed: int, max_chars: int) -> dict[str, list[str]]:
     return {**{f"{k}_files": v for k, v in names.items()}, **texts}
 
 
-def _lm_windows(ids: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Non-overlapping windows of ``length`` inputs and their next tokens (-1 at padding)."""
+def _lm_windows(
+    ids: np.ndarray, length: int, pad_id: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Non-overlapping windows of ``length`` inputs (padded with ``pad_id``), their next
+    tokens (-1 at padding) and their padding mask (1 = real token)."""
     n = max(len(ids) - 1, 0)
     count = -(-n // length)
-    x = np.zeros((count, length), dtype="int32")
+    x = np.full((count, length), pad_id, dtype="int32")
     y = np.full((count, length), IGNORE_INDEX, dtype="int32")
+    mask = np.zeros((count, length), dtype="int32")
     x.reshape(-1)[:n] = ids[:n]
     y.reshape(-1)[:n] = ids[1 : n + 1]
-    return x, y
+    mask.reshape(-1)[:n] = 1
+    return x, y, mask
 
 
 def mask_tokens(
@@ -180,45 +194,68 @@ def mask_tokens(
     *,
     vocabulary_size: int,
     mask_id: int,
-    num_special: int,
+    num_special: int | None = None,
+    special_ids: Collection[int] | None = None,
     rate: float = 0.15,
 ) -> tuple[np.ndarray, np.ndarray]:
     """BERT's masking: returns ``(masked_ids, labels)``.
 
-    Each real, non-special token is chosen with probability ``rate``; a chosen token becomes
-    ``[MASK]`` (80 %), a random ordinary token (10 %) or stays as it is (10 %). ``labels`` holds
-    the original id at chosen positions and -1 (ignored by the loss) everywhere else.
+    Each real token that is not special is chosen with probability ``rate``; a chosen token
+    becomes ``[MASK]`` (80 %), a random ordinary token (10 %) or stays as it is (10 %).
+    ``labels`` holds the original id at chosen positions and -1 (ignored by the loss)
+    everywhere else. The special ids are ``special_ids`` (a preset's, wherever they sit) or
+    ``range(num_special)`` (nnzoo's layout).
     """
-    candidates = (padding_mask == 1) & (token_ids >= num_special)
+    if special_ids is None:
+        if num_special is None:
+            raise ValueError("Pass `special_ids` or `num_special`. Received neither.")
+        special_ids = range(num_special)
+    special = np.asarray(sorted(special_ids), dtype="int64")
+    candidates = (padding_mask == 1) & ~np.isin(token_ids, special)
     chosen = candidates & (rng.random(token_ids.shape) < rate)
     labels = np.where(chosen, token_ids, IGNORE_INDEX).astype("int32")
     action = rng.random(token_ids.shape)
-    random_ids = rng.integers(num_special, vocabulary_size, size=token_ids.shape)
+    ordinary = np.setdiff1d(np.arange(vocabulary_size), special)
+    # For nnzoo's layout (specials first) this draws the same ids as before specials moved.
+    random_ids = ordinary[rng.integers(0, len(ordinary), size=token_ids.shape)]
     masked = np.where(chosen & (action < 0.8), mask_id, token_ids)
     masked = np.where(chosen & (action >= 0.8) & (action < 0.9), random_ids, masked)
     return masked.astype("int32"), labels
 
 
 def masked_lm_inputs(
-    body: np.ndarray, lengths: np.ndarray, rng: np.random.Generator, *, vocabulary_size: int
+    body: np.ndarray,
+    lengths: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    vocabulary_size: int,
+    tokenizer: Tokenizer | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """BERT inputs and targets for ``body`` ids ``(N, B)`` whose row ``i`` holds ``lengths[i]``
-    real tokens, then ``[PAD]``: rows ``[CLS] body [SEP]`` of ``B + 2`` tokens, masked once
-    with :func:`mask_tokens` (static masking). Returns ``token_ids``, ``padding_mask`` and
+    real tokens: rows ``[CLS] body [SEP]`` of ``B + 2`` tokens, then padding, masked once with
+    :func:`mask_tokens` (static masking). The special ids are ``tokenizer``'s (a preset's), or
+    nnzoo's layout without one. Returns ``token_ids``, ``padding_mask`` (from ``lengths``) and
     ``segment_ids`` (all 0), and the labels."""
+    tok = tokenizer if tokenizer is not None else Tokenizer()
+    if tok.cls_id is None or tok.sep_id is None or tok.mask_id is None:
+        raise ValueError(
+            "Masked-LM rows need [CLS], [SEP] and [MASK] tokens, which this tokenizer lacks. "
+            f"Received: a {type(tok).__name__}"
+        )
     count, width = body.shape
-    token_ids = np.zeros((count, width + 2), dtype="int32")
-    token_ids[:, 0] = Tokenizer.cls_id
-    token_ids[:, 1:-1] = body
-    token_ids[np.arange(count), lengths + 1] = Tokenizer.sep_id
-    padding_mask = (np.arange(width + 2)[None, :] < (lengths + 2)[:, None]).astype("int32")
+    positions = np.arange(width + 2)[None, :]
+    padding_mask = (positions < (lengths + 2)[:, None]).astype("int32")
+    token_ids = np.full((count, width + 2), tok.pad_id, dtype="int32")
+    token_ids[:, 0] = tok.cls_id
+    token_ids[:, 1:-1] = np.where(padding_mask[:, 1:-1] == 1, body, tok.pad_id)
+    token_ids[np.arange(count), lengths + 1] = tok.sep_id
     masked, labels = mask_tokens(
         token_ids,
         padding_mask,
         rng,
         vocabulary_size=vocabulary_size,
-        mask_id=Tokenizer.mask_id,
-        num_special=Tokenizer.num_special,
+        mask_id=tok.mask_id,
+        special_ids=tok.special_ids,
     )
     x = {"token_ids": masked, "padding_mask": padding_mask, "segment_ids": np.zeros_like(masked)}
     return x, labels
@@ -233,7 +270,9 @@ def _mlm_windows(
     chunks = np.zeros((count, body), dtype="int32")
     chunks.reshape(-1)[: len(ids)] = ids
     lengths = np.minimum(body, len(ids) - body * np.arange(count))
-    return masked_lm_inputs(chunks, lengths, rng, vocabulary_size=tokenizer.vocabulary_size)
+    return masked_lm_inputs(
+        chunks, lengths, rng, vocabulary_size=tokenizer.vocabulary_size, tokenizer=tokenizer
+    )
 
 
 def load_text_corpus(
@@ -254,12 +293,17 @@ def load_text_corpus(
     windows of ``sequence_length`` tokens; the last window is padded.
 
     ``task="language_modeling"``: ``y`` is the next token at every position (-1 at padding).
+    A tokenizer that frames documents (a GPT-2 preset's: KerasHub's GPT-2 preprocessor adds
+    ``<|endoftext|>`` around each text) puts its start token before each file, so the model
+    learns where a file begins; windows are contiguous text and get no framing of their own.
     ``task="masked_lm"``: windows are ``[CLS] ... [SEP]``, BERT-masked once when loaded with a
     generator seeded from ``seed`` (static masking, as the original BERT data did), ``y`` is
     the original id at the chosen positions and -1 elsewhere; ``x`` adds ``segment_ids``.
 
-    The ``word`` tokenizer is fitted on the training files only (``vocabulary_size`` defaults
-    to 5000). ``num_examples`` caps the training windows (a seeded random subset).
+    ``tokenizer``: ``byte``, ``word`` or ``wordpiece`` (fitted on the training files only;
+    ``vocabulary_size`` defaults to 5000), or the path of a ``tokenizer.json`` (a run's, or a
+    preset's from :func:`~nnzoo.data.tokenizers.from_keras_hub`) used as it is.
+    ``num_examples`` caps the training windows (a seeded random subset).
     """
     check_choice("task", task, _LM_TASKS)
     check_int("sequence_length", sequence_length, minimum=4)
@@ -269,12 +313,22 @@ def load_text_corpus(
     tok = _tokenizer(tokenizer, split["train"], vocabulary_size)
     rng = np.random.default_rng(seed)
     data = {}
+    if task == "masked_lm" and (tok.cls_id is None or tok.mask_id is None):
+        raise ConfigError(
+            "task masked_lm needs a tokenizer with [CLS], [SEP] and [MASK] tokens, which this "
+            f"one lacks. Received: tokenizer={tokenizer}",
+            key="data.params.task",
+            fix="use task: language_modeling, or a byte, word, wordpiece or BERT tokenizer",
+        )
+    # A GPT-2 tokenizer frames each document (here each file) with <|endoftext|> before it,
+    # as GPT-2 saw its training text; windows then cut the stream wherever they fall.
+    frame = [tok.bos_id] if tok.frames_documents and tok.bos_id is not None else []
     for name in ("train", "validation", "test"):
-        ids = np.fromiter((i for text in split[name] for i in tok.encode(text)), dtype="int32")
+        stream = (i for text in split[name] for i in (*frame, *tok.encode(text)))
+        ids = np.fromiter(stream, dtype="int32")
         if task == "language_modeling":
-            x, y = _lm_windows(ids, sequence_length)
-            inputs = {"token_ids": x, "padding_mask": (x != tok.pad_id).astype("int32")}
-            # A real [PAD] never occurs in text, so the mask is exactly "not padding".
+            x, y, mask = _lm_windows(ids, sequence_length, tok.pad_id)
+            inputs = {"token_ids": x, "padding_mask": mask}
         else:
             inputs, y = _mlm_windows(ids, sequence_length, tok, rng)
         data[name] = (inputs, y)
@@ -437,6 +491,13 @@ def text_classification(
     if not saved:
         _check_tokenizer(tokenizer, vocabulary_size)
     fixed = _tokenizer(tokenizer, (), vocabulary_size) if saved else None
+    if segments and fixed is not None and (fixed.cls_id is None or fixed.sep_id is None):
+        raise ConfigError(
+            "segments frames each text as [CLS] ... [SEP], and this tokenizer has no [CLS] or "
+            f"[SEP] token. Received: tokenizer={tokenizer}",
+            key="data.params.segments",
+            fix="set segments: false (GPT-2 and other models without segments)",
+        )
 
     def fit(train_texts: Sequence[str]) -> Encoding:
         tok = fixed or _tokenizer(tokenizer, list(train_texts), vocabulary_size)
