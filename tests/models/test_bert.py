@@ -74,7 +74,12 @@ def test_masked_lm_outputs_vocabulary_logits_with_a_tied_projection(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "layers", "hidden"),
-    [("bert_tiny", 2, 128), ("bert_mini", 4, 256), ("bert_small", 4, 512)],
+    [
+        ("bert_tiny", 2, 128),
+        ("bert_mini", 4, 256),
+        ("bert_small", 4, 512),
+        ("bert_medium", 8, 512),
+    ],
 )
 def test_compact_sizes(name, layers, hidden):
     from nnzoo.registry import get_card
@@ -94,3 +99,12 @@ def test_unknown_task_is_rejected():
         "params.task: must be one of 'classification', 'masked_lm'. "
         "Received: task='language_modeling'. Fix: use one of them"
     )
+
+
+def test_bert_large_has_the_published_count_by_the_closed_form():
+    """BERT-large (24 layers, 1024 hidden, 16 heads): 335,141,888 with the pooler (Hugging Face
+    BertModel, KerasHub's bert_large_en_uncased), plus a 1024 -> 1 head; not built here."""
+    from nnzoo.registry import get_card
+
+    card = get_card("bert_large")
+    assert card.count_params(**card.defaults) == card.num_params == 335_141_888 + 1025
