@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from nnzoo.data.tokenizers import ByteTokenizer
+from nnzoo.data.tokenizers import BytePairTokenizer, ByteTokenizer, _byte_to_unicode
 from nnzoo.generation import generate, sample_next
 
 VOCAB = ByteTokenizer().vocabulary_size
@@ -100,3 +100,57 @@ def test_bad_arguments_name_the_value(next_model):
         generate(next_model, ByteTokenizer(), "a", temperature=-1)
     with pytest.raises(ValueError, match="Received: top_k=0"):
         generate(next_model, ByteTokenizer(), "a", top_k=0)
+
+
+# --------------------------------------------------------------------------- GPT-2's tokenizer
+
+
+def _byte_pair() -> BytePairTokenizer:
+    """GPT-2's layout without merges: the 256 byte symbols ("!" = 0), <|endoftext|> = 256."""
+    vocabulary = {char: i for i, char in enumerate(_byte_to_unicode().values())}
+    vocabulary["<|endoftext|>"] = 256
+    special = {"bos": "<|endoftext|>", "eos": "<|endoftext|>"}
+    return BytePairTokenizer(vocabulary, [], special_tokens=special)
+
+
+class _Script(keras.layers.Layer):
+    """Fake LM logits: position t favours ``script[t]``, whatever the tokens are."""
+
+    def __init__(self, script, vocabulary_size, **kwargs):
+        super().__init__(**kwargs)
+        self.script = list(script) + [script[-1]] * (64 - len(script))
+        self.vocabulary_size = vocabulary_size
+
+    def call(self, token_ids, padding_mask):
+        table = keras.ops.convert_to_tensor(self.script, dtype="int32")
+        favoured = table[: keras.ops.shape(token_ids)[1]][None, :]  # (1, T)
+        logits = 10.0 * keras.ops.one_hot(favoured, self.vocabulary_size)  # (1, T, V)
+        return logits + keras.ops.cast(padding_mask, "float32")[..., None] * 0.0
+
+
+def _script_model(script, vocabulary_size) -> keras.Model:
+    inputs = {
+        "token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+        "padding_mask": keras.Input(shape=(None,), dtype="int32", name="padding_mask"),
+    }
+    layer = _Script(script, vocabulary_size)
+    return keras.Model(inputs, layer(inputs["token_ids"], inputs["padding_mask"]))
+
+
+def test_byte_pair_generation_frames_the_prompt_decodes_bytes_and_stops_at_the_end_token():
+    tok = _byte_pair()
+    assert tok.pad_id == tok.encode("!")[0] == 0  # GPT-2 pads with an ordinary token
+    # The prompt "" is [<|endoftext|>] (position 0); the script continues from position 0
+    # with "ab🎉!" (4 byte tokens for the emoji; "!" is the padding id, still sampled), then
+    # the end token, which stops sampling.
+    script = [*tok.encode("ab🎉!"), tok.eos_id, *tok.encode("never")]
+    model = _script_model(script, tok.vocabulary_size)
+    assert generate(model, tok, "", max_new_tokens=20, temperature=0) == "ab🎉!"
+    # A prompt of 2 tokens sits after <|endoftext|>: the continuation is predicted from
+    # position 2 on (without the frame it would start at position 1, with "y").
+    script = [*tok.encode("xy"), *tok.encode("ok"), tok.eos_id]
+    model = _script_model(script, tok.vocabulary_size)
+    assert generate(model, tok, "xy", max_new_tokens=20, temperature=0) == "ok"
+    # Cut inside the emoji's bytes: the partial character decodes as U+FFFD, no error.
+    model = _script_model([*tok.encode("🎉"), tok.eos_id], tok.vocabulary_size)
+    assert generate(model, tok, "", max_new_tokens=2, temperature=0) == "\ufffd"
