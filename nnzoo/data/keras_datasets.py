@@ -17,7 +17,8 @@ only in the reader that turns their files into arrays.
 
 Images are float32 in [0, 1], channels last: ``(28, 28, 1)`` for MNIST / Fashion-MNIST,
 ``(32, 32, 3)`` for CIFAR. The official test split is ``SourceData.test``. ``imdb`` yields
-``token_ids`` / ``padding_mask`` (post-padded with 0) with Keras's word ids.
+``token_ids`` / ``padding_mask`` (post-padded with 0) with Keras's word ids, or, with a
+``tokenizer`` (a preset's), its reviews as text read by that tokenizer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import functools
 import gzip
 import io
+import json
 import os
 import pickle
 import tarfile
@@ -44,6 +46,7 @@ from nnzoo.data._sources import (
     classification_data,
     register_source,
 )
+from nnzoo.errors import ConfigError
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -53,6 +56,8 @@ __all__ = [
     "RemoteFile",
     "fetch",
     "imdb_inputs",
+    "imdb_texts",
+    "imdb_words",
     "load_keras_images",
     "load_npz",
     "need",
@@ -115,9 +120,23 @@ def fetch(name: str, *, download: bool = True) -> list[str]:
 
 def _needs(name: str) -> Callable[[Mapping[str, Any]], list[Need]]:
     def needs(params: Mapping[str, Any]) -> list[Need]:
-        return [need(name, download=params.get("download", True) is not False)]
+        download = params.get("download", True) is not False
+        found = [need(name, download=download)]
+        if name == "imdb" and params.get("tokenizer") is not None:
+            found.append(_imdb_word_index_need(download=download))
+        return found
 
     return needs
+
+
+def _imdb_word_index_need(*, download: bool = True) -> Need:
+    """IMDB's word index (``keras.datasets.imdb.get_word_index``'s file): reviews as text."""
+    return Need(
+        what="imdb word index",
+        files=(IMDB_WORD_INDEX,),
+        alternative="use an offline source: --set data.source=stdlib_topics",
+        forbidden=None if download else "data.params.download is false",
+    )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -365,39 +384,97 @@ def load_imdb(
     num_examples: int | None = None,
     num_test_examples: int | None = None,
     download: bool = True,
+    tokenizer: str | None = None,
+    segments: bool = False,
 ) -> SourceData:
-    """IMDB review sentiment (25,000 / 25,000), as Keras's word ids.
+    """IMDB review sentiment (25,000 / 25,000), as Keras's word ids or as text.
 
-    As ``keras.datasets.imdb.load_data(num_words=vocabulary_size)``: 0 is padding, 1 starts
-    every review, 2 is out-of-vocabulary, words are ``3 + frequency rank``. Each review keeps
-    its first ``sequence_length`` ids and is padded at the end with 0; ``padding_mask`` is 1
-    on real tokens. Labels: 0 negative, 1 positive.
+    Without ``tokenizer``, as ``keras.datasets.imdb.load_data(num_words=vocabulary_size)``:
+    0 is padding, 1 starts every review, 2 is out-of-vocabulary, words are ``3 + frequency
+    rank``. Each review keeps its first
+    ``sequence_length`` ids and is padded at the end with 0; ``padding_mask`` is 1 on real
+    tokens. Labels: 0 negative, 1 positive.
+
+    With ``tokenizer`` (``byte``, ``word``, ``wordpiece`` or the path of a ``tokenizer.json``,
+    e.g. a KerasHub preset's), each review is first turned back into its text with IMDB's word
+    index (``imdb_word_index.json``, a second Keras download: lower-case words without
+    punctuation, as Keras stored them) and read as any text source reads text
+    (:func:`~nnzoo.data.text.text_classification`; ``segments`` frames it for BERT;
+    ``vocabulary_size`` is then a learned tokenizer's).
     """
     check_int("vocabulary_size", vocabulary_size, minimum=4)
     check_int("sequence_length", sequence_length, minimum=2)
     _check_caps(num_examples, num_test_examples)
+    if segments and tokenizer is None:
+        raise ConfigError(
+            "segments frames texts as [CLS] ... [SEP], and imdb's Keras word ids are no text. "
+            "Received: segments=True",
+            key="data.params.segments",
+            fix="set data.params.tokenizer (e.g. wordpiece) to read imdb as text",
+        )
     (path,) = fetch("imdb", download=download)
     f = load_npz(path)
+    # As text, every word is kept (the index has them all); as ids, the top vocabulary_size.
+    num_words = vocabulary_size if tokenizer is None else 2**31
     (x_train, y_train), (x_test, y_test) = _imdb_sequences(
-        f["x_train"], f["y_train"], f["x_test"], f["y_test"], vocabulary_size
+        f["x_train"], f["y_train"], f["x_test"], f["y_test"], num_words
     )
 
-    def prepare(xs: list, y: np.ndarray, cap: int | None, salt: int):
+    def subset(xs: list, y: np.ndarray, cap: int | None, salt: int) -> tuple[list, np.ndarray]:
         rows = _subset(len(xs), cap, seed + salt)
         if rows is not None:
             xs, y = [xs[i] for i in rows], y[rows]
-        return imdb_inputs(xs, sequence_length), np.asarray(y).astype("int32")
+        return xs, np.asarray(y).astype("int32")
 
-    x, y = prepare(x_train, y_train, num_examples, 0)
+    train = subset(x_train, y_train, num_examples, 0)
+    test = subset(x_test, y_test, num_test_examples, 1)
+    class_names = ["negative", "positive"]
+    if tokenizer is not None:
+        from nnzoo.data.text import text_classification
+
+        (index_path,) = _imdb_word_index_need(download=download).fetch()
+        words = imdb_words(index_path)
+        data = text_classification(
+            imdb_texts(train[0], words),
+            train[1],
+            class_names,
+            tokenizer=tokenizer,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            segments=segments,
+        )
+        texts = np.empty(len(test[0]), dtype=object)
+        texts[:] = imdb_texts(test[0], words)
+        data.test = (texts, test[1])
+        return data
     spec = DataSpec(
         input_kind="tokens",
         input_shape=(sequence_length,),
         num_classes=2,
-        class_names=["negative", "positive"],
+        class_names=class_names,
         vocabulary_size=vocabulary_size,
         sequence_length=sequence_length,
     )
-    return SourceData(x=x, y=y, spec=spec, test=prepare(x_test, y_test, num_test_examples, 1))
+    x = imdb_inputs(train[0], sequence_length)
+    return SourceData(
+        x=x, y=train[1], spec=spec, test=(imdb_inputs(test[0], sequence_length), test[1])
+    )
+
+
+def imdb_words(path: str) -> dict[int, str]:
+    """IMDB's word index file as ``{frequency rank: word}``."""
+    with open(path, encoding="utf-8") as f:
+        return {int(rank): word for word, rank in json.load(f).items()}
+
+
+def imdb_texts(
+    sequences: Sequence[Sequence[int]], words: Mapping[int, str], *, index_from: int = 3
+) -> list[str]:
+    """Reviews as :func:`_imdb_sequences` gives them (a start id, then ``rank + index_from``,
+    no out-of-vocabulary id) turned back into text: their words joined by spaces."""
+    return [
+        " ".join(words.get(int(i) - index_from, "") for i in seq[1:]).strip() for seq in sequences
+    ]
 
 
 # --------------------------------------------------------------------------- the sets
@@ -448,6 +525,12 @@ class KerasDataset:
 
 
 _TF_KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+#: IMDB's word index (``keras.datasets.imdb.get_word_index``), for reading reviews as text.
+IMDB_WORD_INDEX = RemoteFile(
+    "imdb_word_index.json",
+    f"{_TF_KERAS}imdb_word_index.json",
+    "bfafd718b763782e994055a2d397834f",
+)
 #: Fashion-MNIST's files and their sizes in bytes.
 _FASHION = {
     "train-labels-idx1-ubyte.gz": 29_515,
@@ -527,7 +610,7 @@ DATASETS: dict[str, KerasDataset] = {
         ),
         loader=load_imdb,
         input_kind="tokens",
-        summary="IMDB review sentiment, 25k/25k, word ids (keras.datasets)",
+        summary="IMDB review sentiment, 25k/25k, word ids or text (keras.datasets)",
         offline_alternative="stdlib_topics",
     ),
 }

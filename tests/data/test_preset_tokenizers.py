@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 
 import numpy as np
@@ -427,3 +428,56 @@ def test_text_folder_and_csv_with_preset_tokenizers(bert, gpt2, bert_json, gpt2_
                 assert first[0] == 101 and first[-1] == 102
             else:
                 assert tok.decode(first)  # GPT-2 ids decode back to the text's start
+
+
+# ------------------------------------------------------------------------------ imdb as text
+
+
+def test_imdb_reads_its_reviews_as_text_with_a_preset_tokenizer(
+    put, keras_home, monkeypatch, bert, bert_json
+):
+    from fixtures import sha256, write_imdb
+
+    from nnzoo.data import keras_datasets
+
+    put("imdb", write_imdb)
+    # The fixture's reviews use word ranks 5 (positive), 7 (negative) and 50,000 (rare).
+    index = keras_home / "datasets" / "imdb_word_index.json"
+    index.write_text(json.dumps({"the": 1, "fox": 5, "jumped": 7, "quick": 50_000}))
+    remote = keras_datasets.IMDB_WORD_INDEX
+    monkeypatch.setattr(
+        keras_datasets, "IMDB_WORD_INDEX", dataclass_replace(remote, file_hash=sha256(index))
+    )
+    params = {"tokenizer": bert_json, "segments": True, "sequence_length": 128}
+    splits = load_data("imdb", params=params, seed=0)
+    assert tokenizer_from_json(splits.artifacts["tokenizer.json"]) == bert
+    x, y = splits.test
+    assert len(y) == 8 and set(y.tolist()) == {0, 1}
+    for ids, mask, label in zip(x["token_ids"], x["padding_mask"], y, strict=True):
+        real = ids[mask == 1].tolist()
+        assert real[0] == 101 and real[-1] == 102
+        # The review's text again: "fox fox fox quick fox ..." (positive) or "jumped ...".
+        words = bert.decode(real[1:-1]).split()
+        word = "fox" if label == 1 else "jumped"
+        assert words == ["quick" if k % 4 == 3 else word for k in range(len(words))]
+        assert len(words) >= 3
+
+
+def test_imdb_without_a_tokenizer_refuses_segments(put):
+    from fixtures import write_imdb
+
+    put("imdb", write_imdb)
+    with pytest.raises(ConfigError) as caught:
+        load_data("imdb", params={"segments": True}, seed=0)
+    assert caught.value.key == "data.params.segments"
+    assert caught.value.message.endswith("Received: segments=True")
+
+
+def test_imdb_as_text_needs_the_word_index_offline(put):
+    from fixtures import write_imdb
+
+    from nnzoo.errors import DataNotAvailableError
+
+    put("imdb", write_imdb)
+    with pytest.raises(DataNotAvailableError, match="imdb_word_index.json"):
+        load_data("imdb", params={"tokenizer": "byte"}, seed=0)
