@@ -123,9 +123,9 @@ class _Script(keras.layers.Layer):
 
     def call(self, token_ids, padding_mask):
         table = keras.ops.convert_to_tensor(self.script, dtype="int32")
-        favoured = table[: keras.ops.shape(token_ids)[1]][None, :]  # (1, T)
-        logits = 10.0 * keras.ops.one_hot(favoured, self.vocabulary_size)  # (1, T, V)
-        return logits + keras.ops.cast(padding_mask, "float32")[..., None] * 0.0
+        positions = keras.ops.cumsum(keras.ops.ones_like(token_ids), axis=1) - 1  # (B, T)
+        favoured = keras.ops.take(table, positions)  # (B, T)
+        return 10.0 * keras.ops.one_hot(favoured, self.vocabulary_size)  # (B, T, V)
 
 
 def _script_model(script, vocabulary_size) -> keras.Model:
