@@ -105,7 +105,12 @@ def test_gpt2_from_a_preset_finetunes_generates_and_its_copy_generates_offline(
     theirs = keras_hub.models.GPT2Tokenizer.from_preset(str(preset))
     ours = load_tokenizer(str(run / "tokenizer.json"))
     text = "def main(argv):\n    return json.dumps({'a': 1})  # don't\n"
-    assert ours.encode(text) == [int(i) for i in np.asarray(theirs(text))]
+    # KerasHub's tf.data path splits words with GPT-2's pattern, as OpenAI's encoder that made
+    # the published weights (its eager path in keras-hub 0.32 does not apply the pattern).
+    import tensorflow as tf
+
+    batch = next(iter(tf.data.Dataset.from_tensor_slices([text]).batch(1).map(theirs)))
+    assert ours.encode(text) == [int(i) for i in np.asarray(batch[0])]
 
     result = CliRunner().invoke(
         cli, ["generate", str(run), "--prompt", "def ", "--max-new-tokens", "12",
