@@ -11,7 +11,11 @@ also holds the batch-norm moving statistics as non-trainable weights).
 
 ``stem="imagenet"`` is the paper's 7x7/2 convolution + BN + ReLU + 3x3/2 max-pool;
 ``stem="cifar"`` is the 3x3/1 convolution without pooling used for 32x32 inputs.
-Images in [0, 1] are normalised inside the model with the ImageNet mean and std.
+Images in [0, 1] are normalised inside the model with the ImageNet mean and std. Strided
+convolutions and the stem's max-pool pad symmetrically as torchvision and KerasHub do, so
+KerasHub's ``resnet_18_imagenet`` loads into ``resnet18`` (``nnzoo.build_model("resnet18",
+weights="keras_hub:resnet_18_imagenet")``); ``image_size`` / ``pixel_scale`` /
+``pixel_offset`` then reproduce its image converter (:mod:`nnzoo.models._images`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from nnzoo.cards import (
 )
 from nnzoo.models import _counts
 from nnzoo.models._common import output_units
+from nnzoo.models._images import ImageSize, Interpolation, PixelValues, check_pixels
 
 Stem = Literal["imagenet", "cifar"]
 STEMS = get_args(Stem)
@@ -80,7 +85,13 @@ def _basic_block(x: Any, filters: int, *, stride: int, name: str, l2: float) -> 
 
 
 def _check_resnet(
-    *, input_shape: ImageShape | None, num_blocks: Stages, num_filters: Stages, **_: Any
+    *,
+    input_shape: ImageShape | None,
+    num_blocks: Stages,
+    num_filters: Stages,
+    pixel_scale: PixelValues | None = None,
+    pixel_offset: PixelValues | None = None,
+    **_: Any,
 ) -> None:
     if len(num_blocks) != len(num_filters):
         raise HyperparameterError(
@@ -96,6 +107,7 @@ def _check_resnet(
             f"`input_shape` must have 1 or 3 channels. Received: input_shape={tuple(input_shape)}",
             fixes={"input_shape": "use grey (1 channel) or RGB (3 channels) images"},
         )
+    check_pixels(input_shape=input_shape, pixel_scale=pixel_scale, pixel_offset=pixel_offset)
 
 
 def _count_resnet(
@@ -132,15 +144,32 @@ def _build_resnet(
     stem: Stem = "imagenet",
     dropout: Rate = 0.0,
     l2: NonNegativeFloat = 0.0,
+    image_size: ImageSize | None = None,
+    pixel_scale: PixelValues | None = None,
+    pixel_offset: PixelValues | None = None,
+    interpolation: Interpolation = "bilinear",
+    crop_to_aspect_ratio: bool = True,
+    antialias: bool = False,
 ) -> Any:
-    """A basic-block ResNet: stem, ``len(num_blocks)`` stages, global average pool, logits."""
+    """A basic-block ResNet: stem, ``len(num_blocks)`` stages, global average pool, logits.
+
+    The preprocessing parameters (``image_size`` ... ``antialias``) are those of
+    :mod:`nnzoo.models._images`.
+    """
     import keras
 
     from nnzoo.models._common import classifier_head, regularizer
+    from nnzoo.models._images import preprocess
 
     if stem not in STEMS:
         raise ValueError(f"`stem` must be one of {', '.join(STEMS)}. Received: stem={stem!r}")
-    _check_resnet(input_shape=input_shape, num_blocks=num_blocks, num_filters=num_filters)
+    _check_resnet(
+        input_shape=input_shape,
+        num_blocks=num_blocks,
+        num_filters=num_filters,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+    )
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
     channels = int(input_shape[-1])
@@ -149,9 +178,18 @@ def _build_resnet(
     # Fixed ImageNet statistics (not adapted): a grey image uses the channel average.
     mean = IMAGENET_MEAN if channels == 3 else (sum(IMAGENET_MEAN) / 3,)
     std = IMAGENET_STD if channels == 3 else (sum(IMAGENET_STD) / 3,)
-    x = keras.layers.Normalization(
-        mean=list(mean), variance=[s**2 for s in std], name="normalize"
-    )(inputs)
+    x = preprocess(
+        inputs,
+        keras.layers.Normalization(
+            mean=list(mean), variance=[s**2 for s in std], name="normalize"
+        ),
+        image_size=image_size,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+        interpolation=interpolation,
+        crop_to_aspect_ratio=crop_to_aspect_ratio,
+        antialias=antialias,
+    )  # (B, height, width, C)
     stem_filters = int(num_filters[0])
     if stem == "imagenet":
         x = keras.layers.ZeroPadding2D(3, name="stem_pad")(x)
@@ -210,6 +248,7 @@ _register(
     "1000 classes.",
     num_params=11_699_112,
     defaults=dict(num_blocks=(2, 2, 2, 2)),
+    presets=("resnet_18_imagenet",),
 )
 
 _register(

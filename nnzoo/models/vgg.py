@@ -16,6 +16,14 @@ into it with ``keras.utils.get_file``, its origin and hash as ``keras.applicatio
 has them; ``nnzoo --offline`` forbids the download, and the error then says where to put the
 file or to use ``--set model.params.weights=null``) or the path of a weights file
 (``.weights.h5`` or legacy ``.h5``) for the same network.
+
+KerasHub's ``vgg_16_imagenet`` (torchvision's weights through timm) loads into ``vgg16`` with
+``nnzoo.build_model("vgg16", weights="keras_hub:vgg_16_imagenet")``: its image converter
+normalises RGB with the ImageNet mean and std, not caffe-style, which ``vgg16`` reproduces with
+``image_size`` / ``pixel_scale`` / ``pixel_offset`` (:mod:`nnzoo.models._images`). The two
+ways to load weights do not mix: ``build_model``'s ``weights="keras_hub:..."`` is the canonical
+one; the ``weights`` hyperparameter is for the ``keras.applications`` file (``"imagenet"``,
+caffe preprocessing) or a weights file.
 """
 
 from __future__ import annotations
@@ -37,6 +45,13 @@ from nnzoo.cards import (
 from nnzoo.errors import ConfigError
 from nnzoo.models import _counts
 from nnzoo.models._common import output_units
+from nnzoo.models._images import (
+    ImageSize,
+    Interpolation,
+    PixelValues,
+    check_pixels,
+    network_size,
+)
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
 #: The Keras ImageNet weight files, by ``include_top`` (names, origins, md5 hashes and sizes as
@@ -150,21 +165,47 @@ def _count_vgg16_transfer(
 
 
 def _check_vgg16(
-    *, input_shape: ImageShape | None, num_classes: int | None, weights: Any, **_: Any
+    *,
+    input_shape: ImageShape | None,
+    num_classes: int | None,
+    weights: Any,
+    image_size: ImageSize | None = None,
+    pixel_scale: PixelValues | None = None,
+    pixel_offset: PixelValues | None = None,
+    **_: Any,
 ) -> None:
     _check_image_shape(input_shape)
-    imagenet_shape = input_shape is None or tuple(input_shape) == (224, 224, 3)
+    check_pixels(input_shape=input_shape, pixel_scale=pixel_scale, pixel_offset=pixel_offset)
+    if image_size is not None:
+        imagenet_shape = tuple(int(s) for s in image_size) == (224, 224)
+    else:
+        imagenet_shape = input_shape is None or tuple(input_shape) == (224, 224, 3)
+    if weights == "imagenet" and (pixel_scale is not None or pixel_offset is not None):
+        raise HyperparameterError(
+            "The keras.applications ImageNet weights expect VGG16's caffe preprocessing "
+            f"(BGR minus the mean). Received: weights='imagenet', pixel_scale={pixel_scale}, "
+            f"pixel_offset={pixel_offset}",
+            fixes={
+                "pixel_scale": "leave pixel_scale and pixel_offset unset (null)",
+                "pixel_offset": "leave pixel_scale and pixel_offset unset (null)",
+            },
+        )
     if weights == "imagenet" and not (num_classes in (None, 1000) and imagenet_shape):
         raise HyperparameterError(
             "ImageNet weights of the full VGG16 need num_classes=1000 and input_shape "
             f"(224, 224, 3). Received: num_classes={num_classes}, "
             f"input_shape={None if input_shape is None else tuple(input_shape)}",
-            fixes={"weights": "use vgg16_transfer for other classes or sizes"},
+            fixes={
+                "weights": "use vgg16_transfer for other classes or sizes, or set "
+                "image_size: [224, 224] to resize inside the model"
+            },
         )
 
 
-def _count_vgg16(*, input_shape: ImageShape, num_classes: int, **_: Any) -> int:
-    base, flat = _count_base(input_shape)
+def _count_vgg16(
+    *, input_shape: ImageShape, num_classes: int, image_size: ImageSize | None = None, **_: Any
+) -> int:
+    base, flat = _count_base((*network_size(input_shape, image_size), input_shape[-1]))
     top = _counts.dense(flat, 4096) + _counts.dense(4096, 4096)
     return base + top + _counts.dense(4096, output_units(num_classes))
 
@@ -234,26 +275,54 @@ def _build_vgg16(
     input_shape: ImageShape = (224, 224, 3),
     num_classes: NumClasses = 1000,
     weights: str | None = None,
+    image_size: ImageSize | None = None,
+    pixel_scale: PixelValues | None = None,
+    pixel_offset: PixelValues | None = None,
+    interpolation: Interpolation = "bilinear",
+    crop_to_aspect_ratio: bool = True,
+    antialias: bool = False,
 ) -> Any:
-    """The full VGG16 classifier (13 conv layers, fc 4096-4096, logits)."""
+    """The full VGG16 classifier (13 conv layers, fc 4096-4096, logits).
+
+    ``input_shape`` is the size of the images that come in; ``image_size`` (default: the
+    input's) the size the network sees, which fixes fc1's input. The preprocessing parameters
+    are those of :mod:`nnzoo.models._images`; by default caffe-style.
+    """
     import keras
 
     from nnzoo.layers.vgg_preprocess import VGGPreprocess
+    from nnzoo.models._images import preprocess
 
-    _check_vgg16(input_shape=input_shape, num_classes=num_classes, weights=weights)
+    _check_vgg16(
+        input_shape=input_shape,
+        num_classes=num_classes,
+        weights=weights,
+        image_size=image_size,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+    )
     weights_file = _weights_file(weights, include_top=True)
     # classifier_activation=None: the "predictions" layer emits logits (1 for a binary task).
     base = keras.applications.VGG16(
         include_top=True,
         weights=None,
-        input_shape=tuple(input_shape),
+        input_shape=(*network_size(input_shape, image_size), 3),
         classes=output_units(num_classes),
         classifier_activation=None,
     )
     if weights_file:
         base.load_weights(weights_file)
-    inputs = keras.Input(shape=tuple(input_shape), name="images")  # (B, 224, 224, 3) in [0, 1]
-    x = VGGPreprocess(name="vgg_preprocess")(inputs)
+    inputs = keras.Input(shape=tuple(input_shape), name="images")  # (B, H, W, 3) in [0, 1]
+    x = preprocess(
+        inputs,
+        VGGPreprocess(name="vgg_preprocess"),
+        image_size=image_size,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+        interpolation=interpolation,
+        crop_to_aspect_ratio=crop_to_aspect_ratio,
+        antialias=antialias,
+    )  # (B, 224, 224, 3)
     outputs = base(x)  # (B, num_classes) logits
     return keras.Model(inputs, outputs, name="vgg16")
 
@@ -284,6 +353,7 @@ _register(
     num_params=138_357_544,
     check=_check_vgg16,
     count_params=_count_vgg16,
+    presets=("vgg_16_imagenet",),
 )
 
 register_needs("model", "vgg16_transfer", _needs(include_top=False))

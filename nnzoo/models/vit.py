@@ -7,13 +7,21 @@ embeddings are added, and pre-norm transformer layers (exact GELU MLP) follow. A
 norm and a linear head on the class token give the logits. ``vit_b16`` is ViT-B/16 at 224 px
 (86,567,656 parameters with 1000 classes, as timm's ``vit_base_patch16_224``); ``vit_small`` is
 DeiT's / timm's ViT-S/16; ``vit_tiny`` is a CPU-sized preset for 32x32 images.
+
+Images in [0, 1] are scaled to [-1, 1] inside the model. ``image_size`` resizes them first, to
+the size the position embeddings are made for, so images of any size come in; with
+``pixel_scale`` / ``pixel_offset`` the model reproduces a KerasHub preset's image converter
+(:mod:`nnzoo.models._images`; ``nnzoo.build_model("vit_b16",
+weights="keras_hub:vit_base_patch16_224_imagenet")``).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Annotated, Any
+
+import annotated_types as at
 
 from nnzoo.cards import (
     HyperparameterError,
@@ -25,7 +33,17 @@ from nnzoo.cards import (
 )
 from nnzoo.models import _counts
 from nnzoo.models._common import output_units
+from nnzoo.models._images import (
+    ImageSize,
+    Interpolation,
+    PixelValues,
+    check_pixels,
+    network_size,
+)
 from nnzoo.models._rules import check_heads, divisors_near, or_list
+
+#: A layer norm's epsilon (KerasHub's ViT presets: 1e-6).
+Epsilon = Annotated[float, at.Gt(0.0)]
 
 PAPER = (
     "Dosovitskiy et al. 2020, An Image is Worth 16x16 Words: Transformers for Image "
@@ -34,9 +52,31 @@ PAPER = (
 
 
 def _check_vit(
-    *, input_shape: ImageShape | None, patch_size: int, hidden_dim: int, num_heads: int, **_: Any
+    *,
+    input_shape: ImageShape | None,
+    patch_size: int,
+    hidden_dim: int,
+    num_heads: int,
+    image_size: ImageSize | None = None,
+    pixel_scale: PixelValues | None = None,
+    pixel_offset: PixelValues | None = None,
+    **_: Any,
 ) -> None:
     check_heads(hidden_dim, num_heads)
+    check_pixels(input_shape=input_shape, pixel_scale=pixel_scale, pixel_offset=pixel_offset)
+    if image_size is not None:
+        height, width = int(image_size[0]), int(image_size[1])
+        if height % int(patch_size) or width % int(patch_size):
+            sizes = or_list(divisors_near(math.gcd(height, width), int(patch_size)))
+            raise HyperparameterError(
+                "The image_size height and width must be multiples of `patch_size`. "
+                f"Received: image_size={tuple(image_size)}, patch_size={patch_size}",
+                fixes={
+                    "image_size": f"use sides that are multiples of {patch_size}",
+                    "patch_size": f"use a patch_size that divides the image_size, e.g. {sizes}",
+                },
+            )
+        return
     if input_shape is None:
         return
     height, width = int(input_shape[0]), int(input_shape[1])
@@ -62,9 +102,11 @@ def _count_vit(
     hidden_dim: int,
     intermediate_dim: int,
     num_classes: int,
+    image_size: ImageSize | None = None,
     **_: Any,
 ) -> int:
-    height, width, channels = (int(s) for s in input_shape)
+    height, width = network_size(input_shape, image_size)
+    channels = int(input_shape[-1])
     num_patches = (height // int(patch_size)) * (width // int(patch_size))
     patch_embedding = _counts.conv2d(patch_size, channels, hidden_dim)
     class_token = int(hidden_dim)
@@ -85,22 +127,51 @@ def _build_vit(
     intermediate_dim: PositiveInt = 3072,
     dropout: Rate = 0.0,
     num_classes: NumClasses = 1000,
+    layer_norm_epsilon: Epsilon = 1e-6,
+    image_size: ImageSize | None = None,
+    pixel_scale: PixelValues | None = None,
+    pixel_offset: PixelValues | None = None,
+    interpolation: Interpolation = "bilinear",
+    crop_to_aspect_ratio: bool = True,
+    antialias: bool = False,
 ) -> Any:
+    """ViT: patch embedding, class token, position embeddings, pre-norm layers, class head.
+
+    ``input_shape`` is the size of the images that come in; ``image_size`` (default: the
+    input's) the size the network sees. The preprocessing parameters are those of
+    :mod:`nnzoo.models._images`.
+    """
     import keras
 
     from nnzoo.layers import ClassToken, PositionEmbedding, transformer_stack
     from nnzoo.models._common import classifier_head
+    from nnzoo.models._images import preprocess
 
     _check_vit(
-        input_shape=input_shape, patch_size=patch_size, hidden_dim=hidden_dim, num_heads=num_heads
+        input_shape=input_shape,
+        patch_size=patch_size,
+        hidden_dim=hidden_dim,
+        num_heads=num_heads,
+        image_size=image_size,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
     )
-    height, width, _ = (int(s) for s in input_shape)
+    height, width = network_size(input_shape, image_size)
     num_patches = (height // int(patch_size)) * (width // int(patch_size))
     init = keras.initializers.TruncatedNormal(stddev=0.02)
 
     inputs = keras.Input(shape=tuple(int(s) for s in input_shape), name="images")
     # Images arrive in [0, 1]; ViT is trained on [-1, 1] (mean 0.5, std 0.5 per channel).
-    x = keras.layers.Rescaling(2.0, offset=-1.0, name="rescaling")(inputs)
+    x = preprocess(
+        inputs,
+        keras.layers.Rescaling(2.0, offset=-1.0, name="rescaling"),
+        image_size=image_size,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+        interpolation=interpolation,
+        crop_to_aspect_ratio=crop_to_aspect_ratio,
+        antialias=antialias,
+    )  # (B, height, width, C)
     x = keras.layers.Conv2D(
         hidden_dim,
         kernel_size=patch_size,
@@ -121,11 +192,11 @@ def _build_vit(
         intermediate_dim=intermediate_dim,
         dropout=dropout,
         activation="gelu",
-        layer_norm_epsilon=1e-6,
+        layer_norm_epsilon=layer_norm_epsilon,
         normalize_first=True,
         kernel_initializer=init,
     )
-    x = keras.layers.LayerNormalization(epsilon=1e-6, name="layer_norm")(x)
+    x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="layer_norm")(x)
     x = x[:, 0, :]  # (B, hidden_dim): the class token's output
     outputs = classifier_head(x, num_classes)
     return keras.Model(inputs, outputs, name="vit")
@@ -145,6 +216,7 @@ _register(
     "vit_b16",
     summary="ViT-B/16 at 224x224: 12 layers, 768 hidden, 12 heads (86.6M parameters).",
     num_params=86_567_656,
+    presets=("vit_base_patch16_224_imagenet", "vit_base_patch16_224_imagenet21k"),
 )
 
 _register(
