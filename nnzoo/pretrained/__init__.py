@@ -441,7 +441,11 @@ def _tokenizer(handle: str, task: Any, keras_hub: Any, preset_utils: Any) -> Any
 
     theirs = getattr(getattr(task, "preprocessor", None), "tokenizer", None)
     if theirs is None:
-        theirs = keras_hub.tokenizers.Tokenizer.from_preset(handle)
+        try:  # a backbone saved alone has no tokenizer: build_model does not need one
+            theirs = keras_hub.tokenizers.Tokenizer.from_preset(handle)
+        except (FileNotFoundError, ValueError) as err:
+            log.info("preset %s: no tokenizer (%s)", handle, err)
+            return None
     return from_keras_hub(theirs)
 
 

@@ -111,6 +111,15 @@ def preset_inputs(config: Config, card: ModelCard) -> dict[str, Any] | None:
     tokenizer_file = None
     if loaded.tokenizer is not None:
         tokenizer_file = _tokenizer_file(loaded.preset.handle, loaded.tokenizer)
+    elif card.input_kind.startswith("tokens"):
+        raise ConfigError(
+            f"preset {loaded.preset.handle} has no tokenizer, so its token embeddings cannot "
+            "be matched to text",
+            file=config.source_file,
+            key="model.init_from",
+            fix="use a preset saved with its tokenizer (a KerasHub task or preprocessor "
+            "save_to_preset), or keras_hub.models.<Model>Tokenizer(...).save_to_preset(dir)",
+        )
     return {"params": fixed, "tokenizer_file": tokenizer_file}
 
 

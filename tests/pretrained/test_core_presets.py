@@ -175,3 +175,38 @@ def test_describe_names_presets_and_licence():
         "presets (KerasHub, licence Apache-2.0): bert_tiny_en_uncased, bert_tiny_en_uncased_sst2"
         " — start from one with model.init_from: keras_hub:bert_tiny_en_uncased"
     ) in text
+
+
+def test_a_backbone_saved_alone_loads_in_python_and_is_refused_for_text_training(tmp_path):
+    import keras_hub
+    import numpy as np
+
+    from nnzoo.config import config_from_dict
+    from nnzoo.training.resolve import prepare
+
+    backbone = keras_hub.models.GPT2Backbone(
+        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
+        max_sequence_length=12,
+    )  # fmt: skip
+    folder = tmp_path / "gpt2_backbone"
+    backbone.save_to_preset(str(folder))
+    model = nnzoo.build_model("gpt2", weights=f"keras_hub:{folder}")
+    ids = np.array([[5, 7, 9, 11]], dtype="int32")
+    inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
+    hidden = backbone(inputs)
+    expected = np.asarray(backbone.token_embedding(hidden, reverse=True))
+    np.testing.assert_allclose(np.asarray(model(inputs)), expected, atol=1e-5)
+
+    config = config_from_dict(
+        {
+            "name": "t",
+            "model": {"name": "gpt2", "init_from": f"keras_hub:{folder}"},
+            "data": {"source": "text_corpus", "params": {"max_chars": 5000}},
+        }
+    )
+    with pytest.raises(ConfigError) as err:
+        prepare(config)
+    assert str(err.value).startswith(
+        f"<config>: model.init_from: preset {folder} has no tokenizer, so its token embeddings "
+        "cannot be matched to text. Fix: use a preset saved with its tokenizer"
+    )
