@@ -1,12 +1,14 @@
 """Shared serialisable Keras layers (imported by the family builders only, never at start-up)."""
 
 from nnzoo.layers.embeddings import Bias, ClassToken, MaskedMeanPooling, PositionEmbedding
+from nnzoo.layers.image_preprocess import ImagePreprocess
 from nnzoo.layers.transformer import TransformerLayer, attention_mask, key_dim, transformer_stack
 from nnzoo.layers.vgg_preprocess import VGGPreprocess
 
 __all__ = [
     "Bias",
     "ClassToken",
+    "ImagePreprocess",
     "MaskedMeanPooling",
     "PositionEmbedding",
     "TransformerLayer",
