@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("nnzoo.layers", "nnzoo.layers.*", "nnzoo.models", "nnzoo.models.*"),
     ("nnzoo.registry",),
     ("nnzoo.data", "nnzoo.data.*"),
+    ("nnzoo.pretrained", "nnzoo.pretrained.*"),
     ("nnzoo.config.templates", "nnzoo.training", "nnzoo.training.*"),
     ("nnzoo.predict_io", "nnzoo.generation", "nnzoo.runs"),
     ("nnzoo.tuning", "nnzoo.tuning.*"),
@@ -42,7 +43,7 @@ LAZY_EDGES: dict[tuple[str, str], str] = {
     ("nnzoo.config.loader", "nnzoo.registry"): "validate names the catalog only when asked",
     ("nnzoo.config.loader", "nnzoo.data"): "validate names the data sources only when asked",
     ("nnzoo.models.*", "nnzoo.layers*"): "builders import Keras (and nnzoo's layers) when called",
-    ("nnzoo.models.*", "nnzoo.models._common"): "its helpers import Keras",
+    ("nnzoo.models.*", "nnzoo.models._*"): "their shared helpers (_common, _images) import Keras",
     ("nnzoo.data.*", "nnzoo.data.*"): "sources import TensorFlow-backed helpers when loaded",
     ("nnzoo.training.*", "nnzoo.training.*"): "steps that import Keras load when training",
     ("nnzoo.training.*", "nnzoo.data.pipeline"): "the input pipeline imports TensorFlow",
@@ -51,6 +52,10 @@ LAZY_EDGES: dict[tuple[str, str], str] = {
     ("nnzoo.tuning*", "nnzoo.tuning.*"): "Optuna is imported when a study runs, not on import",
     ("nnzoo.tuning.*", "nnzoo.training*"): "a trial imports the trainer (Keras) when it runs",
     ("nnzoo.tuning.*", "nnzoo.registry"): "the baseline reads a card only when a study starts",
+    ("nnzoo.config.loader", "nnzoo.pretrained"): "validate checks a preset only when named",
+    ("nnzoo.registry", "nnzoo.pretrained"): "build_model(weights=) loads a preset when asked",
+    ("nnzoo.pretrained*", "nnzoo.*"): "KerasHub, the catalog and tokenizers load with a preset",
+    ("nnzoo.training.*", "nnzoo.pretrained"): "a run loads a preset only when it starts from one",
 }
 
 

@@ -343,10 +343,45 @@ def load(
     if card is not None:
         check_card(card, preset, file=file, key=key)
     preset.check()
+    if card is not None and preset.backbone is None:
+        # A Kaggle or Hugging Face handle: its config.json (a small file) says what it is,
+        # before the weights are downloaded.
+        _check_backbone(card, _remote_backbone(preset.handle), preset.handle, file=file, key=key)
     loaded = _load(preset.handle, preset.kind)
     if card is not None:
         _check_backbone(card, loaded.adapter.backbone, preset.handle, file=file, key=key)
     return loaded
+
+
+@functools.lru_cache(maxsize=8)
+def _remote_backbone(handle: str) -> str:
+    """The backbone class of a remote preset, from its ``config.json`` alone."""
+    from nnzoo._cli_options import import_keras_quietly
+
+    import_keras_quietly()
+    from keras_hub.src.utils import preset_utils
+
+    try:
+        with _offline.network_timeout():
+            config = preset_utils.load_json(handle, preset_utils.CONFIG_FILE)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise _download_error(locate(PREFIX + handle), err) from err
+    return _backbone_of(config) or "<unknown>"
+
+
+def _download_error(preset: Preset, err: BaseException) -> Exception:
+    if not _is_network_error(err):
+        return ConfigError(
+            f"cannot load preset {preset.handle}: {str(err).splitlines()[0][:200]}",
+            key=KEY,
+            fix="give a KerasHub preset (a name from `nnzoo list-models --pretrained`, a "
+            "kaggle:// or hf:// handle, or a save_to_preset directory)",
+        )
+    return DataNotAvailableError(
+        f"preset {preset.handle} could not be downloaded ({type(err).__name__}: "
+        f"{str(err).splitlines()[0][:120]}; looked in {preset.cache_dir()}): check the network, "
+        f"or give a local preset directory: --set {KEY}={PREFIX}/path/to/preset"
+    )
 
 
 @functools.lru_cache(maxsize=2)
@@ -366,19 +401,7 @@ def _load(handle: str, kind: str) -> Loaded:
     except (ConfigError, DataNotAvailableError):
         raise
     except (OSError, ValueError, RuntimeError) as err:
-        if _is_network_error(err):
-            where = preset.cache_dir()
-            raise DataNotAvailableError(
-                f"preset {handle} could not be downloaded ({type(err).__name__}: "
-                f"{str(err).splitlines()[0][:120]}; looked in {where}): check the network, or "
-                f"give a local preset directory: --set {KEY}={PREFIX}/path/to/preset"
-            ) from err
-        raise ConfigError(
-            f"cannot load preset {handle}: {str(err).splitlines()[0][:200]}",
-            key=KEY,
-            fix="give a KerasHub preset (a name from `nnzoo list-models --pretrained`, a "
-            "kaggle:// or hf:// handle, or a save_to_preset directory)",
-        ) from err
+        raise _download_error(preset, err) from err
 
 
 def _is_network_error(err: BaseException) -> bool:
