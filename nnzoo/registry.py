@@ -634,8 +634,8 @@ def build_model(name: str, *, weights: str | None = None, **params: Any) -> Any:
     from nnzoo import pretrained
 
     if pretrained.is_preset(weights):
-        fixed = pretrained.preset_params(card, weights, params, key="params")
-        model = build_checked(card, {**fixed, **params}, key="params")
+        merged = pretrained.preset_params(card, weights, params, key="params")
+        model = build_checked(card, merged, key="params")
         pretrained.load_weights(model, weights, card=card)
         return model
     if "weights" in card.parameters:

@@ -51,7 +51,7 @@ __all__ = [
     "Loaded",
     "Preset",
     "adapter_for_family",
-    "check_params_against",
+    "merge_params",
     "is_preset",
     "licence_of",
     "load",
@@ -475,7 +475,8 @@ def _tokenizer(handle: str, task: Any, keras_hub: Any, preset_utils: Any) -> Any
 # --------------------------------------------------------------------------- using
 
 
-def check_params_against(
+def merge_params(
+    card: Any,
     preset_fixed: Mapping[str, Any],
     given: Mapping[str, Any],
     handle: str,
@@ -483,25 +484,39 @@ def check_params_against(
     file: str | None = None,
     key: str = "model.params",
     locate_param: Any = None,
-) -> None:
-    """Refuse a parameter the config sets to something other than the preset's value (except
-    :data:`OVERRIDABLE` ones, such as ``dropout``, which a fine-tune may change)."""
+) -> dict[str, Any]:
+    """The builder parameters: the preset's, then ``given`` (the config's ``model.params``).
+
+    ``given`` may repeat the preset's values and set :data:`OVERRIDABLE` ones (``dropout``);
+    a value that is the card's default (a config written by ``nnzoo init`` lists them all) is
+    replaced by the preset's, said in the log; any other value the preset contradicts is a
+    :class:`ConfigError` naming the key.
+    """
     from nnzoo.cards import plain_value
 
+    merged = dict(preset_fixed)
     for name, value in given.items():
-        if name in OVERRIDABLE:
+        theirs = preset_fixed.get(name)
+        if name in OVERRIDABLE or name not in preset_fixed:
+            merged[name] = value
+        elif plain_value(value) == plain_value(theirs):
             continue
-        if name in preset_fixed and plain_value(value) != plain_value(preset_fixed[name]):
+        elif plain_value(value) == plain_value(card.defaults.get(name)):
+            log.warning(
+                "%s.%s: %r is %s's default; preset %s has %r, which is used",
+                key, name, plain_value(value), card.name, handle, plain_value(theirs),
+            )  # fmt: skip
+        else:
             where: dict[str, Any] = {"file": file, "line": None}
             if locate_param is not None:
                 where["file"], where["line"] = locate_param(name)
             raise ConfigError(
-                f"is {plain_value(value)!r} but preset {handle} has "
-                f"{plain_value(preset_fixed[name])!r}",
+                f"is {plain_value(value)!r} but preset {handle} has {plain_value(theirs)!r}",
                 key=f"{key}.{name}",
                 fix="remove it: the preset fixes the architecture",
                 **where,
             )
+    return merged
 
 
 def preset_params(
@@ -513,13 +528,18 @@ def preset_params(
     key: str = "model.params",
     locate_param: Any = None,
 ) -> dict[str, Any]:
-    """The builder parameters preset ``value`` fixes for ``card``; ``given`` (the config's
-    ``model.params``) may repeat them but not contradict them."""
+    """The builder parameters for ``card`` started from preset ``value``: what the preset
+    fixes, with ``given`` (the config's ``model.params``) merged by :func:`merge_params`."""
     loaded = load(value, card=card, file=file)
-    check_params_against(
-        loaded.params, given, loaded.preset.handle, file=file, key=key, locate_param=locate_param
+    return merge_params(
+        card,
+        loaded.params,
+        given,
+        loaded.preset.handle,
+        file=file,
+        key=key,
+        locate_param=locate_param,
     )
-    return dict(loaded.params)
 
 
 def load_weights(model: Any, value: str, *, card: Any | None = None) -> dict[str, Any]:

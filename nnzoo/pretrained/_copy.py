@@ -81,3 +81,34 @@ def check_config(config: dict[str, Any], known: Sequence[str], backbone: str) ->
             f"{backbone} has {', '.join(f'{k}={config[k]!r}' for k in unknown)}, which nnzoo "
             "does not reproduce"
         )
+
+
+def transformer_params(
+    config: dict[str, Any], architecture: Sequence[str], backbone: str
+) -> dict[str, Any]:
+    """The builder parameters ``architecture`` of a transformer backbone's ``config``.
+
+    Raises:
+        ValueError: a key nnzoo does not reproduce, a missing one, or heads that do not divide
+            the hidden size.
+    """
+    check_config(config, architecture, backbone)
+    missing = [k for k in architecture if k not in config]
+    if missing:
+        raise ValueError(f"{backbone} config lacks {', '.join(missing)}")
+    params = {k: config[k] for k in architecture}
+    if params["hidden_dim"] % params["num_heads"]:
+        raise ValueError(
+            f"{backbone}'s hidden_dim is not a multiple of num_heads. Received: "
+            f"hidden_dim={params['hidden_dim']}, num_heads={params['num_heads']}"
+        )
+    return params
+
+
+def copy_dense_head(model: Any, task: Any) -> int:
+    """Copy an image classifier's ``output_dense`` into ``model``'s ``logits`` when their shapes
+    match (the preset's classes); else leave the new head as initialised. Returns the count."""
+    logits = model.get_layer("logits")
+    if shapes(logits.weights) == shapes(task.output_dense.weights):
+        return copy_layer(logits, task.output_dense, "classifier head")
+    return 0

@@ -20,12 +20,12 @@ from typing import Any
 from nnzoo.pretrained._adapter import Adapter, register_adapter
 from nnzoo.pretrained._copy import (
     TRANSFORMER_SUBLAYERS,
-    check_config,
     copy_arrays,
     copy_encoder,
     copy_layer,
     has_layer,
     transformer_layers,
+    transformer_params,
 )
 
 __all__ = ["ARCHITECTURE", "copy_weights", "to_keras_hub", "to_params"]
@@ -63,17 +63,7 @@ def to_params(config: dict[str, Any]) -> dict[str, Any]:
         ValueError: the config has a key nnzoo does not reproduce, or heads that do not divide
             the hidden size.
     """
-    check_config(config, ARCHITECTURE, "BertBackbone")
-    missing = [k for k in ARCHITECTURE if k not in config]
-    if missing:
-        raise ValueError(f"BertBackbone config lacks {', '.join(missing)}")
-    params = {k: config[k] for k in ARCHITECTURE}
-    if params["hidden_dim"] % params["num_heads"]:
-        raise ValueError(
-            "BertBackbone's hidden_dim is not a multiple of num_heads. Received: "
-            f"hidden_dim={params['hidden_dim']}, num_heads={params['num_heads']}"
-        )
-    return params
+    return transformer_params(config, ARCHITECTURE, "BertBackbone")
 
 
 def copy_weights(model: Any, backbone: Any, task: Any = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnzoo.pretrained._adapter import Adapter, register_adapter
-from nnzoo.pretrained._copy import check_config, copy_encoder, copy_layer
+from nnzoo.pretrained._copy import copy_encoder, copy_layer, transformer_params
 
 __all__ = ["ARCHITECTURE", "copy_weights", "to_params"]
 
@@ -34,17 +34,7 @@ def to_params(config: dict[str, Any]) -> dict[str, Any]:
         ValueError: the config has a key nnzoo does not reproduce, or heads that do not divide
             the hidden size.
     """
-    check_config(config, ARCHITECTURE, "GPT2Backbone")
-    missing = [k for k in ARCHITECTURE if k not in config]
-    if missing:
-        raise ValueError(f"GPT2Backbone config lacks {', '.join(missing)}")
-    params = {k: config[k] for k in ARCHITECTURE}
-    if params["hidden_dim"] % params["num_heads"]:
-        raise ValueError(
-            "GPT2Backbone's hidden_dim is not a multiple of num_heads. Received: "
-            f"hidden_dim={params['hidden_dim']}, num_heads={params['num_heads']}"
-        )
-    return params
+    return transformer_params(config, ARCHITECTURE, "GPT2Backbone")
 
 
 def copy_weights(model: Any, backbone: Any, task: Any = None) -> int:

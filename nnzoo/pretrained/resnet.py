@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnzoo.pretrained._adapter import Adapter, register_adapter
-from nnzoo.pretrained._copy import copy_layer, shapes
+from nnzoo.pretrained._copy import copy_dense_head, copy_layer
 from nnzoo.pretrained._images import converter_params
 
 
@@ -85,9 +85,7 @@ def copy_weights(model: Any, backbone: Any, task: Any = None) -> int:
                 "nnzoo's resnet pools the last stage by averaging. "
                 f"Received: a ResNetImageClassifier with pooling={task.pooling!r}"
             )
-        logits = model.get_layer("logits")
-        if shapes(logits.weights) == shapes(task.output_dense.weights):
-            count += copy_layer(logits, task.output_dense, "classifier head")
+        count += copy_dense_head(model, task)
     return count
 
 

@@ -98,7 +98,8 @@ def _preset_text_params(
 
 def preset_inputs(config: Config, card: ModelCard) -> dict[str, Any] | None:
     """``{"params", "tokenizer_file"}`` of the KerasHub preset ``model.init_from`` names (the
-    builder parameters it fixes, its tokenizer as a file), or ``None``."""
+    builder parameters: the preset's merged with the config's; its tokenizer as a file), or
+    ``None``."""
     from nnzoo import pretrained
 
     if not pretrained.is_preset(config.model.init_from):
@@ -235,6 +236,6 @@ def prepare(config: Config) -> tuple[ModelCard, dict[str, Any], Splits]:
             file=file,
         )
         splits.validation = other.test
-    given = {**(preset["params"] if preset else {}), **config.model.params}
+    given = preset["params"] if preset else config.model.params
     params = fill_model_params(card, given, splits.spec, source=config.data.source, file=file)
     return card, params, splits

@@ -210,3 +210,16 @@ def test_a_backbone_saved_alone_loads_in_python_and_is_refused_for_text_training
         f"<config>: model.init_from: preset {folder} has no tokenizer, so its token embeddings "
         "cannot be matched to text. Fix: use a preset saved with its tokenizer"
     )
+
+
+def test_a_card_default_written_by_init_gives_way_to_the_preset(gpt2_preset, caplog):
+    """`nnzoo init gpt2` lists num_layers: 12 (the default); the preset's 2 layers are used."""
+    with caplog.at_level("WARNING", logger="nnzoo.pretrained"):
+        model = nnzoo.build_model(
+            "gpt2", weights=f"keras_hub:{gpt2_preset}", num_layers=12, dropout=0.3
+        )
+    assert len([layer for layer in model.layers if layer.name.startswith("transformer_")]) == 2
+    assert model.get_layer("embeddings_dropout").rate == 0.3  # dropout stays the user's
+    assert caplog.messages == [
+        f"params.num_layers: 12 is gpt2's default; preset {gpt2_preset} has 2, which is used"
+    ]
