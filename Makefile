@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,postgres]"
+	$(BIN)/python -m pip install -q -e ".[dev,postgres,export]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install nnzoo with its dev tools
