@@ -30,6 +30,15 @@ INPUT_KINDS = {
 #: Tasks a card may declare.
 TASKS = ("classification", "language_modeling", "masked_lm")
 
+#: Formats ``nnzoo export`` writes, and what each means for a card (``ModelCard.export_formats``):
+#: ``yes`` exports and loads in its runtime with the same outputs; for LiteRT, ``builtin``: only
+#: LiteRT's builtin operators, ``flex``: needs TensorFlow ops (the Flex delegate, which the LiteRT
+#: interpreter ``ai-edge-litert`` does not include), so nnzoo refuses it; ``no``: does not convert.
+EXPORT_FORMATS = ("saved_model", "onnx", "litert")
+EXPORT_SUPPORT = ("yes", "builtin", "flex", "no")
+#: What most cards measure (scripts/export_capabilities.py): every format, LiteRT builtin-only.
+EXPORTS_EVERYWHERE = {"saved_model": "yes", "onnx": "yes", "litert": "builtin"}
+
 #: Builder parameters the trainer fills from the data source (DESIGN.md principle 7).
 DATA_FILLED = (
     "input_shape",
@@ -154,6 +163,10 @@ class ModelCard:
             closed form, so no estimate.
         presets: the KerasHub presets with this entry's architecture (published weights,
             loaded with ``model.init_from: keras_hub:<preset>``), smallest first.
+        export_formats: for each of :data:`EXPORT_FORMATS`, one of :data:`EXPORT_SUPPORT`, as
+            ``scripts/export_capabilities.py`` measured it by exporting the entry and running
+            the artifact in its runtime (entries over ~15M parameters: a smaller entry of the
+            family, same operators). :func:`export_refusal` turns it into the refusal.
     """
 
     name: str
@@ -170,6 +183,7 @@ class ModelCard:
     check: Callable[..., None] | None = field(default=None, repr=False, compare=False)
     count_params: Callable[..., int] | None = field(default=None, repr=False, compare=False)
     presets: tuple[str, ...] = ()
+    export_formats: dict[str, str] = field(default_factory=lambda: dict(EXPORTS_EVERYWHERE))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +197,7 @@ class ModelCard:
             "paper": self.paper,
             "summary": self.summary,
             "presets": list(self.presets),
+            "export_formats": dict(self.export_formats),
         }
 
     @property
@@ -225,6 +240,7 @@ def register_model(
     check: Callable[..., None] | None = None,
     count_params: Callable[..., int] | None = None,
     presets: tuple[str, ...] = (),
+    export_formats: dict[str, str] | None = None,
 ) -> ModelCard:
     """Register a catalog entry.
 
@@ -232,8 +248,9 @@ def register_model(
     ``nnzoo.models.resnet``). ``defaults`` override the builder's own keyword defaults
     (timm-style variants: ``dict(base, **overrides)``); the card stores the complete set.
     ``tasks`` defaults to ``(task,)``; a builder that supports several takes a ``task``
-    parameter whose default is ``task``. ``check``, ``count_params`` and ``presets``: see
-    :class:`ModelCard`.
+    parameter whose default is ``task``. ``check``, ``count_params``, ``presets`` and
+    ``export_formats`` (default :data:`EXPORTS_EVERYWHERE`; a partial mapping overrides those
+    formats): see :class:`ModelCard`.
     """
     if name in REGISTRY:
         raise ValueError(f"Model {name!r} is registered twice.")
@@ -247,6 +264,18 @@ def register_model(
         )
     if input_kind not in INPUT_KINDS:
         raise ValueError(f"Unknown input kind for {name!r}. Received: input_kind={input_kind!r}")
+    exports = {**EXPORTS_EVERYWHERE, **(export_formats or {})}
+    for fmt, support in exports.items():
+        if fmt not in EXPORT_FORMATS or support not in EXPORT_SUPPORT:
+            raise ValueError(
+                f"Export formats of {name!r}: each of {', '.join(EXPORT_FORMATS)} takes one of "
+                f"{', '.join(EXPORT_SUPPORT)}. Received: export_formats={export_formats!r}"
+            )
+        if support in ("builtin", "flex") and fmt != "litert":
+            raise ValueError(
+                f"Export formats of {name!r}: {support!r} is for litert only. Received: "
+                f"export_formats={export_formats!r}"
+            )
     signature = inspect.signature(builder)
     full: dict[str, Any] = {}
     for p in signature.parameters.values():
@@ -276,6 +305,50 @@ def register_model(
         check=check,
         count_params=count_params,
         presets=tuple(presets),
+        export_formats=exports,
     )
     REGISTRY[name] = card
     return card
+
+
+def export_formats_line(card: ModelCard) -> str:
+    """The formats ``card`` exports to, in one line (``nnzoo describe``)."""
+    parts = []
+    for fmt in EXPORT_FORMATS:
+        support = card.export_formats[fmt]
+        if support == "yes":
+            parts.append(fmt)
+        elif support == "builtin":
+            parts.append(f"{fmt} (builtin ops only)")
+    refused = [
+        f"{fmt}: " + ("needs the Flex delegate" if card.export_formats[fmt] == "flex" else "fails")
+        for fmt in EXPORT_FORMATS
+        if card.export_formats[fmt] in ("flex", "no")
+    ]
+    line = ", ".join(parts) or "none"
+    return line + (f" (not {'; '.join(refused)})" if refused else "")
+
+
+def export_refusal(card: ModelCard, format: str) -> str | None:
+    """Why ``card`` cannot be exported to ``format``, in one line, or ``None`` when it can.
+
+    ``format`` is one of :data:`EXPORT_FORMATS`; ``tf_saved_model`` (Keras's name) is taken for
+    ``saved_model``. ``nnzoo export`` asks this before any work.
+    """
+    fmt = "saved_model" if format == "tf_saved_model" else format
+    if fmt not in EXPORT_FORMATS:
+        return f"unknown export format {format!r}. Fix: one of {', '.join(EXPORT_FORMATS)}"
+    if card.export_formats[fmt] in ("yes", "builtin"):
+        return None
+    others = [f for f in EXPORT_FORMATS if card.export_formats[f] in ("yes", "builtin")]
+    fix = f" Fix: --format {' or '.join(others)}" if others else ""
+    return f"{card.name} cannot be exported to {fmt}: {_refusal_reason(card, fmt)}.{fix}"
+
+
+def _refusal_reason(card: ModelCard, fmt: str) -> str:
+    if card.export_formats[fmt] == "flex":
+        return (
+            "it converts only with TensorFlow ops (the Flex delegate), which the LiteRT "
+            "interpreter does not run"
+        )
+    return f"the {card.family} family does not convert to {fmt}"

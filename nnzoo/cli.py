@@ -305,6 +305,7 @@ def list_sources_cmd(as_json: bool):
 @click.option("--summary/--no-summary", default=True, help="Print the Keras summary.")
 def describe(name: str, overrides: tuple[str, ...], summary: bool):
     """Card, defaults, parameter count, input shape and Keras summary of NAME."""
+    from nnzoo.cards import export_formats_line
     from nnzoo.config.loader import parse_set
     from nnzoo.registry import build_checked, get_card
 
@@ -325,6 +326,7 @@ def describe(name: str, overrides: tuple[str, ...], summary: bool):
             f"presets (KerasHub, licence {licence_of(card.family)}): {', '.join(card.presets)}"
             f" — start from one with model.init_from: keras_hub:{card.presets[0]}"
         )
+    console.print(f"export: {export_formats_line(card)}")
     console.print(
         f"num_params: {card.num_params:,} at the defaults (every weight, trainable or not)"
     )

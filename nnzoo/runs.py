@@ -1,11 +1,15 @@
 """A saved run: load it, and evaluate, predict and generate with its best model.
 
 A run directory is self-contained (config, data spec, class names, tokenizer, ``model.keras``),
-so these work on a copy of it on another machine.
+so these work on a copy of it on another machine. ``predict`` also takes the folder
+``nnzoo export`` writes (an artifact, ``data_spec.json`` with an ``export`` entry, the
+tokenizer): the same raw inputs are read the same way, and the artifact is run by its own
+runtime (:mod:`nnzoo._export_runner`) in place of ``model.keras``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +32,15 @@ from nnzoo.training.run_dir import (
 )
 
 __all__ = [
+    "LoadedExport",
     "LoadedRun",
     "PredictionStream",
     "Predictions",
     "evaluate",
     "generate",
+    "is_export_folder",
     "iter_predictions",
+    "load_export",
     "load_run",
     "predict",
 ]
@@ -73,6 +80,76 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     # model.keras is an inference artifact: no optimizer, no compile settings (older runs
     # saved both; they are not needed either). evaluate compiles it from the run's config.
     return LoadedRun(run_dir, config, load_model(run_dir / MODEL_FILE, compile=False), spec)
+
+
+#: The entry of an export folder's ``data_spec.json`` that describes its artifact.
+EXPORT_KEY = "export"
+
+
+def is_export_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder ``nnzoo export`` wrote: ``data_spec.json`` with an
+    ``export`` entry, and no ``model.keras`` (a run directory has one)."""
+    path = Path(path)
+    spec_file = path / SPEC_FILE
+    if not spec_file.is_file() or (path / MODEL_FILE).exists():
+        return False
+    try:
+        data = json.loads(spec_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and EXPORT_KEY in data
+
+
+class ExportedModel:
+    """The artifact of an export folder as ``predict`` uses a model: ``predict_on_batch``
+    runs it with its own runtime (:func:`nnzoo._export_runner.run`), not Keras.
+
+    Args:
+        folder: the export folder.
+        inputs: the artifact's inputs as ``data_spec.json`` lists them (``name``, ``dtype``).
+    """
+
+    def __init__(self, folder: Path, inputs: list[dict[str, Any]]) -> None:
+        self.folder = folder
+        self.inputs = [(str(i["name"]), str(i.get("dtype", "float32"))) for i in inputs]
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        from nnzoo import _export_runner
+
+        if not isinstance(x, dict):  # one input (features, images): the batch is that input
+            x = {self.inputs[0][0]: x}
+        feed = {name: np.asarray(x[name], dtype=dtype) for name, dtype in self.inputs}
+        return np.asarray(_export_runner.run(self.folder, feed))
+
+
+@dataclass
+class LoadedExport:
+    """An export folder: its data spec (the run's) and its artifact, run by its runtime."""
+
+    run_dir: Path
+    model: ExportedModel
+    spec: DataSpec
+    export: dict[str, Any]
+
+
+def load_export(folder: str | Path) -> LoadedExport:
+    """Load the folder ``nnzoo export`` wrote, to predict with its artifact."""
+    folder = Path(folder)
+    data = read_json(folder, SPEC_FILE)
+    info = data.pop(EXPORT_KEY, None)
+    artifact = folder / str((info or {}).get("artifact", ""))
+    if not isinstance(info, dict) or not info.get("inputs") or not artifact.exists():
+        raise RunDirError(
+            f"{folder}: not a complete export folder (data_spec.json names no artifact, or "
+            f"{artifact.name or 'it'} is missing). Fix: export the run again: nnzoo export RUN_DIR"
+        )
+    try:
+        spec = DataSpec.from_dict(data)
+    except (TypeError, KeyError, AttributeError):
+        raise RunDirError(
+            f"{folder / SPEC_FILE}: does not describe the run's data. Fix: export the run again"
+        ) from None
+    return LoadedExport(folder, ExportedModel(folder, info["inputs"]), spec, info)
 
 
 def evaluate(
@@ -158,7 +235,7 @@ class PredictionStream:
     ``accuracy`` is ``correct / labelled`` (``None`` when the input had no labels).
     """
 
-    def __init__(self, run: LoadedRun, batches: Iterable[Any]) -> None:
+    def __init__(self, run: LoadedRun | LoadedExport, batches: Iterable[Any]) -> None:
         self.run, self._batches = run, batches
         self.examples = self.labelled = self.correct = 0
 
@@ -206,20 +283,23 @@ def iter_predictions(
     """The predictions of a saved run for ``inputs``, read, predicted and yielded
     ``batch_size`` examples at a time (so a file of any length fits in memory).
 
-    ``inputs`` are raw, as the run's data was (see :mod:`nnzoo.predict_io`): a CSV in the
-    training file's format with or without its label column, ``.npy`` / ``.npz`` arrays,
-    images, or text lines. What can be checked up front is checked before this returns.
+    ``run_dir`` is a run directory or a folder ``nnzoo export`` wrote (its artifact then makes
+    the predictions, run by its own runtime). ``inputs`` are raw, as the run's data was (see
+    :mod:`nnzoo.predict_io`): a CSV in the training file's format with or without its label
+    column, ``.npy`` / ``.npz`` arrays, images, or text lines. What can be checked up front is
+    checked before this returns.
     """
     from nnzoo.predict_io import read_batches
 
-    run = load_run(run_dir)
+    run = load_export(run_dir) if is_export_folder(run_dir) else load_run(run_dir)
     batches = read_batches(Path(inputs), run.spec, run.run_dir, batch_size=batch_size)
     return PredictionStream(run, batches)
 
 
 def predict(run_dir: str | Path, inputs: str | Path, *, batch_size: int = 1024) -> Predictions:
-    """Class predictions (name and probabilities) of a saved run for the examples in ``inputs``,
-    and their ``accuracy`` where ``inputs`` carry the label column (see :func:`iter_predictions`).
+    """Class predictions (name and probabilities) of a saved run, or of an exported one, for
+    the examples in ``inputs``, and their ``accuracy`` where ``inputs`` carry the label column
+    (see :func:`iter_predictions`).
     """
     stream = iter_predictions(run_dir, inputs, batch_size=batch_size)
     rows = list(stream)

@@ -105,6 +105,9 @@ _register = functools.partial(
     task="classification",
     input_kind="tokens",
     count_params=_count_recurrent,
+    # Keras's LSTM / GRU with a mask convert to LiteRT only with TensorList ops (the Flex
+    # delegate): measured by scripts/export_capabilities.py.
+    export_formats={"litert": "flex"},
 )
 
 _register(
