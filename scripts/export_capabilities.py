@@ -10,6 +10,11 @@ the operator codes in the ``.tflite`` flatbuffer: ``builtin`` means every operat
 LiteRT's builtin set, ``flex`` names the TensorFlow ops (``Flex...``) that need the Flex
 delegate.
 
+Each cell prints the max absolute difference over the largest absolute output (``6.9e-05/1e+02``:
+float32 rounding on logits of ~100). A LiteRT export that converts with builtin operators is
+``builtin`` even where random weights give logits large enough to pass 1e-4 absolute (ResNet-18:
+1.1e-04/1e+02); ``nnzoo export`` verifies each export on its own run's model.
+
 Entries over ~15M parameters use the ops of a smaller entry of the same family (same builder,
 larger sizes), so their row is that entry's; the script says which.
 
