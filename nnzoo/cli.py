@@ -635,6 +635,74 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
     click.echo(prompt + text)
 
 
+@cli.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["saved_model", "onnx", "litert"]),
+    help="SavedModel (TF Serving), ONNX (ONNX Runtime) or LiteRT (builtin operators only).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False),
+    help="The export folder. Defaults to RUN_DIR/export/FORMAT.",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Run the artifact in its runtime and compare with model.keras.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing export folder.")
+def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: bool):
+    """Export RUN_DIR's model to SavedModel, ONNX or LiteRT, verified against the original.
+
+    The folder holds the artifact, data_spec.json (inputs by name, class names), the
+    tokenizer of a text run, model.md and export_report.json. Unless --no-verify, a separate
+    process that imports neither nnzoo nor Keras runs the artifact with its own runtime on the
+    run's test examples (or inputs made from its input spec), at batch sizes and sequence
+    lengths the run never trained on; outputs further than 1e-4 from model.keras's end with
+    exit code 1 (the artifact is kept, its report says it failed). Float32 only: quantisation
+    is out of scope for now.
+    """
+    from nnzoo.export import export_run
+
+    report = export_run(run_dir, fmt, output=output, verify=verify, force=force)
+    folder = report["folder"]
+    click.echo(f"exported to {folder} ({report['size_bytes']:,} bytes)")
+    if not report["verified"]:
+        click.echo("not verified (--no-verify)")
+        return
+    if report.get("max_abs_diff") is None:
+        click.echo(
+            f"nnzoo: error: {folder}/{report['artifact']} could not be verified: "
+            f"{report.get('error')}",
+            err=True,
+        )
+        sys.exit(1)
+    lat = report["latency_ms_per_example"]
+    agreement = (
+        f", top-1 agreement {report['top1_agreement']:.4f}" if "top1_agreement" in report else ""
+    )
+    click.echo(
+        f"max |difference| {report['max_abs_diff']:.3g} (tolerance {report['tolerance']:g}) on "
+        f"{report['examples']} examples from the {report['inputs_from']}{agreement}; latency "
+        f"per example: keras {lat['keras']:.3f} ms, {report['runtime']['name']} "
+        f"{lat['export']:.3f} ms"
+    )
+    if not report["passed"]:
+        click.echo(
+            f"nnzoo: error: the export differs from model.keras by up to "
+            f"{report['max_abs_diff']:.3g} (tolerance {report['tolerance']:g}); the artifact is "
+            f"kept at {folder}/{report['artifact']}, marked failing in export_report.json",
+            err=True,
+        )
+        sys.exit(1)
+
+
 def _register_tune() -> None:
     from nnzoo.tuning.cli import tune
 
