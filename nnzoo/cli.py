@@ -562,6 +562,9 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
 def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int):
     """Class predictions of RUN_DIR's model for INPUTS, read and written in batches.
 
+    RUN_DIR is a run directory, or a folder written by `nnzoo export` (SavedModel, ONNX or
+    LiteRT: run with its own runtime, inputs read exactly as the run reads them).
+
     INPUTS are raw, as the run's data was: a .csv in the training file's format (header,
     delimiter; with the label column, predict also reports the accuracy), a .npy/.npz file
     (one example per row), an image or a folder of images. Text models take a .txt file (one
