@@ -58,7 +58,7 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
 #: Commands that load Keras (and with it TensorFlow or JAX). `train` loads it itself, after
 #: checking that its config's downloads are possible (an offline CIFAR run fails at once).
 # `tune` imports Keras itself, after checking what its config needs from the cache.
-_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate"}
+_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate", "export"}
 
 
 class _Group(click.Group):
