@@ -55,6 +55,9 @@ NOTES = [
     "| 2M chars, 2 epochs, 2e-3 (loss 5.06, masked acc 0.161) | 5e-4 | 0.718 | 0.783 |",
     "| 2M chars, 2 epochs, 2e-3 (loss 5.06, masked acc 0.161) | 2e-4 | 0.495 | 0.305 |",
     "",
+    "(0.495 here, 0.535 in the final run of the same config: the pretraining came out the "
+    "same, fine-tuning on CPU threads is not bit-exact.)",
+    "",
     "So the gain is a gain at equal (short) training: at 5e-4 three epochs are enough for "
     "the scratch model to catch up and pass a pretrained encoder this weak; at 2e-4 the "
     "pretrained encoder is much further along after three epochs. A longer pretraining "
