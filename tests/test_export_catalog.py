@@ -41,3 +41,29 @@ def test_every_small_entry_exports_to_saved_model(name, tmp_path):
     got = capabilities.run_saved_model(tmp_path / "saved_model", model, inputs)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+#: One entry of each family that tests/test_export.py does not export through `nnzoo export`.
+OTHER_FAMILIES = ["vgg16_transfer", "resnet18", "vit_tiny", "lstm", "transformer"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", OTHER_FAMILIES)
+def test_the_cards_export_table_is_what_the_runtimes_do(name, tmp_path):
+    """Each format the card allows converts and matches Keras in its runtime (ResNet-18's
+    random logits of ~100 pass at 1e-4 relative); each it refuses really fails or needs Flex."""
+    row = capabilities.measure(name, tmp_path)
+    card = get_card(name)
+    for fmt in capabilities.FORMATS:
+        said, entry = card.export_formats[fmt], row[fmt]
+        if said == "no":
+            assert entry["status"] == "fails", (fmt, entry)
+            continue
+        if said == "flex":  # converts, with TensorFlow ops the LiteRT interpreter lacks
+            assert entry["ops"] == "flex" and entry["flex_ops"], (fmt, entry)
+            continue
+        assert entry["status"] in ("ok", "differs"), (fmt, entry)
+        scale = max(1.0, entry["max_abs_output"])
+        assert entry["max_abs_diff"] <= 1e-4 * scale, (fmt, entry)
+        if fmt == "litert":
+            assert entry["ops"] == said, (fmt, entry)
