@@ -58,7 +58,7 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
 #: Commands that load Keras (and with it TensorFlow or JAX). `train` loads it itself, after
 #: checking that its config's downloads are possible (an offline CIFAR run fails at once).
 # `tune` imports Keras itself, after checking what its config needs from the cache.
-_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate", "export"}
+_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate", "export", "benchmark"}
 
 
 class _Group(click.Group):
@@ -704,6 +704,77 @@ def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: 
             err=True,
         )
         sys.exit(1)
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+@cli.command()
+@click.argument("target", metavar="NAME|CONFIG")
+@click.option("--batch-size", type=int, help="Examples per step (default: 32, or the config's).")
+@click.option("--mode", default="train", show_default=True, help="train or infer.")
+@click.option("--steps", default=20, show_default=True, type=int, help="Timed steps.")
+@click.option("--warmup", default=5, show_default=True, type=int, help="Untimed steps first.")
+@click.option(
+    "--sequence-length",
+    type=int,
+    help="Tokens per example for token models (default: min(128, max_sequence_length)).",
+)
+@set_option("Override a hyperparameter of NAME, or a dotted key of CONFIG (repeatable).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Append a row here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def benchmark(
+    target, batch_size, mode, steps, warmup, sequence_length, overrides, csv_path, as_json
+):
+    """Throughput of NAME (a catalog entry, on a data-free batch) or of CONFIG's model.
+
+    Examples (and tokens) per second and milliseconds per step after --warmup steps, peak
+    memory and parameter count. Choose the backend with `nnzoo --backend jax benchmark ...`.
+    """
+    from nnzoo import benchmark as bench
+
+    if target.endswith((".yaml", ".yml")) or Path(target).is_file():
+        if sequence_length is not None:
+            raise NnzooError(
+                "--sequence-length applies to a catalog NAME. Fix: set the config's "
+                "sequence length with --set, or drop --sequence-length"
+            )
+        result = bench.benchmark_config(
+            target, overrides, mode=mode, batch_size=batch_size, steps=steps, warmup=warmup
+        )
+    else:
+        from nnzoo.config.loader import parse_set
+
+        result = bench.benchmark_model(
+            target,
+            mode=mode,
+            batch_size=batch_size,
+            steps=steps,
+            warmup=warmup,
+            params=dict(parse_set(o) for o in overrides),
+            sequence_length=sequence_length,
+        )
+    if csv_path:
+        bench.append_csv(csv_path, result)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    from rich.table import Table
+
+    row = result.to_dict()
+    table = Table(title=f"nnzoo benchmark: {result.model} ({result.mode}, {result.backend})")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    for key, value in row.items():
+        table.add_row(
+            key,
+            ""
+            if value is None
+            else f"{value:,}"
+            if isinstance(value, int | float)
+            else str(value),
+        )
+    _console().print(table)
 
 
 def _register_tune() -> None:

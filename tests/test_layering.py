@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("nnzoo.data", "nnzoo.data.*"),
     ("nnzoo.pretrained", "nnzoo.pretrained.*"),
     ("nnzoo.config.templates", "nnzoo.training", "nnzoo.training.*"),
-    ("nnzoo.predict_io", "nnzoo.generation", "nnzoo.runs"),
+    ("nnzoo.predict_io", "nnzoo.generation", "nnzoo.runs", "nnzoo.benchmark"),
     ("nnzoo.tuning", "nnzoo.tuning.*"),
     ("nnzoo.cli",),
     ("nnzoo",),
@@ -56,6 +56,7 @@ LAZY_EDGES: dict[tuple[str, str], str] = {
     ("nnzoo.registry", "nnzoo.pretrained"): "build_model(weights=) loads a preset when asked",
     ("nnzoo.pretrained*", "nnzoo.*"): "KerasHub, the catalog and tokenizers load with a preset",
     ("nnzoo.training.*", "nnzoo.pretrained"): "a run loads a preset only when it starts from one",
+    ("nnzoo.benchmark", "nnzoo.*"): "a benchmark builds and compiles (Keras) when it runs",
 }
 
 
