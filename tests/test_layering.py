@@ -23,6 +23,7 @@ PACKAGE = Path(nnzoo.__file__).parent
 #: lower one. Patterns are matched in order; the first match wins.
 LAYERS: list[tuple[str, ...]] = [
     ("nnzoo.errors", "nnzoo._offline", "nnzoo._cache", "nnzoo._cli_options"),
+    ("nnzoo._export_runner",),
     ("nnzoo.config", "nnzoo.config.schema", "nnzoo.config.loader"),
     ("nnzoo.cards",),
     ("nnzoo.layers", "nnzoo.layers.*", "nnzoo.models", "nnzoo.models.*"),
@@ -31,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("nnzoo.pretrained", "nnzoo.pretrained.*"),
     ("nnzoo.config.templates", "nnzoo.training", "nnzoo.training.*"),
     ("nnzoo.predict_io", "nnzoo.generation", "nnzoo.runs", "nnzoo.benchmark"),
+    ("nnzoo.export",),
     ("nnzoo.tuning", "nnzoo.tuning.*"),
     ("nnzoo.cli",),
     ("nnzoo",),
@@ -57,6 +59,7 @@ LAZY_EDGES: dict[tuple[str, str], str] = {
     ("nnzoo.pretrained*", "nnzoo.*"): "KerasHub, the catalog and tokenizers load with a preset",
     ("nnzoo.training.*", "nnzoo.pretrained"): "a run loads a preset only when it starts from one",
     ("nnzoo.benchmark", "nnzoo.*"): "a benchmark builds and compiles (Keras) when it runs",
+    ("nnzoo.export", "nnzoo.*"): "an export loads the run (Keras) only after the cheap refusals",
 }
 
 
