@@ -11,6 +11,7 @@ and queued again (RDB storages additionally use Optuna's heartbeats).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import importlib.util
 import logging
 import os
@@ -297,13 +298,19 @@ def connection_guard(spec: StorageSpec) -> Iterator[None]:
 # --------------------------------------------------------------------------- stale trials
 
 
-def _proc_start(pid: int) -> str | None:
-    """The start time of ``pid`` in clock ticks (Linux), to tell a reused pid apart."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (Linux), or ``None``."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[-1].split()[19]
+    return stat.rsplit(")", 1)[-1].split()
+
+
+def _proc_start(pid: int) -> str | None:
+    """The start time of ``pid`` in clock ticks (Linux), to tell a reused pid apart."""
+    fields = _proc_stat(pid)
+    return fields[19] if fields else None
 
 
 def _alive(pid: int, start: str | None) -> bool:
@@ -313,6 +320,10 @@ def _alive(pid: int, start: str | None) -> bool:
         return False
     except PermissionError:
         return True
+    fields = _proc_stat(pid)
+    if fields and fields[0] == "Z":
+        # A zombie: dead, not yet reaped (in a container whose PID 1 reaps nothing, never).
+        return False
     if start is not None:
         now = _proc_start(pid)
         return now is None or now == start
@@ -329,6 +340,11 @@ def mark_owner(trial: optuna.Trial) -> None:
         trial.storage.set_trial_system_attr(trial._trial_id, ATTR_PID_START, start)
 
 
+#: A RUNNING trial with no owner recorded this long after it started was orphaned by a worker
+#: killed between Optuna's creating it and :func:`mark_owner`.
+ORPHAN_AFTER_SECONDS = 10.0
+
+
 def fail_dead_trials(study: optuna.Study) -> list[int]:
     """Mark FAIL (and queue again) RUNNING trials whose process on this host has died.
 
@@ -340,12 +356,17 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+    now = datetime.datetime.now()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.system_attrs
         pid = attrs.get(ATTR_PID)
-        if attrs.get(ATTR_HOST) != host or pid is None:
-            continue
-        if _alive(int(pid), attrs.get(ATTR_PID_START)):
+        if pid is None:
+            # Killed between Optuna creating the trial and mark_owner (microseconds later):
+            # no process owns it, and once it is older than any such gap, none ever will.
+            started = trial.datetime_start
+            if started is None or (now - started).total_seconds() < ORPHAN_AFTER_SECONDS:
+                continue
+        elif attrs.get(ATTR_HOST) != host or _alive(int(pid), attrs.get(ATTR_PID_START)):
             continue
         storage = study._storage
         try:
@@ -355,7 +376,9 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another process got there first
         log.warning(
-            "trial %d: its worker (pid %s) died; marked FAIL and queued again", trial.number, pid
+            "trial %d: its worker (%s) died; marked FAIL and queued again",
+            trial.number,
+            f"pid {pid}" if pid is not None else "not recorded",
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -131,7 +131,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_workers_die_with_a_killed_parent(tmp_path):
+def test_workers_die_with_a_killed_parent(tmp_path, monkeypatch):
     journal = tmp_path / "mlp_digits" / "tune" / "journal.log"
     parent = _tune_two_workers(
         tmp_path, trials=6, epochs=40, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -148,7 +148,10 @@ def test_workers_die_with_a_killed_parent(tmp_path):
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert [pid for pid in pids if _alive(pid)] == []
-    # A trial the way out did not record FAIL (it has 3 s) is one a rerun fails and retries.
+    # A trial the way out did not record FAIL (it has 3 s) is one a rerun fails and retries,
+    # also one whose worker died before recording itself its owner (every worker is dead here,
+    # so no grace is needed for an owner still to be written).
+    monkeypatch.setattr("nnzoo.tuning._storage.ORPHAN_AFTER_SECONDS", 0.0)
     study = _journal_study(journal)
     fail_dead_trials(study)
     assert study.get_trials(states=(TrialState.RUNNING,)) == []
@@ -190,3 +193,14 @@ def test_when_every_worker_dies_tune_fails_in_one_line(tmp_path, monkeypatch):
     trials = _journal_study(runs / "mlp_digits" / "tune" / "journal.log").trials
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
     assert TrialState.RUNNING not in [t.state for t in trials]
+
+
+def test_a_trial_orphaned_before_its_owner_was_recorded_is_failed_after_the_grace(monkeypatch):
+    study = optuna.create_study()
+    orphan = study.ask()  # RUNNING, and its worker died before mark_owner
+    assert fail_dead_trials(study) == []  # younger than the grace: an owner may still come
+    assert study.trials[orphan.number].state == TrialState.RUNNING
+    monkeypatch.setattr("nnzoo.tuning._storage.ORPHAN_AFTER_SECONDS", 0.0)
+    assert fail_dead_trials(study) == [orphan.number]
+    assert study.trials[orphan.number].state == TrialState.FAIL
+    assert [t.state for t in study.trials[1:]] == [TrialState.WAITING]  # queued again
