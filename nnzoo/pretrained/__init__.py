@@ -226,7 +226,22 @@ def locate(value: str, *, file: str | None = None, key: str = KEY) -> Preset:
             fix="give a directory written by KerasHub's save_to_preset (or a Hugging Face "
             "checkpoint folder), or a preset name",
         )
-    config = json.loads(config_file.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(
+            f"{config_file} is not a readable preset config ({type(err).__name__}: {err})",
+            file=file,
+            key=key,
+            fix="save the preset again with KerasHub's save_to_preset",
+        ) from None
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"{config_file} is not a preset config (a JSON object)",
+            file=file,
+            key=key,
+            fix="save the preset again with KerasHub's save_to_preset",
+        )
     backbone = _backbone_of(config)
     return Preset(str(path.resolve()), "local", backbone, adapters().get(backbone), config)
 

@@ -223,3 +223,14 @@ def test_a_card_default_written_by_init_gives_way_to_the_preset(gpt2_preset, cap
     assert caplog.messages == [
         f"params.num_layers: 12 is gpt2's default; preset {gpt2_preset} has 2, which is used"
     ]
+
+
+@pytest.mark.parametrize("text", ["", "{not json", "[1, 2]"])
+def test_a_corrupt_preset_config_is_one_line(tmp_path, text):
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        pretrained.locate(f"keras_hub:{tmp_path}")
+    message = str(err.value)
+    assert message.startswith(f"model.init_from: {tmp_path / 'config.json'} is not a")
+    assert message.endswith("Fix: save the preset again with KerasHub's save_to_preset")
+    assert "\n" not in message
