@@ -31,7 +31,7 @@ from nnzoo.registry import (
 from nnzoo.training import run_dir as files
 from nnzoo.training.distribute import is_chief
 from nnzoo.training.history import best_epoch
-from nnzoo.training.resolve import effective_task, prepare, source_params
+from nnzoo.training.resolve import effective_task, fill_model_params, prepare, source_params
 
 
 class TrainingDivergedError(NnzooError):
@@ -47,6 +47,22 @@ class RunResult:
     history: list[dict[str, Any]]
     model: Any = field(repr=False, default=None)
     already_finished: bool = False
+    _write_artifacts: Callable[[], None] | None = field(repr=False, default=None)
+
+    @property
+    def lean(self) -> bool:
+        """Whether this is a ``lean`` run whose artifacts are not written (yet)."""
+        return self._write_artifacts is not None
+
+    def write_artifacts(self) -> None:
+        """Write what a ``lean`` run skipped: ``model.keras`` (the best epoch's weights), the
+        test split's metrics (into ``metrics.json`` and :attr:`metrics`) and ``curves.png``.
+
+        Does nothing for a full run, or when called again.
+        """
+        if self._write_artifacts is not None:
+            self._write_artifacts()
+            self._write_artifacts = None
 
 
 def train(
@@ -57,6 +73,8 @@ def train(
     callbacks: Iterable[Any] = (),
     run_dir: str | Path | None = None,
     on_run_dir: Callable[[Path], None] | None = None,
+    lean: bool = False,
+    splits: Splits | None = None,
 ) -> RunResult:
     """Train ``config`` and write a run directory.
 
@@ -69,6 +87,18 @@ def train(
         run_dir: write into this (new, empty) directory instead of a fresh run id.
         on_run_dir: called with the run directory as soon as it exists, before training
             (the CLI prints it, so an interrupted run can say what to resume).
+        lean: a tuning trial's run: its config, data spec, ``history.csv``, ``status.json``
+            and ``metrics.json`` (without test metrics) only. No resume checkpoints (the
+            run cannot be resumed), no ``model.keras``, no test evaluation, no
+            ``curves.png``; the best epoch's weights (by ``train.monitor``) are kept in
+            memory and loaded into the returned model, and
+            :meth:`RunResult.write_artifacts` writes what was skipped. Defaults to
+            ``False``.
+        splits: the data this config loads, already loaded (the :class:`~nnzoo.data.Splits`
+            that :func:`~nnzoo.training.resolve.prepare` returned for a config with the same
+            ``seed``, ``model.name`` and ``data`` but for ``data.batch_size``, ``shuffle``,
+            ``cache`` and ``augment``), reused instead of loading it again. Not for a model
+            started from a KerasHub preset. Defaults to ``None``: load it.
     """
     if run_dir is None:
         if not is_chief(config.distribute.strategy):
@@ -94,6 +124,8 @@ def train(
         quiet=quiet,
         extra_callbacks=list(callbacks),
         on_run_dir=on_run_dir,
+        lean=lean,
+        splits=splits,
     )
 
 
@@ -134,6 +166,8 @@ def _fit(
     extra_callbacks: list[Any],
     resuming: bool = False,
     on_run_dir: Callable[[Path], None] | None = None,
+    lean: bool = False,
+    splits: Splits | None = None,
 ) -> RunResult:
     import keras
 
@@ -150,7 +184,10 @@ def _fit(
     scope, replicas = strategy_scope(config.distribute.strategy, file=config.source_file)
     keras.utils.set_random_seed(config.seed)
     _check_environment(config)
-    card, params, splits = prepare(config)
+    if splits is None:
+        card, params, splits = prepare(config)
+    else:
+        card, params = _resolve_with(config, splits)
     task = effective_task(card, params)
     slots = optimizer_slots(config.train.optimizer.name, momentum=config.train.optimizer.momentum)
     # Before the run directory exists: a model that cannot be built leaves nothing behind.
@@ -178,6 +215,7 @@ def _fit(
         ):
             patch_keras_for_multi_worker(model, train_ds)
 
+        keeper = _best_weights_keeper(config) if lean else None
         if initial_epoch < config.train.epochs:
             progress = progress_callback(
                 quiet=quiet,
@@ -186,10 +224,14 @@ def _fit(
                 batch_size=config.data.batch_size,
                 monitor=config.train.monitor.metric,
             )
+            if keeper is not None:
+                standard = [*_lean_callbacks(build_callbacks(config, run_dir, state)), keeper]
+            else:
+                standard = build_callbacks(config, run_dir, state)
             callbacks = [
                 # First: early stopping and the checkpoints keep the statistics it recomputes.
                 *precise_bn_callbacks(config, model, splits.train[0], int(replicas)),
-                *build_callbacks(config, run_dir, state),
+                *standard,
                 *extra_callbacks,
             ]
             history = model.fit(
@@ -206,11 +248,15 @@ def _fit(
             _check_finite(history.history.get("loss", []), initial_epoch, run_dir)
         rows = files.read_history(run_dir)
 
-        _keep_best_weights(model, config, run_dir)
-        with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
-            save_inference_model(model, tmp)  # the inference artifact: no optimizer state
+        if keeper is not None:
+            keeper.restore(model)
+        else:
+            _keep_best_weights(model, config, run_dir)
+            with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
+                save_inference_model(model, tmp)  # the inference artifact: no optimizer state
         wall = time.perf_counter() - started + float((state or {}).get("wall_seconds", 0.0))
-        metrics = _final_metrics(model, config, task, test_ds, rows, wall, int(replicas))
+        test = {} if lean else _test_metrics(model, test_ds, task)
+        metrics = _final_metrics(model, config, test, rows, wall, int(replicas))
         monitor = config.train.monitor
         if init_report is not None:
             metrics["init_from"] = (
@@ -219,8 +265,24 @@ def _fit(
                 else {k: len(v) for k, v in init_report.items()}
             )
         files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
-        with files.atomic_path(run_dir / "curves.png") as tmp:
-            plot_history(rows, tmp, best=metrics["best"]["epoch"], monitor=monitor.metric)
+
+        def write_curves() -> None:
+            with files.atomic_path(run_dir / "curves.png") as tmp:
+                plot_history(rows, tmp, best=metrics["best"]["epoch"], monitor=monitor.metric)
+
+        if lean:
+            files.write_status(run_dir, "finished")
+
+            def write_artifacts() -> None:
+                with files.locked(run_dir), _dtype_policy(config):
+                    with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
+                        save_inference_model(model, tmp)
+                    metrics["test"] = _test_metrics(model, test_ds, task)
+                    files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
+                    write_curves()
+
+            return RunResult(run_dir, metrics, rows, model, _write_artifacts=write_artifacts)
+        write_curves()
         files.write_status(run_dir, "finished")
         # Finished: extended through model.init_from, never resumed, so what only a resume
         # needs goes (the optimizer state is most of a run's size).
@@ -259,6 +321,58 @@ def _dtype_policy(config: Config) -> Iterator[None]:
         yield
     finally:
         keras.mixed_precision.set_global_policy(before)
+
+
+def _resolve_with(config: Config, splits: Splits) -> tuple[ModelCard, dict[str, Any]]:
+    """What :func:`prepare` returns besides the splits, for splits already loaded."""
+    from nnzoo.registry import get_card
+
+    card = get_card(config.model.name, file=config.source_file)
+    params = fill_model_params(
+        card,
+        config.model.params,
+        splits.spec,
+        source=config.data.source,
+        file=config.source_file,
+    )
+    return card, params
+
+
+def _lean_callbacks(callbacks: list[Any]) -> list[Any]:
+    """``callbacks`` without those that write checkpoints (the resume state, the best
+    weights' file): a lean run keeps its best weights in memory instead."""
+    from nnzoo.training.callbacks import AtomicModelCheckpoint, ResumeState
+
+    return [cb for cb in callbacks if not isinstance(cb, ResumeState | AtomicModelCheckpoint)]
+
+
+def _best_weights_keeper(config: Config) -> Any:
+    """A callback keeping a copy of the weights of the best epoch by ``train.monitor`` (as
+    the best checkpoint would, in memory); ``restore(model)`` loads them."""
+    import keras
+
+    monitor = config.train.monitor
+    better = np.greater if monitor.resolved_mode == "max" else np.less
+
+    class BestWeights(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best: float | None = None
+            self.weights: list[Any] | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            value = (logs or {}).get(monitor.metric)
+            if value is None or not math.isfinite(float(value)):
+                return
+            if self.best is None or better(float(value), self.best):
+                self.best = float(value)
+                self.weights = self.model.get_weights()
+
+        def restore(self, model: Any) -> None:
+            if self.weights is not None and config.train.callbacks.checkpoint:
+                model.set_weights(self.weights)
+
+    return BestWeights()
 
 
 def _check_environment(config: Config) -> None:
@@ -383,11 +497,18 @@ def _keep_best_weights(model: Any, config: Config, run_dir: Path) -> None:
         load_weights(model, best)
 
 
+def _test_metrics(model: Any, test_ds: Any, task: str) -> dict[str, float]:
+    """The kept model's metrics on the test split."""
+    from nnzoo.training.losses import with_perplexity
+
+    test = model.evaluate(test_ds, return_dict=True, verbose=0)
+    return with_perplexity({k: float(v) for k, v in test.items()}, task)
+
+
 def _final_metrics(
     model: Any,
     config: Config,
-    task: str,
-    test_ds: Any,
+    test: dict[str, float],
     rows: list[dict[str, Any]],
     wall: float,
     replicas: int,
@@ -395,10 +516,6 @@ def _final_metrics(
     """``metrics.json``: test metrics of the kept model, its epoch, counts and timing."""
     import keras
 
-    from nnzoo.training.losses import with_perplexity
-
-    test = model.evaluate(test_ds, return_dict=True, verbose=0)
-    test = with_perplexity({k: float(v) for k, v in test.items()}, task)
     monitor = config.train.monitor
     epoch = best_epoch(rows, monitor.metric, monitor.resolved_mode)
     return {

@@ -17,8 +17,15 @@ from rich.markup import escape
 from nnzoo.config import Config
 from nnzoo.tuning import _space
 from nnzoo.tuning._report import TrialReporter
-from nnzoo.tuning._settings import ATTR_SURPLUS, Settings, TuneResult
+from nnzoo.tuning._settings import (
+    ATTR_ARTIFACTS,
+    ATTR_RUN_DIR,
+    ATTR_SURPLUS,
+    Settings,
+    TuneResult,
+)
 from nnzoo.tuning._storage import StorageSpec
+from nnzoo.tuning._study import best_trial
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,24 @@ def write_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
     return written
 
 
+#: What a lean trial that led the study wrote and loses when another trial is the best (its
+#: metrics.json keeps its test metrics).
+SUPERSEDED = ("model.keras", "curves.png")
+
+
+def drop_superseded(study: optuna.Study, best: optuna.trial.FrozenTrial | None) -> None:
+    """Remove the model and plot of the lean trials that led the study when they finished
+    but are not its best now (``--keep-artifacts`` trials are not lean: they keep theirs)."""
+    for trial in study.get_trials(deepcopy=False):
+        if not trial.system_attrs.get(ATTR_ARTIFACTS):
+            continue
+        if best is not None and trial.number == best.number:
+            continue
+        run_dir = trial.user_attrs.get(ATTR_RUN_DIR)
+        for name in SUPERSEDED if run_dir else ():
+            (Path(run_dir) / name).unlink(missing_ok=True)
+
+
 def write_outputs(
     study: optuna.Study, config: Config, settings: Settings, spec: StorageSpec
 ) -> TuneResult:
@@ -114,17 +139,21 @@ def write_outputs(
     )
     csv_path = write_trials_csv(study, out_dir / "trials.csv")
     best_path = None
-    best_value = best_number = None
+    best_value = best_number = best_run = None
     best_params: dict[str, Any] = {}
-    if count[TrialState.COMPLETE]:
-        best = study.best_trial
+    best = best_trial(study, settings.direction)
+    drop_superseded(study, best)
+    if best is not None and best.value is not None:
         best_value, best_number = best.value, best.number
         best_params = _space.decode_params(config.tune.space, best.params)
+        run = best.user_attrs.get(ATTR_RUN_DIR)
+        best_run = Path(run) if run else None
         header = (
             f"nnzoo tune: best trial {best.number} of study '{settings.study}' "
             f"({settings.metric} = {best.value:.6g}, {settings.direction})\n"
             f"storage: {spec.display}\n"
-            "train it: nnzoo train best.yaml\n"
+            + (f"its run (model.keras, metrics.json): {best_run}\n" if best_run else "")
+            + "train it: nnzoo train best.yaml\n"
         )
         best_path = out_dir / "best.yaml"
         best_path.write_text(best_config_yaml(config, best_params, header))
@@ -144,6 +173,7 @@ def write_outputs(
         failed=failed,
         trials_csv=csv_path,
         plots=plots,
+        best_run=best_run,
     )
 
 

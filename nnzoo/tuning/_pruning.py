@@ -10,16 +10,35 @@ import optuna
 
 from nnzoo.errors import ConfigError
 
+#: Each rung of successive halving and Hyperband keeps the best third of the trials.
+REDUCTION_FACTOR = 3
+
+
+def first_rung(epochs: int) -> int:
+    """The epoch of the first rung of successive halving / Hyperband for ``train.epochs``:
+    a tenth of them, at least 1 (for 20 epochs the rungs are at 2, 6 and 18)."""
+    return max(1, epochs // 10)
+
 
 def make_pruner(name: str, *, epochs: int) -> optuna.pruners.BasePruner:
-    """``median`` | ``successive_halving`` | ``hyperband`` | ``none``; resources are epochs."""
+    """``median`` | ``successive_halving`` | ``hyperband`` | ``none``; resources are epochs.
+
+    ``median`` prunes a trial below the median of earlier trials at the same epoch, after 5
+    start-up trials. ``successive_halving`` keeps a trial past a rung (at :func:`first_rung`
+    epochs, then 3x, 9x as many) only if it is in the best third of the trials that reached
+    it; ``hyperband`` runs such brackets with first rungs from there up to ``epochs``.
+    """
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     if name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=first_rung(epochs), reduction_factor=REDUCTION_FACTOR
+        )
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=max(epochs, 1), reduction_factor=3
+            min_resource=first_rung(epochs),
+            max_resource=max(epochs, 1),
+            reduction_factor=REDUCTION_FACTOR,
         )
     if name == "none":
         return optuna.pruners.NopPruner()
@@ -65,6 +84,6 @@ class PruningCallback(keras.callbacks.Callback):
         value = float(logs[self.metric])
         if not math.isfinite(value):
             return  # the trainer stops on NaN and the trial is recorded as failed
-        self.trial.report(value, step=epoch)
+        self.trial.report(value, step=epoch + 1)  # steps are epochs counted from 1
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({self.metric}={value:.4g})")

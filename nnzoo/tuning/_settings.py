@@ -29,6 +29,7 @@ ATTR_HOST = "nnzoo:host"  # the host and process running the trial, to find dead
 ATTR_PID = "nnzoo:pid"
 ATTR_PID_START = "nnzoo:pid_start"  # the process's start time, to tell a reused pid apart
 ATTR_STALE = "nnzoo:stale"  # failed because its process died
+ATTR_ARTIFACTS = "nnzoo:artifacts"  # a lean trial that led the study wrote model.keras etc.
 # Study user attrs:
 STUDY_ATTR_CONFIG = "nnzoo:config"  # the config's name
 STUDY_ATTR_METRIC = "nnzoo:metric"
@@ -63,6 +64,7 @@ class Settings:
     out_dir: str
     tune_dir: str
     heartbeat: float = 60.0
+    keep_artifacts: bool = False
     session_start: str = field(default_factory=lambda: datetime.now().isoformat())
 
     @property
@@ -88,6 +90,7 @@ class TuneResult:
     failed: int
     trials_csv: Path | None = None
     plots: list[Path] = field(default_factory=list)
+    best_run: Path | None = None  # the best trial's run directory (model.keras, metrics.json)
 
     @property
     def finished(self) -> int:
@@ -105,6 +108,7 @@ def resolve_settings(
     max_failures: int | None,
     runs_dir: str | Path,
     heartbeat: float,
+    keep_artifacts: bool = False,
 ) -> Settings:
     """Arguments (``None``: not given) override ``config.tune``; see :func:`tune`."""
     t = config.tune
@@ -164,4 +168,5 @@ def resolve_settings(
         out_dir=str(out_dir),
         tune_dir=str(tune_dir),
         heartbeat=heartbeat,
+        keep_artifacts=keep_artifacts,
     )

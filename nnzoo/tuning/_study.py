@@ -6,6 +6,7 @@ What one process (the ``tune()`` caller or a worker) runs; ``_tune`` and ``_work
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import math
 import shutil
@@ -14,17 +15,22 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
+import keras
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
+from nnzoo import pretrained
 from nnzoo.config import Config
+from nnzoo.data import Splits
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.training import TrainingDivergedError, train
 from nnzoo.training.history import best_value
+from nnzoo.training.resolve import prepare
 from nnzoo.tuning import _space, _storage
 from nnzoo.tuning._pruning import PruningCallback, make_pruner
 from nnzoo.tuning._report import TrialReporter
 from nnzoo.tuning._settings import (
+    ATTR_ARTIFACTS,
     ATTR_BASELINE,
     ATTR_EPOCHS,
     ATTR_FAIL_REASON,
@@ -40,6 +46,9 @@ log = logging.getLogger(__name__)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 POLL_SECONDS = 1.0
+#: Loaded data kept per process: a space with data.* keys that change the splits (e.g.
+#: data.params.sequence_length) loads each of its values' data again after this many others.
+DATA_CACHE_SIZE = 2
 
 
 def storage_spec(settings: Settings) -> _storage.StorageSpec:
@@ -163,8 +172,59 @@ def _trial_dir(settings: Settings, number: int) -> Path:
     return path
 
 
+def data_key(config: Config) -> str | None:
+    """What the loaded and split data of ``config`` depends on, as a string: two configs with
+    the same key load the same splits. ``None`` for a model started from a KerasHub preset
+    (whose tokenizer reads the data): not cached."""
+    if pretrained.is_preset(config.model.init_from):
+        return None
+    # batch_size, shuffle, cache and augment act on the batches, not on the splits.
+    batches = {"batch_size", "shuffle", "cache", "augment"}
+    data = config.data.model_dump(mode="json", exclude=batches)
+    depends = {
+        "data": data,
+        "seed": config.seed,
+        "model": config.model.name,
+        "task": config.model.params.get("task"),
+        "init_from": config.model.init_from,
+    }
+    return json.dumps(depends, sort_keys=True, default=str)
+
+
+def leads(
+    trial: FrozenTrial | optuna.Trial, value: float, others: list[FrozenTrial], *, direction: str
+) -> bool:
+    """Whether ``trial`` with ``value`` is the best of itself and the complete ``others``: no
+    other has a better value, nor the same value and a smaller number. The study's best trial
+    (:func:`best_trial`) is the one that led when it finished."""
+    for other in others:
+        if other.number == trial.number or other.value is None:
+            continue
+        if other.value == value:
+            if other.number < trial.number:
+                return False
+        elif (other.value > value) == (direction == "maximize"):
+            return False
+    return True
+
+
+def best_trial(study: optuna.Study, direction: str) -> FrozenTrial | None:
+    """The complete trial with the best value, the first by number among equals (on ties,
+    storages differ in which one ``study.best_trial`` gives)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    for trial in sorted(complete, key=lambda t: t.number):
+        if trial.value is not None and leads(trial, trial.value, complete, direction=direction):
+            return trial
+    return None
+
+
 class Objective:
     """Train one trial's config through the trainer; its value is the best epoch's metric.
+
+    The data is loaded once per process (per :func:`data_key`) and the Keras session cleared
+    before each trial. A trial trains ``lean`` (no checkpoints, model file, test evaluation
+    or plot): only a trial that leads the study when it finishes writes them, unless
+    ``settings.keep_artifacts``.
 
     ``fatal`` holds a user mistake (bad config, missing metric) that must stop the study
     rather than fail every trial the same way.
@@ -174,6 +234,24 @@ class Objective:
         self.config = config
         self.settings = settings
         self.fatal: NnzooError | None = None
+        self._data: dict[str, Splits] = {}
+
+    def _splits(self, config: Config) -> Splits | None:
+        """The loaded data of ``config``, loaded on first use; ``None``: let the trainer."""
+        key = data_key(config)
+        if key is None:
+            return None
+        splits = self._data.pop(key, None)
+        if splits is None:
+            _, _, splits = prepare(config)
+        self._data[key] = splits  # the most recent last
+        while len(self._data) > DATA_CACHE_SIZE:
+            self._data.pop(next(iter(self._data)))
+        return splits
+
+    def _leads(self, trial: optuna.Trial, value: float) -> bool:
+        complete = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return leads(trial, value, complete, direction=self.settings.direction)
 
     def _surplus(self, trial: optuna.Trial) -> bool:
         """Whether enough trials are finished or already running before this one."""
@@ -192,6 +270,7 @@ class Objective:
         file = self.config.source_file
         run_dir = _trial_dir(self.settings, trial.number)
         trial.set_user_attr(ATTR_RUN_DIR, str(run_dir))
+        keras.backend.clear_session()  # no layers, names or graphs of earlier trials
         try:
             trial_config = _space.apply(self.config, values)
             result = train(
@@ -200,6 +279,8 @@ class Objective:
                 quiet=True,
                 callbacks=[PruningCallback(trial, self.settings.metric, file=file)],
                 run_dir=run_dir,
+                lean=not self.settings.keep_artifacts,
+                splits=self._splits(trial_config),
             )
         except optuna.TrialPruned:
             raise
@@ -221,6 +302,9 @@ class Objective:
         if value is None:
             trial.set_user_attr(ATTR_FAIL_REASON, f"no finite {self.settings.metric}")
             raise _Failed(f"no finite {self.settings.metric} in the history")
+        if result.lean and self._leads(trial, value):
+            result.write_artifacts()
+            trial.storage.set_trial_system_attr(trial._trial_id, ATTR_ARTIFACTS, True)
         return value
 
 

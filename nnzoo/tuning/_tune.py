@@ -28,6 +28,7 @@ def tune(
     runs_dir: str | Path = "runs",
     quiet: bool = False,
     heartbeat: float = 60.0,
+    keep_artifacts: bool = False,
 ) -> TuneResult:
     """Tune ``config`` over its ``tune.space`` with Optuna; arguments override ``tune.*``.
 
@@ -50,6 +51,12 @@ def tune(
         quiet: print nothing.
         heartbeat: seconds between heartbeats of running trials (RDB storages); a trial
             silent for two heartbeats is failed and retried.
+        keep_artifacts: every trial writes a full run directory (``model.keras``, test
+            metrics, ``curves.png``), as ``nnzoo train`` does. Defaults to ``False``: a
+            trial records its config, ``history.csv`` and ``metrics.json`` only, and the
+            model, test metrics and plot are written for the best trial alone (the trials
+            that led the study when they finished write them; those overtaken lose their
+            model and plot when the study ends).
 
     Returns:
         A :class:`TuneResult`; ``best_config`` is ``best.yaml``, trainable as it is.
@@ -67,6 +74,7 @@ def tune(
             max_failures=max_failures,
             runs_dir=runs_dir,
             heartbeat=heartbeat,
+            keep_artifacts=keep_artifacts,
         )
         return _tune(config, settings, quiet=quiet)
     finally:

@@ -52,6 +52,12 @@ from nnzoo._cli_options import import_keras_quietly, runs_dir_option, set_option
     help="Seconds between heartbeats of running trials (RDB storages); a trial silent for "
     "two heartbeats is failed and retried.",
 )
+@click.option(
+    "--keep-artifacts",
+    is_flag=True,
+    help="Every trial writes a full run (model.keras, test metrics, curves.png); by default "
+    "only the best trial's run has them.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the best config's path.")
 def tune(
     config: str,
@@ -64,6 +70,7 @@ def tune(
     overrides: tuple[str, ...],
     runs_dir: str,
     heartbeat: float,
+    keep_artifacts: bool,
     quiet: bool,
 ) -> None:
     """Tune CONFIG's `tune.space` with Optuna; rerun the same command to resume.
@@ -98,7 +105,9 @@ def tune(
     check_downloads(cfg)  # offline and not cached: one line, before a worker imports Keras
     import_keras_quietly()
     try:
-        result = tuning.tune(cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat)
+        result = tuning.tune(
+            cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat, keep_artifacts=keep_artifacts
+        )
     except KeyboardInterrupt:
         click.echo(
             "nnzoo: interrupted; the running trial was recorded as failed. Rerun the same "
