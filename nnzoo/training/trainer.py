@@ -25,6 +25,7 @@ from nnzoo.registry import (
     ModelCard,
     build_unchecked,
     check_buildable,
+    get_card,
     optimizer_slots,
     plain_value,
 )
@@ -325,8 +326,6 @@ def _dtype_policy(config: Config) -> Iterator[None]:
 
 def _resolve_with(config: Config, splits: Splits) -> tuple[ModelCard, dict[str, Any]]:
     """What :func:`prepare` returns besides the splits, for splits already loaded."""
-    from nnzoo.registry import get_card
-
     card = get_card(config.model.name, file=config.source_file)
     params = fill_model_params(
         card,
