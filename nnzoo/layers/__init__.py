@@ -2,17 +2,26 @@
 
 from nnzoo.layers.embeddings import Bias, ClassToken, MaskedMeanPooling, PositionEmbedding
 from nnzoo.layers.image_preprocess import ImagePreprocess
-from nnzoo.layers.transformer import TransformerLayer, attention_mask, key_dim, transformer_stack
+from nnzoo.layers.transformer import (
+    CachedMultiHeadAttention,
+    TransformerLayer,
+    attention_mask,
+    causal_cache_mask,
+    key_dim,
+    transformer_stack,
+)
 from nnzoo.layers.vgg_preprocess import VGGPreprocess
 
 __all__ = [
     "Bias",
+    "CachedMultiHeadAttention",
     "ClassToken",
     "ImagePreprocess",
     "MaskedMeanPooling",
     "PositionEmbedding",
     "TransformerLayer",
     "attention_mask",
+    "causal_cache_mask",
     "key_dim",
     "transformer_stack",
     "VGGPreprocess",

@@ -19,7 +19,8 @@ class PositionEmbedding(keras.layers.Layer):
     """Learned absolute position embeddings for sequences up to ``sequence_length``.
 
     Takes the ``(B, T, hidden_dim)`` sequence to embed and returns the first ``T`` position
-    vectors broadcast to its shape (add them to it).
+    vectors broadcast to its shape (add them to it), or with ``start_index=i`` the vectors of
+    positions ``i .. i + T - 1`` (cached generation: the new tokens' positions).
 
     Args:
         sequence_length: the longest sequence the layer embeds.
@@ -47,11 +48,13 @@ class PositionEmbedding(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, inputs: Any) -> Any:
+    def call(self, inputs: Any, start_index: Any = 0) -> Any:
         shape = ops.shape(inputs)
-        # Sequences may be shorter than the table: take its first T rows.
+        # Sequences may be shorter than the table: take T rows from `start_index` on.
         table = ops.convert_to_tensor(self.embeddings)
-        positions = ops.slice(table, (0, 0), (shape[-2], shape[-1]))  # (T, hidden)
+        start = ops.cast(start_index, "int32") if not isinstance(start_index, int) else start_index
+        zero = 0 if isinstance(start, int) else ops.zeros((), "int32")
+        positions = ops.slice(table, (start, zero), (shape[-2], shape[-1]))  # (T, hidden)
         return ops.broadcast_to(ops.cast(positions, inputs.dtype), shape)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:

@@ -3,7 +3,10 @@ Need").
 
 Like KerasHub's ``TransformerEncoder`` / ``TransformerDecoder`` merged: ``normalize_first``
 chooses pre-norm (GPT-2, ViT) or post-norm (the original Transformer, BERT) and
-``use_causal_mask`` makes it a decoder-only (GPT) layer.
+``use_causal_mask`` makes it a decoder-only (GPT) layer. Its self-attention is a
+:class:`CachedMultiHeadAttention`, a ``keras.layers.MultiHeadAttention`` with the same weights
+that can also decode one token at a time from a key/value cache, as KerasHub's
+``CachedMultiHeadAttention`` does.
 """
 
 from __future__ import annotations
@@ -60,6 +63,74 @@ def attention_mask(
     return mask
 
 
+def causal_cache_mask(batch_size: Any, query_length: Any, key_length: Any, start: Any) -> Any:
+    """A boolean ``(B, T, S)`` mask: query ``t`` sits at position ``start + t`` of the cache
+    and may attend to cache positions ``0 .. start + t`` only."""
+    rows = ops.expand_dims(ops.arange(query_length) + ops.cast(start, "int32"), 1)  # (T, 1)
+    cols = ops.expand_dims(ops.arange(key_length), 0)  # (1, S)
+    return ops.broadcast_to(
+        ops.expand_dims(cols <= rows, 0), (batch_size, query_length, key_length)
+    )
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class CachedMultiHeadAttention(keras.layers.MultiHeadAttention):
+    """``keras.layers.MultiHeadAttention`` that can also read and update a key/value cache.
+
+    Without ``cache`` it is exactly ``keras.layers.MultiHeadAttention`` (same weights, same
+    call). With ``cache``, a ``(B, 2, S, num_heads, key_dim)`` tensor of the keys and values of
+    ``S`` positions, the keys and values of the ``T`` new positions are written into it at
+    ``cache_update_index`` and attention reads the whole cache (mask it with
+    ``attention_mask``, ``(B, T, S)``); the call returns ``(attention_output, new_cache)``.
+    With ``cache`` and ``cache_update_index=None`` the cache is read, not updated.
+
+    Call arguments:
+        query: ``(B, T, dim)``.
+        value: ``(B, T, dim)``; the new positions' input when a cache is given.
+        key: ``(B, T, dim)``. Defaults to `None` (``value``).
+        attention_mask: boolean ``(B, T, S)``; `True` = may attend. Defaults to `None`.
+        cache: ``(B, 2, S, num_heads, key_dim)`` keys (index 0) and values (index 1), or
+            `None`. Defaults to `None`.
+        cache_update_index: int or int tensor, the cache position of the first new position.
+            Defaults to `None`.
+        training: whether dropout is active.
+    """
+
+    def call(
+        self,
+        query: Any,
+        value: Any,
+        key: Any = None,
+        attention_mask: Any = None,
+        cache: Any = None,
+        cache_update_index: Any = None,
+        training: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        if cache is None:
+            if cache_update_index is not None:
+                raise ValueError(
+                    "`cache_update_index` needs a `cache`. "
+                    f"Received: cache=None, cache_update_index={cache_update_index}"
+                )
+            return super().call(
+                query, value, key=key, attention_mask=attention_mask, training=training, **kwargs
+            )
+        if key is None:
+            key = value
+        query = self._query_dense(query)  # (B, T, heads, key_dim)
+        if cache_update_index is not None:
+            update = ops.stack([self._key_dense(key), self._value_dense(value)], axis=1)
+            index = ops.cast(cache_update_index, "int32")
+            zero = ops.zeros((), "int32")
+            # One in-place update of the (B, 2, S, heads, key_dim) buffer, no copies.
+            cache = ops.slice_update(cache, (zero, zero, index, zero, zero), update)
+        attention_output, _ = self._compute_attention(
+            query, cache[:, 0], cache[:, 1], attention_mask, training, False
+        )
+        return self._output_dense(attention_output), cache
+
+
 @keras.saving.register_keras_serializable(package="nnzoo")
 class TransformerLayer(keras.layers.Layer):
     """Multi-head self-attention and a feed-forward network, each with a residual connection.
@@ -88,6 +159,13 @@ class TransformerLayer(keras.layers.Layer):
         padding_mask: ``(B, T)``, 1 for real tokens; padded positions are never attended to.
             Defaults to `None`.
         training: whether dropout is active.
+        cache: the ``(B, 2, S, num_heads, key_dim)`` key/value cache of the self-attention
+            (generation, see :class:`CachedMultiHeadAttention`), or `None`. With a cache the
+            call returns ``(outputs, new_cache)``; ``padding_mask``, if given, is ``(B, S)``
+            over the cache positions, and a causal layer attends to positions up to
+            ``cache_update_index + t`` only. Defaults to `None`.
+        cache_update_index: where the ``T`` inputs go in the cache (their first position).
+            Defaults to `None`: the cache is read, not updated.
     """
 
     def __init__(
@@ -120,7 +198,7 @@ class TransformerLayer(keras.layers.Layer):
         def init() -> Any:  # each sublayer gets its own initializer instance
             return keras.initializers.get(keras.initializers.serialize(self.kernel_initializer))
 
-        self.self_attention = keras.layers.MultiHeadAttention(
+        self.self_attention = CachedMultiHeadAttention(
             num_heads=self.num_heads,
             key_dim=self.key_dim,
             dropout=self.dropout,
@@ -167,12 +245,32 @@ class TransformerLayer(keras.layers.Layer):
         self.feedforward_layer_norm.build(input_shape)
         self.built = True
 
-    def call(self, inputs: Any, padding_mask: Any | None = None, training: Any = None) -> Any:
-        mask = attention_mask(inputs, padding_mask, use_causal_mask=self.use_causal_mask)
+    def call(
+        self,
+        inputs: Any,
+        padding_mask: Any | None = None,
+        training: Any = None,
+        cache: Any = None,
+        cache_update_index: Any = None,
+    ) -> Any:
+        if cache is None:
+            mask = attention_mask(inputs, padding_mask, use_causal_mask=self.use_causal_mask)
+        else:
+            mask = self._cache_mask(inputs, padding_mask, cache, cache_update_index)
 
         residual = inputs  # (B, T, hidden_dim)
         x = self.self_attention_layer_norm(inputs) if self.normalize_first else inputs
-        x = self.self_attention(query=x, value=x, attention_mask=mask, training=training)
+        if cache is None:
+            x = self.self_attention(query=x, value=x, attention_mask=mask, training=training)
+        else:
+            x, cache = self.self_attention(
+                query=x,
+                value=x,
+                attention_mask=mask,
+                cache=cache,
+                cache_update_index=cache_update_index,
+                training=training,
+            )
         x = self.self_attention_dropout(x, training=training) + residual
         if not self.normalize_first:
             x = self.self_attention_layer_norm(x)
@@ -185,7 +283,23 @@ class TransformerLayer(keras.layers.Layer):
         x = self.feedforward_dropout(x, training=training) + residual
         if not self.normalize_first:
             x = self.feedforward_layer_norm(x)
-        return x
+        return x if cache is None else (x, cache)
+
+    def _cache_mask(
+        self, inputs: Any, padding_mask: Any, cache: Any, cache_update_index: Any
+    ) -> Any | None:
+        """The ``(B, T, S)`` mask of ``T`` new positions over the ``S`` cache positions."""
+        batch_size, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        cache_length = ops.shape(cache)[2]
+        mask = None
+        if self.use_causal_mask:
+            start = 0 if cache_update_index is None else cache_update_index
+            mask = causal_cache_mask(batch_size, length, cache_length, start)
+        if padding_mask is not None:
+            keys = ops.cast(ops.expand_dims(padding_mask, axis=1), "bool")  # (B, 1, S)
+            keys = ops.broadcast_to(keys, (batch_size, length, cache_length))
+            mask = keys if mask is None else ops.logical_and(mask, keys)
+        return mask
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return tuple(input_shape)
