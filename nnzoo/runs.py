@@ -34,15 +34,19 @@ from nnzoo.training.run_dir import (
 __all__ = [
     "LoadedExport",
     "LoadedRun",
+    "PredictedBatch",
     "PredictionStream",
     "Predictions",
     "evaluate",
     "generate",
+    "generate_batch",
     "is_export_folder",
     "iter_predictions",
     "load_export",
     "load_run",
     "predict",
+    "read_prompts",
+    "write_generations",
 ]
 
 
@@ -228,9 +232,31 @@ class Predictions(list):
         self.accuracy = accuracy
 
 
+@dataclass
+class PredictedBatch:
+    """The predictions for one batch of inputs, as arrays (what :class:`PredictionStream`
+    makes its rows from; :func:`nnzoo.predict_io.write_predictions` writes them whole).
+
+    Attributes:
+        names: what each input is called.
+        probabilities: ``(N, K)`` float64 class probabilities.
+        best: ``(N,)`` the index of each input's predicted class.
+        labels: ``(N,)`` class ids where the input carries labels, else ``None``.
+        class_names: the ``K`` class names.
+    """
+
+    names: list[str]
+    probabilities: np.ndarray
+    best: np.ndarray
+    labels: np.ndarray | None
+    class_names: list[str]
+
+
 class PredictionStream:
     """The predictions of a run for some inputs, made batch by batch as they are iterated.
 
+    Iterating gives one dict per input (see :class:`Predictions`); :meth:`batches` gives the
+    same predictions a :class:`PredictedBatch` at a time, without a Python object per row.
     After the iteration, ``examples``, ``labelled`` and ``correct`` count the rows and
     ``accuracy`` is ``correct / labelled`` (``None`` when the input had no labels).
     """
@@ -243,7 +269,8 @@ class PredictionStream:
     def accuracy(self) -> float | None:
         return self.correct / self.labelled if self.labelled else None
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def batches(self) -> Iterator[PredictedBatch]:
+        """The predictions a batch at a time (``examples`` counts each batch as it comes)."""
         model = self.run.model
         for batch in self._batches:
             logits = np.asarray(model.predict_on_batch(batch.x), dtype="float64")
@@ -253,18 +280,23 @@ class PredictionStream:
             if batch.labels is not None:
                 self.labelled += len(batch.labels)
                 self.correct += int((best == batch.labels).sum())
-            for i, (name, row) in enumerate(zip(batch.names, probs)):
-                k = int(best[i])
+            self.examples += len(best)
+            yield PredictedBatch(batch.names, probs, best, batch.labels, names)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.batches():
+            names, labels = batch.class_names, batch.labels
+            for i, (name, row) in enumerate(zip(batch.names, batch.probabilities.tolist())):
+                k = int(batch.best[i])
                 out = {
                     "input": name,
                     "class": names[k],
                     "index": k,
-                    "probability": float(row[k]),
-                    "probabilities": {n: float(p) for n, p in zip(names, row)},
+                    "probability": row[k],
+                    "probabilities": dict(zip(names, row)),
                 }
-                if batch.labels is not None:
-                    out["label"] = names[int(batch.labels[i])]
-                self.examples += 1
+                if labels is not None:
+                    out["label"] = names[int(labels[i])]
                 yield out
 
 
@@ -314,6 +346,7 @@ def generate(
     temperature: float = 1.0,
     top_k: int | None = None,
     seed: int | None = None,
+    use_cache: bool = True,
 ) -> str:
     """Text a saved language-model run writes after ``prompt`` (the prompt not included).
 
@@ -324,11 +357,37 @@ def generate(
         temperature: 0 is greedy (deterministic). Defaults to ``1.0``.
         top_k: sample from the ``top_k`` most likely tokens. Defaults to all.
         seed: seed of the sampler. Defaults to a random one.
+        use_cache: the key/value cache and compiled loop where the model allows it (see
+            :mod:`nnzoo.generation`); greedy text is the same without. Defaults to ``True``.
+    """
+    return generate_batch(
+        run_dir,
+        [prompt],
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        seed=seed,
+        use_cache=use_cache,
+    )[0]
+
+
+def generate_batch(
+    run_dir: str | Path,
+    prompts: list[str],
+    *,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+    use_cache: bool = True,
+) -> list[str]:
+    """The continuations of several prompts, generated together in one batch (each row from
+    its own length, stopping at its own end token), in order; arguments as :func:`generate`.
     """
     import math
 
     from nnzoo.data.tokenizers import tokenizer_from_json
-    from nnzoo.generation import generate as sample_text
+    from nnzoo.generation import generate_batch as sample_texts
 
     if not (math.isfinite(temperature) and temperature >= 0):
         raise NnzooError(
@@ -342,13 +401,58 @@ def generate(
             "the run of a language model (e.g. gpt_nano)"
         )
     tokenizer = tokenizer_from_json(require_file(run_dir, "tokenizer.json").read_text())
-    return sample_text(
+    return sample_texts(
         run.model,
         tokenizer,
-        prompt,
+        list(prompts),
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         top_k=top_k,
         seed=seed,
         max_sequence_length=run.config.model.params.get("max_sequence_length"),
+        use_cache=use_cache,
     )
+
+
+def read_prompts(path: str | Path) -> list[str]:
+    """The prompts of a UTF-8 text file, one per line (the line ending not included).
+
+    Blank lines (empty or only spaces) are skipped, so a file may end with an empty line or
+    separate groups of prompts; a prompt keeps its other spaces (``"def "``).
+
+    Raises:
+        NnzooError: the file is missing, is not UTF-8, or has no prompt (one line, exit 2).
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "no such file"
+        raise NnzooError(f"--prompts {path}: {what}. Fix: give a text file, one prompt a line")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise NnzooError(
+            f"--prompts {path}: not UTF-8 text (byte {err.start}). Fix: save it as UTF-8"
+        ) from None
+    prompts = [line for line in text.splitlines() if line.strip()]
+    if not prompts:
+        raise NnzooError(
+            f"--prompts {path}: has no prompt (blank lines are skipped). Fix: write one "
+            "prompt a line"
+        )
+    return prompts
+
+
+def write_generations(rows: list[dict[str, str]], path: str | Path) -> None:
+    """Write ``{"prompt", "text"}`` rows as JSON lines, atomically (a temporary file beside
+    ``path``, renamed into place when complete)."""
+    import os
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
