@@ -612,7 +612,19 @@ def _echo_predictions(rows: Any) -> bool:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--prompt", default="", help="Text to continue.")
+@click.option("--prompt", default=None, help="Text to continue. Defaults to an empty prompt.")
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(dir_okay=True),
+    help="A UTF-8 file of prompts, one a line (blank lines skipped): all in one batch.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help='Also write {"prompt", "text"} JSON lines to this file (.jsonl).',
+)
 @click.option("--max-new-tokens", default=200, show_default=True, type=click.IntRange(1))
 @click.option(
     "--temperature",
@@ -623,19 +635,39 @@ def _echo_predictions(rows: Any) -> bool:
 )
 @click.option("--top-k", type=click.IntRange(1), help="Sample from the k most likely tokens.")
 @click.option("--seed", type=int, help="Seed of the sampler.")
-def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
-    """Sample text from a trained language model (e.g. gpt_nano)."""
-    from nnzoo.runs import generate as generate_fn
+def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature, top_k, seed):
+    """Sample text from a trained language model (e.g. gpt_nano).
 
-    text = generate_fn(
+    \b
+    nnzoo generate RUN_DIR --prompt "def "        prints the prompt and its continuation
+    nnzoo generate RUN_DIR --prompts prompts.txt  one batch; prints "### prompt N" then each
+    nnzoo generate RUN_DIR --prompts prompts.txt --output out.jsonl
+    """
+    from nnzoo.errors import NnzooError
+    from nnzoo.runs import generate_batch, read_prompts, write_generations
+
+    if prompt is not None and prompts_file is not None:
+        raise NnzooError(
+            "--prompt and --prompts cannot be used together. Fix: give one prompt with "
+            "--prompt, or a file of prompts with --prompts"
+        )
+    prompts = read_prompts(prompts_file) if prompts_file is not None else [prompt or ""]
+    texts = generate_batch(
         run_dir,
-        prompt,
+        prompts,
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         top_k=top_k,
         seed=seed,
     )
-    click.echo(prompt + text)
+    if output:
+        rows = [{"prompt": p, "text": t} for p, t in zip(prompts, texts)]
+        write_generations(rows, output)
+    if prompts_file is None:
+        click.echo(prompts[0] + texts[0])
+        return
+    for i, (p, t) in enumerate(zip(prompts, texts), start=1):
+        click.echo(f"### prompt {i}\n{p}{t}")
 
 
 @cli.command("export")

@@ -1,13 +1,19 @@
-"""Sampling from a causal LM: greedy is exact, seeds repeat, the context is cropped."""
+"""Sampling from a causal LM: greedy is exact, seeds repeat, the context is cropped; the
+key/value cache gives the same greedy tokens as the whole context every step."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from nnzoo import generation
 from nnzoo.data.tokenizers import BytePairTokenizer, ByteTokenizer, _byte_to_unicode
-from nnzoo.generation import generate, sample_next
+from nnzoo.generation import _cached_parts, generate, generate_ids, sample_next
+from nnzoo.registry import build_model
 
 VOCAB = ByteTokenizer().vocabulary_size
 
@@ -154,3 +160,184 @@ def test_byte_pair_generation_frames_the_prompt_decodes_bytes_and_stops_at_the_e
     # Cut inside the emoji's bytes: the partial character decodes as U+FFFD, no error.
     model = _script_model([*tok.encode("🎉"), tok.eos_id], tok.vocabulary_size)
     assert generate(model, tok, "", max_new_tokens=2, temperature=0) == "\ufffd"
+
+
+# --------------------------------------------------------------------------- the cached path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "gpt_tiny_before_cache"
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    """A tiny model of the gpt card (2 layers, 48 positions), random weights, seed fixed."""
+    keras.utils.set_random_seed(1)
+    return build_model(
+        "gpt_nano",
+        num_layers=2,
+        hidden_dim=32,
+        num_heads=2,
+        intermediate_dim=64,
+        max_sequence_length=48,
+    )
+
+
+@pytest.fixture
+def graph_mode(monkeypatch):
+    """The cached loop as a TensorFlow graph without XLA: the same computation, compiled in a
+    second where XLA takes several (the tests of the identity itself keep XLA)."""
+    monkeypatch.setattr(generation, "JIT_COMPILE", False)
+
+
+def _ids(model, contexts, **kwargs):
+    return generate_ids(model, contexts, temperature=0, **kwargs)
+
+
+def test_greedy_is_identical_with_and_without_the_cache_for_one_prompt(gpt):
+    assert _cached_parts(gpt) is not None  # the cached path is taken
+    cached = _ids(gpt, [[10, 20, 30, 40, 50]], max_new_tokens=20)
+    uncached = _ids(gpt, [[10, 20, 30, 40, 50]], max_new_tokens=20, use_cache=False)
+    assert cached == uncached
+    assert len(cached[0]) == 20 and len(set(cached[0])) > 1
+
+
+def test_greedy_is_identical_for_a_batch_of_different_lengths_beyond_the_positions(gpt):
+    # Rows of 3, 9 and 15 tokens, 50 new tokens: 33 fit in the 48 positions with the cache,
+    # the rest run on the cropped context (as the uncached path crops all along).
+    rng = np.random.default_rng(0)
+    contexts = [rng.integers(0, 256, size=n).tolist() for n in (3, 9, 15)]
+    cached = _ids(gpt, contexts, max_new_tokens=50)
+    uncached = _ids(gpt, contexts, max_new_tokens=50, use_cache=False)
+    assert cached == uncached
+    assert [len(row) for row in cached] == [50, 50, 50]
+    # Each row is the same as when generated alone (rows do not see each other's padding).
+    assert _ids(gpt, contexts[:1], max_new_tokens=50, use_cache=False) == cached[:1]
+
+
+def test_each_row_stops_at_its_own_end_token(gpt, graph_mode):
+    contexts = [[10, 20, 30, 40, 50], [7, 8]]
+    full = _ids(gpt, contexts, max_new_tokens=12, use_cache=False)
+    end = full[0][3]  # the 4th token of the first row ends it (maybe the second row too)
+    cut = [row[: row.index(end)] if end in row else row for row in full]
+    assert _ids(gpt, contexts, max_new_tokens=12, end_id=end) == cut
+    assert _ids(gpt, contexts, max_new_tokens=12, end_id=end, use_cache=False) == cut
+
+
+def test_cached_sampling_repeats_with_a_seed_and_keeps_to_top_k(gpt, graph_mode):
+    contexts = [[10, 20, 30], [40, 50, 60, 70]]
+    kwargs = dict(max_new_tokens=16, temperature=1.5, seed=5)
+    a = generate_ids(gpt, contexts, **kwargs)
+    assert a == generate_ids(gpt, contexts, **kwargs)
+    assert a != generate_ids(gpt, contexts, **{**kwargs, "seed": 6})
+    # top_k=1 is greedy whatever the temperature.
+    assert generate_ids(gpt, contexts, max_new_tokens=16, temperature=3.0, top_k=1) == _ids(
+        gpt, contexts, max_new_tokens=16
+    )
+
+
+def test_models_of_another_structure_take_the_uncached_path(next_model):
+    assert _cached_parts(next_model) is None
+    assert generate(next_model, ByteTokenizer(), "a", max_new_tokens=3, temperature=0) == "bcd"
+
+
+def test_a_model_saved_before_the_cache_loads_and_matches(graph_mode):
+    # Saved by the code before the key/value cache existed (nnzoo 1533222); with it the
+    # logits it gave then.
+    model = keras.saving.load_model(FIXTURES / "gpt_tiny_before_cache.keras")
+    saved = np.load(FIXTURES / "gpt_tiny_before_cache.npz")
+    inputs = {"token_ids": saved["token_ids"], "padding_mask": saved["padding_mask"]}
+    logits = np.asarray(model.predict_on_batch(inputs))
+    np.testing.assert_allclose(logits, saved["logits"], atol=1e-5)
+    assert _cached_parts(model) is not None
+    contexts = [saved["token_ids"][0].tolist(), saved["token_ids"][1, :9].tolist()]
+    cached = _ids(model, contexts, max_new_tokens=10)
+    assert cached == _ids(model, contexts, max_new_tokens=10, use_cache=False)
+    # The cached logits of the prompt equal the plain call's.
+    parts = _cached_parts(model)
+    caches = [keras.ops.zeros((2, 2, 12, 2, 16)) for _ in parts.transformer_layers]
+    prefill, _ = parts.forward(saved["token_ids"], caches, 0)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(prefill)[0], saved["logits"][0], atol=1e-5
+    )
+
+
+# -------------------------------------------------------------------- nnzoo generate --prompts
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory):
+    """A one-layer gpt_nano run trained for one short epoch (its text is not the point)."""
+    import nnzoo
+    from nnzoo.config import load_config
+
+    overrides = [
+        "train.epochs=1",
+        "data.params.max_chars=4000",
+        "data.params.sequence_length=16",
+        "model.params.num_layers=1",
+        "model.params.hidden_dim=16",
+        "model.params.num_heads=2",
+        "model.params.intermediate_dim=32",
+        "model.params.max_sequence_length=48",
+    ]
+    config = load_config(Path(__file__).parents[1] / "configs" / "gpt_nano.yaml", overrides)
+    return nnzoo.train(config, runs_dir=tmp_path_factory.mktemp("lm"), quiet=True).run_dir
+
+
+def test_generate_prompts_runs_one_batch_prints_in_order_and_writes_jsonl(
+    lm_run, tmp_path, graph_mode
+):
+    from click.testing import CliRunner
+
+    from nnzoo.cli import cli
+    from nnzoo.data.tokenizers import load_tokenizer
+    from nnzoo.runs import load_run
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("def \n\nimport os\n   \nclass Ä:\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = ["generate", str(lm_run), "--prompts", str(prompts), "--max-new-tokens", "8"]
+    result = CliRunner().invoke(cli, [*args, "--temperature", "0", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    # Blank lines are skipped; each prompt alone, without the cache, gives the same text.
+    run = load_run(lm_run)
+    tokenizer = load_tokenizer(str(lm_run / "tokenizer.json"))
+    texts = [
+        generate(run.model, tokenizer, p, max_new_tokens=8, temperature=0, use_cache=False)
+        for p in ("def ", "import os", "class Ä:")
+    ]
+    assert result.output == (
+        f"### prompt 1\ndef {texts[0]}\n### prompt 2\nimport os{texts[1]}\n"
+        f"### prompt 3\nclass Ä:{texts[2]}\n"
+    )
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == [
+        {"prompt": "def ", "text": texts[0]},
+        {"prompt": "import os", "text": texts[1]},
+        {"prompt": "class Ä:", "text": texts[2]},
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "prompts.txt"]
+
+
+def test_generate_prompts_refuses_a_missing_or_empty_file_and_a_prompt_too(tmp_path):
+    from click.testing import CliRunner
+
+    from nnzoo.cli import cli
+
+    run_dir = str(tmp_path / "run")
+    missing = CliRunner().invoke(cli, ["generate", run_dir, "--prompts", str(tmp_path / "p.txt")])
+    assert missing.exit_code == 2
+    assert missing.output == (
+        f"nnzoo: error: --prompts {tmp_path / 'p.txt'}: no such file. "
+        "Fix: give a text file, one prompt a line\n"
+    )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["generate", run_dir, "--prompts", str(empty)])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"nnzoo: error: --prompts {empty}: has no prompt (blank lines are skipped). "
+        "Fix: write one prompt a line\n"
+    )
+    both = CliRunner().invoke(cli, ["generate", run_dir, "--prompts", str(empty), "--prompt", "a"])
+    assert both.exit_code == 2
+    assert both.output.startswith("nnzoo: error: --prompt and --prompts cannot be used together.")

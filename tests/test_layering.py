@@ -51,6 +51,7 @@ LAZY_EDGES: dict[tuple[str, str], str] = {
     ("nnzoo.training.*", "nnzoo.data.pipeline"): "the input pipeline imports TensorFlow",
     ("nnzoo.runs", "nnzoo.*"): "loading a run imports Keras; `nnzoo.runs` itself does not",
     ("nnzoo.predict_io", "nnzoo.data.*"): "text inputs need the tokenizer only for text runs",
+    ("nnzoo.generation", "nnzoo.layers"): "the cached loop checks a model's layers when it runs",
     ("nnzoo.tuning*", "nnzoo.tuning.*"): "Optuna is imported when a study runs, not on import",
     ("nnzoo.tuning.*", "nnzoo.training*"): "a trial imports the trainer (Keras) when it runs",
     ("nnzoo.tuning.*", "nnzoo.registry"): "the baseline reads a card only when a study starts",
