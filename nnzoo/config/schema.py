@@ -164,6 +164,13 @@ class TrainConfig(_Section):
         "model has batch norm)",
     )
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    checkpoint_every_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="save the resume checkpoint (weights, optimizer, state) at the end of the "
+        "first epoch this many seconds after the last one, and of the last epoch; 0: every "
+        "epoch. A resume redoes the epochs after the last checkpoint, exactly",
+    )
 
     @field_validator("mixed_precision", mode="before")
     @classmethod

@@ -69,9 +69,16 @@ def build_callbacks(
             restore_best_weights=es_cfg.restore_best_weights,
         )
         callbacks.append(early)
-    # The resume state before the history row: a row never exists without its checkpoint.
+    # The resume state before the history row: a checkpointed epoch's row is written after
+    # its checkpoint; rows past the last checkpoint are dropped on resume and done again.
     callbacks.append(
-        ResumeState(ckdir, early_stopping=early, checkpoint=checkpoint, restore=state)
+        ResumeState(
+            ckdir,
+            early_stopping=early,
+            checkpoint=checkpoint,
+            restore=state,
+            every_seconds=config.train.checkpoint_every_seconds,
+        )
     )
     callbacks.append(HistoryLogger(str(Path(run_dir) / HISTORY_FILE), append=True))
     if config.train.callbacks.tensorboard:
@@ -141,8 +148,14 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 
 class ResumeState(keras.callbacks.Callback):
-    """Saves everything a resumed run needs at the end of every epoch, crash-safe, and restores
+    """Saves everything a resumed run needs at the end of an epoch, crash-safe, and restores
     it when training begins again, so that the resumed run repeats the uninterrupted one.
+
+    It saves at the end of the first epoch that ends ``every_seconds`` or more after the last
+    save (or after training began), and at the end of the last epoch (the last of ``epochs``,
+    or the one early stopping ends the run at); ``0`` saves after every epoch. A resume starts
+    after the last saved epoch: the history rows after it are dropped and their epochs run
+    again, exactly as before (the data order and dropout are drawn from seeds, see below).
 
     ``checkpoints/last-N.keras`` holds the weights and the optimizer state (its iteration count
     drives the learning-rate schedule; Keras's BackupAndRestore keeps no optimizer state and no
@@ -161,14 +174,19 @@ class ResumeState(keras.callbacks.Callback):
         early_stopping: keras.callbacks.EarlyStopping | None,
         checkpoint: keras.callbacks.ModelCheckpoint | None,
         restore: dict[str, Any] | None = None,
+        every_seconds: float = 0.0,
     ) -> None:
         super().__init__()
         self.directory = Path(directory)
         self.early_stopping = early_stopping
         self.checkpoint = checkpoint
         self.restore = restore
+        self.every_seconds = float(every_seconds)
         self._offset = float((restore or {}).get("wall_seconds", 0.0))
-        self._started = time.perf_counter()
+        self._started = self._saved_at = time.perf_counter()
+        # The (0-based) epoch whose best weights early_stopping.weights.h5 holds.
+        es = (restore or {}).get("early_stopping")
+        self._early_stopping_saved = int(es["best_epoch"]) if es else -1
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         # Runs after EarlyStopping / ModelCheckpoint have reset themselves.
@@ -194,14 +212,27 @@ class ResumeState(keras.callbacks.Callback):
         logs = logs or {}
         if any(isinstance(v, float) and math.isnan(v) for v in logs.values()):
             return  # TerminateOnNaN stops the run; keep the last good state
+        last = epoch + 1 >= (self.params or {}).get("epochs", 0) or self.model.stop_training
+        if not last and time.perf_counter() - self._saved_at < self.every_seconds:
+            return  # not yet: a resume starts after the last saved epoch
+        self._save(epoch, logs)
+        self._saved_at = time.perf_counter()
+
+    def _save(self, epoch: int, logs: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"last-{epoch + 1}.keras"
         with atomic_path(self.directory / name) as tmp:
             self.model.save(tmp)
         es = self.early_stopping
-        if es is not None and es.restore_best_weights and es.best_epoch == epoch:
+        if (
+            es is not None
+            and es.restore_best_weights
+            and es.best_weights is not None
+            and es.best_epoch > self._early_stopping_saved
+        ):
             with atomic_path(self.directory / EARLY_STOPPING_WEIGHTS) as tmp:
-                save_weights(self.model, tmp)  # the weights early stopping has just kept
+                self._save_early_stopping_weights(epoch, tmp)
+            self._early_stopping_saved = int(es.best_epoch)
         state = {
             "epochs_completed": epoch + 1,
             "model_file": name,
@@ -226,6 +257,19 @@ class ResumeState(keras.callbacks.Callback):
         for old in self.directory.glob("last-*.keras"):
             if old.name != name:
                 old.unlink(missing_ok=True)
+
+    def _save_early_stopping_weights(self, epoch: int, path: Path) -> None:
+        """Save the weights early stopping keeps (the model's own when it kept this epoch's;
+        else an earlier epoch's, saved through the model and put back exactly)."""
+        if self.early_stopping.best_epoch == epoch:
+            save_weights(self.model, path)
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(self.early_stopping.best_weights)
+        try:
+            save_weights(self.model, path)
+        finally:
+            self.model.set_weights(current)
 
     def _early_stopping_weights(self) -> list[Any] | None:
         """Early stopping's best weights as saved, read through the model (which keeps its

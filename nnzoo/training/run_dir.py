@@ -40,7 +40,7 @@ LOCK_FILE = ".lock"
 FINGERPRINT_FILE = f"{CHECKPOINTS}/fingerprint.json"
 #: Keys of the resolved config that may change before ``--resume``: the number of epochs (the
 #: learning-rate schedule keeps the length it was compiled with). ``tune`` does not apply.
-RESUMABLE_KEYS = ("train.epochs",)
+RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every_seconds")
 
 
 def write_text_atomic(path: Path, text: str) -> None:

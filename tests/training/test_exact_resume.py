@@ -20,7 +20,11 @@ from nnzoo.training import resume, train
 
 # The quick start (dropout 0.2, cosine schedule with a warm-up, early stopping with
 # restore_best_weights, best checkpoint), smaller: every source of state and randomness matters.
-OVERRIDES = ["model.params.hidden_units=[32]", "train.epochs=5"]
+OVERRIDES = [
+    "model.params.hidden_units=[32]",
+    "train.epochs=5",
+    "train.checkpoint_every_seconds=0",  # a resume state after every epoch
+]
 
 KILL_SCRIPT = textwrap.dedent(
     """

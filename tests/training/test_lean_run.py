@@ -15,7 +15,11 @@ from nnzoo.data import load_data
 from nnzoo.training import resume, train
 
 # An MLP of 0.3M parameters: its weights (1.2 MB) dwarf the run's small files.
-BIG = ["model.params.hidden_units=[512, 512]", "train.epochs=2"]
+BIG = [
+    "model.params.hidden_units=[512, 512]",
+    "train.epochs=2",
+    "train.checkpoint_every_seconds=0",
+]
 
 
 def _size(path):

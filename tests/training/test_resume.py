@@ -51,6 +51,7 @@ def flat_config(*extra):
             "train.schedule.name=constant",
             "train.epochs=20",
             "train.callbacks.early_stopping={patience: 3, min_delta: 0.01}",
+            "train.checkpoint_every_seconds=0",  # a resume state after every epoch
             *extra,
         ],
     )
@@ -100,6 +101,8 @@ def test_kill_9_then_resume_ends_with_all_epochs(tmp_path):
         "model.params.hidden_units=[16]",
         "--set",
         "train.callbacks.early_stopping=false",
+        "--set",
+        "train.checkpoint_every_seconds=0",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
@@ -211,7 +214,8 @@ def test_resume_refuses_a_changed_architecture_and_allows_more_epochs(tmp_path):
         resume(run_dir, quiet=True)
     assert str(err.value) == (
         f"{run_dir}/config.yaml: model.params.hidden_units: changed since the run started "
-        "([8] -> [16]); a resume continues the same run and may change only train.epochs. "
+        "([8] -> [16]); a resume continues the same run and may change only train.epochs, "
+        "train.checkpoint_every_seconds. "
         f"Fix: restore it, or start a new run from this one with --set "
         f"model.init_from={run_dir}"
     )
@@ -263,6 +267,7 @@ def test_resume_restores_early_stopping_best_weights(tmp_path):
         "train.callbacks.checkpoint=false",
         # Nothing after epoch 1 improves by 1.5: the best epoch is 1, the run stops after 4.
         "train.callbacks.early_stopping={patience: 3, min_delta: 1.5}",
+        "train.checkpoint_every_seconds=0",
     ]
     config = load_config("configs/quickstart.yaml", overrides)
     straight = train(config, runs_dir=tmp_path / "a", quiet=True)
@@ -324,3 +329,75 @@ def test_a_history_counted_from_0_is_read_and_resumed_from_1(tmp_path):
     assert [r["epoch"] for r in read_history(tmp_path)] == [1, 2, 3]
     truncate_history(tmp_path, 2, {"loss": 0.75})
     assert (tmp_path / "history.csv").read_text().splitlines() == ["epoch,loss", "1,1.5", "2,0.75"]
+
+
+class EpochClock(keras.callbacks.Callback):
+    """A clock for the resume checkpoint's interval on which every epoch takes 10 s."""
+
+    def __init__(self):
+        super().__init__()
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.now = 10.0 * epoch
+
+
+def test_with_an_interval_history_rows_past_the_checkpoint_are_done_again_exactly(
+    tmp_path, monkeypatch
+):
+    """train.checkpoint_every_seconds=15 with 10 s epochs: the resume state is saved after
+    epochs 3 and 5 (the last). Interrupted after epoch 4, the run has 4 history rows but the
+    state of epoch 3; the resume drops row 4, trains epochs 4 and 5 again, and ends with the
+    uninterrupted run's weights, bit for bit."""
+    from nnzoo.training import callbacks
+
+    overrides = [
+        "model.params.hidden_units=[16]",
+        "train.epochs=5",
+        "train.checkpoint_every_seconds=15",
+    ]
+    config = load_config("configs/quickstart.yaml", overrides)
+    straight = train(config, runs_dir=tmp_path / "a", quiet=True)
+
+    clock = EpochClock()
+    monkeypatch.setattr(callbacks, "time", clock)
+    with pytest.raises(Interrupt):
+        train(config, runs_dir=tmp_path / "b", quiet=True, callbacks=[clock, StopAfter(4)])
+    run_dir = next((tmp_path / "b" / "quickstart").iterdir())
+    state = json.loads((run_dir / "checkpoints" / "state.json").read_text())
+    assert state["epochs_completed"] == 3
+    assert history_epochs(run_dir) == [1, 2, 3, 4]  # row 4 ran ahead of the checkpoint
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("last-*")) == ["last-3.keras"]
+
+    resumed = resume(run_dir, quiet=True, callbacks=[clock])
+    assert history_epochs(run_dir) == [1, 2, 3, 4, 5]
+    assert resumed.history == straight.history
+    for got, want in zip(resumed.model.get_weights(), straight.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert resumed.metrics["test"] == straight.metrics["test"]
+
+
+def test_a_checkpoint_saves_the_best_weights_of_an_earlier_epoch_and_keeps_the_models(tmp_path):
+    """Saved 2 epochs after early stopping's best epoch (the checkpoint in between skipped),
+    early_stopping.weights.h5 holds that epoch's weights; the model's own are put back."""
+    from nnzoo.training.callbacks import EARLY_STOPPING_WEIGHTS, ResumeState
+    from nnzoo.training.saving import load_weights
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    model.compile("adam", "mse")
+    early = keras.callbacks.EarlyStopping(restore_best_weights=True)
+    early.best_epoch, early.best_weights = 0, [np.full((2, 3), 0.5), np.full(3, 0.25)]
+    current = model.get_weights()
+    state = ResumeState(tmp_path, early_stopping=early, checkpoint=None)
+    state.set_model(model)
+    state.set_params({"epochs": 5})
+    state.on_epoch_end(2, {"loss": 1.0})
+    for got, want in zip(model.get_weights(), current, strict=True):
+        np.testing.assert_array_equal(got, want)
+    load_weights(model, tmp_path / EARLY_STOPPING_WEIGHTS)
+    for got, want in zip(model.get_weights(), early.best_weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert json.loads((tmp_path / "state.json").read_text())["epochs_completed"] == 3
