@@ -22,9 +22,11 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import optuna
+import sqlalchemy.event
 import sqlalchemy.exc
 from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
@@ -227,12 +229,26 @@ def _open(spec: StorageSpec, heartbeat: float) -> BaseStorage:
     if spec.url.startswith("sqlite:///"):
         Path(spec.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     interval = max(1, round(heartbeat))
-    return optuna.storages.RDBStorage(
+    storage = optuna.storages.RDBStorage(
         spec.url,
         heartbeat_interval=interval,
         grace_period=max(2 * interval, interval + 1),
         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
     )
+    if spec.url.startswith("sqlite:"):
+        sqlalchemy.event.listen(storage.engine, "connect", _sqlite_wal)
+        storage.engine.dispose()  # the connections opened so far: new ones get the pragmas
+    return storage
+
+
+def _sqlite_wal(connection: Any, _record: Any) -> None:
+    """SQLite in write-ahead-log mode, syncing at checkpoints: a commit (a trial reports
+    each epoch) costs ~2 ms instead of ~20 (two fsyncs). A killed process loses no committed
+    trial; a power cut may lose the last commits, never the database's consistency."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 # --------------------------------------------------------------------------- a lost storage

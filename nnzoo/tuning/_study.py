@@ -5,6 +5,7 @@ What one process (the ``tune()`` caller or a worker) runs; ``_tune`` and ``_work
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import logging
@@ -359,6 +360,22 @@ def run_trials(
     or on a user mistake.
     """
     objective = Objective(config, settings)
+    # What exists now (Keras, TensorFlow, Optuna: most of the process's objects) is left out
+    # of the collections between trials, which then cost milliseconds instead of ~0.5 s.
+    gc.collect()
+    gc.freeze()
+    try:
+        return _trial_loop(study, objective, settings, reporter)
+    finally:
+        gc.unfreeze()
+
+
+def _trial_loop(
+    study: optuna.Study,
+    objective: Objective,
+    settings: Settings,
+    reporter: TrialReporter | None,
+) -> str:
     deadline = time.monotonic() + settings.timeout if settings.timeout else None
     waiting_noted = False
     while True:
@@ -381,7 +398,8 @@ def run_trials(
         optuna_log = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # the reporter prints trials
         try:
-            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=True)
+            # No gc_after_trial: the objective clears the Keras session (and collects).
+            study.optimize(objective, n_trials=1, catch=(Exception,))
         finally:
             optuna.logging.set_verbosity(optuna_log)
         if reporter is not None:
