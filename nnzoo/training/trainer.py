@@ -48,22 +48,37 @@ class RunResult:
     history: list[dict[str, Any]]
     model: Any = field(repr=False, default=None)
     already_finished: bool = False
-    _write_artifacts: Callable[[], None] | None = field(repr=False, default=None)
+    _write_artifacts: Callable[[bool], None] | None = field(repr=False, default=None)
 
     @property
     def lean(self) -> bool:
         """Whether this is a ``lean`` run whose artifacts are not written (yet)."""
         return self._write_artifacts is not None
 
-    def write_artifacts(self) -> None:
+    def write_artifacts(self, *, curves: bool = True) -> None:
         """Write what a ``lean`` run skipped: ``model.keras`` (the best epoch's weights), the
-        test split's metrics (into ``metrics.json`` and :attr:`metrics`) and ``curves.png``.
+        test split's metrics (into ``metrics.json`` and :attr:`metrics`) and ``curves.png``
+        (unless ``curves=False``: :func:`write_curves` draws it later from the run's files).
 
         Does nothing for a full run, or when called again.
         """
         if self._write_artifacts is not None:
-            self._write_artifacts()
+            self._write_artifacts(curves)
             self._write_artifacts = None
+
+
+def write_curves(run_dir: str | Path) -> Path:
+    """Draw a finished run's ``curves.png`` from its ``history.csv`` and ``metrics.json``."""
+    from nnzoo.training.plots import plot_history
+
+    run_dir = Path(run_dir)
+    metrics = json.loads((run_dir / files.METRICS_FILE).read_text())
+    rows = files.read_history(run_dir)
+    path = run_dir / "curves.png"
+    with files.atomic_path(path) as tmp:
+        best, monitor = metrics["best"]["epoch"], metrics["monitor"]["metric"]
+        plot_history(rows, tmp, best=best, monitor=monitor)
+    return path
 
 
 def train(
@@ -267,23 +282,24 @@ def _fit(
             )
         files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
 
-        def write_curves() -> None:
+        def draw_curves() -> None:
             with files.atomic_path(run_dir / "curves.png") as tmp:
                 plot_history(rows, tmp, best=metrics["best"]["epoch"], monitor=monitor.metric)
 
         if lean:
             files.write_status(run_dir, "finished")
 
-            def write_artifacts() -> None:
+            def write_artifacts(curves: bool) -> None:
                 with files.locked(run_dir), _dtype_policy(config):
                     with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
                         save_inference_model(model, tmp)
                     metrics["test"] = _test_metrics(model, test_ds, task)
                     files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
-                    write_curves()
+                    if curves:
+                        draw_curves()
 
             return RunResult(run_dir, metrics, rows, model, _write_artifacts=write_artifacts)
-        write_curves()
+        draw_curves()
         files.write_status(run_dir, "finished")
         # Finished: extended through model.init_from, never resumed, so what only a resume
         # needs goes (the optimizer state is most of a run's size).

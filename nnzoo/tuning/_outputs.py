@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from rich.markup import escape
 
 from nnzoo.config import Config
+from nnzoo.training.trainer import write_curves
 from nnzoo.tuning import _space
 from nnzoo.tuning._report import TrialReporter
 from nnzoo.tuning._settings import (
@@ -148,6 +149,9 @@ def write_outputs(
         best_params = _space.decode_params(config.tune.space, best.params)
         run = best.user_attrs.get(ATTR_RUN_DIR)
         best_run = Path(run) if run else None
+        drawn = best_run is not None and (best_run / "curves.png").exists()
+        if best_run is not None and best.system_attrs.get(ATTR_ARTIFACTS) and not drawn:
+            write_curves(best_run)  # a lean trial's, drawn once it is known to be the best
         header = (
             f"nnzoo tune: best trial {best.number} of study '{settings.study}' "
             f"({settings.metric} = {best.value:.6g}, {settings.direction})\n"

@@ -304,7 +304,8 @@ class Objective:
             trial.set_user_attr(ATTR_FAIL_REASON, f"no finite {self.settings.metric}")
             raise _Failed(f"no finite {self.settings.metric} in the history")
         if result.lean and self._leads(trial, value):
-            result.write_artifacts()
+            # curves.png: drawn for the best trial alone when the study ends (write_outputs).
+            result.write_artifacts(curves=False)
             trial.storage.set_trial_system_attr(trial._trial_id, ATTR_ARTIFACTS, True)
         return value
 

@@ -80,7 +80,9 @@ def tune(
     line: its number, trials done of --trials, state (COMPLETE or PRUNED), value, best value so
     far, time and parameters. At the end the best config is written to
     runs/<name>/tune/best.yaml (train it with `nnzoo train`), with trials.csv and plots, and its
-    path is printed once. Flags override the file's `tune:` section; --set overrides both.
+    path is printed once. Each trial's run records its config, history and metrics; only the
+    best trial's also has model.keras, test metrics and curves.png (--keep-artifacts: every
+    trial's). Flags override the file's `tune:` section; --set overrides both.
 
     \b
     \b
