@@ -4,7 +4,8 @@ tokens, greedy, at batch 1 and 8, for
 (a) nnzoo's generate with the key/value cache and the compiled loop (the engine under
     ``nnzoo generate``: ``nnzoo.generation.generate_ids``, no end token so every row makes
     all its tokens),
-(b) nnzoo's uncached path (the whole context every step, ``use_cache=False``),
+(b) nnzoo's uncached path (the whole context every step, ``use_cache=False``; batch 1
+    only unless ``--uncached-batch-sizes``: minutes per call at batch 8),
 (c) KerasHub's ``GPT2CausalLM.generate`` on the same architecture (``GPT2Backbone`` with
     vocabulary 256, 6 layers, 8 heads, 256 hidden, 1024 intermediate, 256 positions),
     ``preprocessor=None``, the ``"greedy"`` sampler, ``stop_token_ids=None``, on a dict of
@@ -54,7 +55,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", default="1,8")
     parser.add_argument("--repeat", type=int, default=3, help="timed calls after the first")
-    parser.add_argument("--no-uncached", action="store_true", help="skip (b), the slowest")
+    parser.add_argument(
+        "--uncached-batch-sizes",
+        default="1",
+        help="batch sizes of (b), the slowest: minutes at batch 8 on 2 cores",
+    )
     args = parser.parse_args()
 
     import keras
@@ -99,12 +104,10 @@ def main() -> None:
 
         tokens = NEW_TOKENS * batch_size
         cached = tokens / _timed(functools.partial(nnzoo_call, contexts, True), args.repeat)
-        uncached = (
-            float("nan")
-            if args.no_uncached
-            else tokens
-            / _timed(functools.partial(nnzoo_call, contexts, False), max(1, args.repeat // 2))
-        )
+        uncached = float("nan")
+        if str(batch_size) in args.uncached_batch_sizes.split(","):
+            call = functools.partial(nnzoo_call, contexts, False)
+            uncached = tokens / _timed(call, max(1, args.repeat // 2))
         keras_hub_rate = tokens / _timed(functools.partial(keras_hub_call, inputs), args.repeat)
         print(
             f"{batch_size:>5}  {cached:>12.1f}  {uncached:>9.1f}  {keras_hub_rate:>9.1f}  "
