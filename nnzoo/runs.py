@@ -270,18 +270,37 @@ class PredictionStream:
         return self.correct / self.labelled if self.labelled else None
 
     def batches(self) -> Iterator[PredictedBatch]:
-        """The predictions a batch at a time (``examples`` counts each batch as it comes)."""
-        model = self.run.model
-        for batch in self._batches:
-            logits = np.asarray(model.predict_on_batch(batch.x), dtype="float64")
-            probs = _probabilities(logits)
-            names = self.run.spec.class_names or [str(i) for i in range(probs.shape[-1])]
-            best = probs.argmax(axis=-1)
-            if batch.labels is not None:
-                self.labelled += len(batch.labels)
-                self.correct += int((best == batch.labels).sum())
-            self.examples += len(best)
-            yield PredictedBatch(batch.names, probs, best, batch.labels, names)
+        """The predictions a batch at a time (``examples`` counts each batch as it comes).
+
+        The next batch is read and predicted in a worker thread while the caller uses this
+        one (the model's runtime releases the GIL: writing the output overlaps predicting);
+        at most two batches are held.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        batches = iter(self._batches)
+        with ThreadPoolExecutor(1, thread_name_prefix="nnzoo-predict") as worker:
+            pending = worker.submit(self._predict_next, batches)
+            try:
+                while (done := pending.result()) is not None:
+                    pending = worker.submit(self._predict_next, batches)
+                    yield done
+            finally:
+                pending.cancel()  # the caller stopped early: a started batch is waited for
+
+    def _predict_next(self, batches: Iterator[Any]) -> PredictedBatch | None:
+        batch = next(batches, None)
+        if batch is None:
+            return None
+        logits = np.asarray(self.run.model.predict_on_batch(batch.x), dtype="float64")
+        probs = _probabilities(logits)
+        names = self.run.spec.class_names or [str(i) for i in range(probs.shape[-1])]
+        best = probs.argmax(axis=-1)
+        if batch.labels is not None:
+            self.labelled += len(batch.labels)
+            self.correct += int((best == batch.labels).sum())
+        self.examples += len(best)
+        return PredictedBatch(batch.names, probs, best, batch.labels, names)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for batch in self.batches():
