@@ -34,12 +34,14 @@ STATE_FILE = "state.json"
 
 
 def build_callbacks(
-    config: Config, run_dir: Path, state: dict[str, Any] | None
+    config: Config, run_dir: Path, state: dict[str, Any] | None, *, checkpoints: bool = True
 ) -> list[keras.callbacks.Callback]:
     """The callbacks ``config`` asks for, writing into ``run_dir``.
 
     ``state`` is the resume state of an interrupted run (:func:`read_state`), restored into
-    early stopping and the best checkpoint when training begins again.
+    early stopping and the best checkpoint when training begins again. ``checkpoints=False``
+    (a lean tuning trial, which keeps its best weights in memory and cannot be resumed)
+    writes neither the best weights' file nor the resume state.
     """
     ckdir = Path(run_dir) / CHECKPOINTS
     monitor = config.train.monitor
@@ -48,7 +50,7 @@ def build_callbacks(
         keras.callbacks.TerminateOnNaN(),
     ]
     checkpoint = None
-    if config.train.callbacks.checkpoint:
+    if config.train.callbacks.checkpoint and checkpoints:
         checkpoint = AtomicModelCheckpoint(
             str(ckdir / BEST_WEIGHTS),
             monitor=monitor.metric,
@@ -71,15 +73,16 @@ def build_callbacks(
         callbacks.append(early)
     # The resume state before the history row: a checkpointed epoch's row is written after
     # its checkpoint; rows past the last checkpoint are dropped on resume and done again.
-    callbacks.append(
-        ResumeState(
-            ckdir,
-            early_stopping=early,
-            checkpoint=checkpoint,
-            restore=state,
-            every_seconds=config.train.checkpoint_every_seconds,
+    if checkpoints:
+        callbacks.append(
+            ResumeState(
+                ckdir,
+                early_stopping=early,
+                checkpoint=checkpoint,
+                restore=state,
+                every_seconds=config.train.checkpoint_every_seconds,
+            )
         )
-    )
     callbacks.append(HistoryLogger(str(Path(run_dir) / HISTORY_FILE), append=True))
     if config.train.callbacks.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(Path(run_dir) / "tensorboard")))

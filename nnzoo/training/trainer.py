@@ -240,10 +240,9 @@ def _fit(
                 batch_size=config.data.batch_size,
                 monitor=config.train.monitor.metric,
             )
+            standard = build_callbacks(config, run_dir, state, checkpoints=keeper is None)
             if keeper is not None:
-                standard = [*_lean_callbacks(build_callbacks(config, run_dir, state)), keeper]
-            else:
-                standard = build_callbacks(config, run_dir, state)
+                standard.append(keeper)
             callbacks = [
                 # First: early stopping and the checkpoints keep the statistics it recomputes.
                 *precise_bn_callbacks(config, model, splits.train[0], int(replicas)),
@@ -351,14 +350,6 @@ def _resolve_with(config: Config, splits: Splits) -> tuple[ModelCard, dict[str, 
         file=config.source_file,
     )
     return card, params
-
-
-def _lean_callbacks(callbacks: list[Any]) -> list[Any]:
-    """``callbacks`` without those that write checkpoints (the resume state, the best
-    weights' file): a lean run keeps its best weights in memory instead."""
-    from nnzoo.training.callbacks import AtomicModelCheckpoint, ResumeState
-
-    return [cb for cb in callbacks if not isinstance(cb, ResumeState | AtomicModelCheckpoint)]
 
 
 def _best_weights_keeper(config: Config) -> Any:
