@@ -593,14 +593,11 @@ def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_si
 def _echo_predictions(rows: Any) -> bool:
     """Print ``input  class  probability`` lines, a batch at a time; ``False`` when stdout was
     closed by its reader (a broken pipe), which ends the command quietly with exit code 0."""
-    lines: list[str] = []
+    from nnzoo.predict_io import prediction_lines
+
     try:
-        for r in rows:
-            lines.append(f"{r['input']}\t{r['class']}\t{r['probability']:.4f}\n")
-            if len(lines) >= 256:
-                click.echo("".join(lines), nl=False)
-                lines.clear()
-        click.echo("".join(lines), nl=False)
+        for lines in prediction_lines(rows):
+            click.echo(lines, nl=False)
         sys.stdout.flush()
     except BrokenPipeError:
         # Python would report the broken pipe again when it flushes stdout at exit.

@@ -48,6 +48,7 @@ __all__ = [
     "Batch",
     "InputError",
     "check_output",
+    "prediction_lines",
     "read_batches",
     "write_predictions",
 ]
@@ -433,16 +434,19 @@ def write_predictions(rows: Iterable[dict[str, Any]], path: Path) -> int:
     ``.json`` file as they come, atomically: a temporary file beside it, renamed into place
     when every row is written (a failure leaves the old file, or none). Returns the count.
 
-    Given the :class:`~nnzoo.runs.PredictionStream` itself, a ``.csv`` is written a batch at
-    a time from its arrays (the same bytes, without a Python object per row).
+    Given the :class:`~nnzoo.runs.PredictionStream` itself, the file is written a batch at a
+    time from its arrays (the same bytes, without a Python object per row).
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             batches = getattr(rows, "batches", None)
-            if path.suffix == ".csv" and batches is not None:
-                count = _write_csv_batches(batches(), f)
+            if batches is not None:
+                write_batches = (
+                    _write_csv_batches if path.suffix == ".csv" else _write_json_batches
+                )
+                count = write_batches(batches(), f)
             else:
                 write = _csv_writer(f) if path.suffix == ".csv" else _json_writer(f)
                 for row in rows:
@@ -535,3 +539,66 @@ def _json_writer(f: IO[str]) -> Any:
         f.write(json.dumps(row))
 
     return write
+
+
+def _write_json_batches(batches: Iterable[Any], f: IO[str]) -> int:
+    """Write :class:`~nnzoo.runs.PredictedBatch` es as :func:`_json_writer` writes their rows
+    (the same bytes): a ``%`` format per row from the batch's columns, no dict per row. A
+    batch the format cannot write as :func:`json.dumps` would (a non-finite probability, a
+    class name that is not a string) is written row by row."""
+    count = 0
+    for batch in batches:
+        rows = _json_rows(batch)
+        if rows is None:
+            rows = [json.dumps(row) for row in batch.rows()]
+        if rows:
+            f.write(("[\n  " if count == 0 else ",\n  ") + ",\n  ".join(rows))
+            count += len(rows)
+    f.write("[]\n" if count == 0 else "\n]\n")
+    return count
+
+
+def _json_rows(batch: Any) -> list[str] | None:
+    """The rows of ``batch`` as :func:`json.dumps` writes their dicts, or ``None`` where the
+    format would differ (``repr`` writes ``nan`` where JSON has ``NaN``)."""
+    names = batch.class_names
+    if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
+        return None
+    if not np.isfinite(batch.probabilities).all():
+        return None
+    n = len(batch.names)
+    labelled = batch.labels is not None
+    quoted = [json.dumps(c) for c in names]
+    row_format = (
+        '{"input": %s, "class": %s, "index": %d, "probability": %r, "probabilities": {'
+        + ", ".join(f"{q.replace('%', '%%')}: %r" for q in quoted)
+        + "}"
+        + (', "label": %s' if labelled else "")
+        + "}"
+    )
+    best = batch.best.tolist()
+    columns = [
+        [json.dumps(name) for name in batch.names],
+        [quoted[b] for b in best],
+        best,
+        batch.probabilities[np.arange(n), batch.best].tolist(),
+        *batch.probabilities.T.tolist(),
+        *([[quoted[t] for t in batch.labels.tolist()]] if labelled else []),
+    ]
+    return list(map(row_format.__mod__, zip(*columns)))
+
+
+def prediction_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """``input<TAB>class<TAB>probability`` lines (what ``nnzoo predict`` prints without
+    ``--output``), several lines a string; a batch at a time from a
+    :class:`~nnzoo.runs.PredictionStream`."""
+    batches = getattr(rows, "batches", None)
+    if batches is None:
+        for r in rows:
+            yield f"{r['input']}\t{r['class']}\t{r['probability']:.4f}\n"
+        return
+    for batch in batches():
+        n = len(batch.names)
+        classes = [batch.class_names[b] for b in batch.best.tolist()]
+        best = batch.probabilities[np.arange(n), batch.best].tolist()
+        yield "".join(map("%s\t%s\t%.4f\n".__mod__, zip(batch.names, classes, best)))

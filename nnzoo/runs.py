@@ -251,6 +251,22 @@ class PredictedBatch:
     labels: np.ndarray | None
     class_names: list[str]
 
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One dict per input (see :class:`Predictions`)."""
+        names, labels = self.class_names, self.labels
+        for i, (name, row) in enumerate(zip(self.names, self.probabilities.tolist())):
+            k = int(self.best[i])
+            out = {
+                "input": name,
+                "class": names[k],
+                "index": k,
+                "probability": row[k],
+                "probabilities": dict(zip(names, row)),
+            }
+            if labels is not None:
+                out["label"] = names[int(labels[i])]
+            yield out
+
 
 class PredictionStream:
     """The predictions of a run for some inputs, made batch by batch as they are iterated.
@@ -304,19 +320,7 @@ class PredictionStream:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for batch in self.batches():
-            names, labels = batch.class_names, batch.labels
-            for i, (name, row) in enumerate(zip(batch.names, batch.probabilities.tolist())):
-                k = int(batch.best[i])
-                out = {
-                    "input": name,
-                    "class": names[k],
-                    "index": k,
-                    "probability": row[k],
-                    "probabilities": dict(zip(names, row)),
-                }
-                if labels is not None:
-                    out["label"] = names[int(labels[i])]
-                yield out
+            yield from batch.rows()
 
 
 def _probabilities(logits: np.ndarray) -> np.ndarray:
