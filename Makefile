@@ -17,13 +17,20 @@ install: $(STAMP)  ## create .venv and install nnzoo with its dev tools
 demo: install  ## train the quick start (MLP on digits, offline) and print its test accuracy
 	$(BIN)/nnzoo train configs/quickstart.yaml --quiet
 
+# Tests run in parallel processes (pytest-xdist; TEST_JOBS=1: one after another). On
+# TensorFlow a file's tests share a process (their module fixtures train once); the JAX
+# catalog tests, most of them in one file, are spread test by test.
+TEST_JOBS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --maxprocesses 4 \
+	--durations 15
+
 test: test-tf test-jax  ## the whole suite: TensorFlow backend, then the catalog on JAX
 
 test-tf: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST) --dist loadfile
 
 test-jax: install
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/models tests/layers -m "not slow"
+	KERAS_BACKEND=jax $(PYTEST) --dist load tests/models tests/layers -m "not slow"
 
 lint: install
 	$(BIN)/ruff check nnzoo tests scripts
