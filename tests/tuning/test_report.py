@@ -67,3 +67,31 @@ def test_tune_prints_its_best_config_once(tmp_path, monkeypatch):
     ]
     quiet = CliRunner().invoke(cli, [*args, "--trials", "3", "-q"])
     assert quiet.output == f"best config: {best}\n"
+
+
+def test_the_importance_plot_is_the_same_on_every_run_and_ranks_the_parameter_that_matters(
+    tmp_path,
+):
+    """The fANOVA behind param_importances.png is seeded: two draws give the same file."""
+    from nnzoo.tuning._outputs import IMPORTANCE_TREES, write_plots
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(
+        lambda t: 10 * t.suggest_float("matters", 0, 1) + 0.01 * t.suggest_float("noise", 0, 1),
+        n_trials=20,
+    )
+    drawn = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        written = write_plots(study, tmp_path / name)
+        assert sorted(p.name for p in written) == [
+            "intermediate_values.png",
+            "optimization_history.png",
+            "param_importances.png",
+        ]
+        drawn.append((tmp_path / name / "param_importances.png").read_bytes())
+    assert drawn[0] == drawn[1]
+    evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=IMPORTANCE_TREES, seed=0)
+    importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    assert list(importances) == ["matters", "noise"] and importances["matters"] > 0.9
