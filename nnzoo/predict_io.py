@@ -442,13 +442,18 @@ def write_predictions(rows: Iterable[dict[str, Any]], path: Path) -> int:
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             batches = getattr(rows, "batches", None)
-            if batches is not None:
-                write_batches = (
-                    _write_csv_batches if path.suffix == ".csv" else _write_json_batches
+            if path.suffix == ".json":
+                # A stream's batches a list of rows at a time; other rows one by one.
+                chunks = (
+                    map(_json_rows, batches())
+                    if batches is not None
+                    else ([json.dumps(row)] for row in rows)
                 )
-                count = write_batches(batches(), f)
+                count = _write_json_chunks(chunks, f)
+            elif batches is not None:
+                count = _write_csv_batches(batches(), f)
             else:
-                write = _csv_writer(f) if path.suffix == ".csv" else _json_writer(f)
+                write = _csv_writer(f)
                 for row in rows:
                     write(row)
                     count += 1
@@ -512,11 +517,10 @@ def _write_csv_batches(batches: Iterable[Any], f: IO[str]) -> int:
             f.write("\r\n")
             row_format = "%s,%s,%.6f," + ("%s," if labelled else "") + ",".join(["%.6f"] * k)
             row_format += "\r\n"
-        best = batch.best.tolist()
         columns = [
             [_csv_cell(name) for name in batch.names],
-            [classes[b] for b in best],
-            batch.probabilities[np.arange(n), batch.best].tolist(),
+            [classes[b] for b in batch.best.tolist()],
+            batch.best_probability,
             *([[classes[t] for t in batch.labels.tolist()]] if labelled else []),
             *batch.probabilities.T.tolist(),
         ]
@@ -527,30 +531,11 @@ def _write_csv_batches(batches: Iterable[Any], f: IO[str]) -> int:
     return count
 
 
-def _json_writer(f: IO[str]) -> Any:
-    state = {"first": True}
-
-    def write(row: dict[str, Any] | None) -> None:
-        if row is None:
-            f.write("[]\n" if state["first"] else "\n]\n")
-            return
-        f.write("[\n  " if state["first"] else ",\n  ")
-        state["first"] = False
-        f.write(json.dumps(row))
-
-    return write
-
-
-def _write_json_batches(batches: Iterable[Any], f: IO[str]) -> int:
-    """Write :class:`~nnzoo.runs.PredictedBatch` es as :func:`_json_writer` writes their rows
-    (the same bytes): a ``%`` format per row from the batch's columns, no dict per row. A
-    batch the format cannot write as :func:`json.dumps` would (a non-finite probability, a
-    class name that is not a string) is written row by row."""
+def _write_json_chunks(chunks: Iterable[list[str]], f: IO[str]) -> int:
+    """Write a JSON array of rows already encoded, a list of them at a time: one row a line
+    between ``[`` and ``]`` (``[]`` for none)."""
     count = 0
-    for batch in batches:
-        rows = _json_rows(batch)
-        if rows is None:
-            rows = [json.dumps(row) for row in batch.rows()]
+    for rows in chunks:
         if rows:
             f.write(("[\n  " if count == 0 else ",\n  ") + ",\n  ".join(rows))
             count += len(rows)
@@ -558,15 +543,16 @@ def _write_json_batches(batches: Iterable[Any], f: IO[str]) -> int:
     return count
 
 
-def _json_rows(batch: Any) -> list[str] | None:
-    """The rows of ``batch`` as :func:`json.dumps` writes their dicts, or ``None`` where the
-    format would differ (``repr`` writes ``nan`` where JSON has ``NaN``)."""
+def _json_rows(batch: Any) -> list[str]:
+    """The rows of :class:`~nnzoo.runs.PredictedBatch` ``batch`` as :func:`json.dumps` writes
+    their dicts: a ``%`` format per row from the batch's columns, no dict per row. A batch the
+    format cannot write as ``json.dumps`` would (a non-finite probability: ``repr`` writes
+    ``nan`` where JSON has ``NaN``; class names that are not distinct strings) goes through
+    ``json.dumps`` row by row."""
     names = batch.class_names
-    if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
-        return None
-    if not np.isfinite(batch.probabilities).all():
-        return None
-    n = len(batch.names)
+    plain = all(isinstance(c, str) for c in names) and len(set(names)) == len(names)
+    if not plain or not np.isfinite(batch.probabilities).all():
+        return [json.dumps(row) for row in batch.rows()]
     labelled = batch.labels is not None
     quoted = [json.dumps(c) for c in names]
     row_format = (
@@ -581,7 +567,7 @@ def _json_rows(batch: Any) -> list[str] | None:
         [json.dumps(name) for name in batch.names],
         [quoted[b] for b in best],
         best,
-        batch.probabilities[np.arange(n), batch.best].tolist(),
+        batch.best_probability,
         *batch.probabilities.T.tolist(),
         *([[quoted[t] for t in batch.labels.tolist()]] if labelled else []),
     ]
@@ -592,13 +578,12 @@ def prediction_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """``input<TAB>class<TAB>probability`` lines (what ``nnzoo predict`` prints without
     ``--output``), several lines a string; a batch at a time from a
     :class:`~nnzoo.runs.PredictionStream`."""
+    line = "%s\t%s\t%.4f\n"
     batches = getattr(rows, "batches", None)
     if batches is None:
         for r in rows:
-            yield f"{r['input']}\t{r['class']}\t{r['probability']:.4f}\n"
+            yield line % (r["input"], r["class"], r["probability"])
         return
     for batch in batches():
-        n = len(batch.names)
         classes = [batch.class_names[b] for b in batch.best.tolist()]
-        best = batch.probabilities[np.arange(n), batch.best].tolist()
-        yield "".join(map("%s\t%s\t%.4f\n".__mod__, zip(batch.names, classes, best)))
+        yield "".join(map(line.__mod__, zip(batch.names, classes, batch.best_probability)))

@@ -251,6 +251,11 @@ class PredictedBatch:
     labels: np.ndarray | None
     class_names: list[str]
 
+    @property
+    def best_probability(self) -> list[float]:
+        """Each input's probability of its predicted class."""
+        return self.probabilities[np.arange(len(self.best)), self.best].tolist()
+
     def rows(self) -> Iterator[dict[str, Any]]:
         """One dict per input (see :class:`Predictions`)."""
         names, labels = self.class_names, self.labels

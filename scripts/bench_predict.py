@@ -111,8 +111,10 @@ def main() -> None:
     for _ in range(args.repeat):  # interleaved, so that a slow moment hits both
         for name, cmd in commands.items():
             results[name].append(measure(cmd))
-    lines = (tmp / "out.csv").read_text().count("\n") if "csv" in args.formats else 0
-    print(f"{args.rows} rows x 64 features (.npy), digits MLP, {lines - 1} predictions written")
+    written = len(np.load(tmp / "bare.npy"))
+    if "csv" in args.formats.split(","):
+        written = (tmp / "out.csv").read_text().count("\n") - 1
+    print(f"{args.rows} rows x 64 features (.npy), digits MLP, {written} predictions written")
     medians = {}
     for name, runs in results.items():
         wall = statistics.median(w for w, _ in runs)
