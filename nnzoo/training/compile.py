@@ -57,6 +57,22 @@ def _loss_and_metrics(model: Any, config: Config, card: ModelCard, task: str) ->
     )
 
 
+def build_training_state(model: Any, dataset: Any) -> None:
+    """Create the optimizer's slots and the metrics' variables now, eagerly, from the
+    ``dataset``'s element spec, as Keras itself does under a distribution strategy and on JAX.
+
+    On TensorFlow without a strategy Keras leaves them to the first trace of ``train_step``;
+    a ``tf.function`` that creates variables when first called is traced a second time, so
+    every new model paid two traces (0.4-0.9 s on the quick-start MLP, the fixed cost of each
+    tuning trial). Nothing numeric changes: the variables start at the same zeros.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or model._distribute_strategy is not None:
+        return
+    model._symbolic_build(data_batch=dataset.element_spec)
+
+
 def compiled_metric_names(model: Any) -> list[str]:
     """The metric names a loaded, compiled model (a resume checkpoint) will log."""
     compiled = getattr(model, "_compile_config", None)

@@ -188,7 +188,7 @@ def _fit(
     import keras
 
     from nnzoo.training.callbacks import build_callbacks, read_state, remove_resume_state
-    from nnzoo.training.compile import check_monitor
+    from nnzoo.training.compile import build_training_state, check_monitor
     from nnzoo.training.distribute import patch_keras_for_multi_worker, strategy_scope
     from nnzoo.training.plots import plot_history
     from nnzoo.training.precise_bn import precise_bn_callbacks
@@ -230,6 +230,7 @@ def _fit(
             and keras.backend.backend() == "tensorflow"
         ):
             patch_keras_for_multi_worker(model, train_ds)
+        build_training_state(model, train_ds)  # outside a strategy's scope: it needs none
 
         keeper = _best_weights_keeper(config) if lean else None
         if initial_epoch < config.train.epochs:
