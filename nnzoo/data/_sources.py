@@ -143,6 +143,9 @@ class Splits:
     test: tuple[Any, Any]
     spec: DataSpec
     artifacts: dict[str, str] = field(default_factory=dict)
+    #: Input pipelines made from these splits, by what made them (the trainer's; a study's
+    #: trials train on the same splits with the same pipelines). Not part of the data.
+    pipelines: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,46 @@ def test_the_data_is_loaded_again_only_when_a_data_key_changes_the_splits(
     assert len(loaded) == 4
 
 
+@pytest.mark.slow
+def test_a_trial_trains_as_its_config_alone_though_it_shares_data_and_pipelines(
+    tmp_path, tiny_config, monkeypatch
+):
+    # Trials reuse the loaded splits and their tf.data pipelines and start after other models
+    # in the same process; each must still learn exactly what `nnzoo train` of its own
+    # config.yaml (a fresh load, fresh pipelines) learns.
+    from nnzoo.data import pipeline
+    from nnzoo.training import train
+
+    made = []
+    original = pipeline.make_dataset
+    monkeypatch.setattr(
+        pipeline, "make_dataset", lambda *a, **k: made.append(1) or original(*a, **k)
+    )
+    tune(tiny_config("tune.pruner=none"), trials=4, runs_dir=tmp_path / "study", quiet=True)
+    study = optuna.load_study(
+        study_name="mlp_digits", storage=f"sqlite:///{tmp_path}/study/mlp_digits/tune/study.db"
+    )
+    import keras
+
+    # Three pipelines (train, validation, test) per batch size on TensorFlow, not per trial
+    # (on JAX they are NumPy-backed and cost nothing to make).
+    shared = keras.backend.backend() == "tensorflow"
+    kinds = {t.params["data.batch_size"] for t in study.trials} if shared else study.trials
+    assert len(made) == 3 * len(kinds)
+    monkeypatch.setattr(pipeline, "make_dataset", original)
+    trial_dirs = sorted((tmp_path / "study" / "mlp_digits" / "tune" / "trials").iterdir())
+    assert len(trial_dirs) == 4
+    for trial_dir in trial_dirs[1:]:
+        alone = train(load_config(trial_dir / "config.yaml"), runs_dir=tmp_path, quiet=True)
+        trial_rows = (trial_dir / "history.csv").read_text().splitlines()
+        alone_rows = (alone.run_dir / "history.csv").read_text().splitlines()
+        assert trial_rows[0] == alone_rows[0]
+        for a, b in zip(trial_rows[1:], alone_rows[1:], strict=True):
+            assert [float(v) for v in a.split(",")] == pytest.approx(
+                [float(v) for v in b.split(",")], rel=1e-6, abs=1e-7
+            ), trial_dir.name
+
+
 def test_the_data_key_ignores_batching_and_a_preset_is_not_cached(tiny_config):
     base = data_key(tiny_config())
     assert data_key(tiny_config("data.batch_size=128", "data.cache=false")) == base
