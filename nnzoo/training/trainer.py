@@ -189,7 +189,11 @@ def _fit(
 
     from nnzoo.training.callbacks import build_callbacks, read_state, remove_resume_state
     from nnzoo.training.compile import build_training_state, check_monitor
-    from nnzoo.training.distribute import patch_keras_for_multi_worker, strategy_scope
+    from nnzoo.training.distribute import (
+        patch_keras_for_multi_worker,
+        released_gradient_registrations,
+        strategy_scope,
+    )
     from nnzoo.training.plots import plot_history
     from nnzoo.training.precise_bn import precise_bn_callbacks
     from nnzoo.training.progress import progress_callback
@@ -250,17 +254,19 @@ def _fit(
                 *standard,
                 *extra_callbacks,
             ]
-            history = model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=config.train.epochs,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch,  # the training set is an endless stream
-                # Progress last: its epoch line sees the logs every other callback added.
-                callbacks=[*callbacks, *([progress] if progress else [])],
-                shuffle=False,  # the pipeline shuffles, seeded
-                verbose=0,
-            )
+            # Keras/TF keep each traced train step alive otherwise (see the helper).
+            with released_gradient_registrations():
+                history = model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=config.train.epochs,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=steps_per_epoch,  # the training set is an endless stream
+                    # Progress last: its epoch line sees the logs every other callback added.
+                    callbacks=[*callbacks, *([progress] if progress else [])],
+                    shuffle=False,  # the pipeline shuffles, seeded
+                    verbose=0,
+                )
             _check_finite(history.history.get("loss", []), initial_epoch, run_dir)
         rows = files.read_history(run_dir)
 

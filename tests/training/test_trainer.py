@@ -157,3 +157,26 @@ def test_train_step_is_traced_once_per_run(tmp_path, monkeypatch):
     run = train(cfg, runs_dir=tmp_path, quiet=True)
     assert len(traced) == 1
     assert run.metrics["test"]["accuracy"] > 0.2  # ten classes: learning, not chance
+
+
+@pytest.mark.skipif(
+    __import__("keras").backend.backend() != "tensorflow", reason="TensorFlow's graph registry"
+)
+def test_runs_in_one_process_do_not_keep_each_others_train_steps(tmp_path):
+    # Keras's TF optimizer registers a custom gradient per traced train step in TensorFlow's
+    # process-wide registry, which held every finished model's graphs: a study's epochs got
+    # slower trial after trial. After each run only the live model's graphs remain.
+    import gc
+
+    import keras
+    from tensorflow.python.framework import func_graph
+
+    def graphs_after(run_index):
+        train(cfg, runs_dir=tmp_path / str(run_index), quiet=True)
+        keras.backend.clear_session()  # as a study does between trials
+        gc.collect()
+        return sum(isinstance(o, func_graph.FuncGraph) for o in gc.get_objects())
+
+    cfg = config("train.epochs=1", "model.params.hidden_units=[16]")
+    first = graphs_after(0)
+    assert [graphs_after(i) for i in (1, 2)] == [first, first]
