@@ -11,6 +11,11 @@ from nnzoo.config import load_config
 from nnzoo.errors import ConfigError
 from nnzoo.training import train
 
+#: For what only TensorFlow has (tf.function tracing, its gradient registry); the TF suite runs it.
+tensorflow_only = pytest.mark.skipif(
+    __import__("keras").backend.backend() != "tensorflow", reason="TensorFlow only"
+)
+
 
 def config(*overrides, path="configs/quickstart.yaml"):
     return load_config(path, list(overrides))
@@ -133,12 +138,10 @@ def test_mixed_precision_and_tensorboard_from_the_config(tmp_path):
     assert run.model.layers[-1].dtype_policy.name == "mixed_bfloat16"
     assert keras.mixed_precision.global_policy().name == "float32"  # restored afterwards
     assert any((run.run_dir / "tensorboard").rglob("events.out.tfevents.*"))
-    assert run.metrics["test"]["accuracy"] > 0.2  # ten classes: learning, not chance
+    assert run.metrics["test"]["accuracy"] > 0.5
 
 
-@pytest.mark.skipif(
-    __import__("keras").backend.backend() != "tensorflow", reason="TensorFlow's tf.function"
-)
+@tensorflow_only
 def test_train_step_is_traced_once_per_run(tmp_path, monkeypatch):
     # Keras builds the optimizer slots and metric variables inside the first trace unless a
     # strategy is set; tf.function then traces train_step a second time, the largest part of
@@ -159,9 +162,7 @@ def test_train_step_is_traced_once_per_run(tmp_path, monkeypatch):
     assert run.metrics["test"]["accuracy"] > 0.2  # ten classes: learning, not chance
 
 
-@pytest.mark.skipif(
-    __import__("keras").backend.backend() != "tensorflow", reason="TensorFlow's graph registry"
-)
+@tensorflow_only
 def test_runs_in_one_process_do_not_keep_each_others_train_steps(tmp_path):
     # Keras's TF optimizer registers a custom gradient per traced train step in TensorFlow's
     # process-wide registry, which held every finished model's graphs: a study's epochs got
