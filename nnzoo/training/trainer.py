@@ -33,6 +33,7 @@ from nnzoo.training import run_dir as files
 from nnzoo.training.distribute import is_chief
 from nnzoo.training.history import best_epoch
 from nnzoo.training.resolve import effective_task, fill_model_params, prepare, source_params
+from nnzoo.training.warm import ModelPool
 
 
 class TrainingDivergedError(NnzooError):
@@ -91,6 +92,7 @@ def train(
     on_run_dir: Callable[[Path], None] | None = None,
     lean: bool = False,
     splits: Splits | None = None,
+    models: ModelPool | None = None,
 ) -> RunResult:
     """Train ``config`` and write a run directory.
 
@@ -115,6 +117,10 @@ def train(
             ``seed``, ``model.name`` and ``data`` but for ``data.batch_size``, ``shuffle``,
             ``cache`` and ``augment``), reused instead of loading it again. Not for a model
             started from a KerasHub preset. Defaults to ``None``: load it.
+        models: a :class:`~nnzoo.training.warm.ModelPool` (with ``splits``): train a model
+            it kept from an earlier run of the same structure and data, loaded with this
+            run's starting state, instead of tracing a new one's steps (tuning trials).
+            Defaults to ``None``: the run's own model.
     """
     if run_dir is None:
         if not is_chief(config.distribute.strategy):
@@ -142,6 +148,7 @@ def train(
         on_run_dir=on_run_dir,
         lean=lean,
         splits=splits,
+        models=models,
     )
 
 
@@ -184,6 +191,7 @@ def _fit(
     on_run_dir: Callable[[Path], None] | None = None,
     lean: bool = False,
     splits: Splits | None = None,
+    models: ModelPool | None = None,
 ) -> RunResult:
     import keras
 
@@ -202,7 +210,7 @@ def _fit(
     started = time.perf_counter()
     # The strategy first: MultiWorkerMirroredStrategy must exist before other TF ops.
     scope, replicas = strategy_scope(config.distribute.strategy, file=config.source_file)
-    keras.utils.set_random_seed(config.seed)
+    (keras.utils if models is None else models).set_random_seed(config.seed)
     _check_environment(config)
     if splits is None:
         card, params, splits = prepare(config)
@@ -228,13 +236,18 @@ def _fit(
             )
         if state is None:  # feature scaling from the training split (a restored model has it)
             adapt_preprocessing(model, splits)
+        fresh = model
+        if models is not None and state is None:
+            steps = steps_per_epoch * (config.train.epochs - initial_epoch)
+            model = models.take(fresh, splits, steps=steps)
         check_monitor(config, metric_names, has_validation=val_ds is not None)
         if (
             config.distribute.strategy == "multi_worker"
             and keras.backend.backend() == "tensorflow"
         ):
             patch_keras_for_multi_worker(model, train_ds)
-        build_training_state(model, train_ds)  # outside a strategy's scope: it needs none
+        if model is fresh:  # a kept model has its state
+            build_training_state(model, train_ds)  # outside a strategy's scope: it needs none
 
         keeper = _best_weights_keeper(config) if lean else None
         if initial_epoch < config.train.epochs:

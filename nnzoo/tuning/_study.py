@@ -16,7 +16,6 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-import keras
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -27,6 +26,7 @@ from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.training import TrainingDivergedError, train
 from nnzoo.training.history import best_value
 from nnzoo.training.resolve import prepare
+from nnzoo.training.warm import ModelPool
 from nnzoo.tuning import _space, _storage
 from nnzoo.tuning._pruning import PruningCallback, make_pruner
 from nnzoo.tuning._report import TrialReporter
@@ -223,9 +223,11 @@ class Objective:
     """Train one trial's config through the trainer; its value is the best epoch's metric.
 
     The data is loaded once per process (per :func:`data_key`) and the Keras session cleared
-    before each trial. A trial trains ``lean`` (no checkpoints, model file, test evaluation
-    or plot): only a trial that leads the study when it finishes writes them, unless
-    ``settings.keep_artifacts``.
+    before each trial. On TensorFlow a trial whose model has the structure, compile settings
+    and data of a recent one trains that model, loaded with its own starting state, rather
+    than tracing new steps (:class:`~nnzoo.training.warm.ModelPool`). A trial trains
+    ``lean`` (no checkpoints, model file, test evaluation or plot): only a trial that leads
+    the study when it finishes writes them, unless ``settings.keep_artifacts``.
 
     ``fatal`` holds a user mistake (bad config, missing metric) that must stop the study
     rather than fail every trial the same way.
@@ -236,6 +238,7 @@ class Objective:
         self.settings = settings
         self.fatal: NnzooError | None = None
         self._data: dict[str, Splits] = {}
+        self.models = ModelPool()
 
     def _splits(self, config: Config) -> Splits | None:
         """The loaded data of ``config``, loaded on first use; ``None``: let the trainer."""
@@ -271,7 +274,7 @@ class Objective:
         file = self.config.source_file
         run_dir = _trial_dir(self.settings, trial.number)
         trial.set_user_attr(ATTR_RUN_DIR, str(run_dir))
-        keras.backend.clear_session()  # no layers, names or graphs of earlier trials
+        self.models.clear_session()  # no layers, names or graphs of earlier trials
         try:
             trial_config = _space.apply(self.config, values)
             result = train(
@@ -282,6 +285,7 @@ class Objective:
                 run_dir=run_dir,
                 lean=not self.settings.keep_artifacts,
                 splits=self._splits(trial_config),
+                models=self.models,
             )
         except optuna.TrialPruned:
             raise
