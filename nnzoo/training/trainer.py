@@ -120,7 +120,8 @@ def train(
         models: a :class:`~nnzoo.training.warm.ModelPool` (with ``splits``): train a model
             it kept from an earlier run of the same structure and data, loaded with this
             run's starting state, instead of tracing a new one's steps (tuning trials).
-            Defaults to ``None``: the run's own model.
+            The returned model may then be the pool's, which a later run of the pool
+            loads with its own weights. Defaults to ``None``: the run's own model.
     """
     if run_dir is None:
         if not is_chief(config.distribute.strategy):
