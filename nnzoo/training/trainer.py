@@ -117,7 +117,9 @@ def train(
             ``seed``, ``model.name`` and ``data`` but for ``data.batch_size``, ``shuffle``,
             ``cache`` and ``augment``), reused instead of loading it again. Not for a model
             started from a KerasHub preset. Defaults to ``None``: load it.
-        models: a :class:`~nnzoo.training.warm.ModelPool` (with ``splits``): train a model
+        models: a :class:`~nnzoo.training.warm.ModelPool` (with ``splits``, for a ``lean``
+            run: a kept model's optimizer reads its schedule from variables, which no resume
+            checkpoint could restore; ignored otherwise): train a model
             it kept from an earlier run of the same structure and data, loaded with this
             run's starting state, instead of tracing a new one's steps (tuning trials).
             The returned model may then be the pool's, which a later run of the pool
@@ -238,7 +240,7 @@ def _fit(
         if state is None:  # feature scaling from the training split (a restored model has it)
             adapt_preprocessing(model, splits)
         fresh = model
-        if models is not None and state is None:
+        if models is not None and lean:  # no resume checkpoint holds a kept model's optimizer
             steps = steps_per_epoch * (config.train.epochs - initial_epoch)
             model = models.take(fresh, splits, steps=steps)
         check_monitor(config, metric_names, has_validation=val_ds is not None)

@@ -60,15 +60,17 @@ class _Kept:
 
 
 class ModelPool:
-    """Keeps up to ``size`` compiled, traced models for later runs of the same structure.
+    """Keeps up to ``size`` compiled, traced models (the most recent, and no more than
+    ``max_params`` weights in all but for the last) for later runs of the same structure.
 
     :meth:`take` is called with each run's fresh model (built, compiled, its feature
     statistics set) and returns the model to train: a kept one, loaded with the fresh one's
     starting state, or the fresh one itself (kept from then on if it can be).
     """
 
-    def __init__(self, size: int = 2) -> None:
-        self.size = size
+    def __init__(self, size: int = 4, max_params: int = 25_000_000) -> None:
+        self.size = size  # e.g. one model per batch size of a study's space
+        self.max_params = max_params  # older models go beyond this many weights in all
         self._kept: list[_Kept] = []
         self.reused = 0  # runs that trained a kept model (for tests and benchmarks)
 
@@ -138,7 +140,12 @@ class ModelPool:
         if kept is not None:
             self._kept.append(kept)
             del self._kept[: -self.size]
+            while len(self._kept) > 1 and self._params() > self.max_params:
+                del self._kept[0]
         return fresh
+
+    def _params(self) -> int:
+        return sum(kept.model.count_params() for kept in self._kept)
 
 
 # --------------------------------------------------------------------------- which models

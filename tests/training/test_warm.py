@@ -54,7 +54,9 @@ def test_a_run_on_a_kept_model_learns_what_it_learns_alone(tmp_path, monkeypatch
     runs = []
     for i, cfg in enumerate((first, second)):
         pool.clear_session()
-        runs.append(train(cfg, runs_dir=tmp_path / f"pooled{i}", splits=splits, models=pool))
+        run = train(cfg, runs_dir=tmp_path / f"pooled{i}", splits=splits, models=pool, lean=True)
+        run.write_artifacts()  # before the next run loads its own weights into the model
+        runs.append(run)
     assert (len(traced), pool.reused) == (1, 1)  # the second run traced nothing
     assert runs[1].model is runs[0].model
     for i, cfg in enumerate((first, second)):
@@ -88,19 +90,33 @@ def test_a_model_of_another_structure_or_run_is_not_reused(tmp_path, change, why
     pool = ModelPool()
     base = config()
     splits = prepare(base)[2]
-    first = train(base, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool)
+    first = train(base, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool, lean=True)
     pool.clear_session()
-    other = train(config(change), runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool)
+    other = train(
+        config(change), runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool, lean=True
+    )
     assert other.model is not first.model, why
     assert pool.reused == 0
+
+
+def test_a_full_run_does_not_use_the_pool(tmp_path):
+    # Its resume checkpoints hold the optimizer, whose kept schedule reads variables.
+    pool = ModelPool()
+    cfg = config()
+    splits = prepare(cfg)[2]
+    first = train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool)
+    pool.clear_session()
+    second = train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool)
+    assert second.model is not first.model and pool.reused == 0
+    assert history(first) == history(second)
 
 
 def test_other_data_is_not_reused(tmp_path):
     pool = ModelPool()
     cfg = config()
-    train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=prepare(cfg)[2], models=pool)
+    train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=prepare(cfg)[2], models=pool, lean=True)
     pool.clear_session()
-    train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=prepare(cfg)[2], models=pool)
+    train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=prepare(cfg)[2], models=pool, lean=True)
     assert pool.reused == 0  # equal data, but loaded again: its statistics are not checked
 
 
@@ -110,10 +126,10 @@ def test_a_schedule_that_would_differ_falls_back_to_the_fresh_model(tmp_path, mo
     pool = ModelPool()
     cfg = config()
     splits = prepare(cfg)[2]
-    first = train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool)
+    first = train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool, lean=True)
     monkeypatch.setattr(warm, "_same_rates", lambda *args: False)
     pool.clear_session()
-    second = train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool)
+    second = train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool, lean=True)
     assert second.model is not first.model and pool.reused == 0
 
 
@@ -155,7 +171,7 @@ def test_the_pool_seeds_as_keras_does_but_keeps_tensorflows_caches(tmp_path, mon
     pool.set_random_seed(5)  # nothing kept: Keras's own, which clears the caches
     assert len(cleared) == 1
     cfg = config()
-    train(cfg, runs_dir=tmp_path, quiet=True, splits=prepare(cfg)[2], models=pool)
+    train(cfg, runs_dir=tmp_path, quiet=True, splits=prepare(cfg)[2], models=pool, lean=True)
     keras.utils.set_random_seed(11)
     want = (random.random(), np.random.random(), context.context()._rng.random())
     cleared.clear()
@@ -184,3 +200,19 @@ def test_a_study_reuses_its_model_across_trials(tmp_path, monkeypatch):
         rows = list(csv.DictReader(f))
     assert [row["state"] for row in rows] == ["COMPLETE"] * 4
     assert len({row["params_model.params.dropout"] for row in rows}) == 4
+
+
+def test_the_pool_keeps_recent_models_within_its_weight_budget(tmp_path):
+    small, other = config(), config("model.params.hidden_units=[32, 8]")
+    splits = prepare(small)[2]
+    sizes = []
+    for budget in (None, 0):  # room for both; then none beyond the most recent model
+        pool = ModelPool() if budget is None else ModelPool(max_params=sum(sizes) - 1)
+        for i, cfg in enumerate((small, other)):
+            pool.clear_session()
+            runs = tmp_path / f"{budget}-{i}"
+            run = train(cfg, runs_dir=runs, quiet=True, splits=splits, models=pool, lean=True)
+            if budget is None:
+                sizes.append(run.model.count_params())
+        kept = [k.model.get_layer("dense2").units for k in pool._kept]
+        assert kept == ([16, 8] if budget is None else [8])
