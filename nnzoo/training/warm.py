@@ -4,10 +4,10 @@ A tuning trial builds a new model, and TensorFlow traces its train and test step
 0.6 s on the quick-start MLP, most of a short trial's fixed cost and what caps how much a pruner
 can save (its stopped trials still pay it). Trials of one architecture differ in values only:
 the learning rate, the dropout rates, the initial weights their seed draws. A
-:class:`ModelPool` keeps the last model a run trained; when the next run's freshly built and
-compiled model has the same structure, compile settings, optimizer settings and data, the pool
-hands back the kept model instead, loaded with everything the fresh one would have started
-from:
+:class:`ModelPool` keeps the recent models that runs trained; when a later run's freshly built
+and compiled model has the same structure, compile settings, optimizer settings, data and
+number of steps as one of them, the pool hands back that kept model instead, loaded with
+everything the fresh one would have started from:
 
 - every variable of the fresh model (initial weights, feature statistics, the dropout layers'
   seed states), and the optimizer's slots as a new optimizer builds them (zeros);
@@ -22,14 +22,17 @@ variables only if the kept schedule then gives, step for step, the same learning
 the fresh one (checked at steps spread over the run, else the fresh model is used).
 
 TensorFlow only (JAX and PyTorch compile per model as well, but this is where it was
-measured); a strategy, mixed precision or a model whose own config holds a rate (a custom
-layer) is never pooled: the fresh model is used as it is.
+measured). A strategy, mixed precision or a ``Dropout`` subclass is never pooled, and a rate
+held in another layer's config (a custom layer's ``dropout``) makes models of different rates
+different structures: the fresh model is used as it is. The trainer pools ``lean`` runs only
+(tuning trials), which write no resume checkpoint: a kept optimizer's schedule reads
+variables.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,7 +59,6 @@ class _Kept:
     dropouts: list[_Dropout]
     schedule: Any = None  # the _VariableSchedule, or None for a plain float learning rate
     steps: int = 0  # the optimizer steps a run takes (for the schedule check)
-    reused: int = field(default=0)
 
 
 class ModelPool:
@@ -196,12 +198,17 @@ def _dropouts(model: Any) -> list[Any]:
 
 
 def _rate_kind(layer: Any) -> str:
-    """Dropout rates take one of three paths in Keras's TensorFlow dropout."""
+    """Which of the three paths of Keras's TensorFlow dropout ``layer`` takes, or
+    ``"unsupported"``: a subclass may use its rate otherwise, and the patched call rounds
+    the scale as TensorFlow does for float32 only."""
     import keras
 
-    if type(layer) is not keras.layers.Dropout:
-        return "unsupported"  # a subclass may use its rate otherwise
-    rate = float(layer.rate)
+    if type(layer) is not keras.layers.Dropout or layer.compute_dtype != "float32":
+        return "unsupported"
+    return _kind(float(layer.rate))
+
+
+def _kind(rate: float) -> str:
     return "off" if rate == 0.0 else "all" if rate == 1.0 else "some"
 
 
@@ -211,8 +218,7 @@ def _mask_dropout_rates(value: Any) -> Any:
         out = {k: _mask_dropout_rates(v) for k, v in value.items()}
         inner = out.get("config")
         if value.get("class_name") == "Dropout" and isinstance(inner, dict) and "rate" in inner:
-            rate = float(value["config"]["rate"])
-            inner["rate"] = "off" if rate == 0.0 else "all" if rate == 1.0 else "some"
+            inner["rate"] = _kind(float(value["config"]["rate"]))
         return out
     if isinstance(value, list | tuple):
         return [_mask_dropout_rates(v) for v in value]
