@@ -55,8 +55,8 @@ from nnzoo._cli_options import import_keras_quietly, runs_dir_option, set_option
 @click.option(
     "--keep-artifacts",
     is_flag=True,
-    help="Every trial writes a full run (model.keras, test metrics, curves.png); by default "
-    "only the best trial's run has them.",
+    help="Every trial writes a full run (model.keras, test metrics, curves.png) and traces "
+    "its own model; by default only the best trial's run has them.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the best config's path.")
 def tune(
@@ -82,7 +82,10 @@ def tune(
     runs/<name>/tune/best.yaml (train it with `nnzoo train`), with trials.csv and plots, and its
     path is printed once. Each trial's run records its config, history and metrics; only the
     best trial's also has model.keras, test metrics and curves.png (--keep-artifacts: every
-    trial's). Flags override the file's `tune:` section; --set overrides both.
+    trial's). On TensorFlow, trials of one architecture train one model whose steps are traced
+    once: each loads its own initial weights, learning rate and dropout rates into it and
+    learns exactly what `nnzoo train` of its config learns. Flags override the file's `tune:`
+    section; --set overrides both.
 
     \b
     \b
