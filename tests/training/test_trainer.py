@@ -142,23 +142,13 @@ def test_mixed_precision_and_tensorboard_from_the_config(tmp_path):
 
 
 @tensorflow_only
-def test_train_step_is_traced_once_per_run(tmp_path, monkeypatch):
+def test_train_step_is_traced_once_per_run(tmp_path, traced_train_steps):
     # Keras builds the optimizer slots and metric variables inside the first trace unless a
     # strategy is set; tf.function then traces train_step a second time, the largest part of
     # a tuning trial's fixed cost. The trainer builds them before fit, so one trace.
-    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
-
-    traced = []
-    original = TensorFlowTrainer.train_step
-
-    def counting(self, data):
-        traced.append(1)
-        return original(self, data)
-
-    monkeypatch.setattr(TensorFlowTrainer, "train_step", counting)
     cfg = config("train.epochs=2", "model.params.hidden_units=[16]")
     run = train(cfg, runs_dir=tmp_path, quiet=True)
-    assert len(traced) == 1
+    assert len(traced_train_steps) == 1
     assert run.metrics["test"]["accuracy"] > 0.2  # ten classes: learning, not chance
 
 

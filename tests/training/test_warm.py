@@ -25,39 +25,24 @@ def config(*overrides):
     return load_config("configs/quickstart.yaml", [*TINY, *overrides])
 
 
-def counting_traces(monkeypatch):
-    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
-
-    traced = []
-    original = TensorFlowTrainer.train_step
-
-    def counting(self, data):
-        traced.append(1)
-        return original(self, data)
-
-    monkeypatch.setattr(TensorFlowTrainer, "train_step", counting)
-    return traced
-
-
 def history(run):
     return (run.run_dir / "history.csv").read_text()
 
 
-def test_a_run_on_a_kept_model_learns_what_it_learns_alone(tmp_path, monkeypatch):
+def test_a_run_on_a_kept_model_learns_what_it_learns_alone(tmp_path, traced_train_steps):
     import keras
 
     first = config("model.params.dropout=0.2", "train.optimizer.learning_rate=0.002")
     second = config("model.params.dropout=0.37", "train.optimizer.learning_rate=0.0123")
     pool = ModelPool()
     splits = prepare(first)[2]
-    traced = counting_traces(monkeypatch)
     runs = []
     for i, cfg in enumerate((first, second)):
         pool.clear_session()
         run = train(cfg, runs_dir=tmp_path / f"pooled{i}", splits=splits, models=pool, lean=True)
         run.write_artifacts()  # before the next run loads its own weights into the model
         runs.append(run)
-    assert (len(traced), pool.reused) == (1, 1)  # the second run traced nothing
+    assert (len(traced_train_steps), pool.reused) == (1, 1)  # the second run traced nothing
     assert runs[1].model is runs[0].model
     for i, cfg in enumerate((first, second)):
         keras.backend.clear_session()
@@ -184,18 +169,17 @@ def test_the_pool_seeds_as_keras_does_but_keeps_tensorflows_caches(tmp_path, mon
     assert cleared == []
 
 
-def test_a_study_reuses_its_model_across_trials(tmp_path, monkeypatch):
+def test_a_study_reuses_its_model_across_trials(tmp_path, traced_train_steps):
     # The tuner's objective holds a pool: 4 trials of one batch size trace one train step.
     from nnzoo.tuning import tune
 
-    traced = counting_traces(monkeypatch)
     cfg = load_config(
         "configs/tune/mlp_digits.yaml",
         ["train.epochs=2", "model.params.hidden_units=[16]", "tune.pruner=none"],
     )
     cfg.tune.space.pop("data.batch_size")
     result = tune(cfg, trials=4, runs_dir=tmp_path, quiet=True)
-    assert len(traced) == 1
+    assert len(traced_train_steps) == 1
     with open(result.out_dir / "trials.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [row["state"] for row in rows] == ["COMPLETE"] * 4
