@@ -117,13 +117,13 @@ def train(
             ``seed``, ``model.name`` and ``data`` but for ``data.batch_size``, ``shuffle``,
             ``cache`` and ``augment``), reused instead of loading it again. Not for a model
             started from a KerasHub preset. Defaults to ``None``: load it.
-        models: a :class:`~nnzoo.training.warm.ModelPool` (with ``splits``, for a ``lean``
-            run: a kept model's optimizer reads its schedule from variables, which no resume
-            checkpoint could restore; ignored otherwise): train a model
+        models: a :class:`~nnzoo.training.warm.ModelPool` (with ``splits``): train a model
             it kept from an earlier run of the same structure and data, loaded with this
             run's starting state, instead of tracing a new one's steps (tuning trials).
-            The returned model may then be the pool's, which a later run of the pool
-            loads with its own weights. Defaults to ``None``: the run's own model.
+            The returned model may then be the pool's, which a later run of the pool loads
+            with its own weights. For a ``lean`` run only, ignored otherwise: a kept
+            model's optimizer reads its schedule from variables, which no resume checkpoint
+            could restore. Defaults to ``None``: the run's own model.
     """
     if run_dir is None:
         if not is_chief(config.distribute.strategy):
