@@ -14,12 +14,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what editors and type checkers see; at run time the API loads lazily
-    from nnzoo.config import load_config
     from nnzoo.data import list_sources, load_data
+    from nnzoo.inference.evaluate import evaluate
+    from nnzoo.inference.generate import generate
+    from nnzoo.inference.load import load_run
+    from nnzoo.inference.predict import predict
     from nnzoo.registry import build_model, get_card, list_models
-    from nnzoo.runs import evaluate, generate, load_run, predict
+    from nnzoo.run.bind import load_config
+    from nnzoo.run.saving import load_model
     from nnzoo.training import resume, train
-    from nnzoo.training.saving import load_model
     from nnzoo.tuning import tune
 
 __version__ = "0.1.0"
@@ -28,14 +31,14 @@ _API = {
     "build_model": "nnzoo.registry",
     "list_models": "nnzoo.registry",
     "get_card": "nnzoo.registry",
-    "load_config": "nnzoo.config",
+    "load_config": "nnzoo.run.bind",
     "train": "nnzoo.training",
     "resume": "nnzoo.training",
-    "evaluate": "nnzoo.runs",
-    "predict": "nnzoo.runs",
-    "generate": "nnzoo.runs",
-    "load_run": "nnzoo.runs",
-    "load_model": "nnzoo.training.saving",
+    "evaluate": "nnzoo.inference.evaluate",
+    "predict": "nnzoo.inference.predict",
+    "generate": "nnzoo.inference.generate",
+    "load_run": "nnzoo.inference.load",
+    "load_model": "nnzoo.run.saving",
     "tune": "nnzoo.tuning",
     "load_data": "nnzoo.data",
     "list_sources": "nnzoo.data",
@@ -75,6 +78,6 @@ if "keras" in sys.modules:
     # Keras is already loaded (``import keras, nnzoo``): register nnzoo's layers now, so that
     # ``keras.saving.load_model`` reads nnzoo models too. Otherwise ``nnzoo.load_model`` (or any
     # builder) registers them, and ``import nnzoo`` stays free of Keras.
-    from nnzoo.training.saving import register_custom_objects
+    from nnzoo.run.saving import register_custom_objects
 
     register_custom_objects()

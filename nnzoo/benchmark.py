@@ -152,7 +152,7 @@ def benchmark_model(
     task = str(merged.get("task", card.task))
     x, y = _synthetic_batch(model, card, merged, task, batch_size, length, seed)
     if mode == "train":
-        from nnzoo.training.losses import loss_and_metrics
+        from nnzoo.run.losses import loss_and_metrics
 
         units = int(model.output_shape[-1]) if task == "classification" else 0
         loss, _ = loss_and_metrics(task=task, output_units=units, loss=card.loss, metrics=[])
@@ -182,7 +182,7 @@ def benchmark_config(
 ) -> BenchmarkResult:
     """Benchmark the model of config ``path`` as training builds it, on a batch of its data.
 
-    The data are loaded (:func:`nnzoo.training.resolve.prepare`); the model is built with the
+    The data are loaded (:func:`nnzoo.run.bind.prepare`); the model is built with the
     resolved parameters, its feature scaling adapted, and compiled as ``train`` compiles it
     (the config's loss, optimizer and schedule, dtype policy and ``jit_compile``).
 
@@ -199,7 +199,7 @@ def benchmark_config(
         The :class:`BenchmarkResult`.
     """
     _check_args(mode, batch_size, steps, warmup)
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
 
     flags = {"data.batch_size": batch_size} if batch_size is not None else None
     config = load_config(path, overrides, flags=flags)
@@ -207,8 +207,8 @@ def benchmark_config(
 
     from nnzoo.data import adapt_preprocessing
     from nnzoo.registry import check_buildable, optimizer_slots
+    from nnzoo.run.bind import effective_task, prepare
     from nnzoo.training.compile import compile_model
-    from nnzoo.training.resolve import effective_task, prepare
 
     keras.utils.set_random_seed(config.seed)
     card, params, splits = prepare(config)

@@ -363,7 +363,7 @@ def init(name: str, source: str | None, overrides: tuple[str, ...], output: str 
     file source without its file (`--set data.params.path=...`), is refused.
     """
     from nnzoo.config.loader import parse_set
-    from nnzoo.config.templates import config_template
+    from nnzoo.run.templates import config_template
 
     data_params = {}
     for item in overrides:
@@ -398,8 +398,7 @@ def validate(config: str, overrides: tuple[str, ...]):
     their size and origin, and whether each is cached or will be downloaded (where to).
     With --offline / NNZOO_OFFLINE=1, a file that is not cached is an error (exit 2).
     """
-    from nnzoo.config import load_config
-    from nnzoo.config.loader import check_downloads
+    from nnzoo.run.bind import check_downloads, load_config
 
     cfg = load_config(config, overrides)
     needs = check_downloads(cfg)
@@ -440,7 +439,7 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
     examples/s); otherwise one line per epoch. A finished run keeps model.keras (the best
     weights, no optimizer state) and drops its resume checkpoints.
     """
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
 
     if resume_dir:
         if config or overrides:
@@ -448,9 +447,9 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
                 "--resume continues a run with its own config. Fix: drop CONFIG "
                 "and --set, or start a new run without --resume"
             )
-        from nnzoo.config.loader import check_downloads
+        from nnzoo.run.bind import check_downloads
+        from nnzoo.run.directory import check_run_dir, load_run_config, read_status
         from nnzoo.training import resume
-        from nnzoo.training.run_dir import check_run_dir, load_run_config, read_status
 
         if read_status(check_run_dir(resume_dir)).get("state") != "finished":
             check_downloads(load_run_config(resume_dir))  # before TensorFlow loads
@@ -471,7 +470,7 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
                 "or `nnzoo train --resume RUN_DIR`"
             )
         cfg = load_config(config, overrides, flags=_train_flags(epochs, batch_size, seed))
-        from nnzoo.config.loader import check_downloads
+        from nnzoo.run.bind import check_downloads
 
         check_downloads(cfg)  # offline and not cached: one line, before TensorFlow loads
         _import_keras_quietly()
@@ -531,7 +530,7 @@ def _print_result(result: Any) -> None:
 def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool):
     """Metrics of RUN_DIR's best model on its test split (or on --data)."""
     from nnzoo.config.loader import parse_set
-    from nnzoo.runs import evaluate as evaluate_fn
+    from nnzoo.inference.evaluate import evaluate as evaluate_fn
 
     params = dict(parse_set(o) for o in overrides)
     metrics = evaluate_fn(run_dir, data=source, data_params=params)
@@ -572,8 +571,8 @@ def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_si
     accuracy) or, for a run trained on a CSV text column, a .csv with that column (by its header
     name). The model scales its inputs itself.
     """
-    from nnzoo.predict_io import check_output, write_predictions
-    from nnzoo.runs import iter_predictions
+    from nnzoo.inference.predict import iter_predictions
+    from nnzoo.inference.writers import check_output, write_predictions
 
     target = check_output(Path(output), force=force) if output else None
     stream = iter_predictions(run_dir, inputs, batch_size=batch_size)
@@ -593,7 +592,7 @@ def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_si
 def _echo_predictions(rows: Any) -> bool:
     """Print ``input  class  probability`` lines, a batch at a time; ``False`` when stdout was
     closed by its reader (a broken pipe), which ends the command quietly with exit code 0."""
-    from nnzoo.predict_io import prediction_lines
+    from nnzoo.inference.writers import prediction_lines
 
     try:
         for lines in prediction_lines(rows):
@@ -641,7 +640,7 @@ def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature,
     nnzoo generate RUN_DIR --prompts prompts.txt --output out.jsonl
     """
     from nnzoo.errors import NnzooError
-    from nnzoo.runs import generate_batch, read_prompts, write_generations
+    from nnzoo.inference.generate import generate_batch, read_prompts, write_generations
 
     if prompt is not None and prompts_file is not None:
         raise NnzooError(
@@ -700,7 +699,7 @@ def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: 
     exit code 1 (the artifact is kept, its report says it failed). Float32 only: quantisation
     is out of scope for now.
     """
-    from nnzoo.export import export_run
+    from nnzoo.inference.export import export_run
 
     report = export_run(run_dir, fmt, output=output, verify=verify, force=force)
     folder = report["folder"]

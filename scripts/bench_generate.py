@@ -2,7 +2,7 @@
 tokens, greedy, at batch 1 and 8, for
 
 (a) nnzoo's generate with the key/value cache and the compiled loop (the engine under
-    ``nnzoo generate``: ``nnzoo.generation.generate_ids``, no end token so every row makes
+    ``nnzoo generate``: ``nnzoo.inference.sampling.generate_ids``, no end token so every row makes
     all its tokens),
 (b) nnzoo's uncached path (the whole context every step, ``use_cache=False``; batch 1
     only unless ``--uncached-batch-sizes``: minutes per call at batch 8),
@@ -65,7 +65,7 @@ def main() -> None:
     import keras
     import keras_hub
 
-    from nnzoo.generation import generate_ids
+    from nnzoo.inference.sampling import generate_ids
     from nnzoo.registry import build_model
 
     keras.utils.set_random_seed(0)

@@ -24,10 +24,9 @@ def main() -> None:
 
     import keras
 
-    from nnzoo.config import load_config
     from nnzoo.data.pipeline import make_dataset
-    from nnzoo.training.losses import loss_and_metrics
-    from nnzoo.training.resolve import prepare
+    from nnzoo.run.bind import load_config, prepare
+    from nnzoo.run.losses import loss_and_metrics
 
     config = load_config(args.config, [f"data.source={args.source}", "data.params={}"])
     card, params, splits = prepare(config)

@@ -41,10 +41,9 @@ def main() -> None:
 
     import keras
 
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config, prepare
+    from nnzoo.run.losses import loss_and_metrics
     from nnzoo.training import train
-    from nnzoo.training.losses import loss_and_metrics
-    from nnzoo.training.resolve import prepare
 
     overrides = [
         f"data.source={args.source}",

@@ -73,7 +73,7 @@ NOTES = [
 
 def _train(config: dict, runs_dir: Path):
     import nnzoo
-    from nnzoo.config import config_from_dict
+    from nnzoo.run.bind import config_from_dict
 
     return nnzoo.train(config_from_dict(config), runs_dir=runs_dir, quiet=True)
 

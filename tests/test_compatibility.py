@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 import nnzoo
-from nnzoo.config import load_config
 from nnzoo.errors import RunDirError
+from nnzoo.run.bind import load_config
+from nnzoo.run.directory import SCHEMA_VERSION, read_status
 from nnzoo.training import resume
-from nnzoo.training.run_dir import SCHEMA_VERSION, read_status
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_RUN = ROOT / "tests" / "fixtures" / "run_v1_mlp_xor"

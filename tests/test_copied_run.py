@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import nnzoo
 from nnzoo.cli import cli
-from nnzoo.config import config_from_dict
+from nnzoo.run.bind import config_from_dict
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from nnzoo.cli import cli
-from nnzoo.config import load_config
+from nnzoo.run.bind import load_config
 from nnzoo.training import train
 
 pytestmark = pytest.mark.slow

@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 import nnzoo
-from nnzoo import export as export_mod
 from nnzoo.cli import cli
-from nnzoo.config import load_config
+from nnzoo.inference import export as export_mod
+from nnzoo.run.bind import load_config
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("ai_edge_litert")
@@ -124,7 +124,7 @@ def test_export_verifies_in_its_runtime(runs, name, fmt, artifact, runtime):
 
 def test_runner_outputs_equal_keras_at_an_unseen_batch_size(runs):
     """The runner's ``run`` (what ``predict`` uses) at batch size 13 gives the Keras logits."""
-    from nnzoo import _export_runner
+    from nnzoo.inference import _runner as _export_runner
 
     run = runs["cnn"]
     folder = run.run_dir / "export" / "onnx"

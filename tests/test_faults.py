@@ -38,7 +38,7 @@ def one_line(result):
 
 
 def test_disk_full_while_writing_a_run_is_one_line_and_marks_it_failed(tmp_path, monkeypatch):
-    from nnzoo.training import run_dir as files
+    from nnzoo.run import directory as files
 
     real = files.write_json_atomic
 
@@ -65,7 +65,7 @@ def test_disk_full_while_writing_a_run_is_one_line_and_marks_it_failed(tmp_path,
 
 def test_a_read_only_runs_dir_is_one_line(tmp_path, monkeypatch):
     """CI runs as root, where permissions do not stop a write: inject the error instead."""
-    from nnzoo.training import run_dir as files
+    from nnzoo.run import directory as files
 
     def read_only(runs_dir, name):
         raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / name))

@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from nnzoo import generation
 from nnzoo.data.tokenizers import BytePairTokenizer, ByteTokenizer, _byte_to_unicode
-from nnzoo.generation import _cached_parts, generate, generate_ids, sample_next
+from nnzoo.inference import sampling as generation
+from nnzoo.inference.sampling import _cached_parts, generate, generate_ids, sample_next
 from nnzoo.registry import build_model
 
 VOCAB = ByteTokenizer().vocabulary_size
@@ -267,7 +267,7 @@ def test_a_model_saved_before_the_cache_loads_and_matches(graph_mode):
 def lm_run(tmp_path_factory):
     """A one-layer gpt_nano run trained for one short epoch (its text is not the point)."""
     import nnzoo
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
 
     overrides = [
         "train.epochs=1",
@@ -290,7 +290,7 @@ def test_generate_prompts_runs_one_batch_prints_in_order_and_writes_jsonl(
 
     from nnzoo.cli import cli
     from nnzoo.data.tokenizers import load_tokenizer
-    from nnzoo.runs import load_run
+    from nnzoo.inference.load import load_run
 
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("def \n\nimport os\n   \nclass Ä:\n", encoding="utf-8")

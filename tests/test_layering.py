@@ -23,16 +23,17 @@ PACKAGE = Path(nnzoo.__file__).parent
 #: lower one. Patterns are matched in order; the first match wins.
 LAYERS: list[tuple[str, ...]] = [
     ("nnzoo.errors", "nnzoo._offline", "nnzoo._cache", "nnzoo._cli_options"),
-    ("nnzoo._export_runner",),
-    ("nnzoo.config", "nnzoo.config.schema", "nnzoo.config.loader"),
+    ("nnzoo.inference._runner",),  # a script: the standard library, NumPy and a runtime only
+    ("nnzoo.config", "nnzoo.config.*"),
     ("nnzoo.cards",),
     ("nnzoo.layers", "nnzoo.layers.*", "nnzoo.models", "nnzoo.models.*"),
     ("nnzoo.registry",),
     ("nnzoo.data", "nnzoo.data.*"),
     ("nnzoo.pretrained", "nnzoo.pretrained.*"),
-    ("nnzoo.config.templates", "nnzoo.training", "nnzoo.training.*"),
-    ("nnzoo.predict_io", "nnzoo.generation", "nnzoo.runs", "nnzoo.benchmark"),
-    ("nnzoo.export",),
+    ("nnzoo.run", "nnzoo.run.*"),
+    # training and inference both stand on nnzoo.run and never import each other (a test below).
+    ("nnzoo.training", "nnzoo.training.*", "nnzoo.inference", "nnzoo.inference.*"),
+    ("nnzoo.benchmark",),
     ("nnzoo.tuning", "nnzoo.tuning.*"),
     ("nnzoo.cli",),
     ("nnzoo",),
@@ -42,25 +43,27 @@ LAYERS: list[tuple[str, ...]] = [
 LAZY_EDGES: dict[tuple[str, str], str] = {
     ("nnzoo.cli", "nnzoo.*"): "each command imports the library it needs, so --help is fast",
     ("nnzoo.tuning.cli", "nnzoo.*"): "`nnzoo tune --help` must not import Optuna or Keras",
-    ("nnzoo.config.loader", "nnzoo.registry"): "validate names the catalog only when asked",
-    ("nnzoo.config.loader", "nnzoo.data"): "validate names the data sources only when asked",
     ("nnzoo.models.*", "nnzoo.layers*"): "builders import Keras (and nnzoo's layers) when called",
     ("nnzoo.models.*", "nnzoo.models._*"): "their shared helpers (_common, _images) import Keras",
     ("nnzoo.data.*", "nnzoo.data.*"): "sources import TensorFlow-backed helpers when loaded",
+    ("nnzoo.run.*", "nnzoo.run.*"): "saving and losses import Keras; the rest of a run does not",
+    ("nnzoo.run.bind", "nnzoo.pretrained"): "a preset is located only when a config names one",
     ("nnzoo.training.*", "nnzoo.training.*"): "steps that import Keras load when training",
+    ("nnzoo.training.*", "nnzoo.run.*"): "saving and losses import Keras when training",
     ("nnzoo.training.*", "nnzoo.data.pipeline"): "the input pipeline imports TensorFlow",
-    ("nnzoo.runs", "nnzoo.*"): "loading a run imports Keras; `nnzoo.runs` itself does not",
-    ("nnzoo.predict_io", "nnzoo.data.*"): "text inputs need the tokenizer only for text runs",
-    ("nnzoo.generation", "nnzoo.layers"): "the cached loop checks a model's layers when it runs",
+    ("nnzoo.inference.*", "nnzoo.inference.*"): "a run's model (Keras) loads only when used",
+    ("nnzoo.inference.*", "nnzoo.run.*"): "saving, losses and the data bind load when used",
+    ("nnzoo.inference.*", "nnzoo.data*"): "inputs need the pipeline or tokenizer only when read",
+    ("nnzoo.inference.*", "nnzoo.registry"): "an export names the card only after its refusals",
+    ("nnzoo.inference.sampling", "nnzoo.layers"): "the cached loop checks a model's layers",
     ("nnzoo.tuning*", "nnzoo.tuning.*"): "Optuna is imported when a study runs, not on import",
     ("nnzoo.tuning.*", "nnzoo.training*"): "a trial imports the trainer (Keras) when it runs",
+    ("nnzoo.tuning.*", "nnzoo.run.*"): "a trial binds its config's data when it runs",
     ("nnzoo.tuning.*", "nnzoo.registry"): "the baseline reads a card only when a study starts",
-    ("nnzoo.config.loader", "nnzoo.pretrained"): "validate checks a preset only when named",
     ("nnzoo.registry", "nnzoo.pretrained"): "build_model(weights=) loads a preset when asked",
     ("nnzoo.pretrained*", "nnzoo.*"): "KerasHub, the catalog and tokenizers load with a preset",
     ("nnzoo.training.*", "nnzoo.pretrained"): "a run loads a preset only when it starts from one",
     ("nnzoo.benchmark", "nnzoo.*"): "a benchmark builds and compiles (Keras) when it runs",
-    ("nnzoo.export", "nnzoo.*"): "an export loads the run (Keras) only after the cheap refusals",
 }
 
 
@@ -180,6 +183,23 @@ def test_function_local_imports_only_on_listed_edges():
         )
     )
     assert unlisted == []
+
+
+def test_training_and_inference_never_import_each_other():
+    """Both rooms stand on :mod:`nnzoo.run`: evaluating, predicting or exporting a run loads
+    no trainer, and training reaches no inference code (module-level or lazy imports)."""
+    crossing = sorted(
+        f"{a} -> {b}"
+        for edges in (TOP, LOCAL)
+        for a, targets in edges.items()
+        for b in targets
+        for room, other in (("training", "inference"), ("inference", "training"))
+        if a.startswith(f"nnzoo.{room}")
+        and (b == f"nnzoo.{other}" or b.startswith(f"nnzoo.{other}."))
+        or a.startswith("nnzoo.inference")
+        and b.startswith("nnzoo.tuning")
+    )
+    assert crossing == []
 
 
 def test_nobody_imports_another_packages_private_module():

@@ -25,8 +25,8 @@ from click.testing import CliRunner
 
 import nnzoo
 from nnzoo.cli import cli
-from nnzoo.config import load_config
 from nnzoo.data import load_data
+from nnzoo.run.bind import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CULTIVARS = ["barolo", "grignolino", "barbera"]  # wine's three classes, as strings

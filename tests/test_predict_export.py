@@ -27,9 +27,9 @@ from click.testing import CliRunner
 import nnzoo
 from nnzoo.cards import export_formats_line, export_refusal
 from nnzoo.cli import cli
-from nnzoo.config import load_config
 from nnzoo.errors import RunDirError
 from nnzoo.registry import get_card
+from nnzoo.run.bind import load_config
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("ai_edge_litert")
@@ -41,8 +41,8 @@ KERAS_FORMAT = {"onnx": "onnx", "litert": "litert", "saved_model": "tf_saved_mod
 
 @pytest.fixture
 def runner():
-    """The runtime side of an export folder (nnzoo/_export_runner.py)."""
-    return pytest.importorskip("nnzoo._export_runner")
+    """The runtime side of an export folder (nnzoo/inference/_runner.py)."""
+    return pytest.importorskip("nnzoo.inference._runner")
 
 
 def export_folder(run, fmt, dest):

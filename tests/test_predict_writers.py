@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from nnzoo.predict_io import prediction_lines, write_predictions
-from nnzoo.runs import PredictedBatch
+from nnzoo.inference.predict import PredictedBatch
+from nnzoo.inference.writers import prediction_lines, write_predictions
 
 ODD = ["plain", "com,ma", 'quo"te', "new\nline", "tab\there", "100%", "été", "%s%r", "'"]
 

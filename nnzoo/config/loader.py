@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from nnzoo._cache import Need, needs_of
 from nnzoo.config.schema import Config
 from nnzoo.errors import ConfigError
 
@@ -314,39 +313,34 @@ def _origin(origins: Origins, key: str, label: str) -> tuple[str, int | None]:
     return label, None
 
 
-def load_config(
+def read_config(
     path: str | Path,
     overrides: Iterable[str] = (),
     *,
     flags: Mapping[str, Any] | None = None,
-    check_catalog: bool = True,
-    check_data_files: bool = True,
 ) -> Config:
-    """Load, merge and validate a config file.
+    """Read, merge and validate a config file against the schema.
 
     Args:
         path: the YAML file; may start with ``extends: other.yaml``.
         overrides: ``--set``-style ``"a.b.c=value"`` strings; they override everything.
         flags: dotted keys set by command-line flags (``{"train.epochs": 5}``); the file's
             values are overridden by these, and these by ``overrides``.
-        check_catalog: also check the model name, its params and the data source.
-        check_data_files: also check that a file source's ``data.params.path`` exists (a
-            saved run's config is read without: its model is usable without its data).
 
     Returns:
-        The validated :class:`Config`; ``config.model_extra`` is unused, the source file is
-        in ``config.source_file``.
+        The validated :class:`Config`; the source file is in ``config.source_file`` and
+        where each key was set in ``config.origin(key)``. The model name, its parameters and
+        the data source are checked against the catalog by
+        :func:`nnzoo.run.bind.load_config`, which is what commands use.
     """
     label = str(path)
     data, origins = _load_with_extends(Path(path), label)
-    return config_from_dict(
+    return parse_config(
         data,
         origins=origins,
         label=label,
         overrides=overrides,
         flags=flags,
-        check_catalog=check_catalog,
-        check_data_files=check_data_files,
     )
 
 
@@ -372,17 +366,15 @@ def _rename_for_source(data: dict[str, Any], before: tuple[Any, Any], origins: O
         origins["name"] = origins.get("data.source", (SET_ORIGIN, None))
 
 
-def config_from_dict(
+def parse_config(
     data: Mapping[str, Any],
     *,
     origins: Origins | None = None,
     label: str = "<config>",
     overrides: Iterable[str] = (),
     flags: Mapping[str, Any] | None = None,
-    check_catalog: bool = True,
-    check_data_files: bool = True,
 ) -> Config:
-    """Validate a config given as a mapping (see :func:`load_config`)."""
+    """Validate a config given as a mapping against the schema (see :func:`read_config`)."""
     data = copy.deepcopy(dict(data))
     origins = dict(origins or {})
     before = _name_and_source(data)
@@ -401,84 +393,7 @@ def config_from_dict(
         config = Config.model_validate(data)
     except ValidationError as err:
         raise _validation_error(err, origins, label) from None
-    if check_catalog:
-        check_references(config, origins, label, check_data_files=check_data_files)
-    return config.with_source(label)
-
-
-def check_references(
-    config: Config,
-    origins: Origins | None = None,
-    label: str = "",
-    *,
-    check_data_files: bool = True,
-) -> None:
-    """Check what the schema cannot: model name and params, data source and params, space.
-
-    The model's parameters are checked as a build would check them (names, each value's
-    choices and range, the rules between them, the memory they need with the configured
-    optimizer), except that what the data fills in is not known yet: rules that need a
-    data-filled parameter the config leaves out wait for the build, and the memory estimate
-    takes the card's default for it. Nothing here imports Keras.
-    """
-    from nnzoo.data import check_required_params, check_source_params, get_source
-    from nnzoo.registry import (
-        check_hyperparameters,
-        check_memory,
-        check_params,
-        get_card,
-        optimizer_slots,
-    )
-
-    origins = origins or {}
-
-    def where(key: str) -> dict[str, Any]:
-        file, line = _origin(origins, key, label)
-        return {"file": file, "line": line}
-
-    def locate(name: str) -> tuple[str, int | None]:
-        return _origin(origins, f"model.params.{name}", label)
-
-    card = get_card(config.model.name, **where("model.name"))
-    params = dict(config.model.params)
-    check_params(card, params, locate=locate)
-    check_hyperparameters(card, params, locate=locate, data_filled=False)
-    optimizer = config.train.optimizer
-    slots = optimizer_slots(optimizer.name, momentum=optimizer.momentum)
-    check_memory(card, params, optimizer_slots=slots, **where("model.params"))
-    source = get_source(config.data.source, **where("data.source"))
-    kinds = {card.input_kind, "any"} | (
-        {"tokens"} if card.input_kind == "tokens_segments" else set()
-    )
-    yields = source.yields(config.data.params)
-    if yields not in kinds:
-        raise ConfigError(
-            f"model '{card.name}' takes {card.input_kind} inputs but data source "
-            f"'{source.name}' yields {yields}",
-            key="data.source",
-            fix=f"choose a source that yields {card.input_kind} (see `nnzoo list-sources`)",
-            **where("data.source"),
-        )
-    for name in config.data.params:
-        check_source_params(source, {name: None}, **where(f"data.params.{name}"))
-    if check_data_files:  # a file source without its file: refused here as train refuses it
-        check_required_params(source, config.data.params, **where("data.params.path"))
-    if config.data.validation_source:
-        get_source(config.data.validation_source, **where("data.validation_source"))
-    dumped = config.model_dump()
-    for key, space in config.tune.space.items():
-        check_space_key(dumped, key, card.parameters, **where(f"tune.space.{key}"))
-        parts = key.split(".")
-        if parts[:2] == ["model", "params"] and len(parts) == 3:
-            # Every value the search may try must be one the model takes.
-            values = space.choice or space.float_range or space.int_range or []
-            for value in values:
-                check_params(
-                    card,
-                    {parts[2]: value},
-                    key="tune.space.model.params",
-                    **where(f"tune.space.{key}"),
-                )
+    return config.with_source(label, origins)
 
 
 def check_space_key(
@@ -537,46 +452,3 @@ def dump_config(config: Config) -> str:
     return yaml.safe_dump(
         config.model_dump(mode="json", exclude_none=False), sort_keys=False, allow_unicode=True
     )
-
-
-def config_needs(config: Config) -> list[Need]:
-    """What ``config`` needs from the Keras cache: data set files (``data.source``,
-    ``data.validation_source``) and model weights (``weights: imagenet``), each with whether
-    it is cached (:meth:`~nnzoo._cache.Need.report`). Imports neither Keras nor TensorFlow
-    and reads no data file."""
-    from nnzoo.data import get_source
-    from nnzoo.registry import get_card
-
-    card = get_card(config.model.name)
-    needs = needs_of("model", card.name, {**card.defaults, **config.model.params})
-    needs += _preset_needs(config, card)
-    sources = {config.data.source: config.data.params}
-    if config.data.validation_source and config.data.validation_source not in sources:
-        sources[config.data.validation_source] = {}  # it is loaded with its defaults
-    for name, params in sources.items():
-        get_source(name)
-        needs += needs_of("data", name, params)
-    return needs
-
-
-def _preset_needs(config: Config, card: Any) -> list[Any]:
-    """The KerasHub preset ``model.init_from`` names, checked against the model (another
-    architecture or size is refused here, before any download)."""
-    from nnzoo import pretrained
-
-    if not pretrained.is_preset(config.model.init_from):
-        return []
-    preset = pretrained.locate(str(config.model.init_from), file=config.source_file)
-    pretrained.check_card(card, preset, file=config.source_file)
-    return [preset]
-
-
-def check_downloads(config: Config) -> list[Need]:
-    """:func:`config_needs`, after checking that each missing file may be downloaded: with
-    ``nnzoo --offline`` / ``NNZOO_OFFLINE=1`` (or ``data.params.download: false``) a file not
-    in the cache is :class:`~nnzoo.errors.DataNotAvailableError` here, in one line, before
-    anything heavy is imported."""
-    needs = config_needs(config)
-    for need in needs:
-        need.check()
-    return needs

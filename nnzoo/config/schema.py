@@ -251,6 +251,8 @@ class Config(_Section):
     # Where the config came from (a file, ``--set``, a run's config.yaml), for error messages.
     # A private attribute: not a key of the file, and it survives ``model_copy``.
     _source_file: str | None = PrivateAttr(default=None)
+    # Where each dotted key was last set: (file, "--set" or "command line"; line or None).
+    _origins: dict[str, tuple[str, int | None]] = PrivateAttr(default_factory=dict)
 
     @property
     def source_file(self) -> str | None:
@@ -265,7 +267,25 @@ class Config(_Section):
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as pydantic models are
 
-    def with_source(self, source_file: str | None) -> Config:
-        """Record where this config came from; returns ``self``."""
+    def with_source(
+        self,
+        source_file: str | None,
+        origins: dict[str, tuple[str, int | None]] | None = None,
+    ) -> Config:
+        """Record where this config came from (and, when given, where each dotted key was
+        set); returns ``self``."""
         self._source_file = source_file
+        if origins is not None:
+            self._origins = dict(origins)
         return self
+
+    def origin(self, key: str) -> tuple[str, int | None]:
+        """``(file, line)`` where the dotted ``key`` (or the nearest key above it) was set: the
+        file and line of a YAML file, ``--set`` or ``command line``; else the config's file."""
+        parts = key.split(".")
+        while parts:
+            found = self._origins.get(".".join(parts))
+            if found:
+                return found
+            parts.pop()
+        return self._source_file or "<config>", None

@@ -22,9 +22,9 @@ import numpy as np
 
 from nnzoo.config import Config
 from nnzoo.data.pipeline import seed_generator_states
+from nnzoo.run.directory import CHECKPOINTS, HISTORY_FILE, atomic_path, write_json_atomic
+from nnzoo.run.saving import load_weights, save_weights
 from nnzoo.training.optimizers import learning_rate_at
-from nnzoo.training.run_dir import CHECKPOINTS, HISTORY_FILE, atomic_path, write_json_atomic
-from nnzoo.training.saving import load_weights, save_weights
 
 #: The best weights by ``train.monitor``, inside ``checkpoints/``.
 BEST_WEIGHTS = "best.weights.h5"
@@ -106,7 +106,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def set_model(self, model: keras.Model) -> None:
         # Saves go through a view of the model's layers (the same variables) without the
-        # optimizer; see nnzoo.training.saving.weights_view.
+        # optimizer; see nnzoo.run.saving.weights_view.
         super().set_model(_WeightsOnly(model) if self.save_weights_only else model)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

@@ -15,6 +15,7 @@ def compile_model(
     model: Any, config: Config, card: ModelCard, task: str, steps_per_epoch: int
 ) -> list[str]:
     """Compile ``model`` for ``task``; returns the names of the metrics it will log."""
+    from nnzoo.run.losses import run_loss_and_metrics
     from nnzoo.training.optimizers import build_optimizer
 
     if config.train.loss not in LOSSES:
@@ -24,7 +25,7 @@ def compile_model(
             key="train.loss",
             fix="use auto (from the task), crossentropy or perceptron",
         )
-    loss, metrics = _loss_and_metrics(model, config, card, task)
+    loss, metrics = run_loss_and_metrics(model, config, card, task)
     optimizer = build_optimizer(
         config.train.optimizer,
         config.train.schedule,
@@ -35,26 +36,6 @@ def compile_model(
         optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=config.train.jit_compile
     )
     return [m if isinstance(m, str) else m.name for m in metrics]
-
-
-def compile_for_evaluation(model: Any, config: Config, card: ModelCard, task: str) -> None:
-    """Compile a run's ``model.keras`` (saved without optimizer or compile settings) with the
-    loss and metrics its training had (no optimizer), so ``evaluate`` reports what training
-    did."""
-    loss, metrics = _loss_and_metrics(model, config, card, task)
-    model.compile(loss=loss, metrics=metrics, jit_compile=config.train.jit_compile)
-
-
-def _loss_and_metrics(model: Any, config: Config, card: ModelCard, task: str) -> tuple[Any, list]:
-    from nnzoo.training.losses import loss_and_metrics
-
-    units = int(model.output_shape[-1]) if task == "classification" else 0
-    return loss_and_metrics(
-        task=task,
-        output_units=units,
-        loss=card.loss if config.train.loss == "auto" else config.train.loss,
-        metrics=config.train.metrics,
-    )
 
 
 def build_training_state(model: Any, dataset: Any) -> None:

@@ -1,8 +1,8 @@
 """The trainer: config -> resolve -> build -> fit -> a self-contained run directory.
 
-Each step has its own module: :mod:`~nnzoo.training.resolve` binds the data to the model,
+Each step has its own module: :mod:`~nnzoo.run.bind` binds the data to the model,
 :mod:`~nnzoo.training.compile` compiles it, :mod:`~nnzoo.training.callbacks` builds the
-callbacks and :mod:`~nnzoo.training.run_dir` owns the files. This module runs them in order.
+callbacks and :mod:`~nnzoo.run.directory` owns the files. This module runs them in order.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from nnzoo.registry import (
     optimizer_slots,
     plain_value,
 )
-from nnzoo.training import run_dir as files
+from nnzoo.run import directory as files
+from nnzoo.run.bind import effective_task, fill_model_params, prepare, source_params
 from nnzoo.training.distribute import is_chief
 from nnzoo.training.history import best_epoch
-from nnzoo.training.resolve import effective_task, fill_model_params, prepare, source_params
 from nnzoo.training.warm import ModelPool
 
 
@@ -113,7 +113,7 @@ def train(
             :meth:`RunResult.write_artifacts` writes what was skipped. Defaults to
             ``False``.
         splits: the data this config loads, already loaded (the :class:`~nnzoo.data.Splits`
-            that :func:`~nnzoo.training.resolve.prepare` returned for a config with the same
+            that :func:`~nnzoo.run.bind.prepare` returned for a config with the same
             ``seed``, ``model.name`` and ``data`` but for ``data.batch_size``, ``shuffle``,
             ``cache`` and ``augment``), reused instead of loading it again. Not for a model
             started from a KerasHub preset. Defaults to ``None``: load it.
@@ -165,7 +165,7 @@ def resume(
     """Continue an interrupted run from its last completed epoch (``train --resume``).
 
     Only ``train.epochs`` may change in the run's ``config.yaml`` before a resume (see
-    :data:`~nnzoo.training.run_dir.RESUMABLE_KEYS`); any other change is refused, naming the
+    :data:`~nnzoo.run.directory.RESUMABLE_KEYS`); any other change is refused, naming the
     key. A finished run is not resumed: extend it into a new run with ``model.init_from``.
     """
     run_dir = files.check_run_dir(run_dir)
@@ -198,6 +198,7 @@ def _fit(
 ) -> RunResult:
     import keras
 
+    from nnzoo.run.saving import save_inference_model
     from nnzoo.training.callbacks import build_callbacks, read_state, remove_resume_state
     from nnzoo.training.compile import build_training_state, check_monitor
     from nnzoo.training.distribute import (
@@ -208,7 +209,6 @@ def _fit(
     from nnzoo.training.plots import plot_history
     from nnzoo.training.precise_bn import precise_bn_callbacks
     from nnzoo.training.progress import progress_callback
-    from nnzoo.training.saving import save_inference_model
 
     started = time.perf_counter()
     # The strategy first: MultiWorkerMirroredStrategy must exist before other TF ops.
@@ -486,8 +486,8 @@ def _build_or_restore(
     steps_per_epoch: int,
 ) -> tuple[Any, list[str], dict[str, Any] | None]:
     """``(compiled model, its metric names, the init_from report or None)``."""
+    from nnzoo.run.saving import load_model
     from nnzoo.training.compile import compile_model, compiled_metric_names
-    from nnzoo.training.saving import load_model
 
     if state is not None:
         # Weights, optimizer state and compile settings as at the end of the last epoch.
@@ -530,8 +530,8 @@ def _check_finite(losses: list[float], initial_epoch: int, run_dir: Path) -> Non
 
 def _keep_best_weights(model: Any, config: Config, run_dir: Path) -> None:
     """Load the best checkpoint's weights (by ``train.monitor``) into ``model``."""
+    from nnzoo.run.saving import load_weights
     from nnzoo.training.callbacks import BEST_WEIGHTS
-    from nnzoo.training.saving import load_weights
 
     best = run_dir / files.CHECKPOINTS / BEST_WEIGHTS
     if config.train.callbacks.checkpoint and best.exists():
@@ -540,7 +540,7 @@ def _keep_best_weights(model: Any, config: Config, run_dir: Path) -> None:
 
 def _test_metrics(model: Any, test_ds: Any, task: str) -> dict[str, float]:
     """The kept model's metrics on the test split."""
-    from nnzoo.training.losses import with_perplexity
+    from nnzoo.run.losses import with_perplexity
 
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
     return with_perplexity({k: float(v) for k, v in test.items()}, task)

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def _source_layers(path: Path) -> dict[str, list[Any]]:
-    from nnzoo.training.saving import load_model
+    from nnzoo.run.saving import load_model
 
     if path.is_dir():
         path = path / "model.keras"

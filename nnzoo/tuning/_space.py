@@ -7,11 +7,12 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nnzoo.config import Config, config_from_dict
+from nnzoo.config import Config
 from nnzoo.config.loader import get_dotted, set_dotted
 from nnzoo.config.schema import SpaceParam
 from nnzoo.errors import ConfigError
 from nnzoo.registry import get_card
+from nnzoo.run.bind import config_from_dict
 
 if TYPE_CHECKING:
     import optuna

@@ -23,9 +23,9 @@ from nnzoo import pretrained
 from nnzoo.config import Config
 from nnzoo.data import Splits
 from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.run.bind import prepare
 from nnzoo.training import TrainingDivergedError, train
 from nnzoo.training.history import best_value
-from nnzoo.training.resolve import prepare
 from nnzoo.training.warm import ModelPool
 from nnzoo.tuning import _space, _storage
 from nnzoo.tuning._pruning import PruningCallback, make_pruner

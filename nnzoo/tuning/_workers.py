@@ -26,8 +26,9 @@ from types import FrameType
 
 import optuna
 
-from nnzoo.config import Config, config_from_dict
+from nnzoo.config import Config
 from nnzoo.errors import NnzooError
+from nnzoo.run.bind import config_from_dict
 from nnzoo.tuning import _storage
 from nnzoo.tuning._lifeline import PARENT_ENV
 from nnzoo.tuning._report import TrialReporter

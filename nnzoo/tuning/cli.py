@@ -94,7 +94,7 @@ def tune(
     PGPASSWORD=... nnzoo tune my.yaml --storage postgresql://user@db/optuna   (many machines)
     nnzoo tune my.yaml --storage env:NNZOO_STORAGE   (the URL, password and all, in $NNZOO_STORAGE)
     """
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
 
     flags = {
         "tune.trials": trials,
@@ -105,7 +105,7 @@ def tune(
         "tune.max_failures": max_failures,
     }
     cfg = load_config(config, overrides, flags=flags)
-    from nnzoo.config.loader import check_downloads
+    from nnzoo.run.bind import check_downloads
 
     check_downloads(cfg)  # offline and not cached: one line, before a worker imports Keras
     import_keras_quietly()

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nnzoo.config import config_from_dict, dump_config, load_config
+from nnzoo.config import dump_config
 from nnzoo.errors import ConfigError
+from nnzoo.run.bind import config_from_dict, load_config
 
 GOOD = """\
 name: demo

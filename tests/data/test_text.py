@@ -15,7 +15,7 @@ from nnzoo.data.text import (
 )
 from nnzoo.data.tokenizers import ByteTokenizer, WordTokenizer, tokenizer_from_json
 from nnzoo.errors import ConfigError
-from nnzoo.training.losses import loss_and_metrics
+from nnzoo.run.losses import loss_and_metrics
 
 SMALL = 150_000  # characters: keeps each load well under a second
 

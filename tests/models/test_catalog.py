@@ -115,7 +115,7 @@ def test_every_listed_task_builds(name, task):
 def test_few_steps_lower_the_loss(name, built):
     import keras
 
-    from nnzoo.training.losses import loss_and_metrics
+    from nnzoo.run.losses import loss_and_metrics
 
     card = get_card(name)
     keras.utils.set_random_seed(0)

@@ -181,8 +181,7 @@ def test_a_backbone_saved_alone_loads_in_python_and_is_refused_for_text_training
     import keras_hub
     import numpy as np
 
-    from nnzoo.config import config_from_dict
-    from nnzoo.training.resolve import prepare
+    from nnzoo.run.bind import config_from_dict, prepare
 
     backbone = keras_hub.models.GPT2Backbone(
         vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 import nnzoo
 from nnzoo.cli import cli
-from nnzoo.config import config_from_dict
 from nnzoo.data.tokenizers import from_keras_hub, load_tokenizer
+from nnzoo.run.bind import config_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 

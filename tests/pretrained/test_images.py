@@ -12,7 +12,7 @@ import pytest
 
 import nnzoo
 import nnzoo.layers
-import nnzoo.training.saving
+import nnzoo.run.saving
 from nnzoo import pretrained
 from nnzoo.errors import ConfigError
 from nnzoo.layers.image_preprocess import ImagePreprocess
@@ -193,7 +193,7 @@ def test_a_preset_model_saves_and_loads_with_its_preprocessing(vit_preset, tmp_p
     model.save(tmp_path / "model.keras")
     # A fresh process registers nnzoo's layers through nnzoo.layers (training.saving).
     assert nnzoo.layers.ImagePreprocess is ImagePreprocess
-    loaded = nnzoo.training.saving.load_model(tmp_path / "model.keras")
+    loaded = nnzoo.run.saving.load_model(tmp_path / "model.keras")
     images = _images(seed=1)
     np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images)), atol=1e-6)
 

@@ -14,8 +14,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from nnzoo.config import load_config
 from nnzoo.data.pipeline import make_dataset
+from nnzoo.run.bind import load_config
 from nnzoo.training import resume, train
 
 # The quick start (dropout 0.2, cosine schedule with a warm-up, early stopping with

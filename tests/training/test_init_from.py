@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnzoo.config import load_config
 from nnzoo.errors import ConfigError
+from nnzoo.run.bind import load_config
+from nnzoo.run.saving import load_model
 from nnzoo.training import train
-from nnzoo.training.saving import load_model
 
 BASE = ["train.epochs=2", "model.params.hidden_units=[32, 16]"]
 

@@ -10,8 +10,8 @@ import pytest
 from test_resume import Interrupt, StopAfter  # the interruption the resume tests simulate
 
 import nnzoo
-from nnzoo.config import load_config
 from nnzoo.data import load_data
+from nnzoo.run.bind import load_config
 from nnzoo.training import resume, train
 
 # An MLP of 0.3M parameters: its weights (1.2 MB) dwarf the run's small files.

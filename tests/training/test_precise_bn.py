@@ -7,15 +7,14 @@ import numpy as np
 import pytest
 
 import nnzoo
-from nnzoo.config import config_from_dict
+from nnzoo.run.bind import config_from_dict, prepare
+from nnzoo.run.saving import load_model
 from nnzoo.training.precise_bn import (
     MAX_BATCHES,
     batch_norm_layers,
     recalibrate,
     sample_batches,
 )
-from nnzoo.training.resolve import prepare
-from nnzoo.training.saving import load_model
 
 
 def test_recalibrate_sets_the_mean_of_the_batch_statistics():

@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import pytest
 
-from nnzoo.config import load_config
 from nnzoo.data import load_data
+from nnzoo.run.bind import load_config
 from nnzoo.training import TrainingDivergedError, resume, train
 
 
@@ -231,7 +231,7 @@ def test_resume_refuses_a_changed_architecture_and_allows_more_epochs(tmp_path):
 
 def test_a_run_in_use_is_refused_naming_the_pid(tmp_path):
     from nnzoo.errors import RunDirError
-    from nnzoo.training.run_dir import locked
+    from nnzoo.run.directory import locked
 
     run_dir = _interrupted_run(tmp_path)
     status_before = (run_dir / "status.json").read_text()
@@ -303,7 +303,7 @@ def test_a_torn_temporary_checkpoint_is_never_renamed_into_place(tmp_path):
 def test_history_keeps_the_saved_epochs_without_a_torn_row(tmp_path):
     """history.csv after a kill: rows past the resume state and a torn last row are dropped;
     the row of the last saved epoch, written after its state, is written back from it."""
-    from nnzoo.training.run_dir import read_history, truncate_history
+    from nnzoo.run.directory import read_history, truncate_history
 
     (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n1,1.5,1.25\n2")
     truncate_history(tmp_path, 2, {"loss": 0.75, "val_loss": 0.5})
@@ -323,7 +323,7 @@ def test_history_keeps_the_saved_epochs_without_a_torn_row(tmp_path):
 def test_a_history_counted_from_0_is_read_and_resumed_from_1(tmp_path):
     """Runs before epochs were counted from 1 wrote 0-based rows: read as 1-based, and a
     resume renumbers the file before it appends."""
-    from nnzoo.training.run_dir import read_history, truncate_history
+    from nnzoo.run.directory import read_history, truncate_history
 
     (tmp_path / "history.csv").write_text("epoch,loss\n0,1.5\n1,0.75\n2,0.6\n")
     assert [r["epoch"] for r in read_history(tmp_path)] == [1, 2, 3]
@@ -383,8 +383,8 @@ def test_with_an_interval_history_rows_past_the_checkpoint_are_done_again_exactl
 def test_a_checkpoint_saves_the_best_weights_of_an_earlier_epoch_and_keeps_the_models(tmp_path):
     """Saved 2 epochs after early stopping's best epoch (the checkpoint in between skipped),
     early_stopping.weights.h5 holds that epoch's weights; the model's own are put back."""
+    from nnzoo.run.saving import load_weights
     from nnzoo.training.callbacks import EARLY_STOPPING_WEIGHTS, ResumeState
-    from nnzoo.training.saving import load_weights
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
     model.compile("adam", "mse")

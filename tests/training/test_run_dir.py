@@ -7,10 +7,10 @@ import json
 import keras
 import pytest
 
-from nnzoo.config import load_config
 from nnzoo.errors import RunDirError
-from nnzoo.runs import load_run
-from nnzoo.training import run_dir as files
+from nnzoo.inference.load import load_run
+from nnzoo.run import directory as files
+from nnzoo.run.bind import load_config
 from nnzoo.training import train
 
 

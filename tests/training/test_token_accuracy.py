@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnzoo.data import IGNORE_INDEX
-from nnzoo.training.losses import TokenAccuracy, loss_and_metrics
+from nnzoo.run.losses import TokenAccuracy, loss_and_metrics
 
 
 def test_ignored_positions_are_not_counted_as_misses():

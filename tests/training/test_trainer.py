@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from nnzoo.config import load_config
 from nnzoo.errors import ConfigError
+from nnzoo.run.bind import load_config
 from nnzoo.training import train
 
 #: For what only TensorFlow has (tf.function tracing, its gradient registry); the TF suite runs it.
@@ -42,7 +42,7 @@ def test_perceptron_rule_corrects_false_positives():
     import keras
 
     from nnzoo import build_model
-    from nnzoo.training.losses import PerceptronLoss
+    from nnzoo.run.losses import PerceptronLoss
 
     model = build_model("perceptron")
     model.set_weights([np.array([[1.0], [1.0]], "float32"), np.array([0.5], "float32")])

@@ -8,9 +8,8 @@ import csv
 import numpy as np
 import pytest
 
-from nnzoo.config import load_config
+from nnzoo.run.bind import load_config, prepare
 from nnzoo.training import train
-from nnzoo.training.resolve import prepare
 from nnzoo.training.warm import ModelPool, _Dropout, _patch_dropout, _set_rate
 
 pytestmark = pytest.mark.skipif(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nnzoo.config import load_config
+from nnzoo.run.bind import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TUNE_CONFIG = ROOT / "configs" / "tune" / "mlp_digits.yaml"

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import optuna
 import pytest
 
-from nnzoo.config import load_config
 from nnzoo.errors import ConfigError
+from nnzoo.run.bind import load_config
 from nnzoo.training import resolve
 from nnzoo.tuning import tune
 from nnzoo.tuning._study import Objective, best_trial, data_key, leads

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from nnzoo.config import load_config
 from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.run.bind import load_config
 from nnzoo.training import train
 from nnzoo.tuning import tune
 from nnzoo.tuning._settings import ATTR_BASELINE, ATTR_FAIL_REASON, ATTR_HOST, ATTR_PID

@@ -1,7 +1,7 @@
 """Run an exported artifact with its own runtime: no nnzoo, no Keras.
 
 ``nnzoo export`` verifies what it wrote by running this file in a separate process
-(``python -I nnzoo/_export_runner.py IN.npz OUT.npz``), so the artifact is checked the way a
+(``python -I nnzoo/inference/_runner.py IN.npz OUT.npz``), so the artifact is checked the way a
 user loads it: TensorFlow's ``tf.saved_model.load``, ``onnxruntime.InferenceSession`` or the
 LiteRT ``Interpreter`` of ``ai-edge-litert``. ``nnzoo predict`` on an export folder imports
 :func:`run` from here. This module imports only the standard library, NumPy and the runtime

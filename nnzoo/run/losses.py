@@ -1,13 +1,21 @@
-"""Losses and metrics chosen from a card's task (every model outputs logits)."""
+"""Losses and metrics chosen from a card's task (every model outputs logits).
+
+Training compiles with them (:mod:`nnzoo.training.compile` adds the optimizer) and
+``evaluate`` compiles a run's saved model with the same ones (:func:`compile_for_evaluation`),
+so both report the same numbers."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 
 from nnzoo.data import IGNORE_INDEX
+
+if TYPE_CHECKING:
+    from nnzoo.cards import ModelCard
+    from nnzoo.config import Config
 
 
 @keras.saving.register_keras_serializable(package="nnzoo")
@@ -97,3 +105,24 @@ def with_perplexity(metrics: dict[str, float], task: str) -> dict[str, float]:
     if task not in SEQUENCE_TASKS:
         return metrics
     return {**metrics, "perplexity": float(math.exp(min(metrics["loss"], 50.0)))}
+
+
+def run_loss_and_metrics(
+    model: Any, config: Config, card: ModelCard, task: str
+) -> tuple[Any, list]:
+    """The loss and metrics a run's config asks for (``train.loss: auto`` is the card's)."""
+    units = int(model.output_shape[-1]) if task == "classification" else 0
+    return loss_and_metrics(
+        task=task,
+        output_units=units,
+        loss=card.loss if config.train.loss == "auto" else config.train.loss,
+        metrics=config.train.metrics,
+    )
+
+
+def compile_for_evaluation(model: Any, config: Config, card: ModelCard, task: str) -> None:
+    """Compile a run's ``model.keras`` (saved without optimizer or compile settings) with the
+    loss and metrics its training had (no optimizer), so ``evaluate`` reports what training
+    did."""
+    loss, metrics = run_loss_and_metrics(model, config, card, task)
+    model.compile(loss=loss, metrics=metrics, jit_compile=config.train.jit_compile)

@@ -18,8 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nnzoo.config import Config, load_config
+from nnzoo.config import Config
 from nnzoo.errors import ConfigError, RunDirError
+from nnzoo.run.bind import load_config
 
 #: The layout of a run directory this nnzoo writes and reads. A run without one was written
 #: before it was recorded: version 1. Version 2: feature scaling lives inside the model.

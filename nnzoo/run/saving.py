@@ -16,7 +16,7 @@ from nnzoo.errors import RunDirError
 CUSTOM_OBJECT_MODULES = (
     "nnzoo.layers",
     "nnzoo.layers.vgg_preprocess",
-    "nnzoo.training.losses",
+    "nnzoo.run.losses",
     "nnzoo.training.optimizers",
 )
 

@@ -1,23 +1,195 @@
-"""Resolve: bind the data to the model — data source parameters and the builder's parameters.
+"""Bind a config to the catalog and the data: check it, load its data, fill the model's params.
 
-The data describes itself (:class:`~nnzoo.data.DataSpec`); the model's ``input_shape``,
-``num_classes``, ``vocabulary_size`` and ``max_sequence_length`` are filled from it unless the
-config sets them, and a value that contradicts the data is a :class:`ConfigError`.
+A config read against the schema (:mod:`nnzoo.config`) is bound here, in three steps that
+every command shares:
+
+1. :func:`load_config` / :func:`config_from_dict` check what the schema cannot
+   (:func:`check_references`): the model name, its parameters with their rules and memory
+   estimate, the data source and its parameters, the ``tune.space`` keys. Nothing imports
+   Keras. :func:`check_downloads` says what must be downloaded, before anything heavy loads.
+2. :func:`prepare` loads the data (:class:`~nnzoo.data.Splits`) with the source parameters the
+   model asks for (:func:`source_params`: the task, a preset's tokenizer).
+3. The data describes itself (:class:`~nnzoo.data.DataSpec`); the model's ``input_shape``,
+   ``num_classes``, ``vocabulary_size`` and ``max_sequence_length`` are filled from it unless
+   the config sets them (:func:`fill_model_params`), and a value that contradicts the data is
+   a :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nnzoo._cache import Need, needs_of
 from nnzoo.cards import DATA_FILLED
-from nnzoo.config import Config
-from nnzoo.data import DataSpec, Splits, get_source, load_data
+from nnzoo.config import Config, parse_config, read_config
+from nnzoo.config.loader import check_space_key
+from nnzoo.data import (
+    DataSpec,
+    Splits,
+    check_required_params,
+    check_source_params,
+    get_source,
+    load_data,
+)
 from nnzoo.errors import ConfigError
-from nnzoo.registry import ModelCard, get_card
+from nnzoo.registry import (
+    ModelCard,
+    check_hyperparameters,
+    check_memory,
+    check_params,
+    get_card,
+    optimizer_slots,
+)
 
 log = logging.getLogger(__name__)
+
+
+def load_config(
+    path: str | Path,
+    overrides: Iterable[str] = (),
+    *,
+    flags: Mapping[str, Any] | None = None,
+    check_catalog: bool = True,
+    check_data_files: bool = True,
+) -> Any:
+    """Load, merge and validate a config file, then check it against the catalog.
+
+    Args:
+        path: the YAML file; may start with ``extends: other.yaml``.
+        overrides: ``--set``-style ``"a.b.c=value"`` strings; they override everything.
+        flags: dotted keys set by command-line flags (``{"train.epochs": 5}``); the file's
+            values are overridden by these, and these by ``overrides``.
+        check_catalog: also check the model name, its params and the data source
+            (:func:`check_references`). Defaults to ``True``.
+        check_data_files: also check that a file source's ``data.params.path`` exists (a
+            saved run's config is read without: its model is usable without its data).
+            Defaults to ``True``.
+
+    Returns:
+        The validated :class:`~nnzoo.config.Config`; its file is ``config.source_file``.
+    """
+    config = read_config(path, overrides, flags=flags)
+    if check_catalog:
+        check_references(config, check_data_files=check_data_files)
+    return config
+
+
+def config_from_dict(
+    data: Mapping[str, Any],
+    *,
+    label: str = "<config>",
+    overrides: Iterable[str] = (),
+    flags: Mapping[str, Any] | None = None,
+    check_catalog: bool = True,
+    check_data_files: bool = True,
+) -> Config:
+    """Validate a config given as a mapping, then check it (see :func:`load_config`)."""
+    config = parse_config(data, label=label, overrides=overrides, flags=flags)
+    if check_catalog:
+        check_references(config, check_data_files=check_data_files)
+    return config
+
+
+def check_references(config: Config, *, check_data_files: bool = True) -> None:
+    """Check what the schema cannot: model name and params, data source and params, space.
+
+    The model's parameters are checked as a build would check them (names, each value's
+    choices and range, the rules between them, the memory they need with the configured
+    optimizer), except that what the data fills in is not known yet: rules that need a
+    data-filled parameter the config leaves out wait for the build, and the memory estimate
+    takes the card's default for it. Nothing here imports Keras.
+    """
+
+    def where(key: str) -> dict[str, Any]:
+        file, line = config.origin(key)
+        return {"file": file, "line": line}
+
+    def locate(name: str) -> tuple[str, int | None]:
+        return config.origin(f"model.params.{name}")
+
+    card = get_card(config.model.name, **where("model.name"))
+    params = dict(config.model.params)
+    check_params(card, params, locate=locate)
+    check_hyperparameters(card, params, locate=locate, data_filled=False)
+    optimizer = config.train.optimizer
+    slots = optimizer_slots(optimizer.name, momentum=optimizer.momentum)
+    check_memory(card, params, optimizer_slots=slots, **where("model.params"))
+    source = get_source(config.data.source, **where("data.source"))
+    kinds = {card.input_kind, "any"} | (
+        {"tokens"} if card.input_kind == "tokens_segments" else set()
+    )
+    yields = source.yields(config.data.params)
+    if yields not in kinds:
+        raise ConfigError(
+            f"model '{card.name}' takes {card.input_kind} inputs but data source "
+            f"'{source.name}' yields {yields}",
+            key="data.source",
+            fix=f"choose a source that yields {card.input_kind} (see `nnzoo list-sources`)",
+            **where("data.source"),
+        )
+    for name in config.data.params:
+        check_source_params(source, {name: None}, **where(f"data.params.{name}"))
+    if check_data_files:  # a file source without its file: refused here as train refuses it
+        check_required_params(source, config.data.params, **where("data.params.path"))
+    if config.data.validation_source:
+        get_source(config.data.validation_source, **where("data.validation_source"))
+    dumped = config.model_dump()
+    for key, space in config.tune.space.items():
+        check_space_key(dumped, key, card.parameters, **where(f"tune.space.{key}"))
+        parts = key.split(".")
+        if parts[:2] == ["model", "params"] and len(parts) == 3:
+            # Every value the search may try must be one the model takes.
+            values = space.choice or space.float_range or space.int_range or []
+            for value in values:
+                check_params(
+                    card,
+                    {parts[2]: value},
+                    key="tune.space.model.params",
+                    **where(f"tune.space.{key}"),
+                )
+
+
+def config_needs(config: Config) -> list[Need]:
+    """What ``config`` needs from the Keras cache: data set files (``data.source``,
+    ``data.validation_source``) and model weights (``weights: imagenet``), each with whether
+    it is cached (:meth:`~nnzoo._cache.Need.report`). Imports neither Keras nor TensorFlow
+    and reads no data file."""
+    card = get_card(config.model.name)
+    needs = needs_of("model", card.name, {**card.defaults, **config.model.params})
+    needs += _preset_needs(config, card)
+    sources = {config.data.source: config.data.params}
+    if config.data.validation_source and config.data.validation_source not in sources:
+        sources[config.data.validation_source] = {}  # it is loaded with its defaults
+    for name, params in sources.items():
+        get_source(name)
+        needs += needs_of("data", name, params)
+    return needs
+
+
+def _preset_needs(config: Config, card: Any) -> list[Any]:
+    """The KerasHub preset ``model.init_from`` names, checked against the model (another
+    architecture or size is refused here, before any download)."""
+    from nnzoo import pretrained
+
+    if not pretrained.is_preset(config.model.init_from):
+        return []
+    preset = pretrained.locate(str(config.model.init_from), file=config.source_file)
+    pretrained.check_card(card, preset, file=config.source_file)
+    return [preset]
+
+
+def check_downloads(config: Config) -> list[Need]:
+    """:func:`config_needs`, after checking that each missing file may be downloaded: with
+    ``nnzoo --offline`` / ``NNZOO_OFFLINE=1`` (or ``data.params.download: false``) a file not
+    in the cache is :class:`~nnzoo.errors.DataNotAvailableError` here, in one line, before
+    anything heavy is imported."""
+    needs = config_needs(config)
+    for need in needs:
+        need.check()
+    return needs
 
 
 def effective_task(card: ModelCard, params: dict[str, Any]) -> str:

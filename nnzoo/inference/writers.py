@@ -1,0 +1,206 @@
+"""The output of ``nnzoo predict``: a ``.csv`` or ``.json`` file written a batch at a time
+(atomically: a temporary file beside it, renamed into place when complete), or printed lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from nnzoo.inference.readers import InputError
+
+__all__ = ["check_output", "prediction_lines", "write_predictions"]
+
+
+def check_output(path: Path, *, force: bool = False) -> Path:
+    """``path`` if predictions may be written there: a ``.csv`` or ``.json`` file in an
+    existing folder, not in a run directory (nor below one), not an existing file unless
+    ``force``."""
+    if path.suffix not in (".csv", ".json"):
+        raise InputError(f"{path}: --output must end in .csv or .json. Fix: rename it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(
+            f"{path}: the folder {folder} does not exist. Fix: create it first (mkdir -p "
+            f"{folder}) or write elsewhere"
+        )
+    for directory in (folder.resolve(), *folder.resolve().parents):
+        if (directory / "config.yaml").is_file() and (directory / "status.json").is_file():
+            raise InputError(
+                f"{path}: inside the run directory {directory}; predict never writes into a "
+                "run. Fix: write it elsewhere, e.g. --output predictions.csv"
+            )
+    if path.exists() and not force:
+        raise InputError(
+            f"{path}: exists. Fix: pass --force to replace it, or choose another file name"
+        )
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder. Fix: give a file name ending in .csv or .json")
+    return path
+
+
+def write_predictions(rows: Iterable[dict[str, Any]], path: Path) -> int:
+    """Write ``rows`` (as :func:`~nnzoo.inference.predict.iter_predictions` yields them) to a
+    ``.csv`` or ``.json`` file as they come, atomically: a temporary file beside it, renamed
+    into place when every row is written (a failure leaves the old file, or none). Returns the
+    count.
+
+    Given the :class:`~nnzoo.inference.predict.PredictionStream` itself, the file is written a
+    batch at a time from its arrays (the same bytes, without a Python object per row).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    count = 0
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            batches = getattr(rows, "batches", None)
+            if path.suffix == ".json":
+                # A stream's batches a list of rows at a time; other rows one by one.
+                chunks = (
+                    map(_json_rows, batches())
+                    if batches is not None
+                    else ([json.dumps(row)] for row in rows)
+                )
+                count = _write_json_chunks(chunks, f)
+            elif batches is not None:
+                count = _write_csv_batches(batches(), f)
+            else:
+                write = _csv_writer(f)
+                for row in rows:
+                    write(row)
+                    count += 1
+                write(None)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def _csv_header(names: list[str], labelled: bool) -> list[str]:
+    label = ["label"] if labelled else []
+    return ["input", "class", "probability", *label, *[f"p_{n}" for n in names]]
+
+
+def _csv_writer(f: IO[str]) -> Any:
+    import csv
+
+    writer = csv.writer(f)
+    names: list[str] = []
+
+    def write(row: dict[str, Any] | None) -> None:
+        if row is None:
+            if not names:
+                writer.writerow(["input", "class", "probability"])
+            return
+        if not names:
+            names.extend(row["probabilities"])
+            writer.writerow(_csv_header(names, "label" in row))
+        probabilities = [f"{row['probabilities'][n]:.6f}" for n in names]
+        label = [row["label"]] if "label" in row else []
+        writer.writerow(
+            [row["input"], row["class"], f"{row['probability']:.6f}", *label, *probabilities]
+        )
+
+    return write
+
+
+#: Characters that make :mod:`csv` quote a cell (the default dialect, minimal quoting).
+_CSV_SPECIAL = frozenset(',"\r\n')
+
+
+def _csv_cell(text: str) -> str:
+    """``text`` as :func:`csv.writer` writes it in a row of several cells."""
+    if _CSV_SPECIAL.isdisjoint(text):
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _write_csv_batches(batches: Iterable[Any], f: IO[str]) -> int:
+    """Write :class:`~nnzoo.inference.predict.PredictedBatch` es as :func:`_csv_writer` writes
+    their rows (the same bytes): a ``%`` format per row from the batch's columns, no dict per
+    row."""
+    count = 0
+    row_format = ""
+    for batch in batches:
+        n, k = batch.probabilities.shape
+        classes = [_csv_cell(c) for c in batch.class_names]
+        labelled = batch.labels is not None
+        if not row_format:
+            f.write(",".join(_csv_cell(c) for c in _csv_header(batch.class_names, labelled)))
+            f.write("\r\n")
+            row_format = "%s,%s,%.6f," + ("%s," if labelled else "") + ",".join(["%.6f"] * k)
+            row_format += "\r\n"
+        columns = [
+            [_csv_cell(name) for name in batch.names],
+            [classes[b] for b in batch.best.tolist()],
+            batch.best_probability,
+            *([[classes[t] for t in batch.labels.tolist()]] if labelled else []),
+            *batch.probabilities.T.tolist(),
+        ]
+        f.write("".join(map(row_format.__mod__, zip(*columns))))
+        count += n
+    if not row_format:
+        f.write("input,class,probability\r\n")
+    return count
+
+
+def _write_json_chunks(chunks: Iterable[list[str]], f: IO[str]) -> int:
+    """Write a JSON array of rows already encoded, a list of them at a time: one row a line
+    between ``[`` and ``]`` (``[]`` for none)."""
+    count = 0
+    for rows in chunks:
+        if rows:
+            f.write(("[\n  " if count == 0 else ",\n  ") + ",\n  ".join(rows))
+            count += len(rows)
+    f.write("[]\n" if count == 0 else "\n]\n")
+    return count
+
+
+def _json_rows(batch: Any) -> list[str]:
+    """The rows of :class:`~nnzoo.inference.predict.PredictedBatch` ``batch`` as
+    :func:`json.dumps` writes their dicts: a ``%`` format per row from the batch's columns, no
+    dict per row. A batch the format cannot write as ``json.dumps`` would (a non-finite
+    probability: ``repr`` writes ``nan`` where JSON has ``NaN``; class names that are not
+    distinct strings) goes through ``json.dumps`` row by row."""
+    names = batch.class_names
+    plain = all(isinstance(c, str) for c in names) and len(set(names)) == len(names)
+    if not plain or not np.isfinite(batch.probabilities).all():
+        return [json.dumps(row) for row in batch.rows()]
+    labelled = batch.labels is not None
+    quoted = [json.dumps(c) for c in names]
+    row_format = (
+        '{"input": %s, "class": %s, "index": %d, "probability": %r, "probabilities": {'
+        + ", ".join(f"{q.replace('%', '%%')}: %r" for q in quoted)
+        + "}"
+        + (', "label": %s' if labelled else "")
+        + "}"
+    )
+    best = batch.best.tolist()
+    columns = [
+        [json.dumps(name) for name in batch.names],
+        [quoted[b] for b in best],
+        best,
+        batch.best_probability,
+        *batch.probabilities.T.tolist(),
+        *([[quoted[t] for t in batch.labels.tolist()]] if labelled else []),
+    ]
+    return list(map(row_format.__mod__, zip(*columns)))
+
+
+def prediction_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """``input<TAB>class<TAB>probability`` lines (what ``nnzoo predict`` prints without
+    ``--output``), several lines a string; a batch at a time from a
+    :class:`~nnzoo.inference.predict.PredictionStream`."""
+    line = "%s\t%s\t%.4f\n"
+    batches = getattr(rows, "batches", None)
+    if batches is None:
+        for r in rows:
+            yield line % (r["input"], r["class"], r["probability"])
+        return
+    for batch in batches():
+        classes = [batch.class_names[b] for b in batch.best.tolist()]
+        yield "".join(map(line.__mod__, zip(batch.names, classes, batch.best_probability)))

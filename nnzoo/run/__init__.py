@@ -1,0 +1,12 @@
+"""A run: the binding of config × catalog × data, and the directory that keeps what it made.
+
+Modules, each named for its job: ``bind`` (a config's model and data bound together: the data
+loaded, the model's parameters filled from what the data reports), ``directory`` (the layout
+of ``runs/<name>/<run-id>/``, its status, lock, history and resume fingerprint), ``saving``
+(``.keras`` files written and read in any process) and ``losses`` (the loss and metrics of a
+task, which training and evaluation compile alike).
+
+Training (:mod:`nnzoo.training`) writes a run and inference (:mod:`nnzoo.inference`) reads
+it; both stand on this package, and it imports neither. The package imports nothing on
+import (``nnzoo.run.losses`` imports Keras).
+"""
