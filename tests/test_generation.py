@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from nnzoo.data.tokenizers import BytePairTokenizer, ByteTokenizer, _byte_to_unicode
+from nnzoo.data.tokenizers import BytePairTokenizer, ByteTokenizer
+from nnzoo.data.tokenizers.byte_pair import _byte_to_unicode
 from nnzoo.inference import sampling as generation
 from nnzoo.inference.sampling import _cached_parts, generate, generate_ids, sample_next
 from nnzoo.registry import build_model

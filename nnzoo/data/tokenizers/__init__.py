@@ -25,9 +25,6 @@ the special tokens in ``_base``; making, reading back and converting one in
 from nnzoo.data.tokenizers._base import NUM_SPECIAL, SPECIAL_TOKENS, Tokenizer
 from nnzoo.data.tokenizers.byte import ByteTokenizer
 from nnzoo.data.tokenizers.byte_pair import BYTE_PAIR_PRE_TOKENIZERS, BytePairTokenizer
-
-# GPT-2's byte alphabet, which tests/test_generation.py imports from here.
-from nnzoo.data.tokenizers.byte_pair import _byte_to_unicode as _byte_to_unicode
 from nnzoo.data.tokenizers.factory import (
     TOKENIZER_KINDS,
     from_keras_hub,
