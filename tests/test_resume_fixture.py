@@ -1,13 +1,15 @@
 """A run interrupted by an earlier nnzoo still resumes to the end.
 
 ``tests/fixtures/run_v2_interrupted_mlp`` is a schema-2 run stopped by a Ctrl-C after epoch 1
-of 3 (see its README and ``scripts/make_resume_fixture.py``): ``nnzoo train --resume`` finishes
-it, and a resume that changed what it started with is refused.
+of 3 (see its README and ``scripts/make_resume_fixture.py``). Every later issue adds config keys
+(``train.ema``, ``train.track``, ``data.params.missing``, ...) that its ``fingerprint.json``
+lacks: such a key is accepted at its schema default, and any changed value is refused as before.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from click.testing import CliRunner
 
 import nnzoo
 from nnzoo.cli import cli
+from nnzoo.config import Config
 from nnzoo.data import load_data
 from nnzoo.errors import ConfigError
 from nnzoo.run.directory import (
@@ -25,6 +28,7 @@ from nnzoo.run.directory import (
     load_run_config,
     read_history,
     read_status,
+    write_fingerprint,
 )
 from nnzoo.training import resume
 
@@ -95,6 +99,15 @@ def test_nnzoo_train_resume_finishes_the_interrupted_run(run_dir, tmp_path):
     assert accuracy == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
 
 
+def test_a_key_added_to_the_schema_later_is_accepted_at_its_default(run_dir):
+    """The run started before ``train.precise_bn`` existed: its config.yaml, without the key,
+    resolves it to its default now, which the resume accepts."""
+    edit_fingerprint(run_dir, train__precise_bn=None)
+    result = resume(run_dir, quiet=True)
+    assert result.metrics["epochs"] == 3
+    assert read_status(run_dir)["state"] == "finished"
+
+
 def test_a_key_added_later_but_set_off_its_default_is_refused(run_dir):
     edit_fingerprint(run_dir, train__precise_bn=None)
     path = run_dir / "config.yaml"
@@ -120,3 +133,36 @@ def test_a_model_parameter_the_run_did_not_have_is_refused(run_dir):
     with pytest.raises(ConfigError) as err:
         check_fingerprint(run_dir, load_run_config(run_dir))
     assert str(err.value) == refusal(run_dir, "model.params.feature_normalization", "None -> True")
+
+
+def test_a_section_added_later_is_compared_with_its_parents_default(run_dir):
+    """Absent, ``train.callbacks.early_stopping`` is what ``train.callbacks``'s default holds
+    (``enabled: false``), not what its own class defaults to: this run stops early (patience
+    8), so had the section come later, it would differ from its default."""
+    keys = [k for k in json.loads((run_dir / FINGERPRINT_FILE).read_text()) if "early_" in k]
+    edit_fingerprint(run_dir, **{k.replace(".", "__"): None for k in keys})
+    with pytest.raises(ConfigError) as err:
+        check_fingerprint(run_dir, load_run_config(run_dir))
+    assert str(err.value).startswith(
+        f"{run_dir}/config.yaml: train.callbacks.early_stopping.enabled: changed since the run "
+        "started (None -> True); also train.callbacks.early_stopping.patience; "
+    )
+
+
+def test_every_default_is_accepted_against_a_run_that_knew_only_the_required_keys(tmp_path):
+    config = Config(name="x", model={"name": "mlp"}, data={"source": "xor"})
+    write_fingerprint(tmp_path, config)
+    (tmp_path / FINGERPRINT_FILE).write_text(
+        json.dumps({"seed": 42, "model.name": "mlp", "data.source": "xor"})
+    )
+    check_fingerprint(tmp_path, config)
+    config.train.optimizer.learning_rate = 0.5
+    with pytest.raises(ConfigError, match=r"train\.optimizer\.learning_rate: changed"):
+        check_fingerprint(tmp_path, config)
+
+
+def test_a_key_the_schema_no_longer_has_is_accepted_with_a_log_line(run_dir, caplog):
+    edit_fingerprint(run_dir, train__retired_option=7)
+    with caplog.at_level(logging.INFO, logger="nnzoo.run.directory"):
+        check_fingerprint(run_dir, load_run_config(run_dir))
+    assert "train.retired_option=7 is no longer a config key; ignored" in caplog.text
