@@ -12,11 +12,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
+
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from nnzoo.config import Config
 from nnzoo.errors import ConfigError, RunDirError
@@ -42,6 +46,8 @@ FINGERPRINT_FILE = f"{CHECKPOINTS}/fingerprint.json"
 #: Keys of the resolved config that may change before ``--resume``: the number of epochs (the
 #: learning-rate schedule keeps the length it was compiled with). ``tune`` does not apply.
 RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every_seconds")
+
+log = logging.getLogger(__name__)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -270,13 +276,29 @@ def write_fingerprint(run_dir: Path, config: Config) -> None:
 
 
 def check_fingerprint(run_dir: Path, config: Config) -> None:
-    """Refuse a resume whose ``config.yaml`` changed what the run was started with."""
+    """Refuse a resume whose ``config.yaml`` changed what the run was started with.
+
+    A run started by an older nnzoo lacks the keys added to the schema since: such a key is
+    accepted when its value now is its schema default (what the run's ``config.yaml``, which
+    does not name it, resolves to), and refused otherwise. A key under a free-form mapping
+    (``model.params``, ``data.params``) has no default: it is accepted only while absent. A key
+    the schema no longer has is accepted with a log line: this nnzoo does not read it, so the
+    rest of the run cannot depend on it.
+    """
     path = Path(run_dir) / FINGERPRINT_FILE
     if not path.exists():  # a run from before fingerprints were kept
         return
     started = json.loads(path.read_text())
     now = fingerprint(config)
-    changed = sorted(k for k in started.keys() | now.keys() if started.get(k) != now.get(k))
+    changed: list[str] = []
+    for key in sorted(started.keys() | now.keys()):
+        if key not in started and now[key] == _schema_default(key):
+            continue  # added to the schema after the run started, and left at its default
+        if key not in now and _schema_default(key) is _NOT_IN_SCHEMA:
+            log.info("resume: %s=%r is no longer a config key; ignored", key, started[key])
+            continue
+        if started.get(key) != now.get(key):
+            changed.append(key)
     if changed:
         first = changed[0]
         raise ConfigError(
@@ -289,3 +311,38 @@ def check_fingerprint(run_dir: Path, config: Config) -> None:
             fix=f"restore it, or start a new run from this one with --set "
             f"model.init_from={run_dir}",
         )
+
+
+#: What :func:`_schema_default` answers for a key the config schema does not have.
+_NOT_IN_SCHEMA = object()
+#: ... for a key without a default: a required one, or one under a free-form mapping
+#: (``model.params``, ``data.params``) that the mapping's default does not hold.
+_NO_DEFAULT = object()
+
+
+def _schema_default(key: str) -> Any:
+    """The value a config that does not name the dotted ``key`` has for it, as
+    :func:`fingerprint` records it: the default of its field in the schema, or of the key in
+    the default of a section above it (``train.callbacks.early_stopping.enabled`` is false, as
+    ``train.callbacks``'s default says); :data:`_NO_DEFAULT` or :data:`_NOT_IN_SCHEMA` else."""
+    section: type[BaseModel] | None = Config  # the section the walk is in
+    in_mapping = False  # or in a free-form mapping's keys
+    default: Any = _NO_DEFAULT  # the default of the key walked so far (JSON), once it has one
+    for part in key.split("."):
+        if section is None and not in_mapping:  # below a value that is not a mapping
+            return _NOT_IN_SCHEMA
+        if section is not None:
+            field = section.model_fields.get(part)
+            if field is None:
+                return _NOT_IN_SCHEMA
+            annotation = field.annotation
+            is_section = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            section = annotation if is_section else None
+            in_mapping = get_origin(annotation) in (dict, Mapping)
+            if default is _NO_DEFAULT and not field.is_required():
+                default = to_jsonable_python(
+                    field.get_default(call_default_factory=True), by_alias=False
+                )
+                continue
+        default = default.get(part, _NO_DEFAULT) if isinstance(default, dict) else _NO_DEFAULT
+    return default
