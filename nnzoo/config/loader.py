@@ -422,13 +422,9 @@ def check_references(
     takes the card's default for it. Nothing here imports Keras.
     """
     from nnzoo.data import check_required_params, check_source_params, get_source
-    from nnzoo.registry import (
-        check_hyperparameters,
-        check_memory,
-        check_params,
-        get_card,
-        optimizer_slots,
-    )
+    from nnzoo.hyperparameters import check_hyperparameters, check_params
+    from nnzoo.memory import check_memory, optimizer_slots
+    from nnzoo.registry import get_card
 
     origins = origins or {}
 

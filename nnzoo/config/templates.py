@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 
-from nnzoo.cards import DATA_FILLED
+from nnzoo.cards import DATA_FILLED, ModelCard, plain_value
 from nnzoo.config.loader import config_from_dict
 from nnzoo.data import get_source
 from nnzoo.errors import ConfigError
-from nnzoo.registry import ModelCard, get_card, plain_value
+from nnzoo.registry import get_card
 
 _SPECIAL_SOURCES = {"perceptron": "and", "mlp_xor": "xor"}
 

@@ -11,11 +11,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from nnzoo.cards import DATA_FILLED
+from nnzoo.cards import DATA_FILLED, ModelCard
 from nnzoo.config import Config
 from nnzoo.data import DataSpec, Splits, get_source, load_data
 from nnzoo.errors import ConfigError
-from nnzoo.registry import ModelCard, get_card
+from nnzoo.registry import get_card
 
 log = logging.getLogger(__name__)
 
