@@ -138,7 +138,8 @@ def benchmark_model(
     """
     _check_args(mode, batch_size, steps, warmup)
     batch_size = 32 if batch_size is None else batch_size
-    from nnzoo.registry import build_checked, get_card, optimizer_slots
+    from nnzoo.memory import optimizer_slots
+    from nnzoo.registry import build_checked, get_card
 
     card = get_card(name, key="NAME")
     params = dict(params or {})
@@ -206,7 +207,8 @@ def benchmark_config(
     import keras
 
     from nnzoo.data import adapt_preprocessing
-    from nnzoo.registry import check_buildable, optimizer_slots
+    from nnzoo.memory import optimizer_slots
+    from nnzoo.registry import check_buildable
     from nnzoo.run.bind import effective_task, prepare
     from nnzoo.training.compile import compile_model
 

@@ -1,17 +1,21 @@
-"""What a catalog card is, and the registry the family modules write their cards into.
+"""What a catalog card is, the registry the family modules write their cards into, and the
+catalog: those cards once every family is loaded.
 
 This is the bottom layer of the catalog: the family modules in ``nnzoo.models`` import it to
-register their entries, and it imports nothing of nnzoo (nor Keras, nor pydantic). Loading the
-families and looking entries up is :mod:`nnzoo.registry`, the layer above.
+register their entries, and it imports nothing of nnzoo (nor Keras, nor pydantic): it loads the
+families by their module names (:data:`FAMILY_MODULES`, :func:`catalog`). It answers what the
+cards alone answer (:func:`card_for_preset`, :func:`cards_of_family`), so ``nnzoo.pretrained``
+needs no registry; looking a name up for a user and building is :mod:`nnzoo.registry`.
 
 It also defines the hyperparameter types the builders annotate their parameters with
 (:data:`PositiveInt`, :data:`Rate`, :data:`Activation`, ...): choices as ``Literal``, ranges as
-``annotated_types`` constraints, which :func:`nnzoo.registry.check_params` validates with
-pydantic before anything is built.
+``annotated_types`` constraints, which :func:`nnzoo.hyperparameters.check_params` validates
+with pydantic before anything is built.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,7 +103,7 @@ class HyperparameterError(ValueError):
     """Hyperparameters that do not fit together, e.g. ``num_heads`` not dividing ``hidden_dim``.
 
     A ``ValueError``, as Keras raises for a bad argument, so a builder called directly raises
-    what it always did; :mod:`nnzoo.registry` turns it into a
+    what it always did; :mod:`nnzoo.hyperparameters` turns it into a
     :class:`~nnzoo.errors.ConfigError` on the parameter the user most likely has to change.
 
     Args:
@@ -309,6 +313,57 @@ def register_model(
     )
     REGISTRY[name] = card
     return card
+
+
+# --------------------------------------------------------------------------- the catalog
+
+#: Modules that register catalog entries, in catalog order (imported by :func:`catalog`).
+FAMILY_MODULES = (
+    "nnzoo.models.perceptron",
+    "nnzoo.models.mlp",
+    "nnzoo.models.cnn",
+    "nnzoo.models.vgg",
+    "nnzoo.models.resnet",
+    "nnzoo.models.vit",
+    "nnzoo.models.recurrent",
+    "nnzoo.models.transformer",
+    "nnzoo.models.bert",
+    "nnzoo.models.gpt",
+)
+
+_LOADED = False
+
+
+def catalog() -> dict[str, ModelCard]:
+    """Every catalog entry by name, in catalog order: :data:`REGISTRY` once every module of
+    :data:`FAMILY_MODULES` is imported. A failing family raises on this call and every later
+    one."""
+    global _LOADED
+    if _LOADED:
+        return REGISTRY
+    for module in FAMILY_MODULES:
+        before = set(REGISTRY)
+        try:
+            importlib.import_module(module)
+        except BaseException:
+            # Python forgets a module whose import failed, so the next call imports it again:
+            # drop what it registered before failing, or that import would fail on "registered
+            # twice" instead of the real error.
+            for name in set(REGISTRY) - before:
+                del REGISTRY[name]
+            raise
+    _LOADED = True  # only now: a catalog with a family missing is never served
+    return REGISTRY
+
+
+def card_for_preset(handle: str) -> ModelCard | None:
+    """The card whose ``presets`` list the KerasHub preset ``handle``, or ``None``."""
+    return next((card for card in catalog().values() if handle in card.presets), None)
+
+
+def cards_of_family(family: str) -> list[ModelCard]:
+    """The cards of ``family`` (``"bert"``), in catalog order."""
+    return [card for card in catalog().values() if card.family == family]
 
 
 def export_formats_line(card: ModelCard) -> str:

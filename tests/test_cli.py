@@ -119,7 +119,8 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def _too_big_here(name: str) -> bool:
     """Whether the memory check refuses ``name`` with Adam on this machine (gpt2_xl: 17 GiB)."""
-    from nnzoo.registry import available_memory_bytes, estimate_memory_bytes, get_card
+    from nnzoo.memory import available_memory_bytes, estimate_memory_bytes
+    from nnzoo.registry import get_card
 
     card = get_card(name)
     need = estimate_memory_bytes(card, card.defaults, optimizer_slots=2)

@@ -1,7 +1,7 @@
 """Rules between hyperparameters that several families share, checked without Keras.
 
 The family modules pass their own rules to :func:`nnzoo.cards.register_model` as ``check``;
-:mod:`nnzoo.registry` runs them before a build (and ``nnzoo validate`` before any data is
+:mod:`nnzoo.hyperparameters` runs them before a build (and ``nnzoo validate`` before any data is
 loaded), and the builders run them too.
 """
 

@@ -1,12 +1,32 @@
-"""How one KerasHub backbone class maps onto one nnzoo model family (no Keras at import)."""
+"""How one KerasHub backbone class maps onto one nnzoo model family, and the adapters nnzoo
+has: registered by the family modules of this package, loaded by :func:`adapters` (no Keras at
+import)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ADAPTERS", "Adapter", "register_adapter"]
+__all__ = [
+    "ADAPTERS",
+    "ADAPTER_MODULES",
+    "Adapter",
+    "adapter_for_family",
+    "adapters",
+    "licence_of",
+    "register_adapter",
+]
+
+#: Modules that register the family adapters.
+ADAPTER_MODULES = (
+    "nnzoo.pretrained.bert",
+    "nnzoo.pretrained.gpt2",
+    "nnzoo.pretrained.vit",
+    "nnzoo.pretrained.resnet",
+    "nnzoo.pretrained.vgg",
+)
 
 
 @dataclass(frozen=True)
@@ -52,3 +72,29 @@ def register_adapter(adapter: Adapter) -> Adapter:
         raise ValueError(f"Adapter for {adapter.backbone!r} is registered twice.")
     ADAPTERS[adapter.backbone] = adapter
     return adapter
+
+
+def _load_adapters() -> None:
+    for module in ADAPTER_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:  # a family without presets yet
+            if err.name != module:
+                raise
+
+
+def adapters() -> dict[str, Adapter]:
+    """Every adapter by KerasHub backbone class name."""
+    _load_adapters()
+    return ADAPTERS
+
+
+def adapter_for_family(family: str) -> Adapter | None:
+    """The adapter of the nnzoo family ``family``, or ``None`` (no presets)."""
+    return next((a for a in adapters().values() if a.family == family), None)
+
+
+def licence_of(family: str) -> str | None:
+    """The licence of ``family``'s published presets, or ``None``."""
+    adapter = adapter_for_family(family)
+    return adapter.licence if adapter else None

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nnzoo._cache import Need, needs_of
-from nnzoo.cards import DATA_FILLED
+from nnzoo.cards import DATA_FILLED, ModelCard
 from nnzoo.config import Config, parse_config, read_config
 from nnzoo.config.loader import check_space_key
 from nnzoo.data import (
@@ -35,14 +35,9 @@ from nnzoo.data import (
     load_data,
 )
 from nnzoo.errors import ConfigError
-from nnzoo.registry import (
-    ModelCard,
-    check_hyperparameters,
-    check_memory,
-    check_params,
-    get_card,
-    optimizer_slots,
-)
+from nnzoo.hyperparameters import check_hyperparameters, check_params
+from nnzoo.memory import check_memory, optimizer_slots
+from nnzoo.registry import get_card
 
 log = logging.getLogger(__name__)
 

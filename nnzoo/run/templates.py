@@ -7,10 +7,10 @@ from typing import Any
 
 import yaml
 
-from nnzoo.cards import DATA_FILLED
+from nnzoo.cards import DATA_FILLED, ModelCard, plain_value
 from nnzoo.data import get_source
 from nnzoo.errors import ConfigError
-from nnzoo.registry import ModelCard, get_card, plain_value
+from nnzoo.registry import get_card
 from nnzoo.run.bind import config_from_dict
 
 _SPECIAL_SOURCES = {"perceptron": "and", "mlp_xor": "xor"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnzoo.cards import ModelCard
 from nnzoo.config import Config
 from nnzoo.errors import ConfigError
-from nnzoo.registry import ModelCard
 
 LOSSES = ("auto", "perceptron", "crossentropy")
 

@@ -18,17 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.cards import ModelCard, plain_value
 from nnzoo.config import Config, dump_config
 from nnzoo.data import Splits, adapt_preprocessing, num_examples
 from nnzoo.errors import ConfigError, NnzooError
-from nnzoo.registry import (
-    ModelCard,
-    build_unchecked,
-    check_buildable,
-    get_card,
-    optimizer_slots,
-    plain_value,
-)
+from nnzoo.memory import optimizer_slots
+from nnzoo.registry import build_unchecked, check_buildable, get_card
 from nnzoo.run import directory as files
 from nnzoo.run.bind import effective_task, fill_model_params, prepare, source_params
 from nnzoo.training.distribute import is_chief

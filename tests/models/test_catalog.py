@@ -21,10 +21,10 @@ from click.testing import CliRunner
 
 import nnzoo
 from nnzoo import registry
-from nnzoo.cards import REGISTRY, register_model
+from nnzoo.cards import FAMILY_MODULES, REGISTRY, register_model
 from nnzoo.cli import cli
 from nnzoo.models._common import output_units
-from nnzoo.registry import FAMILY_MODULES, get_card
+from nnzoo.registry import get_card
 
 BIG = 15_000_000
 ALL = nnzoo.list_models()
@@ -157,8 +157,8 @@ def test_keras_round_trip_is_exact(name, built, tmp_path):
 
 
 def test_layers_point_one_way():
-    """Cards are the bottom layer: nnzoo.cards imports nothing of nnzoo, and the family modules
-    import the cards, never the registry that loads them (nor Keras)."""
+    """Cards are the bottom layer: nnzoo.cards imports nothing of nnzoo (it loads the families
+    by module name), and the family modules import the cards, never the registry (nor Keras)."""
     code = (
         "import importlib, json, sys\n"
         "loaded = lambda: sorted(m.split('.')[0] if m.startswith('keras') else m\n"
@@ -199,8 +199,9 @@ def test_a_failing_family_fails_every_call(tmp_path, monkeypatch):
     and leaves none of its entries behind."""
     (tmp_path / "nnzoo_test_broken_family.py").write_text(BROKEN_FAMILY)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "FAMILY_MODULES", (*FAMILY_MODULES, "nnzoo_test_broken_family"))
-    monkeypatch.setattr(registry, "_LOADED", False)
+    broken = (*FAMILY_MODULES, "nnzoo_test_broken_family")
+    monkeypatch.setattr("nnzoo.cards.FAMILY_MODULES", broken)
+    monkeypatch.setattr("nnzoo.cards._LOADED", False)
     for _ in range(2):
         with pytest.raises(RuntimeError, match="this family is broken"):
             registry.list_models()

@@ -17,19 +17,12 @@ import typing
 import pytest
 from click.testing import CliRunner
 
-from nnzoo import registry
+from nnzoo import memory
 from nnzoo.cli import cli
 from nnzoo.errors import ConfigError
-from nnzoo.registry import (
-    build_checked,
-    build_model,
-    check_hyperparameters,
-    check_params,
-    estimate_memory_bytes,
-    get_card,
-    list_models,
-    optimizer_slots,
-)
+from nnzoo.hyperparameters import check_hyperparameters, check_params
+from nnzoo.memory import estimate_memory_bytes, optimizer_slots
+from nnzoo.registry import build_checked, build_model, get_card, list_models
 
 ALL = list_models()
 
@@ -367,14 +360,14 @@ def test_memory_estimate_is_weights_times_one_plus_slots():
 
 
 def test_available_memory_is_known_here():
-    available = registry.available_memory_bytes()
+    available = memory.available_memory_bytes()
     assert isinstance(available, int) and available > 0
 
 
 def test_a_model_too_big_for_memory_is_refused_before_it_is_built(tmp_path, monkeypatch):
     """Over half the available memory: validate and build refuse, with the estimate and the
     memory; validate counts the config's optimizer (adam: 2 slots), build only the weights."""
-    monkeypatch.setattr(registry, "available_memory_bytes", lambda: 300_000)
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 300_000)
     path = write_config(tmp_path, "mlp", "digits", "hidden_units: [128, 64, 32]")
     code, lines = validate(path)
     assert code == 2
