@@ -19,7 +19,7 @@ import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 import annotated_types as at
 
@@ -135,6 +135,34 @@ def require_rate(name: str, value: float) -> None:
 # --------------------------------------------------------------------------- cards
 
 
+class CachedForward(Protocol):
+    """A model's forward pass with a key/value cache, which generation steps a token at a time.
+
+    What a card's ``cached_forward`` returns for a model of its family (as KerasHub's
+    ``CausalLM.call_with_cache``); :mod:`nnzoo.inference.sampling` compiles its loop around it.
+
+    Attributes:
+        model: the Keras model whose layers (and variables) the pass calls.
+        max_sequence_length: how many positions the model has (its position table).
+        vocabulary_size: the length of the logits' last axis.
+    """
+
+    model: Any
+    max_sequence_length: int
+    vocabulary_size: int
+
+    def init_caches(self, batch_size: Any, length: Any) -> list[Any]:
+        """Empty caches for ``batch_size`` rows of ``length`` positions, one per layer."""
+        ...
+
+    def call_with_cache(
+        self, token_ids: Any, caches: list[Any], cache_update_index: Any
+    ) -> tuple[Any, list[Any]]:
+        """Logits ``(B, T, vocabulary_size)`` of ``token_ids`` ``(B, T)`` at positions
+        ``cache_update_index ..``, reading and updating ``caches``: ``(logits, caches)``."""
+        ...
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """What the catalog knows about one entry.
@@ -171,6 +199,10 @@ class ModelCard:
             ``scripts/export_capabilities.py`` measured it by exporting the entry and running
             the artifact in its runtime (entries over ~15M parameters: a smaller entry of the
             family, same operators). :func:`export_refusal` turns it into the refusal.
+        cached_forward: ``(model) -> CachedForward | None``: the family's forward pass with a
+            key/value cache (:class:`CachedForward`), found in ``model`` by its structure, or
+            ``None`` where ``model`` does not have it; generation runs it a token at a time.
+            ``None``: no cached forward pass, so generation runs the whole context each step.
     """
 
     name: str
@@ -188,6 +220,9 @@ class ModelCard:
     count_params: Callable[..., int] | None = field(default=None, repr=False, compare=False)
     presets: tuple[str, ...] = ()
     export_formats: dict[str, str] = field(default_factory=lambda: dict(EXPORTS_EVERYWHERE))
+    cached_forward: Callable[[Any], CachedForward | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -245,6 +280,7 @@ def register_model(
     count_params: Callable[..., int] | None = None,
     presets: tuple[str, ...] = (),
     export_formats: dict[str, str] | None = None,
+    cached_forward: Callable[[Any], CachedForward | None] | None = None,
 ) -> ModelCard:
     """Register a catalog entry.
 
@@ -252,9 +288,9 @@ def register_model(
     ``nnzoo.models.resnet``). ``defaults`` override the builder's own keyword defaults
     (timm-style variants: ``dict(base, **overrides)``); the card stores the complete set.
     ``tasks`` defaults to ``(task,)``; a builder that supports several takes a ``task``
-    parameter whose default is ``task``. ``check``, ``count_params``, ``presets`` and
+    parameter whose default is ``task``. ``check``, ``count_params``, ``presets``,
     ``export_formats`` (default :data:`EXPORTS_EVERYWHERE`; a partial mapping overrides those
-    formats): see :class:`ModelCard`.
+    formats) and ``cached_forward``: see :class:`ModelCard`.
     """
     if name in REGISTRY:
         raise ValueError(f"Model {name!r} is registered twice.")
@@ -310,6 +346,7 @@ def register_model(
         count_params=count_params,
         presets=tuple(presets),
         export_formats=exports,
+        cached_forward=cached_forward,
     )
     REGISTRY[name] = card
     return card

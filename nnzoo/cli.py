@@ -621,15 +621,15 @@ def _echo_predictions(rows: Any) -> bool:
     type=click.Path(dir_okay=False),
     help='Also write {"prompt", "text"} JSON lines to this file (.jsonl).',
 )
-@click.option("--max-new-tokens", default=200, show_default=True, type=click.IntRange(1))
+@click.option("--max-new-tokens", default=200, show_default=True, type=int)
 @click.option(
     "--temperature",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(0.0),
+    type=float,
     help="0 is greedy (deterministic).",
 )
-@click.option("--top-k", type=click.IntRange(1), help="Sample from the k most likely tokens.")
+@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
 @click.option("--seed", type=int, help="Seed of the sampler.")
 def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature, top_k, seed):
     """Sample text from a trained language model (e.g. gpt_nano).
@@ -639,7 +639,7 @@ def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature,
     nnzoo generate RUN_DIR --prompts prompts.txt  one batch; prints "### prompt N" then each
     nnzoo generate RUN_DIR --prompts prompts.txt --output out.jsonl
     """
-    from nnzoo.errors import NnzooError
+    from nnzoo.errors import NnzooError, ParameterError
     from nnzoo.inference.generate import generate_batch, read_prompts, write_generations
 
     if prompt is not None and prompts_file is not None:
@@ -647,15 +647,21 @@ def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature,
             "--prompt and --prompts cannot be used together. Fix: give one prompt with "
             "--prompt, or a file of prompts with --prompts"
         )
-    prompts = read_prompts(prompts_file) if prompts_file is not None else [prompt or ""]
-    texts = generate_batch(
-        run_dir,
-        prompts,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_k=top_k,
-        seed=seed,
-    )
+    try:
+        prompts = read_prompts(prompts_file) if prompts_file is not None else [prompt or ""]
+    except NnzooError as err:  # the library names the file; the user gave it as --prompts
+        raise NnzooError(f"--prompts {err}") from None
+    try:
+        texts = generate_batch(
+            run_dir,
+            prompts,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            seed=seed,
+        )
+    except ParameterError as err:  # the library names its parameter; the user gave a flag
+        raise NnzooError(err.named("--" + err.parameter.replace("_", "-"))) from None
     if output:
         rows = [{"prompt": p, "text": t} for p, t in zip(prompts, texts)]
         write_generations(rows, output)

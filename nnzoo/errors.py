@@ -65,3 +65,27 @@ class DataNotAvailableError(NnzooError):
 
 class RunDirError(NnzooError):
     """A run directory is missing, incomplete or already finished."""
+
+
+class ParameterError(NnzooError, ValueError):
+    """A library function's argument out of its range: a ``ValueError``, as Keras raises.
+
+    The message names the parameter, e.g. ``"temperature must be a finite number >= 0 (0 is
+    greedy). Received: temperature=-1"``; a caller that took the value from elsewhere (the CLI:
+    a flag) names that instead with :meth:`named`.
+
+    Args:
+        parameter: the argument's name, e.g. ``temperature``.
+        requirement: what its value must be, e.g. ``must be >= 0``.
+        value: the value received.
+    """
+
+    def __init__(self, parameter: str, requirement: str, value: object) -> None:
+        self.parameter = parameter
+        self.requirement = requirement
+        self.value = value
+        super().__init__(self.named(parameter))
+
+    def named(self, name: str) -> str:
+        """The message with ``name`` (e.g. ``--temperature``) for what must be corrected."""
+        return f"{name} {self.requirement}. Received: {self.parameter}={self.value!r}"

@@ -2,7 +2,7 @@
 tokens, greedy, at batch 1 and 8, for
 
 (a) nnzoo's generate with the key/value cache and the compiled loop (the engine under
-    ``nnzoo generate``: ``nnzoo.inference.sampling.generate_ids``, no end token so every row makes
+    ``nnzoo generate``: ``nnzoo.inference.sampling.sample_ids``, no end token so every row makes
     all its tokens),
 (b) nnzoo's uncached path (the whole context every step, ``use_cache=False``; batch 1
     only unless ``--uncached-batch-sizes``: minutes per call at batch 8),
@@ -65,7 +65,7 @@ def main() -> None:
     import keras
     import keras_hub
 
-    from nnzoo.inference.sampling import generate_ids
+    from nnzoo.inference.sampling import sample_ids
     from nnzoo.registry import build_model
 
     keras.utils.set_random_seed(0)
@@ -93,7 +93,7 @@ def main() -> None:
         inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
 
         def nnzoo_call(contexts: list[list[int]], use_cache: bool) -> None:
-            out = generate_ids(
+            out = sample_ids(
                 model, contexts, max_new_tokens=NEW_TOKENS, temperature=0, use_cache=use_cache
             )
             assert all(len(row) == NEW_TOKENS for row in out), [len(row) for row in out]

@@ -1,9 +1,13 @@
 """Sampling from a causal LM: greedy is exact, seeds repeat, the context is cropped; the
-key/value cache gives the same greedy tokens as the whole context every step."""
+key/value cache gives the same greedy tokens as the whole context every step; the cached forward
+pass is the family's, found through the card (a run) or the structure (a bare model), and the
+uncached path is said once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import keras
@@ -12,9 +16,11 @@ import pytest
 
 from nnzoo.data.tokenizers import BytePairTokenizer, ByteTokenizer
 from nnzoo.data.tokenizers.byte_pair import _byte_to_unicode
+from nnzoo.errors import NnzooError, ParameterError
 from nnzoo.inference import sampling as generation
-from nnzoo.inference.sampling import _cached_parts, generate, generate_ids, sample_next
-from nnzoo.registry import build_model
+from nnzoo.inference.sampling import find_cached_forward, sample_ids, sample_next, sample_texts
+from nnzoo.models.gpt import CachedGPT
+from nnzoo.registry import build_model, get_card
 
 VOCAB = ByteTokenizer().vocabulary_size
 
@@ -48,6 +54,11 @@ def _model(rule: str = "next") -> keras.Model:
 @pytest.fixture(scope="module")
 def next_model():
     return _model("next")
+
+
+def generate(model, tokenizer, prompt, **kwargs):
+    """The continuation of one prompt."""
+    return sample_texts(model, tokenizer, [prompt], **kwargs)[0]
 
 
 def test_greedy_follows_the_model_exactly(next_model):
@@ -102,11 +113,35 @@ def test_sample_next_top_k_keeps_only_the_k_best():
     assert draws == {2, 3}
 
 
-def test_bad_arguments_name_the_value(next_model):
-    with pytest.raises(ValueError, match="Received: temperature=-1"):
-        generate(next_model, ByteTokenizer(), "a", temperature=-1)
-    with pytest.raises(ValueError, match="Received: top_k=0"):
-        generate(next_model, ByteTokenizer(), "a", top_k=0)
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            dict(temperature=-1),
+            "temperature must be a finite number >= 0 (0 is greedy). Received: temperature=-1",
+        ),
+        (
+            dict(temperature=float("nan")),
+            "temperature must be a finite number >= 0 (0 is greedy). Received: temperature=nan",
+        ),
+        (dict(top_k=0), "top_k must be an integer >= 1. Received: top_k=0"),
+        (
+            dict(max_new_tokens=-1),
+            "max_new_tokens must be an integer >= 0. Received: max_new_tokens=-1",
+        ),
+    ],
+)
+def test_bad_arguments_name_the_parameter_and_the_value(next_model, tmp_path, arguments, message):
+    import nnzoo
+
+    # A ValueError as Keras raises, and the one line a user sees: the parameter, not a flag.
+    with pytest.raises(ValueError) as raised:
+        generate(next_model, ByteTokenizer(), "a", **arguments)
+    assert isinstance(raised.value, ParameterError) and str(raised.value) == message
+    # The run-level API checks before it loads anything (tmp_path is not a run).
+    with pytest.raises(ParameterError) as raised:
+        nnzoo.generate(tmp_path, "a", **arguments)
+    assert str(raised.value) == message
 
 
 # --------------------------------------------------------------------------- GPT-2's tokenizer
@@ -189,12 +224,31 @@ def graph_mode(monkeypatch):
     monkeypatch.setattr(generation, "JIT_COMPILE", False)
 
 
+@pytest.fixture
+def paths(monkeypatch):
+    """The paths each generation ran, in order: ``"cached"``, ``"uncached"``."""
+    ran = []
+    for name, path in (("_sample_cached", "cached"), ("_sample_uncached", "uncached")):
+        real = getattr(generation, name)
+
+        def spy(*args, real=real, path=path, **kwargs):
+            ran.append(path)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(generation, name, spy)
+    return ran
+
+
+def _warnings(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "nnzoo.inference.sampling"]
+
+
 def _ids(model, contexts, **kwargs):
-    return generate_ids(model, contexts, temperature=0, **kwargs)
+    return sample_ids(model, contexts, temperature=0, **kwargs)
 
 
 def test_greedy_is_identical_with_and_without_the_cache_for_one_prompt(gpt):
-    assert _cached_parts(gpt) is not None  # the cached path is taken
+    assert isinstance(find_cached_forward(gpt), CachedGPT)  # the cached path is taken
     cached = _ids(gpt, [[10, 20, 30, 40, 50]], max_new_tokens=20)
     uncached = _ids(gpt, [[10, 20, 30, 40, 50]], max_new_tokens=20, use_cache=False)
     assert cached == uncached
@@ -226,18 +280,70 @@ def test_each_row_stops_at_its_own_end_token(gpt, graph_mode):
 def test_cached_sampling_repeats_with_a_seed_and_keeps_to_top_k(gpt, graph_mode):
     contexts = [[10, 20, 30], [40, 50, 60, 70]]
     kwargs = dict(max_new_tokens=16, temperature=1.5, seed=5)
-    a = generate_ids(gpt, contexts, **kwargs)
-    assert a == generate_ids(gpt, contexts, **kwargs)
-    assert a != generate_ids(gpt, contexts, **{**kwargs, "seed": 6})
+    a = sample_ids(gpt, contexts, **kwargs)
+    assert a == sample_ids(gpt, contexts, **kwargs)
+    assert a != sample_ids(gpt, contexts, **{**kwargs, "seed": 6})
     # top_k=1 is greedy whatever the temperature.
-    assert generate_ids(gpt, contexts, max_new_tokens=16, temperature=3.0, top_k=1) == _ids(
+    assert sample_ids(gpt, contexts, max_new_tokens=16, temperature=3.0, top_k=1) == _ids(
         gpt, contexts, max_new_tokens=16
     )
 
 
-def test_models_of_another_structure_take_the_uncached_path(next_model):
-    assert _cached_parts(next_model) is None
-    assert generate(next_model, ByteTokenizer(), "a", max_new_tokens=3, temperature=0) == "bcd"
+def test_models_of_another_structure_take_the_uncached_path_said_once(paths, caplog):
+    model = _model("next")
+    assert find_cached_forward(model) is None
+    with caplog.at_level(logging.WARNING, logger="nnzoo.inference.sampling"):
+        for _ in range(2):
+            assert generate(model, ByteTokenizer(), "a", max_new_tokens=3, temperature=0) == "bcd"
+        generate(model, ByteTokenizer(), "a", max_new_tokens=3, use_cache=False)
+    assert paths == ["uncached"] * 3
+    assert _warnings(caplog) == [
+        "generating without the key/value cache (each new token runs the model on the whole "
+        f"context, many times slower): model {model.name!r} has the structure of no family "
+        "with a cached forward pass"
+    ]
+
+
+def _renamed(model):
+    """``model`` with every layer renamed, the same weights."""
+
+    def rename(layer):
+        return layer.__class__.from_config({**layer.get_config(), "name": f"my_{layer.name}"})
+
+    clone = keras.models.clone_model(model, clone_function=rename)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def test_a_renamed_layer_keeps_the_cached_path(gpt, paths, caplog, graph_mode):
+    # The family recognises its layers by their types and order, not by their names.
+    renamed = _renamed(gpt)
+    assert "my_transformer_layer_0" in [layer.name for layer in renamed.layers]
+    assert isinstance(find_cached_forward(renamed, card=get_card("gpt_nano")), CachedGPT)
+    with caplog.at_level(logging.WARNING, logger="nnzoo.inference.sampling"):
+        cached = _ids(renamed, [[10, 20, 30]], max_new_tokens=8)
+    assert paths == ["cached"] and _warnings(caplog) == []
+    assert cached == _ids(gpt, [[10, 20, 30]], max_new_tokens=8, use_cache=False)
+
+
+def test_the_card_decides_the_path_and_says_why_not_once(paths, caplog, graph_mode):
+    keras.utils.set_random_seed(2)
+    model = build_model("gpt_nano", num_layers=1, hidden_dim=16, num_heads=2)
+    other = _model("next")  # not a gpt at all
+    card = get_card("gpt_nano")
+    without = dataclasses.replace(card, cached_forward=None)
+    with caplog.at_level(logging.WARNING, logger="nnzoo.inference.sampling"):
+        cached = _ids(model, [[1, 2, 3]], max_new_tokens=4, card=card)
+        assert paths == ["cached"] and _warnings(caplog) == []
+        for _ in range(2):  # a card without a cached forward pass: the structure is not asked
+            assert _ids(model, [[1, 2, 3]], max_new_tokens=4, card=without) == cached
+        for _ in range(2):  # a model without the card's layers
+            _ids(other, [[1, 2, 3]], max_new_tokens=2, card=card)
+    assert paths == ["cached", *["uncached"] * 4]
+    assert [message.split(": ", 1)[1] for message in _warnings(caplog)] == [
+        "the gpt_nano card has no cached forward pass",
+        f"model {other.name!r} does not have the layers of the gpt_nano card",
+    ]
 
 
 def test_a_model_saved_before_the_cache_loads_and_matches(graph_mode):
@@ -248,14 +354,15 @@ def test_a_model_saved_before_the_cache_loads_and_matches(graph_mode):
     inputs = {"token_ids": saved["token_ids"], "padding_mask": saved["padding_mask"]}
     logits = np.asarray(model.predict_on_batch(inputs))
     np.testing.assert_allclose(logits, saved["logits"], atol=1e-5)
-    assert _cached_parts(model) is not None
+    forward = find_cached_forward(model)  # a bare model: recognised by its structure
+    assert isinstance(forward, CachedGPT)
     contexts = [saved["token_ids"][0].tolist(), saved["token_ids"][1, :9].tolist()]
     cached = _ids(model, contexts, max_new_tokens=10)
     assert cached == _ids(model, contexts, max_new_tokens=10, use_cache=False)
     # The cached logits of the prompt equal the plain call's.
-    parts = _cached_parts(model)
-    caches = [keras.ops.zeros((2, 2, 12, 2, 16)) for _ in parts.transformer_layers]
-    prefill, _ = parts.forward(saved["token_ids"], caches, 0)
+    caches = forward.init_caches(2, 12)
+    assert [tuple(cache.shape) for cache in caches] == [(2, 2, 12, 2, 16)] * 2
+    prefill, _ = forward.call_with_cache(saved["token_ids"], caches, 0)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(prefill)[0], saved["logits"][0], atol=1e-5
     )
@@ -317,6 +424,66 @@ def test_generate_prompts_runs_one_batch_prints_in_order_and_writes_jsonl(
         {"prompt": "class Ä:", "text": texts[2]},
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "prompts.txt"]
+
+
+def test_a_run_finds_its_cached_forward_through_its_card(
+    lm_run, paths, caplog, graph_mode, monkeypatch
+):
+    import nnzoo
+    from nnzoo.cards import REGISTRY
+
+    with caplog.at_level(logging.WARNING, logger="nnzoo.inference.sampling"):
+        cached = nnzoo.generate(lm_run, "def ", max_new_tokens=4, temperature=0)
+        assert paths == ["cached"] and _warnings(caplog) == []
+        # The run's model.name card says where the pass is, not the model's structure.
+        card = dataclasses.replace(REGISTRY["gpt_nano"], cached_forward=None)
+        monkeypatch.setitem(REGISTRY, "gpt_nano", card)
+        assert nnzoo.generate(lm_run, "def ", max_new_tokens=4, temperature=0) == cached
+    assert paths == ["cached", "uncached"]
+    assert _warnings(caplog)[0].endswith(": the gpt_nano card has no cached forward pass")
+
+
+def test_read_prompts_names_the_file(tmp_path):
+    from nnzoo.inference.generate import read_prompts
+
+    with pytest.raises(NnzooError) as raised:
+        read_prompts(tmp_path / "p.txt")
+    assert str(raised.value) == (
+        f"{tmp_path / 'p.txt'}: no such file. Fix: give a text file, one prompt a line"
+    )
+    (tmp_path / "bad.txt").write_bytes(b"ok\n\xff\n")
+    with pytest.raises(NnzooError) as raised:
+        read_prompts(tmp_path / "bad.txt")
+    assert (
+        str(raised.value)
+        == f"{tmp_path / 'bad.txt'}: not UTF-8 text (byte 3). Fix: save it as UTF-8"
+    )
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        (
+            "--temperature",
+            "-1",
+            "--temperature must be a finite number >= 0 (0 is greedy). Received: temperature=-1.0",
+        ),
+        ("--top-k", "0", "--top-k must be an integer >= 1. Received: top_k=0"),
+        (
+            "--max-new-tokens",
+            "-2",
+            "--max-new-tokens must be an integer >= 0. Received: max_new_tokens=-2",
+        ),
+    ],
+)
+def test_the_cli_names_the_flag_of_a_bad_sampling_argument(tmp_path, flag, value, message):
+    from click.testing import CliRunner
+
+    from nnzoo.cli import cli
+
+    result = CliRunner().invoke(cli, ["generate", str(tmp_path), flag, value])
+    assert result.exit_code == 2
+    assert result.output == f"nnzoo: error: {message}\n"
 
 
 def test_generate_prompts_refuses_a_missing_or_empty_file_and_a_prompt_too(tmp_path):

@@ -1,4 +1,8 @@
-"""``nnzoo generate``: text from a run of a language model, one prompt or a batch of them."""
+"""``nnzoo generate``: text from a run of a language model, one prompt or a batch of them.
+
+The run-level API over the sampling loop (:mod:`nnzoo.inference.sampling`): the run's
+``model.name`` card gives the model's cached forward pass.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +35,14 @@ def generate(
         temperature: 0 is greedy (deterministic). Defaults to ``1.0``.
         top_k: sample from the ``top_k`` most likely tokens. Defaults to all.
         seed: seed of the sampler. Defaults to a random one.
-        use_cache: the key/value cache and compiled loop where the model allows it (see
-            :mod:`nnzoo.inference.sampling`); greedy text is the same without. Defaults to
-            ``True``.
+        use_cache: the key/value cache and compiled loop where the run's card has a cached
+            forward pass (see :mod:`nnzoo.inference.sampling`); greedy text is the same
+            without. Defaults to ``True``.
+
+    Raises:
+        ParameterError: ``max_new_tokens``, ``temperature`` or ``top_k`` out of its range
+            (checked before the run is loaded).
+        NnzooError: ``run_dir`` is not a finished run of a language model.
     """
     return generate_batch(
         run_dir,
@@ -57,18 +66,14 @@ def generate_batch(
     use_cache: bool = True,
 ) -> list[str]:
     """The continuations of several prompts, generated together in one batch (each row from
-    its own length, stopping at its own end token), in order; arguments as :func:`generate`.
+    its own length, stopping at its own end token), in order; arguments and errors as
+    :func:`generate`.
     """
-    import math
-
     from nnzoo.data.tokenizers import tokenizer_from_json
-    from nnzoo.inference.sampling import generate_batch as sample_texts
+    from nnzoo.inference.sampling import check_sampling, sample_texts
+    from nnzoo.registry import get_card
 
-    if not (math.isfinite(temperature) and temperature >= 0):
-        raise NnzooError(
-            f"--temperature must be a finite number >= 0 (0 is greedy). "
-            f"Received: temperature={temperature}"
-        )
+    check_sampling(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k)
     run = load_run(run_dir)
     if run.spec.task != "language_modeling":
         raise NnzooError(
@@ -86,6 +91,7 @@ def generate_batch(
         seed=seed,
         max_sequence_length=run.config.model.params.get("max_sequence_length"),
         use_cache=use_cache,
+        card=get_card(run.config.model.name),
     )
 
 
@@ -96,23 +102,23 @@ def read_prompts(path: str | Path) -> list[str]:
     separate groups of prompts; a prompt keeps its other spaces (``"def "``).
 
     Raises:
-        NnzooError: the file is missing, is not UTF-8, or has no prompt (one line, exit 2).
+        NnzooError: the file is missing, is not UTF-8, or has no prompt; the message starts
+            with the file's path.
     """
     path = Path(path)
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "no such file"
-        raise NnzooError(f"--prompts {path}: {what}. Fix: give a text file, one prompt a line")
+        raise NnzooError(f"{path}: {what}. Fix: give a text file, one prompt a line")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise NnzooError(
-            f"--prompts {path}: not UTF-8 text (byte {err.start}). Fix: save it as UTF-8"
+            f"{path}: not UTF-8 text (byte {err.start}). Fix: save it as UTF-8"
         ) from None
     prompts = [line for line in text.splitlines() if line.strip()]
     if not prompts:
         raise NnzooError(
-            f"--prompts {path}: has no prompt (blank lines are skipped). Fix: write one "
-            "prompt a line"
+            f"{path}: has no prompt (blank lines are skipped). Fix: write one prompt a line"
         )
     return prompts
 

@@ -1,18 +1,23 @@
-"""Sampling text from a causal language model, for one prompt or a batch of prompts.
+"""The sampling loop under ``nnzoo generate``: token ids or texts from a causal language model,
+for a batch of contexts or prompts (the run-level API is :mod:`nnzoo.inference.generate`).
 
 Two paths, chosen per call:
 
-- **Cached** (models with the ``gpt`` card's structure, on TensorFlow and JAX): as KerasHub's
-  ``CausalLM.generate``, the prompts are right-padded into one ``(B, L)`` buffer, one forward
-  pass fills every layer's key/value cache, then a compiled ``keras.ops.while_loop`` feeds one
-  token per step (each row from its own length on), reading and updating the caches. It is
-  compiled once per ``(batch, length)`` shape and sampling mode (``tf.function(jit_compile=
-  True)``, ``jax.jit``); sampling draws from a stateless generator keyed by the seed and step.
+- **Cached** (TensorFlow and JAX): the model's family owns a forward pass with a key/value
+  cache (:class:`nnzoo.cards.CachedForward`, e.g. :class:`nnzoo.models.gpt.CachedGPT`), which
+  :func:`find_cached_forward` finds through the model's card (a run's ``model.name``) or, for a
+  bare model, by the structure of such a family. As KerasHub's ``CausalLM.generate``, the
+  prompts are right-padded into one ``(B, L)`` buffer, one forward pass fills every layer's
+  cache, then a compiled ``keras.ops.while_loop`` feeds one token per step (each row from its
+  own length on), reading and updating the caches. It is compiled once per ``(batch, length)``
+  shape and sampling mode (``tf.function(jit_compile=True)``, ``jax.jit``); sampling draws from
+  a stateless generator keyed by the seed and step.
 - **Uncached** (any other model taking ``{"token_ids", "padding_mask"}``, another backend, or
   ``use_cache=False``): each step runs the model on the whole (cropped) context. The context
   is right-padded to a fixed length so the model's predict function is traced once, not once
   per length; a causal model's logits at the last real position do not depend on the padding.
-  Sampling uses NumPy's generator.
+  Sampling uses NumPy's generator. Where ``use_cache`` asked for the cache, a warning says
+  once per model why it is not used.
 
 When a cached generation would outgrow the model's positions, the tokens that fit are
 generated with the cache and the rest by the uncached path on the cropped context, so greedy
@@ -21,18 +26,56 @@ text is the same token for token on both paths.
 
 from __future__ import annotations
 
+import logging
+import math
+import numbers
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnzoo.data.tokenizers import Tokenizer
+from nnzoo.errors import ParameterError
 
-__all__ = ["generate", "generate_batch", "generate_ids", "sample_next"]
+if TYPE_CHECKING:
+    from nnzoo.cards import CachedForward, ModelCard
+
+__all__ = [
+    "JIT_COMPILE",
+    "check_sampling",
+    "find_cached_forward",
+    "sample_ids",
+    "sample_next",
+    "sample_texts",
+]
+
+log = logging.getLogger(__name__)
 
 #: Compile the cached loop with XLA on TensorFlow (``tf.function(jit_compile=...)``), as
 #: KerasHub does: about 5 s once per shape, then several times faster per token than a graph.
 JIT_COMPILE = True
+
+#: The backends the cached loop compiles on.
+CACHED_BACKENDS = ("tensorflow", "jax")
+
+
+def check_sampling(*, max_new_tokens: int, temperature: float, top_k: int | None) -> None:
+    """Refuse a sampling argument out of its range, naming the parameter.
+
+    Raises:
+        ParameterError: ``max_new_tokens`` is not an integer >= 0, ``temperature`` not a
+            finite number >= 0, or ``top_k`` an integer >= 1 (``None``: all tokens).
+    """
+    if not (isinstance(max_new_tokens, numbers.Integral) and max_new_tokens >= 0):
+        raise ParameterError("max_new_tokens", "must be an integer >= 0", max_new_tokens)
+    if not (
+        isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature >= 0
+    ):
+        raise ParameterError(
+            "temperature", "must be a finite number >= 0 (0 is greedy)", temperature
+        )
+    if top_k is not None and not (isinstance(top_k, numbers.Integral) and top_k >= 1):
+        raise ParameterError("top_k", "must be an integer >= 1", top_k)
 
 
 def _model_length(model: Any) -> int | None:
@@ -46,16 +89,6 @@ def _model_length(model: Any) -> int | None:
             length = tensor.shape[1] if len(tensor.shape) > 1 else None
             return int(length) if length is not None else None
     return None
-
-
-def _positions(model: Any) -> int | None:
-    """The length of the model's ``position_embedding`` table (the ``gpt`` card's), if any."""
-    try:
-        layer = model.get_layer("position_embedding")
-    except (AttributeError, ValueError):
-        return None
-    length = getattr(layer, "sequence_length", None)
-    return int(length) if isinstance(length, int) else None
 
 
 def _bucket(length: int) -> int:
@@ -83,58 +116,7 @@ def sample_next(
     return int(rng.choice(len(probs), p=probs))
 
 
-def generate(
-    model: Any,
-    tokenizer: Tokenizer,
-    prompt: str,
-    *,
-    max_new_tokens: int = 200,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    seed: int | None = None,
-    max_sequence_length: int | None = None,
-    use_cache: bool = True,
-) -> str:
-    """Continue ``prompt`` with up to ``max_new_tokens`` tokens sampled from ``model``.
-
-    Args:
-        model: a causal LM taking ``{"token_ids", "padding_mask"}`` (B, T) int32 and returning
-            logits (B, T, vocabulary_size).
-        tokenizer: the run's tokenizer.
-        prompt: the text to continue; an empty prompt starts from a newline, or, with a
-            tokenizer that frames documents (GPT-2), every prompt starts after its start
-            token (``<|endoftext|>``), as KerasHub's ``GPT2CausalLM.generate`` does.
-        max_new_tokens: how many tokens to sample. Defaults to `200`.
-        temperature: divides the logits; `0` takes the most likely token every step
-            (deterministic). Defaults to `1.0`.
-        top_k: sample among the `top_k` most likely tokens only. Defaults to `None` (all).
-        seed: equal seeds give equal text (on the same path and backend). Defaults to `None`.
-        max_sequence_length: the longest context the model is given; older tokens are
-            cropped. Defaults to `None`: the model's input length if fixed, else the length
-            of its ``position_embedding`` table if it has one, else unlimited.
-        use_cache: use the key/value cache and the compiled loop where the model allows it
-            (the ``gpt`` card's structure, TensorFlow or JAX). `False` runs the whole context
-            every step. Greedy text is the same either way. Defaults to `True`.
-
-    Returns:
-        The continuation only, without the prompt, decoded by ``tokenizer`` (GPT-2: the exact
-        bytes). Sampling stops early at the tokenizer's end token (``[EOS]``,
-        ``<|endoftext|>``).
-    """
-    return generate_batch(
-        model,
-        tokenizer,
-        [prompt],
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_k=top_k,
-        seed=seed,
-        max_sequence_length=max_sequence_length,
-        use_cache=use_cache,
-    )[0]
-
-
-def generate_batch(
+def sample_texts(
     model: Any,
     tokenizer: Tokenizer,
     prompts: list[str],
@@ -145,27 +127,45 @@ def generate_batch(
     seed: int | None = None,
     max_sequence_length: int | None = None,
     use_cache: bool = True,
+    card: ModelCard | None = None,
 ) -> list[str]:
-    """The continuations of several prompts, generated together in one batch.
+    """The continuations of several prompts sampled from ``model``, together in one batch.
 
     Each row starts at its own length (the prompts are right-padded and masked) and stops at
-    its own end token; the arguments are those of :func:`generate`.
+    its own end token.
+
+    Args:
+        model: a causal LM taking ``{"token_ids", "padding_mask"}`` (B, T) int32 and returning
+            logits (B, T, vocabulary_size).
+        tokenizer: the model's tokenizer.
+        prompts: the texts to continue; an empty prompt starts from a newline, or, with a
+            tokenizer that frames documents (GPT-2), every prompt starts after its start
+            token (``<|endoftext|>``), as KerasHub's ``GPT2CausalLM.generate`` does.
+        max_new_tokens: how many tokens to sample per prompt. Defaults to `200`.
+        temperature: divides the logits; `0` takes the most likely token every step
+            (deterministic). Defaults to `1.0`.
+        top_k: sample among the `top_k` most likely tokens only. Defaults to `None` (all).
+        seed: equal seeds give equal text (on the same path and backend). Defaults to `None`.
+        max_sequence_length: the longest context the model is given; older tokens are
+            cropped. Defaults to `None`: the model's input length if fixed, else its cached
+            forward pass's positions if it has one, else unlimited.
+        use_cache: use the key/value cache and the compiled loop where the model has a cached
+            forward pass (:func:`find_cached_forward`) and the backend is TensorFlow or JAX.
+            `False` runs the whole context every step. Greedy text is the same either way.
+            Defaults to `True`.
+        card: the model's catalog card (a run's ``model.name``): its ``cached_forward`` gives
+            the cached path. Defaults to `None`: a family recognised by the model's structure.
 
     Returns:
-        One continuation per prompt, in order.
+        One continuation per prompt, in order, without the prompt, decoded by ``tokenizer``
+        (GPT-2: the exact bytes). Sampling stops early at the tokenizer's end token
+        (``[EOS]``, ``<|endoftext|>``).
+
+    Raises:
+        ParameterError: a sampling argument out of its range (:func:`check_sampling`).
     """
-    if temperature < 0:
-        raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"`top_k` must be at least 1. Received: top_k={top_k}")
-    if max_new_tokens < 0:
-        raise ValueError(
-            f"`max_new_tokens` must be >= 0. Received: max_new_tokens={max_new_tokens}"
-        )
-    if not prompts:
-        return []
     contexts = [_encode_prompt(tokenizer, prompt) for prompt in prompts]
-    generated = generate_ids(
+    generated = sample_ids(
         model,
         contexts,
         max_new_tokens=max_new_tokens,
@@ -174,6 +174,7 @@ def generate_batch(
         seed=seed,
         max_sequence_length=max_sequence_length,
         use_cache=use_cache,
+        card=card,
         pad_id=tokenizer.pad_id,
         end_id=tokenizer.eos_id,
         forbid_pad=tokenizer.pad_id in tokenizer.special_ids
@@ -189,7 +190,7 @@ def _encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
     return tokenizer.encode(prompt) or tokenizer.encode("\n")
 
 
-def generate_ids(
+def sample_ids(
     model: Any,
     contexts: list[list[int]],
     *,
@@ -199,6 +200,7 @@ def generate_ids(
     seed: int | None = None,
     max_sequence_length: int | None = None,
     use_cache: bool = True,
+    card: ModelCard | None = None,
     pad_id: int = 0,
     end_id: int | None = None,
     forbid_pad: bool = False,
@@ -206,24 +208,35 @@ def generate_ids(
     """The new token ids after each (non-empty) context of token ids, without the end token.
 
     ``pad_id`` fills the padding; with ``forbid_pad`` it is never sampled (nnzoo's ``[PAD]``
-    is a special token; GPT-2 pads with an ordinary token, which stays allowed). The other
-    arguments are those of :func:`generate`.
+    is a special token; GPT-2 pads with an ordinary token, which stays allowed). ``end_id``
+    ends a row. The other arguments are those of :func:`sample_texts`.
     """
+    check_sampling(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k)
     if any(not context for context in contexts):
         raise ValueError("Every context needs at least one token. Received an empty one.")
-    max_sequence_length = max_sequence_length or _model_length(model) or _positions(model)
+    if not contexts:
+        return []
+    forward = find_cached_forward(model, card=card)
+    max_sequence_length = (
+        max_sequence_length
+        or _model_length(model)
+        or (forward.max_sequence_length if forward is not None else None)
+    )
     generated: list[list[int]] = [[] for _ in contexts]
     done = [False] * len(contexts)
-    if use_cache and max_new_tokens > 0:
-        parts = _cached_parts(model)
-        positions = parts.positions if parts is not None else 0
+    cached = use_cache and max_new_tokens > 0
+    if cached and (reason := _why_uncached(model, card, forward)) is not None:
+        _say_once(model, reason)
+        cached = False
+    if cached and forward is not None:
+        positions = forward.max_sequence_length
         if max_sequence_length:
             positions = min(positions, int(max_sequence_length))
         fits = positions - max(len(context) for context in contexts)
-        if parts is not None and fits > 0:
+        if fits > 0:
             steps = min(max_new_tokens, fits)
-            generated, done = _generate_cached(
-                parts,
+            generated, done = _sample_cached(
+                forward,
                 contexts,
                 steps=steps,
                 temperature=temperature,
@@ -237,7 +250,7 @@ def generate_ids(
                 return generated
             # The rest does not fit in the positions: continue on the cropped context.
             seed = None if seed is None else seed + 1
-    return _generate_uncached(
+    return _sample_uncached(
         model,
         contexts,
         generated,
@@ -253,10 +266,75 @@ def generate_ids(
     )
 
 
+# --------------------------------------------------------------------------- which path
+
+
+def find_cached_forward(model: Any, *, card: ModelCard | None = None) -> CachedForward | None:
+    """``model``'s forward pass with a key/value cache, or ``None``: the uncached path.
+
+    Args:
+        model: a Keras model.
+        card: the model's card (a run's ``model.name``): its ``cached_forward`` finds the
+            pass. Defaults to `None`: a bare model (a ``.keras`` file) is recognised by the
+            structure of the catalog's families that have a cached forward pass, so a model
+            saved before the cache existed keeps the cached path.
+    """
+    if card is not None:
+        return None if card.cached_forward is None else card.cached_forward(model)
+    for find in _families_cached_forward():
+        forward = find(model)
+        if forward is not None:
+            return forward
+    return None
+
+
+def _families_cached_forward() -> list[Any]:
+    """The catalog's ``cached_forward`` functions, one per family that has one."""
+    from nnzoo.registry import get_card, list_models
+
+    finds = (get_card(name).cached_forward for name in list_models())
+    return list(dict.fromkeys(find for find in finds if find is not None))
+
+
+def _why_uncached(model: Any, card: ModelCard | None, forward: Any) -> str | None:
+    """Why the cached path cannot run, or ``None`` when it can."""
+    import keras
+
+    name = getattr(model, "name", type(model).__name__)
+    if forward is None and card is None:
+        return f"model {name!r} has the structure of no family with a cached forward pass"
+    if forward is None and card is not None and card.cached_forward is None:
+        return f"the {card.name} card has no cached forward pass"
+    if forward is None and card is not None:
+        return f"model {name!r} does not have the layers of the {card.name} card"
+    if keras.config.backend() not in CACHED_BACKENDS:
+        return f"the cached loop compiles on TensorFlow and JAX, not {keras.config.backend()}"
+    return None
+
+
+#: The models the uncached path was said of.
+_SAID: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _say_once(model: Any, reason: str) -> None:
+    """Warn that ``model`` generates without the cache, once per model."""
+    try:
+        if model in _SAID:
+            return
+        _SAID.add(model)
+    except TypeError:  # not weakly referenceable: say it every time
+        pass
+    log.warning(
+        "generating without the key/value cache (each new token runs the model on the whole "
+        "context, many times slower): %s",
+        reason,
+    )
+
+
 # --------------------------------------------------------------------------- uncached
 
 
-def _generate_uncached(
+def _sample_uncached(
     model: Any,
     contexts: list[list[int]],
     generated: list[list[int]],
@@ -306,89 +384,8 @@ def _generate_uncached(
 # --------------------------------------------------------------------------- cached
 
 
-class _Parts:
-    """The layers of a ``gpt``-structured model that a cached forward pass calls in order."""
-
-    def __init__(self, model: Any, layers: dict[str, Any], num_layers: int) -> None:
-        self.model = model
-        self.token_embedding = layers["token_embedding"]
-        self.position_embedding = layers["position_embedding"]
-        self.layer_norm = layers["layer_norm"]
-        self.transformer_layers = [layers[f"transformer_layer_{i}"] for i in range(num_layers)]
-        first = self.transformer_layers[0]
-        self.num_heads, self.key_dim = first.num_heads, first.key_dim
-        self.positions = int(self.position_embedding.sequence_length)
-        self.compiled: dict[Any, Any] = {}
-
-    def forward(self, token_ids: Any, caches: list[Any], start: Any) -> tuple[Any, list[Any]]:
-        """Logits ``(B, T, V)`` of ``T`` tokens at positions ``start ..`` and the new caches."""
-        from keras import ops
-
-        x = self.token_embedding(token_ids)  # (B, T, hidden)
-        x = ops.add(x, self.position_embedding(x, start_index=start))
-        new_caches = []
-        for layer, cache in zip(self.transformer_layers, caches):
-            x, cache = layer(x, cache=cache, cache_update_index=start)
-            new_caches.append(cache)
-        x = self.layer_norm(x)
-        return self.token_embedding(x, reverse=True), new_caches
-
-
-_PARTS: weakref.WeakKeyDictionary[Any, _Parts | None] = weakref.WeakKeyDictionary()
-
-
-def _cached_parts(model: Any) -> _Parts | None:
-    """The model's layers if it has exactly the ``gpt`` card's structure (and the backend can
-    compile the loop), else ``None``: such a model takes the uncached path."""
-    try:
-        if model in _PARTS:
-            return _PARTS[model]
-    except TypeError:
-        return None
-    _PARTS[model] = parts = _find_parts(model)
-    return parts
-
-
-def _find_parts(model: Any) -> _Parts | None:
-    import keras
-
-    from nnzoo.layers import PositionEmbedding, TransformerLayer
-
-    if keras.config.backend() not in ("tensorflow", "jax"):
-        return None
-    try:
-        layers = {layer.name: layer for layer in model.layers}
-    except AttributeError:
-        return None
-    num_layers = sum(1 for name in layers if name.startswith("transformer_layer_"))
-    expected = {
-        "token_ids",
-        "padding_mask",
-        "token_embedding",
-        "position_embedding",
-        "embeddings_add",
-        "embeddings_dropout",
-        "layer_norm",
-        *(f"transformer_layer_{i}" for i in range(num_layers)),
-    }
-    if num_layers == 0 or set(layers) != expected:
-        return None
-    checks = (
-        isinstance(layers["token_embedding"], keras.layers.ReversibleEmbedding),
-        isinstance(layers["position_embedding"], PositionEmbedding),
-        isinstance(layers["layer_norm"], keras.layers.LayerNormalization),
-        isinstance(layers["embeddings_add"], keras.layers.Add),
-        all(
-            isinstance(layers[f"transformer_layer_{i}"], TransformerLayer)
-            and layers[f"transformer_layer_{i}"].use_causal_mask
-            for i in range(num_layers)
-        ),
-    )
-    return _Parts(model, layers, num_layers) if all(checks) else None
-
-
-def _generate_cached(
-    parts: _Parts,
+def _sample_cached(
+    forward: CachedForward,
     contexts: list[list[int]],
     *,
     steps: int,
@@ -406,8 +403,7 @@ def _generate_cached(
     for i, context in enumerate(contexts):
         token_ids[i, : len(context)] = context
     greedy = temperature == 0 or top_k == 1
-    vocabulary_size = int(parts.token_embedding.input_dim)
-    top_k = None if greedy or top_k is None or top_k >= vocabulary_size else int(top_k)
+    top_k = None if greedy or top_k is None or top_k >= forward.vocabulary_size else int(top_k)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31 - 1))
     arguments = (
@@ -419,7 +415,7 @@ def _generate_cached(
         np.int32(-1 if end_id is None else end_id),
         np.int32(pad_id if forbid_pad else -1),
     )
-    tokens = np.asarray(_compiled(parts, greedy, top_k)(*arguments))
+    tokens = np.asarray(_compiled(forward, greedy, top_k)(*arguments))
     generated, ended = [], []
     for i, start in enumerate(lengths):
         row = tokens[i, start : start + steps].tolist()
@@ -429,15 +425,24 @@ def _generate_cached(
     return generated, ended
 
 
-def _compiled(parts: _Parts, greedy: bool, top_k: int | None) -> Any:
+#: The compiled loops of each model, by sampling mode.
+_COMPILED: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _compiled(forward: CachedForward, greedy: bool, top_k: int | None) -> Any:
     """The compiled loop for one sampling mode; each backend compiles it once per shape."""
+    model = forward.model
+    try:
+        loops = _COMPILED.setdefault(model, {})
+    except TypeError:  # not weakly referenceable: compiled for this call only
+        loops = {}
     key = (greedy, top_k, JIT_COMPILE)
-    if key in parts.compiled:
-        return parts.compiled[key]
+    if key in loops:
+        return loops[key]
     import keras
 
     def loop(*arguments: Any) -> Any:
-        return _loop(parts, greedy, top_k, *arguments)
+        return _loop(forward, greedy, top_k, *arguments)
 
     if keras.config.backend() == "tensorflow":
         import tensorflow as tf
@@ -449,8 +454,6 @@ def _compiled(parts: _Parts, greedy: bool, top_k: int | None) -> Any:
     else:
         import jax
 
-        model = parts.model
-
         @jax.jit
         def stateless(state: Any, *arguments: Any) -> Any:
             mapping = zip(model.variables, state)
@@ -460,7 +463,7 @@ def _compiled(parts: _Parts, greedy: bool, top_k: int | None) -> Any:
         def compiled(*arguments: Any) -> Any:
             return stateless([v.value for v in model.variables], *arguments)
 
-    parts.compiled[key] = compiled
+    loops[key] = compiled
     return compiled
 
 
@@ -480,7 +483,7 @@ def _categorical(logits: Any, seed: Any, step: Any) -> Any:
 
 
 def _loop(
-    parts: _Parts,
+    forward: CachedForward,
     greedy: bool,
     top_k: int | None,
     token_ids: Any,
@@ -495,15 +498,12 @@ def _loop(
     from keras import ops
 
     batch_size, length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
-    cache_shape = (batch_size, 2, length, parts.num_heads, parts.key_dim)
-    caches = [
-        ops.zeros(cache_shape, dtype=layer.compute_dtype) for layer in parts.transformer_layers
-    ]
+    caches = forward.init_caches(batch_size, length)
     # Garbage keys past each row's prompt are overwritten before any query can see them.
-    _, caches = parts.forward(token_ids, caches, 0)
+    _, caches = forward.call_with_cache(token_ids, caches, 0)
     first = ops.min(lengths)
     ends = lengths + steps  # each row's last position + 1
-    vocabulary = ops.arange(parts.token_embedding.input_dim, dtype="int32")
+    vocabulary = ops.arange(forward.vocabulary_size, dtype="int32")
     forbidden = ops.expand_dims(vocabulary == forbidden_id, 0)  # (1, V)
 
     def cond(token_ids: Any, caches: Any, index: Any, done: Any) -> Any:
@@ -511,7 +511,7 @@ def _loop(
 
     def body(token_ids: Any, caches: Any, index: Any, done: Any) -> Any:
         previous = ops.slice(token_ids, (0, index - 1), (batch_size, 1))
-        logits, caches = parts.forward(previous, list(caches), index - 1)
+        logits, caches = forward.call_with_cache(previous, list(caches), index - 1)
         logits = ops.cast(logits[:, 0, :], "float32")  # (B, V)
         logits = ops.where(forbidden, -1e9, logits)
         if greedy:

@@ -8,6 +8,9 @@ head tied to the token embedding (no bias). Outputs next-token logits
 ``gpt2_large`` and ``gpt2_xl`` the larger published sizes (354,823,168, 774,030,080 and
 1,557,611,200), each with its KerasHub preset.
 ``gpt_nano`` and ``gpt_mini`` are CPU-sized presets with a byte-sized vocabulary.
+
+Generation calls the same layers with a key/value cache (:class:`CachedGPT`, as KerasHub's
+``GPT2CausalLM.call_with_cache``); the cards name it as their ``cached_forward``.
 """
 
 from __future__ import annotations
@@ -93,6 +96,110 @@ def _build_gpt(
     return keras.Model(inputs, outputs, name="gpt")
 
 
+class CachedGPT:
+    """A gpt model's forward pass with a key/value cache per transformer layer.
+
+    The layers :func:`_build_gpt` wires, called in the same order on the new tokens only (as
+    KerasHub's ``GPT2CausalLM.call_with_cache``); dropout is left out, as at inference. It
+    implements :class:`nnzoo.cards.CachedForward`.
+
+    Args:
+        model: the gpt model; the pass uses its layers' weights.
+        token_embedding: the ``keras.layers.ReversibleEmbedding`` (also the tied LM head).
+        position_embedding: the :class:`~nnzoo.layers.PositionEmbedding`.
+        transformer_layers: the :class:`~nnzoo.layers.TransformerLayer` s, in call order.
+        layer_norm: the final ``keras.layers.LayerNormalization``.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        token_embedding: Any,
+        position_embedding: Any,
+        transformer_layers: list[Any],
+        layer_norm: Any,
+    ) -> None:
+        self.model = model
+        self.token_embedding = token_embedding
+        self.position_embedding = position_embedding
+        self.transformer_layers = list(transformer_layers)
+        self.layer_norm = layer_norm
+        self.max_sequence_length = int(position_embedding.sequence_length)
+        self.vocabulary_size = int(token_embedding.input_dim)
+
+    def init_caches(self, batch_size: Any, length: Any) -> list[Any]:
+        """One zero cache ``(B, 2, length, num_heads, key_dim)`` per transformer layer."""
+        from keras import ops
+
+        return [
+            ops.zeros(
+                (batch_size, 2, length, layer.num_heads, layer.key_dim), dtype=layer.compute_dtype
+            )
+            for layer in self.transformer_layers
+        ]
+
+    def call_with_cache(
+        self, token_ids: Any, caches: list[Any], cache_update_index: Any
+    ) -> tuple[Any, list[Any]]:
+        """Logits of ``token_ids`` ``(B, T)`` at positions ``cache_update_index ..`` and the
+        updated caches: ``(logits (B, T, vocabulary_size), caches)``."""
+        from keras import ops
+
+        x = self.token_embedding(token_ids)  # (B, T, hidden_dim)
+        x = ops.add(x, self.position_embedding(x, start_index=cache_update_index))
+        new_caches = []
+        for layer, cache in zip(self.transformer_layers, caches):
+            x, cache = layer(x, cache=cache, cache_update_index=cache_update_index)
+            new_caches.append(cache)
+        x = self.layer_norm(x)  # (B, T, hidden_dim)
+        return self.token_embedding(x, reverse=True), new_caches
+
+
+def _cached_gpt(model: Any) -> CachedGPT | None:
+    """``model``'s :class:`CachedGPT` if it has the layers :func:`_build_gpt` builds, else
+    ``None``.
+
+    The layers are recognised by their types, whatever their names (a model saved before the
+    cache existed has them too): the two inputs, the embeddings, their sum and dropout, causal
+    transformer layers (in the model's order, which is their call order) and the final norm,
+    and nothing else.
+    """
+    import keras
+
+    from nnzoo.layers import PositionEmbedding, TransformerLayer
+
+    try:
+        layers = list(model.layers)
+    except (AttributeError, TypeError):
+        return None
+    one_each = (
+        keras.layers.ReversibleEmbedding,
+        PositionEmbedding,
+        keras.layers.Add,
+        keras.layers.Dropout,
+        keras.layers.LayerNormalization,
+    )
+    kinds = (keras.layers.InputLayer, TransformerLayer, *one_each)
+    found = {kind: [layer for layer in layers if isinstance(layer, kind)] for kind in kinds}
+    blocks = found[TransformerLayer]
+    if (
+        sum(len(group) for group in found.values()) != len(layers)  # nothing else, none twice
+        or len(found[keras.layers.InputLayer]) != 2  # token_ids, padding_mask
+        or any(len(found[kind]) != 1 for kind in one_each)
+        or not blocks
+        or not all(block.use_causal_mask for block in blocks)
+    ):
+        return None
+    return CachedGPT(
+        model,
+        token_embedding=found[keras.layers.ReversibleEmbedding][0],
+        position_embedding=found[PositionEmbedding][0],
+        transformer_layers=blocks,
+        layer_norm=found[keras.layers.LayerNormalization][0],
+    )
+
+
 _register = functools.partial(
     register_model,
     builder=_build_gpt,
@@ -101,6 +208,7 @@ _register = functools.partial(
     paper=PAPER,
     check=_check_gpt,
     count_params=_count_gpt,
+    cached_forward=_cached_gpt,
 )
 #: The CPU-sized presets read bytes.
 BYTES = dict(vocabulary_size=256)
