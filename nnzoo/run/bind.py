@@ -49,7 +49,7 @@ def load_config(
     flags: Mapping[str, Any] | None = None,
     check_catalog: bool = True,
     check_data_files: bool = True,
-) -> Any:
+) -> Config:
     """Load, merge and validate a config file, then check it against the catalog.
 
     Args:
