@@ -128,7 +128,7 @@ def test_a_training_metric_is_refused(tiny_config):
 
 def _cli():
     from nnzoo.cli import cli
-    from nnzoo.tuning.cli import tune as tune_cmd
+    from nnzoo.cli.tuning import tune as tune_cmd
 
     if "tune" not in cli.commands:
         cli.add_command(tune_cmd)

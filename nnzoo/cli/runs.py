@@ -806,7 +806,7 @@ def benchmark(
 
 
 def _register_tune() -> None:
-    from nnzoo.tuning.cli import tune
+    from nnzoo.cli.tuning import tune
 
     cli.add_command(tune)
 

@@ -1,4 +1,4 @@
-"""The ``nnzoo tune`` command (registered on the ``nnzoo`` group by ``nnzoo.cli``).
+"""The ``nnzoo tune`` command (registered on the ``nnzoo`` group by ``nnzoo.cli.runs``).
 
 Only click, the standard library and the lazy ``nnzoo.tuning`` package at import time: Optuna
 and Keras load inside the command, on the first use of ``tuning.tune``.
