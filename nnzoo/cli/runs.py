@@ -1,420 +1,31 @@
-"""The ``nnzoo`` command line: thin over the library, rendered with rich.
+"""The commands of a run: ``train``, ``evaluate``, ``predict``, ``generate``, ``export`` and
+``benchmark``.
 
-Heavy imports (Keras, TensorFlow, Optuna) happen inside the commands that need them, so
-``nnzoo --help``, ``list-models`` and ``validate`` start fast. User mistakes
-(:class:`~nnzoo.errors.NnzooError`) end with one line on stderr and exit code 2;
-``--debug`` shows the traceback.
+Each loads Keras only once it has checked what it can without it: ``train`` imports Keras after
+its config's downloads are checked (an offline CIFAR run fails at once); the others load it as
+the ``nnzoo`` group resolves them, before they run.
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nnzoo._cli_options import STATE as _STATE
-from nnzoo._cli_options import import_keras_quietly as _import_keras_quietly
-from nnzoo._cli_options import runs_dir_option, set_option
-from nnzoo.errors import ConfigError, NnzooError
-
-BACKENDS = ("tensorflow", "jax", "torch")
-
-
-def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    # Eager: set process-wide state before anything imports Keras.
-    if value:
-        import importlib.util
-
-        if importlib.util.find_spec(value) is None:
-            raise click.BadParameter(
-                f"the {value} backend is not installed. Fix: pip install {value}, or choose "
-                f"another backend ({', '.join(b for b in BACKENDS if b != value)})"
-            )
-        os.environ["KERAS_BACKEND"] = value
-    return value
-
-
-def _set_offline(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    # Eager, and exported as NNZOO_OFFLINE=1 so that tuning workers are offline too.
-    if value:
-        from nnzoo._offline import set_offline
-
-        set_offline(True)
-    return value
-
-
-def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    _STATE["debug"] = value
-    if not value:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return value
-
-
-#: Commands that load Keras (and with it TensorFlow or JAX). `train` loads it itself, after
-#: checking that its config's downloads are possible (an offline CIFAR run fails at once).
-# `tune` imports Keras itself, after checking what its config needs from the cache.
-_FRAMEWORK_COMMANDS = {"evaluate", "predict", "describe", "generate", "export", "benchmark"}
-
-
-class _Group(click.Group):
-    """Turns library errors into one line and exit code 2 (``--debug``: the traceback)."""
-
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        name, command, rest = super().resolve_command(ctx, args)
-        if name in _FRAMEWORK_COMMANDS and not {"--help", "-h"} & set(rest):
-            _import_keras_quietly()
-        return name, command, rest
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
-            raise  # Click's own usage errors: its one line and exit code
-        except NnzooError as err:
-            if _STATE["debug"]:
-                raise
-            click.echo(f"nnzoo: error: {err.one_line()}", err=True)
-            sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            click.echo(
-                "nnzoo: interrupted (a run can continue with `nnzoo train --resume`)", err=True
-            )
-            sys.exit(130)
-        except BrokenPipeError:
-            # The reader of our output went away (`nnzoo init mlp | head`): stop quietly, as
-            # Python's documentation advises, instead of a traceback at interpreter exit.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
-        except OSError as err:
-            if _STATE["debug"]:
-                raise
-            if err.errno not in _ENVIRONMENT_ERRORS:
-                raise _internal_error(err) from None
-            where = f"{err.filename}: " if err.filename else ""
-            click.echo(
-                f"nnzoo: error: {where}{err.strerror}. Fix: {_ENVIRONMENT_ERRORS[err.errno]}",
-                err=True,
-            )
-            sys.exit(1)
-        except Exception as err:
-            if _STATE["debug"]:
-                raise
-            raise _internal_error(err) from None
-
-
-#: Errors of the machine rather than of the user's input (exit code 1), with what to do.
-_ENVIRONMENT_ERRORS = {
-    errno.ENOSPC: "free some space, or write elsewhere with --runs-dir / --output",
-    errno.EDQUOT: "free some space, or write elsewhere with --runs-dir / --output",
-    errno.EROFS: "write to a folder you can write to (--runs-dir / --output)",
-    errno.EACCES: "write to a folder you can write to (--runs-dir / --output)",
-    errno.EPERM: "write to a folder you can write to (--runs-dir / --output)",
-    errno.EMFILE: "raise the open-files limit (ulimit -n) and resume",
-    errno.ENOMEM: "use a smaller batch size or model",
-}
-
-
-def _internal_error(err: BaseException) -> SystemExit:
-    """An exception nnzoo did not expect is a bug: say so in one line, point to --debug."""
-    text = " ".join(f"{type(err).__name__}: {err}".split())[:300]
-    click.echo(
-        f"nnzoo: internal error: {text}. This is a bug in nnzoo: rerun with --debug for the "
-        "traceback and report it",
-        err=True,
-    )
-    return SystemExit(1)
-
-
-def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--backend",
-    type=click.Choice(BACKENDS),
-    callback=_set_backend,
-    is_eager=True,
-    expose_value=False,
-    help="Keras backend (default: $KERAS_BACKEND or tensorflow).",
-)
-@click.option(
-    "--debug",
-    is_flag=True,
-    callback=_set_debug,
-    is_eager=True,
-    expose_value=False,
-    help="Show tracebacks and framework logs.",
-)
-@click.option(
-    "--offline",
-    is_flag=True,
-    callback=_set_offline,
-    is_eager=True,
-    expose_value=False,
-    help="Never download (data sets, ImageNet weights, KerasHub presets): use only files "
-    "already in the Keras / KerasHub caches. Same as NNZOO_OFFLINE=1 (or HF_HUB_OFFLINE=1).",
-)
-@click.version_option(package_name="nnzoo")
-def cli() -> None:
-    """nnzoo: the deep-learning canon as a catalog of Keras 3 models, trained from YAML.
-
-    \b
-    nnzoo list-models                 the catalog ('resnet', 'vit_*', --family, --task)
-    nnzoo list-models --pretrained    entries with published weights (KerasHub presets)
-    nnzoo describe resnet18           card, defaults, parameter count, summary
-    nnzoo init mlp > my.yaml          a complete, commented config
-    nnzoo init mlp --data csv --set data.params.path=my.csv > my.yaml
-    nnzoo validate my.yaml            check a config without building anything
-    nnzoo train my.yaml --set train.epochs=5
-    nnzoo train configs/bert_finetune.yaml   from a preset (model.init_from: keras_hub:...)
-    nnzoo train --resume RUN_DIR      continue an interrupted run
-    nnzoo evaluate RUN_DIR            test metrics of a run's best model
-    nnzoo predict RUN_DIR INPUT       class predictions for new inputs
-    nnzoo tune configs/tune/mlp_digits.yaml --trials 20
-    nnzoo generate RUN_DIR --prompt "def "
-    """
-
-
-# --------------------------------------------------------------------------- catalog
-
-
-@cli.command("list-models")
-@click.argument("pattern", required=False)
-@click.option("--family", help="Only this family (e.g. resnet).")
-@click.option("--task", help="Only this task (classification, language_modeling, masked_lm).")
-@click.option(
-    "--pretrained",
-    is_flag=True,
-    help="Only entries with published weights (KerasHub presets), and list the presets.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON.")
-def list_models_cmd(
-    pattern: str | None, family: str | None, task: str | None, pretrained: bool, as_json: bool
-):
-    """List the catalog; PATTERN is a word in the name ('resnet') or a wildcard ('vit_*').
-
-    With --pretrained: the entries that start from published weights, with their KerasHub
-    presets (use one as model.init_from: keras_hub:<preset>).
-    """
-    from nnzoo.registry import close_models, get_card, list_models
-
-    names = list_models(pattern, family=family, task=task)
-    if pretrained:
-        names = [n for n in names if get_card(n).presets]
-    if not names:
-        # An empty table with exit 0 reads as "the catalog has nothing": say why instead.
-        given = {"pattern": pattern, "family": family, "task": task}
-        asked = ", ".join(f"{k} '{v}'" for k, v in given.items() if v)
-        elsewhere = list_models(pattern) if pattern and (family or task) else []
-        if elsewhere:
-            hint = f"'{pattern}' matches {', '.join(elsewhere[:4])} without --family/--task; "
-        else:
-            close = close_models(pattern) if pattern else []
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-        if pretrained:
-            asked = (asked + ", " if asked else "") + "--pretrained"
-        raise NnzooError(
-            f"no model matches {asked}. Fix: {hint}run `nnzoo list-models` for the catalog"
-        )
-    cards = [get_card(n) for n in names]
-    if as_json:
-        click.echo(json.dumps([c.to_dict() for c in cards], indent=2))
-        return
-    from rich.table import Table
-
-    if pretrained:
-        from nnzoo.pretrained import licence_of
-
-        table = Table(title=f"nnzoo entries with published weights ({len(cards)} models)")
-        for col in ("name", "params", "KerasHub presets (model.init_from: keras_hub:...)"):
-            table.add_column(col, overflow="fold", justify="right" if col == "params" else "left")
-        table.add_column("licence", overflow="fold")
-        for c in cards:
-            table.add_row(
-                c.name, _count(c.num_params), "\n".join(c.presets), licence_of(c.family) or ""
-            )
-        _console().print(table)
-        return
-    table = Table(title=f"nnzoo catalog ({len(cards)} models)")
-    for col in ("name", "family", "tasks", "input", "params", "summary"):
-        table.add_column(col, overflow="fold", justify="right" if col == "params" else "left")
-    for c in cards:
-        tasks = "\n".join(c.tasks)
-        name = c.name + (" *" if c.presets else "")
-        table.add_row(name, c.family, tasks, c.input_kind, _count(c.num_params), c.summary)
-    _console().print(table)
-    if any(c.presets for c in cards):
-        _console().print("* has published weights: nnzoo list-models --pretrained")
-
-
-def _count(n: int) -> str:
-    """A parameter count for a table column: ``17``, ``17.2K``, ``11.7M``."""
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    return f"{n / 1_000:.1f}K" if n >= 1_000 else str(n)
-
-
-@cli.command("list-sources")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_sources_cmd(as_json: bool):
-    """List the data sources (offline ones need no download)."""
-    from nnzoo.data import get_source, list_sources
-
-    sources = [get_source(n) for n in list_sources()]
-    rows = [
-        {
-            "name": s.name,
-            "input_kind": s.input_kind,
-            "offline": s.offline,
-            "params": {k: v for k, v in s.parameters.items()},
-            "summary": s.summary,
-        }
-        for s in sources
-    ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
-        return
-    from rich.table import Table
-
-    table = Table(title="nnzoo data sources")
-    for col in ("name", "input", "offline", "params", "summary"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            r["name"],
-            r["input_kind"],
-            "yes" if r["offline"] else "download",
-            ", ".join(r["params"]),
-            r["summary"],
-        )
-    _console().print(table)
-
-
-@cli.command()
-@click.argument("name")
-@set_option("Override a hyperparameter, e.g. --set num_classes=10.", metavar="PARAM=VALUE")
-@click.option("--summary/--no-summary", default=True, help="Print the Keras summary.")
-def describe(name: str, overrides: tuple[str, ...], summary: bool):
-    """Card, defaults, parameter count, input shape and Keras summary of NAME."""
-    from nnzoo.cards import export_formats_line
-    from nnzoo.config.loader import parse_set
-    from nnzoo.registry import build_checked, get_card
-
-    card = get_card(name, key="NAME")
-    params = dict(parse_set(o) for o in overrides)
-    # Checked (names, values, rules, memory) before anything is printed or built.
-    model = build_checked(card, params, key="--set")
-    console = _console()
-    console.print(f"[bold]{card.name}[/bold] — {card.summary}")
-    console.print(f"family: {card.family}   task: {card.task}   input: {card.input_kind}")
-    if len(card.tasks) > 1:
-        console.print(f"tasks: {', '.join(card.tasks)} (choose with --set task=...)")
-    console.print(f"paper: {card.paper}")
-    if card.presets:
-        from nnzoo.pretrained import licence_of
-
-        console.print(
-            f"presets (KerasHub, licence {licence_of(card.family)}): {', '.join(card.presets)}"
-            f" — start from one with model.init_from: keras_hub:{card.presets[0]}"
-        )
-    console.print(f"export: {export_formats_line(card)}")
-    console.print(
-        f"num_params: {card.num_params:,} at the defaults (every weight, trainable or not)"
-    )
-    console.print("defaults:")
-    for k, v in {**card.defaults, **params}.items():
-        console.print(f"  {k}: {v}")
-    trainable = sum(int(_prod(w.shape)) for w in model.trainable_weights)
-    console.print(f"parameters: {model.count_params():,} ({trainable:,} trainable)")
-    shapes = [tuple(t.shape) for t in model.inputs]
-    console.print(f"input shape: {shapes[0] if len(shapes) == 1 else shapes}")
-    console.print(f"output shape: {tuple(model.output.shape)}")
-    if summary:
-        model.summary(print_fn=lambda line, **_: console.print(line, markup=False))
-
-
-def _prod(shape: Any) -> int:
-    out = 1
-    for d in shape:
-        out *= int(d)
-    return out
-
-
-@cli.command()
-@click.argument("name")
-@click.option("--data", "source", help="Data source (default: an offline one that fits).")
-@set_option(
-    "A data source parameter, e.g. --set data.params.path=my.csv.", metavar="data.params.K=V"
-)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file.")
-def init(name: str, source: str | None, overrides: tuple[str, ...], output: str | None):
-    """Print a complete, commented config for NAME that `nnzoo train` accepts as-is.
-
-    The config is checked as `nnzoo validate` checks one; a source that cannot feed NAME, or a
-    file source without its file (`--set data.params.path=...`), is refused.
-    """
-    from nnzoo.config.loader import parse_set
-    from nnzoo.run.templates import config_template
-
-    data_params = {}
-    for item in overrides:
-        key, value = parse_set(item)
-        if not key.startswith("data.params.") or key.count(".") != 2:
-            raise ConfigError(
-                f"init sets only data source parameters. Received: --set {item}",
-                key="--set",
-                fix="use --set data.params.NAME=VALUE here; edit the written file for the rest",
-            )
-        data_params[key.removeprefix("data.params.")] = value
-    text = config_template(name, source=source, data_params=data_params)
-    if output:
-        path = Path(output)
-        if path.exists():
-            raise NnzooError(
-                f"{path}: already exists; nothing was written. Fix: choose a new file name"
-            )
-        path.write_text(text)
-        click.echo(f"wrote {path}", err=True)
-    else:
-        click.echo(text, nl=False)
-
-
-@cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
-@set_option("Override any dotted key (a YAML value).")
-def validate(config: str, overrides: tuple[str, ...]):
-    """Check CONFIG (keys, types, model and data names) without building anything.
-
-    Also says which files CONFIG needs from the Keras cache (data sets, ImageNet weights),
-    their size and origin, and whether each is cached or will be downloaded (where to).
-    With --offline / NNZOO_OFFLINE=1, a file that is not cached is an error (exit 2).
-    """
-    from nnzoo.run.bind import check_downloads, load_config
-
-    cfg = load_config(config, overrides)
-    needs = check_downloads(cfg)
-    click.echo(f"{config}: ok ({cfg.model.name} on {cfg.data.source}, {cfg.train.epochs} epochs)")
-    for need in needs:
-        click.echo(f"  {need.report()}")
-
-
-# --------------------------------------------------------------------------- training
+from nnzoo._cli_options import import_keras_quietly
+from nnzoo.cli._common import console, runs_dir_option, set_option
+from nnzoo.cli._errors import fail, stop_stdout
+from nnzoo.errors import NnzooError
 
 
 def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -> dict[str, Any]:
     return {"train.epochs": epochs, "data.batch_size": batch_size, "seed": seed}
 
 
-@cli.command()
+@click.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @set_option()
 @click.option("--epochs", type=int, help="Shortcut for --set train.epochs=N.")
@@ -430,7 +41,16 @@ def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress and no run line: only the final summary."
 )
-def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, quiet):
+def train(
+    config: str | None,
+    overrides: tuple[str, ...],
+    epochs: int | None,
+    batch_size: int | None,
+    seed: int | None,
+    runs_dir: str,
+    resume_dir: str | None,
+    quiet: bool,
+) -> None:
     """Train the model of CONFIG and write a run directory.
 
     Flags override the file; --set overrides both. The run directory is printed first
@@ -447,13 +67,11 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
                 "--resume continues a run with its own config. Fix: drop CONFIG "
                 "and --set, or start a new run without --resume"
             )
-        from nnzoo.run.bind import check_downloads
-        from nnzoo.run.directory import check_run_dir, load_run_config, read_status
+        from nnzoo.run.directory import check_resume_downloads
         from nnzoo.training import resume
 
-        if read_status(check_run_dir(resume_dir)).get("state") != "finished":
-            check_downloads(load_run_config(resume_dir))  # before TensorFlow loads
-        _import_keras_quietly()
+        check_resume_downloads(resume_dir)  # offline and not cached: before TensorFlow loads
+        import_keras_quietly()
         result = _run_training(resume, resume_dir, quiet=quiet)
         if result.already_finished:
             click.echo(
@@ -473,7 +91,7 @@ def train(config, overrides, epochs, batch_size, seed, runs_dir, resume_dir, qui
         from nnzoo.run.bind import check_downloads
 
         check_downloads(cfg)  # offline and not cached: one line, before TensorFlow loads
-        _import_keras_quietly()
+        import_keras_quietly()
         from nnzoo.training import train as train_fn
 
         result = _run_training(train_fn, cfg, runs_dir=runs_dir, quiet=quiet)
@@ -510,24 +128,24 @@ def _print_result(result: Any) -> None:
     table.add_column("value", justify="right")
     for k, v in m["test"].items():
         table.add_row(k, f"{v:.4f}")
-    console = _console()
-    console.print(table)
+    out = console()
+    out.print(table)
     best = m.get("best", {})
-    console.print(
+    out.print(
         f"best epoch {best.get('epoch')} of {m['epochs']} by {m['monitor']['metric']} "
         f"({m['monitor']['mode']})   params {m['params']:,}   wall {m['wall_seconds']:.1f} s"
     )
-    console.print(f"run: {result.run_dir}")
+    out.print(f"run: {result.run_dir}")
     if "accuracy" in m["test"]:
         click.echo(f"test accuracy: {m['test']['accuracy']:.4f}")
 
 
-@cli.command()
+@click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--data", "source", help="Evaluate on this data source's test split instead.")
 @set_option("Parameters of --data (e.g. --set num_examples=500).", metavar="PARAM=VALUE")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool):
+def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool) -> None:
     """Metrics of RUN_DIR's best model on its test split (or on --data)."""
     from nnzoo.config.loader import parse_set
     from nnzoo.inference.evaluate import evaluate as evaluate_fn
@@ -541,7 +159,7 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
         click.echo(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
 
 
-@cli.command()
+@click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.argument("inputs", type=click.Path())
 @click.option(
@@ -558,7 +176,7 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     type=click.IntRange(1),
     help="Examples read and predicted at a time.",
 )
-def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int):
+def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int) -> None:
     """Class predictions of RUN_DIR's model for INPUTS, read and written in batches.
 
     RUN_DIR is a run directory, or a folder written by `nnzoo export` (SavedModel, ONNX or
@@ -599,14 +217,12 @@ def _echo_predictions(rows: Any) -> bool:
             click.echo(lines, nl=False)
         sys.stdout.flush()
     except BrokenPipeError:
-        # Python would report the broken pipe again when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        stop_stdout()
         return False
     return True
 
 
-@cli.command()
+@click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--prompt", default=None, help="Text to continue. Defaults to an empty prompt.")
 @click.option(
@@ -631,7 +247,16 @@ def _echo_predictions(rows: Any) -> bool:
 )
 @click.option("--top-k", type=click.IntRange(1), help="Sample from the k most likely tokens.")
 @click.option("--seed", type=int, help="Seed of the sampler.")
-def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature, top_k, seed):
+def generate(
+    run_dir: str,
+    prompt: str | None,
+    prompts_file: str | None,
+    output: str | None,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int | None,
+    seed: int | None,
+) -> None:
     """Sample text from a trained language model (e.g. gpt_nano).
 
     \b
@@ -639,7 +264,6 @@ def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature,
     nnzoo generate RUN_DIR --prompts prompts.txt  one batch; prints "### prompt N" then each
     nnzoo generate RUN_DIR --prompts prompts.txt --output out.jsonl
     """
-    from nnzoo.errors import NnzooError
     from nnzoo.inference.generate import generate_batch, read_prompts, write_generations
 
     if prompt is not None and prompts_file is not None:
@@ -666,7 +290,7 @@ def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature,
         click.echo(f"### prompt {i}\n{p}{t}")
 
 
-@cli.command("export")
+@click.command("export")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option(
     "--format",
@@ -688,7 +312,7 @@ def generate(run_dir, prompt, prompts_file, output, max_new_tokens, temperature,
     help="Run the artifact in its runtime and compare with model.keras.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing export folder.")
-def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: bool):
+def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: bool) -> None:
     """Export RUN_DIR's model to SavedModel, ONNX or LiteRT, verified against the original.
 
     The folder holds the artifact, data_spec.json (inputs by name, class names), the
@@ -708,12 +332,7 @@ def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: 
         click.echo("not verified (--no-verify)")
         return
     if report.get("max_abs_diff") is None:
-        click.echo(
-            f"nnzoo: error: {folder}/{report['artifact']} could not be verified: "
-            f"{report.get('error')}",
-            err=True,
-        )
-        sys.exit(1)
+        fail(f"{folder}/{report['artifact']} could not be verified: {report.get('error')}", 1)
     lat = report["latency_ms_per_example"]
     agreement = (
         f", top-1 agreement {report['top1_agreement']:.4f}" if "top1_agreement" in report else ""
@@ -725,19 +344,15 @@ def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: 
         f"{lat['export']:.3f} ms"
     )
     if not report["passed"]:
-        click.echo(
-            f"nnzoo: error: the export differs from model.keras by up to "
-            f"{report['max_abs_diff']:.3g} (tolerance {report['tolerance']:g}); the artifact is "
-            f"kept at {folder}/{report['artifact']}, marked failing in export_report.json",
-            err=True,
+        fail(
+            f"the export differs from model.keras by up to {report['max_abs_diff']:.3g} "
+            f"(tolerance {report['tolerance']:g}); the artifact is kept at "
+            f"{folder}/{report['artifact']}, marked failing in export_report.json",
+            1,
         )
-        sys.exit(1)
 
 
-# --------------------------------------------------------------------------- benchmark
-
-
-@cli.command()
+@click.command()
 @click.argument("target", metavar="NAME|CONFIG")
 @click.option("--batch-size", type=int, help="Examples per step (default: 32, or the config's).")
 @click.option("--mode", default="train", show_default=True, help="train or infer.")
@@ -752,8 +367,16 @@ def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: 
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Append a row here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def benchmark(
-    target, batch_size, mode, steps, warmup, sequence_length, overrides, csv_path, as_json
-):
+    target: str,
+    batch_size: int | None,
+    mode: str,
+    steps: int,
+    warmup: int,
+    sequence_length: int | None,
+    overrides: tuple[str, ...],
+    csv_path: str | None,
+    as_json: bool,
+) -> None:
     """Throughput of NAME (a catalog entry, on a data-free batch) or of CONFIG's model.
 
     Examples (and tokens) per second and milliseconds per step after --warmup steps, peak
@@ -802,21 +425,8 @@ def benchmark(
             if isinstance(value, int | float)
             else str(value),
         )
-    _console().print(table)
+    console().print(table)
 
 
-def _register_tune() -> None:
-    from nnzoo.cli.tuning import tune
-
-    cli.add_command(tune)
-
-
-_register_tune()
-
-
-def main() -> None:
-    cli(prog_name="nnzoo")
-
-
-if __name__ == "__main__":
-    main()
+#: The commands this module adds to the ``nnzoo`` group.
+COMMANDS = (train, evaluate, predict, generate, export_cmd, benchmark)

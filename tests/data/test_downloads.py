@@ -227,7 +227,7 @@ def test_offline_cifar_configs_fail_before_keras_loads(keras_home, online, monke
     def no_keras():
         raise AssertionError("Keras was imported before the download check")
 
-    monkeypatch.setattr(nnzoo.cli.runs, "_import_keras_quietly", no_keras)
+    monkeypatch.setattr(nnzoo.cli.runs, "import_keras_quietly", no_keras)
     args = ["--offline", "train", f"configs/{config}.yaml", "--runs-dir", str(keras_home / "r")]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
@@ -273,7 +273,7 @@ def test_offline_tune_and_resume_check_downloads_before_keras_loads(keras_home, 
     def no_keras():
         raise AssertionError("Keras was imported before the download check")
 
-    monkeypatch.setattr(nnzoo.cli.runs, "_import_keras_quietly", no_keras)
+    monkeypatch.setattr(nnzoo.cli.runs, "import_keras_quietly", no_keras)
     monkeypatch.setattr(nnzoo.cli.tuning, "import_keras_quietly", no_keras)
     expected = f"nnzoo: error: {cifar_line(keras_home, 'NNZOO_OFFLINE=1 is set')}\n"
     tune = ["tune", "configs/tune/cnn_shapes.yaml", "--set", "data.source=cifar10"]
