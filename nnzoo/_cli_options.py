@@ -1,33 +1,16 @@
-"""Click options shared by ``nnzoo`` commands (imports nothing heavy)."""
+"""Process-wide state of the CLI's ``--debug`` option, and the quiet Keras import that reads it.
+
+Below every layer, not in :mod:`nnzoo.cli`: library modules (:mod:`nnzoo.pretrained`) import
+Keras through :func:`import_keras_quietly` too. Imports nothing heavy.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-import click
-
 #: Process-wide CLI state: ``--debug`` (tracebacks and framework logs).
 STATE: dict[str, Any] = {"debug": False}
-
-
-def set_option(
-    help: str = "Override any dotted key, e.g. --set train.epochs=5 (repeatable).",
-    metavar: str = "KEY=VALUE",
-) -> Any:
-    """``--set KEY=VALUE`` (repeatable), collected in ``overrides``."""
-    return click.option("--set", "overrides", multiple=True, metavar=metavar, help=help)
-
-
-def runs_dir_option(help: str = "Where runs/<name>/<run-id>/ are written.") -> Any:
-    """``--runs-dir DIR``, default ``runs``."""
-    return click.option(
-        "--runs-dir",
-        default="runs",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help=help,
-    )
 
 
 def import_keras_quietly() -> None:

@@ -81,13 +81,13 @@ def test_a_read_only_runs_dir_is_one_line(tmp_path, monkeypatch):
 
 
 def test_an_unexpected_exception_is_an_internal_error_pointing_to_debug(tmp_path, monkeypatch):
-    from nnzoo.training import resolve
+    from nnzoo.run import bind
 
     def broken(config):
         raise KeyError("spec")
 
     monkeypatch.setattr("nnzoo.training.trainer.prepare", broken)
-    assert resolve.prepare is not broken
+    assert bind.prepare is not broken
     result = invoke(*TRAIN, "--runs-dir", str(tmp_path))
     assert result.exit_code == 1
     assert one_line(result) == (

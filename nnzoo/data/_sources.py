@@ -175,6 +175,17 @@ class Source:
             params[p.name] = None if p.default is inspect.Parameter.empty else p.default
         return params
 
+    def to_dict(self) -> dict[str, Any]:
+        """The source as ``nnzoo list-sources --json`` lists it: its parameters with their
+        defaults (``None``: required), and whether it reads without a download."""
+        return {
+            "name": self.name,
+            "input_kind": self.input_kind,
+            "offline": self.offline,
+            "params": self.parameters,
+            "summary": self.summary,
+        }
+
 
 _SOURCES: dict[str, Source] = {}
 _LOADED = False

@@ -24,7 +24,7 @@ from pydantic_core import to_jsonable_python
 
 from nnzoo.config import Config
 from nnzoo.errors import ConfigError, RunDirError
-from nnzoo.run.bind import load_config
+from nnzoo.run.bind import check_downloads, load_config
 
 #: The layout of a run directory this nnzoo writes and reads. A run without one was written
 #: before it was recorded: version 1. Version 2: feature scaling lives inside the model.
@@ -167,6 +167,14 @@ def load_run_config(run_dir: str | Path) -> Config:
             f"{CONFIG_FILE})"
         )
     return config
+
+
+def check_resume_downloads(run_dir: str | Path) -> None:
+    """Check that resuming ``run_dir`` finds what its config needs from the Keras cache, as
+    :func:`~nnzoo.run.bind.check_downloads` checks a new run's, before anything heavy is
+    imported. A finished run resumes to nothing, so it needs nothing."""
+    if read_status(check_run_dir(run_dir)).get("state") != "finished":
+        check_downloads(load_run_config(run_dir))
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:

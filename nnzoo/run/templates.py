@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from nnzoo.cards import DATA_FILLED, ModelCard, plain_value
 from nnzoo.data import get_source
-from nnzoo.errors import ConfigError
+from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.registry import get_card
 from nnzoo.run.bind import config_from_dict
 
@@ -65,6 +66,18 @@ def config_template(
             raise ConfigError(err.message, file=command, key=err.key, fix=fix) from None
         raise
     return text
+
+
+def write_config(path: str | Path, text: str) -> Path:
+    """Write the config ``text`` to the new file ``path``; an existing file is refused and
+    left as it is (``init`` never overwrites a config)."""
+    path = Path(path)
+    if path.exists():
+        raise NnzooError(
+            f"{path}: already exists; nothing was written. Fix: choose a new file name"
+        )
+    path.write_text(text)
+    return path
 
 
 def _template(card: ModelCard, source: str, data_params: dict[str, Any]) -> str:

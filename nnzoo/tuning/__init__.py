@@ -19,8 +19,9 @@ The modules, each importing only those above it:
   process;
 - ``_lifeline``, ``_workers``, ``_outputs``: a worker's start (it dies with its parent), worker
   processes (at most one per core); best.yaml, trials.csv and plots;
-- ``_tune``: ``tune()``;
-- ``cli``: the ``nnzoo tune`` command (public: ``nnzoo.cli`` adds it).
+- ``_tune``: ``tune()``.
+
+The ``nnzoo tune`` command is :mod:`nnzoo.cli.tuning`, over ``tune``.
 """
 
 from __future__ import annotations

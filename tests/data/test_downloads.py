@@ -222,12 +222,12 @@ def test_a_cached_file_is_used_offline_without_keras(put, no_network, monkeypatc
 
 @pytest.mark.parametrize("config", CIFAR_CONFIGS)
 def test_offline_cifar_configs_fail_before_keras_loads(keras_home, online, monkeypatch, config):
-    import nnzoo.cli
+    import nnzoo.cli.runs
 
     def no_keras():
         raise AssertionError("Keras was imported before the download check")
 
-    monkeypatch.setattr(nnzoo.cli, "_import_keras_quietly", no_keras)
+    monkeypatch.setattr(nnzoo.cli.runs, "import_keras_quietly", no_keras)
     args = ["--offline", "train", f"configs/{config}.yaml", "--runs-dir", str(keras_home / "r")]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
@@ -267,14 +267,14 @@ def test_offline_train_fails_without_importing_tensorflow(keras_home, online):
 def test_offline_tune_and_resume_check_downloads_before_keras_loads(keras_home, monkeypatch):
     import shutil
 
-    import nnzoo.cli
-    import nnzoo.tuning.cli
+    import nnzoo.cli.runs
+    import nnzoo.cli.tuning
 
     def no_keras():
         raise AssertionError("Keras was imported before the download check")
 
-    monkeypatch.setattr(nnzoo.cli, "_import_keras_quietly", no_keras)
-    monkeypatch.setattr(nnzoo.tuning.cli, "import_keras_quietly", no_keras)
+    monkeypatch.setattr(nnzoo.cli.runs, "import_keras_quietly", no_keras)
+    monkeypatch.setattr(nnzoo.cli.tuning, "import_keras_quietly", no_keras)
     expected = f"nnzoo: error: {cifar_line(keras_home, 'NNZOO_OFFLINE=1 is set')}\n"
     tune = ["tune", "configs/tune/cnn_shapes.yaml", "--set", "data.source=cifar10"]
     result = CliRunner().invoke(cli, [*tune, "--runs-dir", str(keras_home / "r")])

@@ -93,7 +93,7 @@ def test_no_function_imports_another_tuning_module():
 
 def test_the_cli_and_tune_result_load_without_a_framework():
     code = (
-        "import sys, nnzoo.tuning, nnzoo.tuning.cli\n"
+        "import sys, nnzoo.tuning, nnzoo.cli.tuning\n"
         "assert nnzoo.tuning.TuneResult.__name__ == 'TuneResult'\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )

@@ -128,10 +128,7 @@ def test_a_training_metric_is_refused(tiny_config):
 
 def _cli():
     from nnzoo.cli import cli
-    from nnzoo.tuning.cli import tune as tune_cmd
 
-    if "tune" not in cli.commands:
-        cli.add_command(tune_cmd)
     return cli
 
 

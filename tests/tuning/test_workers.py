@@ -38,7 +38,7 @@ def _journal_study(path: Path):
 
 def _tune_two_workers(runs: Path, *, trials: int, epochs: int, **popen) -> subprocess.Popen:
     """``nnzoo tune --workers 2`` in a process of its own (for the tests that kill one)."""
-    cmd = [sys.executable, "-c", "from nnzoo.tuning.cli import tune; tune()", str(TUNE_CONFIG)]
+    cmd = [sys.executable, "-c", "from nnzoo.cli.tuning import tune; tune()", str(TUNE_CONFIG)]
     cmd += ["--workers", "2", "--trials", str(trials), "--runs-dir", str(runs), "--quiet"]
     cmd += [*TINY, "--set", f"train.epochs={epochs}"]
     return subprocess.Popen(cmd, cwd=ROOT, **popen)

@@ -1,7 +1,8 @@
-"""The ``nnzoo tune`` command (registered on the ``nnzoo`` group by ``nnzoo.cli``).
+"""The tuning command: ``nnzoo tune``.
 
 Only click, the standard library and the lazy ``nnzoo.tuning`` package at import time: Optuna
-and Keras load inside the command, on the first use of ``tuning.tune``.
+and Keras load inside the command, on the first use of ``tuning.tune``, so ``nnzoo tune --help``
+imports neither.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import sys
 import click
 
 from nnzoo import tuning
-from nnzoo._cli_options import import_keras_quietly, runs_dir_option, set_option
+from nnzoo._cli_options import import_keras_quietly
+from nnzoo.cli._common import runs_dir_option, set_option
 
 
 @click.command("tune")
@@ -123,3 +125,7 @@ def tune(
     if result.best_config is not None:  # the one line that names it (stdout, also with -q)
         hint = "" if quiet else f"  (train it: nnzoo train {result.best_config})"
         click.echo(f"best config: {result.best_config}{hint}")
+
+
+#: The commands this module adds to the ``nnzoo`` group.
+COMMANDS = (tune,)

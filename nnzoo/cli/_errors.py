@@ -1,0 +1,92 @@
+"""Where an error becomes one line on stderr and an exit code (``--debug``: the traceback).
+
+The one boundary between the library and the user: :class:`~nnzoo.errors.NnzooError` (a
+mistake in the user's input) exits with its code (2), an error of the machine (a full disk, a
+read-only folder) with 1 and what to do, anything else is reported as a bug in nnzoo (1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+from collections.abc import Iterator
+from typing import NoReturn
+
+import click
+
+from nnzoo._cli_options import STATE
+from nnzoo.errors import NnzooError
+
+#: Errors of the machine rather than of the user's input (exit code 1), with what to do.
+_ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "free some space, or write elsewhere with --runs-dir / --output",
+    errno.EDQUOT: "free some space, or write elsewhere with --runs-dir / --output",
+    errno.EROFS: "write to a folder you can write to (--runs-dir / --output)",
+    errno.EACCES: "write to a folder you can write to (--runs-dir / --output)",
+    errno.EPERM: "write to a folder you can write to (--runs-dir / --output)",
+    errno.EMFILE: "raise the open-files limit (ulimit -n) and resume",
+    errno.ENOMEM: "use a smaller batch size or model",
+}
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Run a command, turning what it raises into one line and an exit code.
+
+    Click's own usage errors keep their line and code; Ctrl-C exits with 130; a reader that
+    closed our output (``nnzoo init mlp | head``) ends the command quietly with 1.
+    """
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # Click's own usage errors: its one line and exit code
+    except NnzooError as err:
+        if STATE["debug"]:
+            raise
+        fail(err.one_line(), err.exit_code)
+    except KeyboardInterrupt:
+        click.echo("nnzoo: interrupted (a run can continue with `nnzoo train --resume`)", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        stop_stdout()
+        sys.exit(1)
+    except OSError as err:
+        if STATE["debug"]:
+            raise
+        if err.errno not in _ENVIRONMENT_ERRORS:
+            raise _internal_error(err) from None
+        where = f"{err.filename}: " if err.filename else ""
+        fail(f"{where}{err.strerror}. Fix: {_ENVIRONMENT_ERRORS[err.errno]}", 1)
+    except Exception as err:
+        if STATE["debug"]:
+            raise
+        raise _internal_error(err) from None
+
+
+def fail(message: str, exit_code: int) -> NoReturn:
+    """End the command with ``nnzoo: error: MESSAGE`` on stderr and ``exit_code``."""
+    click.echo(f"nnzoo: error: {message}", err=True)
+    sys.exit(exit_code)
+
+
+def stop_stdout() -> None:
+    """Point stdout at /dev/null once its reader went away (a broken pipe).
+
+    Python would otherwise report the broken pipe again, with a traceback, when it flushes
+    stdout at exit; its documentation advises this instead.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _internal_error(err: BaseException) -> SystemExit:
+    """An exception nnzoo did not expect is a bug: say so in one line, point to --debug."""
+    text = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+    click.echo(
+        f"nnzoo: internal error: {text}. This is a bug in nnzoo: rerun with --debug for the "
+        "traceback and report it",
+        err=True,
+    )
+    return SystemExit(1)

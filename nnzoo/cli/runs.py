@@ -1,0 +1,438 @@
+"""The commands of a run: ``train``, ``evaluate``, ``predict``, ``generate``, ``export`` and
+``benchmark``.
+
+Each loads Keras only once it has checked what it can without it: ``train`` imports Keras after
+its config's downloads are checked (an offline CIFAR run fails at once); the others load it as
+the ``nnzoo`` group resolves them, before they run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nnzoo._cli_options import import_keras_quietly
+from nnzoo.cli._common import console, runs_dir_option, set_option
+from nnzoo.cli._errors import fail, stop_stdout
+from nnzoo.errors import NnzooError, ParameterError
+
+
+def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -> dict[str, Any]:
+    return {"train.epochs": epochs, "data.batch_size": batch_size, "seed": seed}
+
+
+@click.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@set_option()
+@click.option("--epochs", type=int, help="Shortcut for --set train.epochs=N.")
+@click.option("--batch-size", type=int, help="Shortcut for --set data.batch_size=N.")
+@click.option("--seed", type=int, help="Shortcut for --set seed=N.")
+@runs_dir_option()
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    help="Continue an interrupted run from its last completed epoch.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress and no run line: only the final summary."
+)
+def train(
+    config: str | None,
+    overrides: tuple[str, ...],
+    epochs: int | None,
+    batch_size: int | None,
+    seed: int | None,
+    runs_dir: str,
+    resume_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Train the model of CONFIG and write a run directory.
+
+    Flags override the file; --set overrides both. The run directory is printed first
+    (`run: runs/NAME/RUN-ID`); Ctrl-C stops the run, which `--resume` continues. On a terminal
+    each epoch shows a live bar (steps, time left, running loss and monitored metric,
+    examples/s); otherwise one line per epoch. A finished run keeps model.keras (the best
+    weights, no optimizer state) and drops its resume checkpoints.
+    """
+    from nnzoo.run.bind import load_config
+
+    if resume_dir:
+        if config or overrides:
+            raise NnzooError(
+                "--resume continues a run with its own config. Fix: drop CONFIG "
+                "and --set, or start a new run without --resume"
+            )
+        from nnzoo.run.directory import check_resume_downloads
+        from nnzoo.training import resume
+
+        check_resume_downloads(resume_dir)  # offline and not cached: before TensorFlow loads
+        import_keras_quietly()
+        result = _run_training(resume, resume_dir, quiet=quiet)
+        if result.already_finished:
+            click.echo(
+                f"{resume_dir}: this run already finished "
+                f"({result.metrics.get('epochs')} epochs); nothing to do. To train it longer, "
+                f"start a new run from it: nnzoo train {resume_dir}/config.yaml --set "
+                f"model.init_from={resume_dir} --set train.epochs=N"
+            )
+            return
+    else:
+        if not config:
+            raise NnzooError(
+                "missing CONFIG. Fix: `nnzoo train my.yaml` (see `nnzoo init`) "
+                "or `nnzoo train --resume RUN_DIR`"
+            )
+        cfg = load_config(config, overrides, flags=_train_flags(epochs, batch_size, seed))
+        from nnzoo.run.bind import check_downloads
+
+        check_downloads(cfg)  # offline and not cached: one line, before TensorFlow loads
+        import_keras_quietly()
+        from nnzoo.training import train as train_fn
+
+        result = _run_training(train_fn, cfg, runs_dir=runs_dir, quiet=quiet)
+    _print_result(result)
+
+
+def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
+    """Call ``train`` or ``resume``: the run directory is printed as soon as it exists (before
+    the first epoch), and Ctrl-C then says how to resume it (exit code 130)."""
+    started: list[Path] = []
+
+    def on_run_dir(path: Path) -> None:
+        started.append(path)
+        if not quiet:
+            click.echo(f"run: {path}")
+
+    try:
+        return fit(*args, quiet=quiet, on_run_dir=on_run_dir, **kwargs)
+    except KeyboardInterrupt:
+        if not started:
+            raise
+        click.echo(
+            f"nnzoo: interrupted — resume with: nnzoo train --resume {started[0]}", err=True
+        )
+        sys.exit(130)
+
+
+def _print_result(result: Any) -> None:
+    from rich.table import Table
+
+    m = result.metrics
+    table = Table(title="test metrics", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in m["test"].items():
+        table.add_row(k, f"{v:.4f}")
+    out = console()
+    out.print(table)
+    best = m.get("best", {})
+    out.print(
+        f"best epoch {best.get('epoch')} of {m['epochs']} by {m['monitor']['metric']} "
+        f"({m['monitor']['mode']})   params {m['params']:,}   wall {m['wall_seconds']:.1f} s"
+    )
+    out.print(f"run: {result.run_dir}")
+    if "accuracy" in m["test"]:
+        click.echo(f"test accuracy: {m['test']['accuracy']:.4f}")
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--data", "source", help="Evaluate on this data source's test split instead.")
+@set_option("Parameters of --data (e.g. --set num_examples=500).", metavar="PARAM=VALUE")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool) -> None:
+    """Metrics of RUN_DIR's best model on its test split (or on --data)."""
+    from nnzoo.config.loader import parse_set
+    from nnzoo.inference.evaluate import evaluate as evaluate_fn
+
+    params = dict(parse_set(o) for o in overrides)
+    metrics = evaluate_fn(run_dir, data=source, data_params=params)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2))
+        return
+    for k, v in metrics.items():
+        click.echo(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("inputs", type=click.Path())
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write predictions to a .csv or .json file (not in a run directory).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@click.option(
+    "--batch-size",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Examples read and predicted at a time.",
+)
+def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int) -> None:
+    """Class predictions of RUN_DIR's model for INPUTS, read and written in batches.
+
+    RUN_DIR is a run directory, or a folder written by `nnzoo export` (SavedModel, ONNX or
+    LiteRT: run with its own runtime, inputs read exactly as the run reads them).
+
+    INPUTS are raw, as the run's data was: a .csv in the training file's format (header,
+    delimiter; with the label column, predict also reports the accuracy), a .npy/.npz file
+    (one example per row), an image or a folder of images. Text models take a .txt file (one
+    text per line), a folder of .txt files (one text per file; class sub-folders give the
+    accuracy) or, for a run trained on a CSV text column, a .csv with that column (by its header
+    name). The model scales its inputs itself.
+    """
+    from nnzoo.inference.predict import iter_predictions
+    from nnzoo.inference.writers import check_output, write_predictions
+
+    target = check_output(Path(output), force=force) if output else None
+    stream = iter_predictions(run_dir, inputs, batch_size=batch_size)
+    if target is not None:
+        count = write_predictions(stream, target)
+        click.echo(f"wrote {count} predictions to {output}", err=True)
+    elif not _echo_predictions(stream):
+        return  # the reader went away (`nnzoo predict ... | head`): stop quietly
+    if stream.accuracy is not None:
+        click.echo(
+            f"accuracy: {stream.accuracy:.4f} ({stream.correct} of {stream.labelled} labelled "
+            "examples)",
+            err=True,
+        )
+
+
+def _echo_predictions(rows: Any) -> bool:
+    """Print ``input  class  probability`` lines, a batch at a time; ``False`` when stdout was
+    closed by its reader (a broken pipe), which ends the command quietly with exit code 0."""
+    from nnzoo.inference.writers import prediction_lines
+
+    try:
+        for lines in prediction_lines(rows):
+            click.echo(lines, nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stop_stdout()
+        return False
+    return True
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--prompt", default=None, help="Text to continue. Defaults to an empty prompt.")
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(dir_okay=True),
+    help="A UTF-8 file of prompts, one a line (blank lines skipped): all in one batch.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help='Also write {"prompt", "text"} JSON lines to this file (.jsonl).',
+)
+@click.option("--max-new-tokens", default=200, show_default=True, type=int)
+@click.option(
+    "--temperature",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="0 is greedy (deterministic).",
+)
+@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
+@click.option("--seed", type=int, help="Seed of the sampler.")
+def generate(
+    run_dir: str,
+    prompt: str | None,
+    prompts_file: str | None,
+    output: str | None,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int | None,
+    seed: int | None,
+) -> None:
+    """Sample text from a trained language model (e.g. gpt_nano).
+
+    \b
+    nnzoo generate RUN_DIR --prompt "def "        prints the prompt and its continuation
+    nnzoo generate RUN_DIR --prompts prompts.txt  one batch; prints "### prompt N" then each
+    nnzoo generate RUN_DIR --prompts prompts.txt --output out.jsonl
+    """
+    from nnzoo.inference.generate import generate_batch, read_prompts, write_generations
+
+    if prompt is not None and prompts_file is not None:
+        raise NnzooError(
+            "--prompt and --prompts cannot be used together. Fix: give one prompt with "
+            "--prompt, or a file of prompts with --prompts"
+        )
+    try:
+        prompts = read_prompts(prompts_file) if prompts_file is not None else [prompt or ""]
+    except NnzooError as err:  # the library names the file; the user gave it as --prompts
+        raise NnzooError(f"--prompts {err}") from None
+    try:
+        texts = generate_batch(
+            run_dir,
+            prompts,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            seed=seed,
+        )
+    except ParameterError as err:  # the library names its parameter; the user gave a flag
+        raise NnzooError(err.named("--" + err.parameter.replace("_", "-"))) from None
+    if output:
+        rows = [{"prompt": p, "text": t} for p, t in zip(prompts, texts)]
+        write_generations(rows, output)
+    if prompts_file is None:
+        click.echo(prompts[0] + texts[0])
+        return
+    for i, (p, t) in enumerate(zip(prompts, texts), start=1):
+        click.echo(f"### prompt {i}\n{p}{t}")
+
+
+@click.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["saved_model", "onnx", "litert"]),
+    help="SavedModel (TF Serving), ONNX (ONNX Runtime) or LiteRT (builtin operators only).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False),
+    help="The export folder. Defaults to RUN_DIR/export/FORMAT.",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Run the artifact in its runtime and compare with model.keras.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing export folder.")
+def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: bool) -> None:
+    """Export RUN_DIR's model to SavedModel, ONNX or LiteRT, verified against the original.
+
+    The folder holds the artifact, data_spec.json (inputs by name, class names), the
+    tokenizer of a text run, model.md and export_report.json. Unless --no-verify, a separate
+    process that imports neither nnzoo nor Keras runs the artifact with its own runtime on the
+    run's test examples (or inputs made from its input spec), at batch sizes and sequence
+    lengths the run never trained on; outputs further than 1e-4 from model.keras's end with
+    exit code 1 (the artifact is kept, its report says it failed). Float32 only: quantisation
+    is out of scope for now.
+    """
+    from nnzoo.inference.export import export_run
+
+    report = export_run(run_dir, fmt, output=output, verify=verify, force=force)
+    folder = report["folder"]
+    click.echo(f"exported to {folder} ({report['size_bytes']:,} bytes)")
+    if not report["verified"]:
+        click.echo("not verified (--no-verify)")
+        return
+    if report.get("max_abs_diff") is None:
+        fail(f"{folder}/{report['artifact']} could not be verified: {report.get('error')}", 1)
+    lat = report["latency_ms_per_example"]
+    agreement = (
+        f", top-1 agreement {report['top1_agreement']:.4f}" if "top1_agreement" in report else ""
+    )
+    click.echo(
+        f"max |difference| {report['max_abs_diff']:.3g} (tolerance {report['tolerance']:g}) on "
+        f"{report['examples']} examples from the {report['inputs_from']}{agreement}; latency "
+        f"per example: keras {lat['keras']:.3f} ms, {report['runtime']['name']} "
+        f"{lat['export']:.3f} ms"
+    )
+    if not report["passed"]:
+        fail(
+            f"the export differs from model.keras by up to {report['max_abs_diff']:.3g} "
+            f"(tolerance {report['tolerance']:g}); the artifact is kept at "
+            f"{folder}/{report['artifact']}, marked failing in export_report.json",
+            1,
+        )
+
+
+@click.command()
+@click.argument("target", metavar="NAME|CONFIG")
+@click.option("--batch-size", type=int, help="Examples per step (default: 32, or the config's).")
+@click.option("--mode", default="train", show_default=True, help="train or infer.")
+@click.option("--steps", default=20, show_default=True, type=int, help="Timed steps.")
+@click.option("--warmup", default=5, show_default=True, type=int, help="Untimed steps first.")
+@click.option(
+    "--sequence-length",
+    type=int,
+    help="Tokens per example for token models (default: min(128, max_sequence_length)).",
+)
+@set_option("Override a hyperparameter of NAME, or a dotted key of CONFIG (repeatable).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Append a row here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def benchmark(
+    target: str,
+    batch_size: int | None,
+    mode: str,
+    steps: int,
+    warmup: int,
+    sequence_length: int | None,
+    overrides: tuple[str, ...],
+    csv_path: str | None,
+    as_json: bool,
+) -> None:
+    """Throughput of NAME (a catalog entry, on a data-free batch) or of CONFIG's model.
+
+    Examples (and tokens) per second and milliseconds per step after --warmup steps, peak
+    memory and parameter count. Choose the backend with `nnzoo --backend jax benchmark ...`.
+    """
+    from nnzoo import benchmark as bench
+
+    if target.endswith((".yaml", ".yml")) or Path(target).is_file():
+        if sequence_length is not None:
+            raise NnzooError(
+                "--sequence-length applies to a catalog NAME. Fix: set the config's "
+                "sequence length with --set, or drop --sequence-length"
+            )
+        result = bench.benchmark_config(
+            target, overrides, mode=mode, batch_size=batch_size, steps=steps, warmup=warmup
+        )
+    else:
+        from nnzoo.config.loader import parse_set
+
+        result = bench.benchmark_model(
+            target,
+            mode=mode,
+            batch_size=batch_size,
+            steps=steps,
+            warmup=warmup,
+            params=dict(parse_set(o) for o in overrides),
+            sequence_length=sequence_length,
+        )
+    if csv_path:
+        bench.append_csv(csv_path, result)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    from rich.table import Table
+
+    row = result.to_dict()
+    table = Table(title=f"nnzoo benchmark: {result.model} ({result.mode}, {result.backend})")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    for key, value in row.items():
+        table.add_row(
+            key,
+            ""
+            if value is None
+            else f"{value:,}"
+            if isinstance(value, int | float)
+            else str(value),
+        )
+    console().print(table)
+
+
+#: The commands this module adds to the ``nnzoo`` group.
+COMMANDS = (train, evaluate, predict, generate, export_cmd, benchmark)
