@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from nnzoo import _offline
+from nnzoo._atomic import replace_file
 from nnzoo.errors import DataNotAvailableError
 
 __all__ = [
@@ -209,10 +210,11 @@ class Need:
 
 def download(remote: RemoteFile, what: str = "") -> Path:
     """Download ``remote`` into the Keras cache with ``keras.utils.get_file`` (its progress
-    bar, its hash check) and return its path. It is written as ``<fname>.part`` and renamed
-    into place once verified, so an interrupted download never leaves a torn file under the
-    real name. Says what, how big and where first; sockets time out after
-    :data:`nnzoo._offline.CONNECT_TIMEOUT_S` without progress."""
+    bar, its hash check) and return its path. It is written as ``<fname>.part`` and moved
+    into place durably once verified (:func:`nnzoo._atomic.replace_file`), so an interrupted
+    download (or a power cut) never leaves a torn file under the real name. Says what, how
+    big and where first; sockets time out after :data:`nnzoo._offline.CONNECT_TIMEOUT_S`
+    without progress."""
     import keras
 
     target = remote.folder / remote.fname
@@ -236,7 +238,7 @@ def download(remote: RemoteFile, what: str = "") -> Path:
             force_download=True,  # a .part file is never a finished download
         )
     final = Path(part).with_name(remote.fname)
-    os.replace(part, final)
+    replace_file(part, final)
     return final
 
 

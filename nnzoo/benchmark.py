@@ -19,12 +19,12 @@ import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from nnzoo._atomic import write_text
 from nnzoo.errors import ConfigError, NnzooError
 
 MODES = ("train", "infer")
@@ -427,11 +427,12 @@ def _device_memory(backend: str) -> tuple[str, float | None]:
 def append_csv(path: str | Path, result: BenchmarkResult) -> None:
     """Append ``result`` as a row of ``path`` (a header first when the file is new).
 
-    The whole file is rewritten to a temporary file beside it and renamed over it, so a reader
-    never sees half a row. A file whose header is not :data:`FIELDS` is refused.
+    The whole file is rewritten to a temporary file beside it and moved over it durably
+    (:func:`nnzoo._atomic.write_text`), so a reader never sees half a row. A file whose header
+    is not :data:`FIELDS` is refused.
     """
     path = Path(path)
-    old = path.read_text() if path.exists() else ""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
     header = ",".join(FIELDS)
     if old and old.splitlines()[0] != header:
         raise NnzooError(
@@ -445,14 +446,7 @@ def append_csv(path: str | Path, result: BenchmarkResult) -> None:
     writer.writerow({k: "" if v is None else v for k, v in result.to_dict().items()})
     if old and not old.endswith("\n"):
         old += "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(old + out.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, old + out.getvalue())
 
 
 def machine_description() -> str:

@@ -25,6 +25,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from nnzoo._atomic import write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: (config, extra --set overrides). The shipped configs as they are, offline.
@@ -137,9 +139,7 @@ def main() -> int:
     text = write_table(results, time.perf_counter() - started)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, out)
+    write_text(out, text)
     print(f"wrote {out}")
     weak = [r["config"] for r in results if "error" in r or r["times_chance"] < 2.0]
     if weak:

@@ -32,7 +32,7 @@ PACKAGE = Path(nnzoo.__file__).parent
 #: Layers, lowest first. A module may import (at module level) only from its own layer or a
 #: lower one. Patterns are matched in order; the first match wins.
 LAYERS: list[tuple[str, ...]] = [
-    ("nnzoo.errors", "nnzoo._offline", "nnzoo._cache", "nnzoo._cli_options"),
+    ("nnzoo.errors", "nnzoo._atomic", "nnzoo._offline", "nnzoo._cache", "nnzoo._cli_options"),
     ("nnzoo.inference._runner",),  # a script: the standard library, NumPy and a runtime only
     ("nnzoo.config", "nnzoo.config.*"),
     ("nnzoo.cards",),

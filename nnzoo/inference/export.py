@@ -15,22 +15,22 @@ The export folder (``RUN_DIR/export/<format>/`` unless ``output`` is given)::
     model.md             what the model is, how it was trained and how the export compared
     export_report.json   the comparison: max_abs_diff, top-1 agreement, sizes, latencies
 
-It is written in a temporary folder beside the target and renamed into place, so a folder
-that exists is always complete.
+It is written in a temporary folder beside the target, flushed to the disk and renamed into
+place (:func:`nnzoo._atomic.atomic_dir`), so a folder that exists is always complete, even
+after a power cut.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nnzoo._atomic import atomic_dir
 from nnzoo.cards import export_refusal
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.inference.model_card import model_card
@@ -117,14 +117,8 @@ def export_run(
         )
 
     run = load_run(run_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
+    with atomic_dir(target) as work:
         report = _export_into(run, fmt, work, verify=verify)
-        _replace(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     report["folder"] = str(target)
     return report
 
@@ -136,17 +130,6 @@ def _refuse_format(model_name: str, fmt: str) -> None:
     why = export_refusal(get_card(model_name), fmt)
     if why:
         raise ConfigError(why)
-
-
-def _replace(work: Path, target: Path) -> None:
-    """Rename the finished folder into place (an existing one, with ``force``, goes after)."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(work, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- writing

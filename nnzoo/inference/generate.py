@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nnzoo._atomic import atomic_open
 from nnzoo.errors import NnzooError
 from nnzoo.inference.load import load_run
 from nnzoo.run.directory import require_file
@@ -125,15 +126,7 @@ def read_prompts(path: str | Path) -> list[str]:
 
 def write_generations(rows: list[dict[str, str]], path: str | Path) -> None:
     """Write ``{"prompt", "text"}`` rows as JSON lines, atomically (a temporary file beside
-    ``path``, renamed into place when complete)."""
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    ``path``, moved into place durably when complete; see :func:`nnzoo._atomic.atomic_open`)."""
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")

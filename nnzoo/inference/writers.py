@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from nnzoo._atomic import atomic_open
 from nnzoo.inference.readers import InputError
 
 __all__ = ["check_output", "prediction_lines", "write_predictions"]
@@ -46,37 +46,32 @@ def check_output(path: Path, *, force: bool = False) -> Path:
 
 def write_predictions(rows: Iterable[dict[str, Any]], path: Path) -> int:
     """Write ``rows`` (as :func:`~nnzoo.inference.predict.iter_predictions` yields them) to a
-    ``.csv`` or ``.json`` file as they come, atomically: a temporary file beside it, renamed
-    into place when every row is written (a failure leaves the old file, or none). Returns the
-    count.
+    ``.csv`` or ``.json`` file as they come, atomically: a temporary file beside it, moved
+    into place durably when every row is written (a failure leaves the old file, or none; see
+    :func:`nnzoo._atomic.atomic_open`). Returns the count.
 
     Given the :class:`~nnzoo.inference.predict.PredictionStream` itself, the file is written a
     batch at a time from its arrays (the same bytes, without a Python object per row).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            batches = getattr(rows, "batches", None)
-            if path.suffix == ".json":
-                # A stream's batches a list of rows at a time; other rows one by one.
-                chunks = (
-                    map(_json_rows, batches())
-                    if batches is not None
-                    else ([json.dumps(row)] for row in rows)
-                )
-                count = _write_json_chunks(chunks, f)
-            elif batches is not None:
-                count = _write_csv_batches(batches(), f)
-            else:
-                write = _csv_writer(f)
-                for row in rows:
-                    write(row)
-                    count += 1
-                write(None)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "w", newline="", encoding="utf-8") as f:
+        batches = getattr(rows, "batches", None)
+        if path.suffix == ".json":
+            # A stream's batches a list of rows at a time; other rows one by one.
+            chunks = (
+                map(_json_rows, batches())
+                if batches is not None
+                else ([json.dumps(row)] for row in rows)
+            )
+            count = _write_json_chunks(chunks, f)
+        elif batches is not None:
+            count = _write_csv_batches(batches(), f)
+        else:
+            write = _csv_writer(f)
+            for row in rows:
+                write(row)
+                count += 1
+            write(None)
     return count
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nnzoo._atomic import write_text
 from nnzoo._cache import Need, needs_of
 from nnzoo.cards import DATA_FILLED, ModelCard
 from nnzoo.config import Config, parse_config, read_config
@@ -306,9 +307,7 @@ def _tokenizer_file(handle: str, tokenizer: Any) -> str:
         atexit.register(shutil.rmtree, folder, True)
     path = Path(folder) / (hashlib.sha1(handle.encode()).hexdigest()[:16] + ".tokenizer.json")
     if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_text(tokenizer.to_json(), encoding="utf-8")
-        tmp.replace(path)
+        write_text(path, tokenizer.to_json())
     return str(path)
 
 

@@ -22,6 +22,13 @@ from typing import Any, get_origin
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from nnzoo._atomic import atomic_open
+
+# The run's files are written by nnzoo._atomic; these names stay for the trainer, which writes
+# through this module (and tests patch them here).
+from nnzoo._atomic import atomic_path as atomic_path
+from nnzoo._atomic import write_json as write_json_atomic
+from nnzoo._atomic import write_text as write_text_atomic  # noqa: F401
 from nnzoo.config import Config
 from nnzoo.errors import ConfigError, RunDirError
 from nnzoo.run.bind import check_downloads, load_config
@@ -48,31 +55,6 @@ FINGERPRINT_FILE = f"{CHECKPOINTS}/fingerprint.json"
 RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every_seconds")
 
 log = logging.getLogger(__name__)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so that a reader (or a kill -9) never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically (see :func:`write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(data, indent=2))
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary name beside ``path`` for a writer to write to, renamed to ``path`` when the
-    block ends without error: a kill leaves the old file (or none), never half of one. The name
-    keeps the suffix (``.tmp-best.weights.h5``), which Keras's savers check."""
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.unlink(missing_ok=True)  # a torn one a killed process left
-    yield tmp
-    os.replace(tmp, path)
 
 
 def new_run_dir(runs_dir: str | Path, name: str) -> Path:
@@ -218,7 +200,7 @@ def truncate_history(run_dir: Path, epochs: int, last_row: dict[str, Any] | None
     if last_row is not None and (not body or int(body[-1][0]) < epochs):
         values = {"epoch": epochs, **last_row}
         body.append([str(values.get(k, "")) for k in header])
-    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+    with atomic_open(path, newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(body)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,16 @@ from typing import Any
 import keras
 import numpy as np
 
+from nnzoo._atomic import (
+    atomic_path,
+    remove_temporaries,
+    replace_file,
+    temporary_path,
+    write_json,
+)
 from nnzoo.config import Config
 from nnzoo.data.pipeline import seed_generator_states
-from nnzoo.run.directory import CHECKPOINTS, HISTORY_FILE, atomic_path, write_json_atomic
+from nnzoo.run.directory import CHECKPOINTS, HISTORY_FILE
 from nnzoo.run.saving import load_weights, save_weights
 from nnzoo.training.optimizers import learning_rate_at
 
@@ -90,8 +96,9 @@ def build_callbacks(
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras's ModelCheckpoint, writing to a temporary file that is then renamed into place,
-    so that a kill while it writes never leaves a torn checkpoint (the last good one stays).
+    """Keras's ModelCheckpoint, writing to a temporary file that is then moved into place
+    (:func:`nnzoo._atomic.replace_file`), so that a kill or a power cut while it writes never
+    leaves a torn checkpoint (the last good one stays).
 
     With ``save_weights_only`` it saves the layers' weights without the optimizer state
     (which Keras's ``save_weights`` includes): the best weights are for inference.
@@ -99,10 +106,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def __init__(self, filepath: str, **kwargs: Any) -> None:
         self.final_path = Path(filepath)
-        # Keras checks the suffix: the temporary name must also end in .weights.h5 / .keras.
-        suffix = ".weights.h5" if filepath.endswith(".weights.h5") else self.final_path.suffix
-        tmp = self.final_path.with_name(f".tmp-{self.final_path.name[: -len(suffix)]}{suffix}")
-        super().__init__(str(tmp), **kwargs)
+        # The temporary name keeps the suffix (.weights.h5 / .keras), which Keras checks.
+        super().__init__(str(temporary_path(self.final_path)), **kwargs)
 
     def set_model(self, model: keras.Model) -> None:
         # Saves go through a view of the model's layers (the same variables) without the
@@ -111,10 +116,10 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         tmp = Path(self.filepath)
-        tmp.unlink(missing_ok=True)  # a torn one a killed process left must not be renamed
+        tmp.unlink(missing_ok=True)  # a torn one a failed save left must not be renamed
         super().on_epoch_end(epoch, logs)
         if tmp.exists():  # saved: this epoch improved
-            os.replace(tmp, self.final_path)
+            replace_file(tmp, self.final_path)
 
 
 class _WeightsOnly:
@@ -192,7 +197,9 @@ class ResumeState(keras.callbacks.Callback):
         self._early_stopping_saved = int(es["best_epoch"]) if es else -1
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        # Runs after EarlyStopping / ModelCheckpoint have reset themselves.
+        # Runs after EarlyStopping / ModelCheckpoint have reset themselves. The run is locked:
+        # temporary files here are torn ones a killed process left.
+        remove_temporaries(self.directory)
         state = self.restore
         if not state:
             return
@@ -256,7 +263,7 @@ class ResumeState(keras.callbacks.Callback):
                 for v in seed_generator_states(self.model)
             ],
         }
-        write_json_atomic(self.directory / STATE_FILE, state)
+        write_json(self.directory / STATE_FILE, state)
         for old in self.directory.glob("last-*.keras"):
             if old.name != name:
                 old.unlink(missing_ok=True)
@@ -305,9 +312,9 @@ def remove_resume_state(directory: Path) -> None:
     first, so a kill halfway leaves no state pointing at a deleted checkpoint."""
     directory = Path(directory)
     (directory / STATE_FILE).unlink(missing_ok=True)
+    remove_temporaries(directory)
     for path in [
         *directory.glob("last-*.keras"),
-        *directory.glob(".tmp-*"),
         directory / EARLY_STOPPING_WEIGHTS,
         directory / BEST_WEIGHTS,
     ]:

@@ -282,8 +282,8 @@ def test_resume_restores_early_stopping_best_weights(tmp_path):
 
 
 def test_a_torn_temporary_checkpoint_is_never_renamed_into_place(tmp_path):
-    """A kill while the best checkpoint was written leaves a torn temporary file; an epoch
-    that does not improve must not rename it over the good checkpoint."""
+    """A save that failed halfway leaves a torn file under the checkpoint's temporary name; an
+    epoch that does not improve must not rename it over the good checkpoint."""
     from nnzoo.training.callbacks import AtomicModelCheckpoint
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -295,7 +295,8 @@ def test_a_torn_temporary_checkpoint_is_never_renamed_into_place(tmp_path):
     checkpoint.on_train_begin()
     checkpoint.on_epoch_end(0, {"loss": 1.0})
     good = best.read_bytes()
-    (tmp_path / ".tmp-best.weights.h5").write_bytes(good[: len(good) // 2])
+    with open(checkpoint.filepath, "wb") as torn:  # a save that failed halfway
+        torn.write(good[: len(good) // 2])
     checkpoint.on_epoch_end(1, {"loss": 2.0})  # no improvement: nothing is saved
     assert best.read_bytes() == good
 
