@@ -388,7 +388,7 @@ class NoTensorFlow:
             raise ImportError("TensorFlow is not installed (blocked by the test)")
 sys.meta_path.insert(0, NoTensorFlow())
 import nnzoo
-from nnzoo.config import load_config
+from nnzoo.run.bind import load_config
 folder, tokenizer, runs, new = sys.argv[1:]
 config = load_config("configs/text_folder_lstm.yaml", [
     f"data.params={{path: {folder}, tokenizer: {tokenizer}, sequence_length: 16}}",
