@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from nnzoo.errors import ConfigError
-from nnzoo.run.bind import load_config
 from nnzoo.run import bind
+from nnzoo.run.bind import load_config
 from nnzoo.tuning import tune
 from nnzoo.tuning._study import Objective, best_trial, data_key, leads
 
