@@ -143,7 +143,7 @@ CHILD = textwrap.dedent(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, sys.argv[1])
     import optuna
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
     from nnzoo.tuning import tune
     config_file, pruner, trials, epochs, runs = sys.argv[2:7]
     overrides = [f"tune.pruner={pruner}", f"train.epochs={epochs}"]

@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     import json, sys
     from nnzoo.training.distribute import split_cpu
     split_cpu(2)
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
     from nnzoo.training import train
     cfg = load_config("configs/quickstart.yaml", sys.argv[2:])
     result = train(cfg, runs_dir=sys.argv[1], quiet=True)
@@ -64,7 +64,7 @@ def free_port():
 WORKER = textwrap.dedent(
     """
     import json, sys
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
     from nnzoo.training import train
     cfg = load_config("configs/quickstart.yaml", sys.argv[2:])
     result = train(cfg, runs_dir=sys.argv[1], quiet=True)

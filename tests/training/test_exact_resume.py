@@ -33,7 +33,7 @@ KILL_SCRIPT = textwrap.dedent(
 
     import keras
 
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
     from nnzoo.training import resume, train
 
     where, kill, overrides = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])

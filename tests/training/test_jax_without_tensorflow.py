@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
             if name == "tensorflow" or name.startswith("tensorflow."):
                 raise ImportError("TensorFlow is not installed (blocked by the test)")
     sys.meta_path.insert(0, NoTensorFlow())
-    from nnzoo.config import load_config
+    from nnzoo.run.bind import load_config
     from nnzoo.training import train
     cfg = load_config("configs/quickstart.yaml",
                       ["train.epochs=12", "model.params.hidden_units=[64]"])

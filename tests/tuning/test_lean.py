@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from nnzoo.errors import ConfigError
+from nnzoo.run import bind
 from nnzoo.run.bind import load_config
-from nnzoo.training import resolve
 from nnzoo.tuning import tune
 from nnzoo.tuning._study import Objective, best_trial, data_key, leads
 
@@ -22,12 +22,12 @@ def _trial_dirs(tmp_path):
 
 
 def _counting(monkeypatch, target):
-    """Count the calls of ``resolve.prepare`` made through ``target`` (a module path)."""
+    """Count the calls of ``bind.prepare`` made through ``target`` (a module path)."""
     calls = []
 
     def counted(config):
         calls.append(config)
-        return resolve.prepare(config)
+        return bind.prepare(config)
 
     monkeypatch.setattr(f"{target}.prepare", counted)
     return calls
