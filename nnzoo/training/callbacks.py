@@ -1,6 +1,6 @@
 """The callbacks of a run: Keras's own (EarlyStopping, ModelCheckpoint, CSVLogger,
 TerminateOnNaN, TensorBoard) as the config asks, plus the learning-rate log and the resume
-state nnzoo adds.
+state nnzoo adds, and the in-memory best weights of a lean tuning trial.
 
 What they leave in ``checkpoints/``: while a run can be resumed, the best weights (weights
 only), one rolling ``last-N.keras`` with the optimizer state, ``state.json`` and early
@@ -153,6 +153,41 @@ class LearningRateLogger(keras.callbacks.Callback):
             return
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         logs["learning_rate"] = learning_rate_at(self.model.optimizer, step)
+
+
+class BestWeightsInMemory(keras.callbacks.Callback):
+    """Keeps a copy of the weights of the best epoch by ``train.monitor``, in memory, as the
+    best checkpoint keeps them on disk (a lean tuning trial writes no checkpoints).
+
+    Args:
+        config: the run's config: its ``train.monitor`` and ``train.callbacks.checkpoint``.
+    """
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.metric = config.train.monitor.metric
+        self.better = np.greater if config.train.monitor.resolved_mode == "max" else np.less
+        self.checkpoint = bool(config.train.callbacks.checkpoint)
+        self.best: float | None = None
+        self.weights: list[Any] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get(self.metric)
+        if value is None or not math.isfinite(float(value)):
+            return
+        if self.best is None or self.better(float(value), self.best):
+            self.best = float(value)
+            self.weights = self.model.get_weights()
+
+    def restore(self, model: keras.Model) -> None:
+        """Load the best epoch's weights into ``model`` (as the best checkpoint's would be:
+        only with ``train.callbacks.checkpoint``, and only once an epoch had a finite value).
+
+        Args:
+            model: the trained model.
+        """
+        if self.weights is not None and self.checkpoint:
+            model.set_weights(self.weights)
 
 
 class ResumeState(keras.callbacks.Callback):

@@ -2,8 +2,39 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+from nnzoo.run import directory as files
+
+
+def write_curves(
+    run_dir: str | Path,
+    rows: list[dict[str, Any]] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Draw a finished run's ``curves.png``, atomically.
+
+    Args:
+        run_dir: the run directory.
+        rows: its history. Defaults to ``None``: read from ``history.csv``.
+        metrics: its metrics (the best epoch and the monitored metric are marked). Defaults
+            to ``None``: read from ``metrics.json``.
+
+    Returns:
+        The path of ``curves.png``.
+    """
+    run_dir = Path(run_dir)
+    if metrics is None:
+        metrics = json.loads((run_dir / files.METRICS_FILE).read_text())
+    if rows is None:
+        rows = files.read_history(run_dir)
+    path = run_dir / "curves.png"
+    with files.atomic_path(path) as tmp:
+        best, monitor = metrics["best"]["epoch"], metrics["monitor"]["metric"]
+        plot_history(rows, tmp, best=best, monitor=monitor)
+    return path
 
 
 def plot_history(

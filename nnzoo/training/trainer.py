@@ -1,20 +1,24 @@
-"""The trainer: config -> resolve -> build -> fit -> a self-contained run directory.
+"""The trainer: config -> bind -> build -> fit -> a self-contained run directory.
 
 Each step has its own module: :mod:`~nnzoo.run.bind` binds the data to the model,
 :mod:`~nnzoo.training.compile` compiles it, :mod:`~nnzoo.training.callbacks` builds the
-callbacks and :mod:`~nnzoo.run.directory` owns the files. This module runs them in order.
+callbacks and :mod:`~nnzoo.run.directory` owns the files. This module runs them in order
+(:func:`_fit`: prepare, open the run, build, fit, finish) for its three entries: :func:`train`
+and :func:`resume` for a user, :func:`train_trial` for a tuning trial.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -28,7 +32,11 @@ from nnzoo.run import directory as files
 from nnzoo.run.bind import effective_task, fill_model_params, prepare, source_params
 from nnzoo.training.distribute import is_chief
 from nnzoo.training.history import best_epoch
-from nnzoo.training.warm import ModelPool
+from nnzoo.training.plots import write_curves
+from nnzoo.training.trial import TrialModels, TrialOptions
+
+if TYPE_CHECKING:
+    from nnzoo.training.callbacks import BestWeightsInMemory
 
 
 class TrainingDivergedError(NnzooError):
@@ -54,27 +62,14 @@ class RunResult:
     def write_artifacts(self, *, curves: bool = True) -> None:
         """Write what a ``lean`` run skipped: ``model.keras`` (the best epoch's weights), the
         test split's metrics (into ``metrics.json`` and :attr:`metrics`) and ``curves.png``
-        (unless ``curves=False``: :func:`write_curves` draws it later from the run's files).
+        (unless ``curves=False``: :func:`~nnzoo.training.plots.write_curves` draws it later
+        from the run's files).
 
         Does nothing for a full run, or when called again.
         """
         if self._write_artifacts is not None:
             self._write_artifacts(curves)
             self._write_artifacts = None
-
-
-def write_curves(run_dir: str | Path) -> Path:
-    """Draw a finished run's ``curves.png`` from its ``history.csv`` and ``metrics.json``."""
-    from nnzoo.training.plots import plot_history
-
-    run_dir = Path(run_dir)
-    metrics = json.loads((run_dir / files.METRICS_FILE).read_text())
-    rows = files.read_history(run_dir)
-    path = run_dir / "curves.png"
-    with files.atomic_path(path) as tmp:
-        best, monitor = metrics["best"]["epoch"], metrics["monitor"]["metric"]
-        plot_history(rows, tmp, best=best, monitor=monitor)
-    return path
 
 
 def train(
@@ -85,9 +80,6 @@ def train(
     callbacks: Iterable[Any] = (),
     run_dir: str | Path | None = None,
     on_run_dir: Callable[[Path], None] | None = None,
-    lean: bool = False,
-    splits: Splits | None = None,
-    models: ModelPool | None = None,
 ) -> RunResult:
     """Train ``config`` and write a run directory.
 
@@ -95,59 +87,45 @@ def train(
         config: a validated :class:`~nnzoo.config.Config` (see :func:`nnzoo.load_config`).
         runs_dir: where ``<name>/<run-id>/`` is created. Defaults to ``runs``.
         quiet: no progress (see :mod:`nnzoo.training.progress`: a live bar on a terminal,
-            one line per epoch otherwise).
-        callbacks: extra Keras callbacks (e.g. a pruning callback).
-        run_dir: write into this (new, empty) directory instead of a fresh run id.
+            one line per epoch otherwise). Defaults to ``False``.
+        callbacks: extra Keras callbacks (e.g. a pruning callback). Defaults to ``()``.
+        run_dir: write into this (new, empty) directory instead of a fresh run id. Defaults
+            to ``None``.
         on_run_dir: called with the run directory as soon as it exists, before training
-            (the CLI prints it, so an interrupted run can say what to resume).
-        lean: a tuning trial's run: its config, data spec, ``history.csv``, ``status.json``
-            and ``metrics.json`` (without test metrics) only. No resume checkpoints (the
-            run cannot be resumed), no ``model.keras``, no test evaluation, no
-            ``curves.png``; the best epoch's weights (by ``train.monitor``) are kept in
-            memory and loaded into the returned model, and
-            :meth:`RunResult.write_artifacts` writes what was skipped. Defaults to
-            ``False``.
-        splits: the data this config loads, already loaded (the :class:`~nnzoo.data.Splits`
-            that :func:`~nnzoo.run.bind.prepare` returned for a config with the same
-            ``seed``, ``model.name`` and ``data`` but for ``data.batch_size``, ``shuffle``,
-            ``cache`` and ``augment``), reused instead of loading it again. Not for a model
-            started from a KerasHub preset. Defaults to ``None``: load it.
-        models: a :class:`~nnzoo.training.warm.ModelPool` (with ``splits``): train a model
-            it kept from an earlier run of the same structure and data, loaded with this
-            run's starting state, instead of tracing a new one's steps (tuning trials).
-            The returned model may then be the pool's, which a later run of the pool loads
-            with its own weights. For a ``lean`` run only, ignored otherwise: a kept
-            model's optimizer reads its schedule from variables, which no resume checkpoint
-            could restore. Defaults to ``None``: the run's own model.
+            (the CLI prints it, so an interrupted run can say what to resume). Defaults to
+            ``None``.
+
+    Returns:
+        The run directory, its metrics and history, and the trained model (the best epoch's
+        weights by ``train.monitor``).
     """
-    if run_dir is None:
+    if run_dir is not None:
+        make_run_dir = functools.partial(_existing_dir, Path(run_dir))
+    else:
         if not is_chief(config.distribute.strategy):
             # Other workers of a multi-worker run write to a scratch directory: the chief
             # (worker 0) owns the run directory.
-            import tempfile
-
             runs_dir = tempfile.mkdtemp(prefix="nnzoo-worker-")
-
-        def make_run_dir() -> Path:
-            return files.new_run_dir(runs_dir, config.name)
-    else:
-
-        def make_run_dir() -> Path:
-            Path(run_dir).mkdir(parents=True, exist_ok=True)
-            return Path(run_dir)
-
-    # The run directory is created once the data is loaded and checked against the model, so a
-    # config or data mistake leaves no empty run behind.
+        make_run_dir = functools.partial(files.new_run_dir, runs_dir, config.name)
     return _fit(
-        config,
-        make_run_dir,
-        quiet=quiet,
-        extra_callbacks=list(callbacks),
-        on_run_dir=on_run_dir,
-        lean=lean,
-        splits=splits,
-        models=models,
+        config, make_run_dir, quiet=quiet, callbacks=tuple(callbacks), on_run_dir=on_run_dir
     )
+
+
+def train_trial(config: Config, options: TrialOptions) -> RunResult:
+    """Train a tuning trial's ``config``, quietly (the entry of :mod:`nnzoo.tuning`).
+
+    Args:
+        config: the trial's config (the study's, with the trial's values).
+        options: its run directory, callbacks, and what trials share (see
+            :class:`~nnzoo.training.trial.TrialOptions`).
+
+    Returns:
+        As :func:`train`; a ``lean`` trial's :meth:`RunResult.write_artifacts` writes what it
+        skipped.
+    """
+    make_run_dir = functools.partial(_existing_dir, Path(options.run_dir))
+    return _fit(config, make_run_dir, quiet=True, callbacks=options.callbacks, trial=options)
 
 
 def resume(
@@ -171,12 +149,18 @@ def resume(
     files.check_fingerprint(run_dir, config)
     return _fit(
         config,
-        lambda: run_dir,
+        functools.partial(_existing_dir, run_dir),
         quiet=quiet,
-        extra_callbacks=list(callbacks),
-        resuming=True,
+        callbacks=tuple(callbacks),
         on_run_dir=on_run_dir,
+        resuming=True,
     )
+
+
+def _existing_dir(path: Path) -> Path:
+    """``path``, created if it does not exist."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _fit(
@@ -184,147 +168,248 @@ def _fit(
     make_run_dir: Callable[[], Path],
     *,
     quiet: bool,
-    extra_callbacks: list[Any],
-    resuming: bool = False,
+    callbacks: tuple[Any, ...],
     on_run_dir: Callable[[Path], None] | None = None,
-    lean: bool = False,
-    splits: Splits | None = None,
-    models: ModelPool | None = None,
+    resuming: bool = False,
+    trial: TrialOptions | None = None,
 ) -> RunResult:
-    import keras
-
-    from nnzoo.run.saving import save_inference_model
-    from nnzoo.training.callbacks import build_callbacks, read_state, remove_resume_state
-    from nnzoo.training.compile import build_training_state, check_monitor
-    from nnzoo.training.distribute import (
-        patch_keras_for_multi_worker,
-        released_gradient_registrations,
-        strategy_scope,
-    )
-    from nnzoo.training.plots import plot_history
-    from nnzoo.training.precise_bn import precise_bn_callbacks
-    from nnzoo.training.progress import progress_callback
+    """Train ``config`` into the directory ``make_run_dir`` makes: prepare, open the run,
+    build, fit, finish."""
+    from nnzoo.training.callbacks import BestWeightsInMemory
 
     started = time.perf_counter()
+    prepared = _prepare(config, trial)
+    # The run directory is made once the data is loaded and checked against the model, so a
+    # config or data mistake leaves no empty run behind.
+    run_dir = Path(make_run_dir())
+    with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
+        if on_run_dir is not None:
+            on_run_dir(run_dir)
+        run = _open_run(prepared, run_dir, resuming=resuming)
+        model, init_report = _build(run)
+        keeper = BestWeightsInMemory(config) if run.lean else None
+        rows = _fit_epochs(run, model, quiet=quiet, callbacks=callbacks, keeper=keeper)
+        return _finish(run, model, rows, keeper=keeper, init_report=init_report, started=started)
+
+
+# --------------------------------------------------------------------------- the steps of _fit
+
+
+class _Pipelines(NamedTuple):
+    """The input pipelines of a run's splits (see :func:`_datasets`)."""
+
+    train: Any  # an endless stream of training batches
+    validation: Any  # None without a validation split
+    test: Any
+    steps_per_epoch: int
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What :func:`_prepare` settles before anything is written."""
+
+    config: Config
+    card: ModelCard
+    params: dict[str, Any]  # the model's, filled from the data
+    task: str
+    splits: Splits
+    scope: Any  # the distribution strategy's scope
+    replicas: int
+    lean: bool  # a tuning trial's lean run (see TrialOptions)
+    pool: TrialModels | None  # a lean trial's kept models, to take its model from
+
+
+@dataclass(frozen=True)
+class _Run(_Prepared):
+    """A prepared run whose directory is open (:func:`_open_run`)."""
+
+    run_dir: Path
+    state: dict[str, Any] | None  # an interrupted run's resume state
+    initial_epoch: int
+    data: _Pipelines
+
+
+def _prepare(config: Config, trial: TrialOptions | None) -> _Prepared:
+    """The distribution strategy, the seed, the data bound to the model, checked buildable."""
+    import keras
+
+    from nnzoo.training.distribute import strategy_scope
+
     # The strategy first: MultiWorkerMirroredStrategy must exist before other TF ops.
     scope, replicas = strategy_scope(config.distribute.strategy, file=config.source_file)
+    models = None if trial is None else trial.models
     (keras.utils if models is None else models).set_random_seed(config.seed)
     _check_environment(config)
-    if splits is None:
+    if trial is None or trial.splits is None:
         card, params, splits = prepare(config)
     else:
+        splits = trial.splits
         card, params = _resolve_with(config, splits)
     task = effective_task(card, params)
     slots = optimizer_slots(config.train.optimizer.name, momentum=config.train.optimizer.momentum)
     # Before the run directory exists: a model that cannot be built leaves nothing behind.
     check_buildable(card, params, file=config.source_file, optimizer_slots=slots)
-    run_dir = Path(make_run_dir())
-    with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
-        if on_run_dir is not None:
-            on_run_dir(run_dir)
-        if not resuming:
-            _write_inputs(run_dir, config, card, task, params, splits)
-        files.write_status(run_dir, "running")
-        state = read_state(run_dir / files.CHECKPOINTS) if resuming else None
-        initial_epoch = _start_history(run_dir, state, resuming)
-        train_ds, val_ds, test_ds, steps_per_epoch = _datasets(config, splits, initial_epoch)
-        with scope:
-            model, metric_names, init_report = _build_or_restore(
-                config, card, params, task, run_dir, state, steps_per_epoch
-            )
-        if state is None:  # feature scaling from the training split (a restored model has it)
-            adapt_preprocessing(model, splits)
-        fresh = model
-        if models is not None and lean:  # no resume checkpoint holds a kept model's optimizer
-            steps = steps_per_epoch * (config.train.epochs - initial_epoch)
-            model = models.take(fresh, splits, steps=steps)
-        check_monitor(config, metric_names, has_validation=val_ds is not None)
-        if (
-            config.distribute.strategy == "multi_worker"
-            and keras.backend.backend() == "tensorflow"
-        ):
-            patch_keras_for_multi_worker(model, train_ds)
-        if model is fresh:  # a kept model has its state
-            build_training_state(model, train_ds)  # outside a strategy's scope: it needs none
+    lean = trial is not None and trial.lean
+    # Lean runs only: no resume checkpoint holds a kept model's optimizer.
+    pool = models if lean else None
+    return _Prepared(config, card, params, task, splits, scope, int(replicas), lean, pool)
 
-        keeper = _best_weights_keeper(config) if lean else None
-        if initial_epoch < config.train.epochs:
-            progress = progress_callback(
-                quiet=quiet,
-                epochs=config.train.epochs,
-                steps=steps_per_epoch,
-                batch_size=config.data.batch_size,
-                monitor=config.train.monitor.metric,
-            )
-            standard = build_callbacks(config, run_dir, state, checkpoints=keeper is None)
-            if keeper is not None:
-                standard.append(keeper)
-            callbacks = [
-                # First: early stopping and the checkpoints keep the statistics it recomputes.
-                *precise_bn_callbacks(config, model, splits.train[0], int(replicas)),
-                *standard,
-                *extra_callbacks,
-            ]
-            # Keras/TF keep each traced train step alive otherwise (see the helper).
-            with released_gradient_registrations():
-                history = model.fit(
-                    train_ds,
-                    validation_data=val_ds,
-                    epochs=config.train.epochs,
-                    initial_epoch=initial_epoch,
-                    steps_per_epoch=steps_per_epoch,  # the training set is an endless stream
-                    # Progress last: its epoch line sees the logs every other callback added.
-                    callbacks=[*callbacks, *([progress] if progress else [])],
-                    shuffle=False,  # the pipeline shuffles, seeded
-                    verbose=0,
-                )
-            _check_finite(history.history.get("loss", []), initial_epoch, run_dir)
-        rows = files.read_history(run_dir)
 
+def _open_run(prepared: _Prepared, run_dir: Path, *, resuming: bool) -> _Run:
+    """In the locked run directory: a new run's inputs, the status ``running``, where training
+    starts (from an interrupted run's resume state) and the pipelines from there."""
+    from nnzoo.training.callbacks import read_state
+
+    if not resuming:
+        _write_inputs(run_dir, prepared)
+    files.write_status(run_dir, "running")
+    state = read_state(run_dir / files.CHECKPOINTS) if resuming else None
+    initial_epoch = _start_history(run_dir, state, resuming)
+    data = _datasets(prepared.config, prepared.splits, initial_epoch)
+    return _Run(
+        **vars(prepared), run_dir=run_dir, state=state, initial_epoch=initial_epoch, data=data
+    )
+
+
+def _build(run: _Run) -> tuple[Any, dict[str, Any] | None]:
+    """``(the model to train, the init_from report or None)``: built and compiled (or restored
+    from the resume state), its feature scaling adapted, its training state built.
+
+    A lean trial may train a model its pool kept instead, loaded with the fresh one's starting
+    state (:meth:`~nnzoo.training.trial.TrialModels.take`).
+    """
+    import keras
+
+    from nnzoo.training.compile import build_training_state, check_monitor
+    from nnzoo.training.distribute import patch_keras_for_multi_worker
+
+    config = run.config
+    with run.scope:
+        model, metric_names, init_report = _build_or_restore(run)
+    if run.state is None:  # feature scaling from the training split (a restored model has it)
+        adapt_preprocessing(model, run.splits)
+    fresh = model
+    if run.pool is not None:
+        steps = run.data.steps_per_epoch * (config.train.epochs - run.initial_epoch)
+        model = run.pool.take(fresh, run.splits, steps=steps)
+    check_monitor(config, metric_names, has_validation=run.data.validation is not None)
+    if config.distribute.strategy == "multi_worker" and keras.backend.backend() == "tensorflow":
+        patch_keras_for_multi_worker(model, run.data.train)
+    if model is fresh:  # a kept model has its state
+        build_training_state(model, run.data.train)  # outside a strategy's scope: it needs none
+    return model, init_report
+
+
+def _fit_epochs(
+    run: _Run,
+    model: Any,
+    *,
+    quiet: bool,
+    callbacks: tuple[Any, ...],
+    keeper: BestWeightsInMemory | None,
+) -> list[dict[str, Any]]:
+    """Train ``model`` from the run's initial epoch to ``train.epochs``; the history's rows.
+
+    ``keeper``: a lean run's :class:`~nnzoo.training.callbacks.BestWeightsInMemory`, which
+    replaces the checkpoints; ``None`` for a full run.
+    """
+    from nnzoo.training.callbacks import build_callbacks
+    from nnzoo.training.distribute import released_gradient_registrations
+    from nnzoo.training.precise_bn import precise_bn_callbacks
+    from nnzoo.training.progress import progress_callback
+
+    config = run.config
+    if run.initial_epoch < config.train.epochs:
+        progress = progress_callback(
+            quiet=quiet,
+            epochs=config.train.epochs,
+            steps=run.data.steps_per_epoch,
+            batch_size=config.data.batch_size,
+            monitor=config.train.monitor.metric,
+        )
+        standard = build_callbacks(config, run.run_dir, run.state, checkpoints=keeper is None)
         if keeper is not None:
-            keeper.restore(model)
-        else:
-            _keep_best_weights(model, config, run_dir)
-            with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
-                save_inference_model(model, tmp)  # the inference artifact: no optimizer state
-        wall = time.perf_counter() - started + float((state or {}).get("wall_seconds", 0.0))
-        test = {} if lean else _test_metrics(model, test_ds, task)
-        metrics = _final_metrics(model, config, test, rows, wall, int(replicas))
-        monitor = config.train.monitor
-        if init_report is not None:
-            metrics["init_from"] = (
-                init_report
-                if "tensors" in init_report
-                else {k: len(v) for k, v in init_report.items()}
+            standard.append(keeper)
+        every = [
+            # First: early stopping and the checkpoints keep the statistics it recomputes.
+            *precise_bn_callbacks(config, model, run.splits.train[0], run.replicas),
+            *standard,
+            *callbacks,
+            # Last: its epoch line sees the logs every other callback added.
+            *([progress] if progress else []),
+        ]
+        # Keras/TF keep each traced train step alive otherwise (see the helper).
+        with released_gradient_registrations():
+            history = model.fit(
+                run.data.train,
+                validation_data=run.data.validation,
+                epochs=config.train.epochs,
+                initial_epoch=run.initial_epoch,
+                steps_per_epoch=run.data.steps_per_epoch,  # the training set is an endless stream
+                callbacks=every,
+                shuffle=False,  # the pipeline shuffles, seeded
+                verbose=0,
             )
-        files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
-
-        def draw_curves() -> None:
-            with files.atomic_path(run_dir / "curves.png") as tmp:
-                plot_history(rows, tmp, best=metrics["best"]["epoch"], monitor=monitor.metric)
-
-        if lean:
-            files.write_status(run_dir, "finished")
-
-            def write_artifacts(curves: bool) -> None:
-                with files.locked(run_dir), _dtype_policy(config):
-                    with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
-                        save_inference_model(model, tmp)
-                    metrics["test"] = _test_metrics(model, test_ds, task)
-                    files.write_json_atomic(run_dir / files.METRICS_FILE, metrics)
-                    if curves:
-                        draw_curves()
-
-            return RunResult(run_dir, metrics, rows, model, _write_artifacts=write_artifacts)
-        draw_curves()
-        files.write_status(run_dir, "finished")
-        # Finished: extended through model.init_from, never resumed, so what only a resume
-        # needs goes (the optimizer state is most of a run's size).
-        remove_resume_state(run_dir / files.CHECKPOINTS)
-        return RunResult(run_dir, metrics, rows, model)
+        _check_finite(history.history.get("loss", []), run.initial_epoch, run.run_dir)
+    return files.read_history(run.run_dir)
 
 
-# --------------------------------------------------------------------------- the steps of _fit
+def _finish(
+    run: _Run,
+    model: Any,
+    rows: list[dict[str, Any]],
+    *,
+    keeper: BestWeightsInMemory | None,
+    init_report: dict[str, Any] | None,
+    started: float,
+) -> RunResult:
+    """The best epoch's weights into ``model``, then the run's files: ``model.keras``, the test
+    metrics, ``metrics.json``, ``curves.png``, the status ``finished``. A lean run writes
+    ``metrics.json`` without test metrics and leaves the rest to
+    :meth:`RunResult.write_artifacts`."""
+    from nnzoo.training.callbacks import remove_resume_state
+
+    if keeper is not None:
+        keeper.restore(model)
+    else:
+        _keep_best_weights(model, run.config, run.run_dir)
+        _save_model(model, run.run_dir)
+    wall = time.perf_counter() - started + float((run.state or {}).get("wall_seconds", 0.0))
+    test = {} if run.lean else _test_metrics(model, run.data.test, run.task)
+    metrics = _final_metrics(model, run, test, rows, wall, init_report)
+    files.write_json_atomic(run.run_dir / files.METRICS_FILE, metrics)
+    if run.lean:
+        files.write_status(run.run_dir, "finished")
+        later = _LeanArtifacts(run, model, metrics, rows)
+        return RunResult(run.run_dir, metrics, rows, model, _write_artifacts=later)
+    write_curves(run.run_dir, rows, metrics)
+    files.write_status(run.run_dir, "finished")
+    # Finished: extended through model.init_from, never resumed, so what only a resume
+    # needs goes (the optimizer state is most of a run's size).
+    remove_resume_state(run.run_dir / files.CHECKPOINTS)
+    return RunResult(run.run_dir, metrics, rows, model)
+
+
+@dataclass
+class _LeanArtifacts:
+    """What a lean run skipped, written when :meth:`RunResult.write_artifacts` calls it."""
+
+    run: _Run
+    model: Any
+    metrics: dict[str, Any]  # the RunResult's: the test metrics are added to it
+    rows: list[dict[str, Any]]
+
+    def __call__(self, curves: bool) -> None:
+        run_dir = self.run.run_dir
+        with files.locked(run_dir), _dtype_policy(self.run.config):
+            _save_model(self.model, run_dir)
+            self.metrics["test"] = _test_metrics(self.model, self.run.data.test, self.run.task)
+            files.write_json_atomic(run_dir / files.METRICS_FILE, self.metrics)
+            if curves:
+                write_curves(run_dir, self.rows, self.metrics)
+
+
+# --------------------------------------------------------------------------- what the steps use
 
 
 @contextlib.contextmanager
@@ -370,35 +455,6 @@ def _resolve_with(config: Config, splits: Splits) -> tuple[ModelCard, dict[str, 
     return card, params
 
 
-def _best_weights_keeper(config: Config) -> Any:
-    """A callback keeping a copy of the weights of the best epoch by ``train.monitor`` (as
-    the best checkpoint would, in memory); ``restore(model)`` loads them."""
-    import keras
-
-    monitor = config.train.monitor
-    better = np.greater if monitor.resolved_mode == "max" else np.less
-
-    class BestWeights(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.best: float | None = None
-            self.weights: list[Any] | None = None
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            value = (logs or {}).get(monitor.metric)
-            if value is None or not math.isfinite(float(value)):
-                return
-            if self.best is None or better(float(value), self.best):
-                self.best = float(value)
-                self.weights = self.model.get_weights()
-
-        def restore(self, model: Any) -> None:
-            if self.weights is not None and config.train.callbacks.checkpoint:
-                model.set_weights(self.weights)
-
-    return BestWeights()
-
-
 def _check_environment(config: Config) -> None:
     """Packages a config asks for, checked before anything is written."""
     import importlib.util
@@ -412,31 +468,24 @@ def _check_environment(config: Config) -> None:
         )
 
 
-def _write_inputs(
-    run_dir: Path,
-    config: Config,
-    card: ModelCard,
-    task: str,
-    params: dict[str, Any],
-    splits: Splits,
-) -> None:
+def _write_inputs(run_dir: Path, prepared: _Prepared) -> None:
     """The resolved config (every model and data parameter) and its fingerprint for resume, the
     data spec and data artifacts."""
+    config = prepared.config
     resolved = config.model_copy(deep=True)
-    resolved.model.params = plain_value(params)
-    resolved.data.params = source_params(config, card, task)
+    resolved.model.params = plain_value(prepared.params)
+    resolved.data.params = source_params(config, prepared.card, prepared.task)
     files.write_text_atomic(run_dir / files.CONFIG_FILE, dump_config(resolved))
     files.write_fingerprint(run_dir, resolved)
-    files.write_json_atomic(run_dir / files.SPEC_FILE, splits.spec.to_dict())
-    for name, text in splits.artifacts.items():
+    files.write_json_atomic(run_dir / files.SPEC_FILE, prepared.splits.spec.to_dict())
+    for name, text in prepared.splits.artifacts.items():
         files.write_text_atomic(run_dir / name, text)
 
 
-def _datasets(config: Config, splits: Splits, initial_epoch: int) -> tuple[Any, Any, Any, int]:
-    """``(train, validation or None, test, steps per epoch)`` pipelines of the splits.
-
-    The training batches are one stream that starts where epoch ``initial_epoch`` starts, in the
-    order the run's seed gives that epoch whatever ran before (so a resumed run is exact).
+def _datasets(config: Config, splits: Splits, initial_epoch: int) -> _Pipelines:
+    """The pipelines of the splits; the training batches are one stream that starts where
+    epoch ``initial_epoch`` starts, in the order the run's seed gives that epoch whatever ran
+    before (so a resumed run is exact).
     """
     import keras
 
@@ -466,39 +515,34 @@ def _datasets(config: Config, splits: Splits, initial_epoch: int) -> tuple[Any, 
     if splits.validation is not None and num_examples(splits.validation[0]) > 0:
         val_ds = make_dataset(*splits.validation, batch_size=batch, training=False)
     test_ds = make_dataset(*splits.test, batch_size=batch, training=False)
+    pipelines = _Pipelines(train_ds, val_ds, test_ds, steps)
     if reusable:
-        splits.pipelines[key] = (train_ds, val_ds, test_ds, steps)
-    return train_ds, val_ds, test_ds, steps
+        splits.pipelines[key] = pipelines
+    return pipelines
 
 
-def _build_or_restore(
-    config: Config,
-    card: ModelCard,
-    params: dict[str, Any],
-    task: str,
-    run_dir: Path,
-    state: dict[str, Any] | None,
-    steps_per_epoch: int,
-) -> tuple[Any, list[str], dict[str, Any] | None]:
+def _build_or_restore(run: _Run) -> tuple[Any, list[str], dict[str, Any] | None]:
     """``(compiled model, its metric names, the init_from report or None)``."""
     from nnzoo.run.saving import load_model
     from nnzoo.training.compile import compile_model, compiled_metric_names
 
-    if state is not None:
+    config = run.config
+    if run.state is not None:
         # Weights, optimizer state and compile settings as at the end of the last epoch.
-        model = load_model(run_dir / files.CHECKPOINTS / state["model_file"])
+        model = load_model(run.run_dir / files.CHECKPOINTS / run.state["model_file"])
         return model, compiled_metric_names(model), None
-    model = build_unchecked(card, params, file=config.source_file)  # _fit checked them
+    model = build_unchecked(run.card, run.params, file=config.source_file)  # checked: _prepare
     report = None
     if config.model.init_from:
         from nnzoo import pretrained
         from nnzoo.training.transfer import load_matching_weights
 
         if pretrained.is_preset(config.model.init_from):
-            report = pretrained.load_weights(model, config.model.init_from, card=card)
+            report = pretrained.load_weights(model, config.model.init_from, card=run.card)
         else:
             report = load_matching_weights(model, config.model.init_from)
-    return model, compile_model(model, config, card, task, steps_per_epoch), report
+    steps = run.data.steps_per_epoch
+    return model, compile_model(model, config, run.card, run.task, steps), report
 
 
 def _start_history(run_dir: Path, state: dict[str, Any] | None, resuming: bool) -> int:
@@ -533,6 +577,14 @@ def _keep_best_weights(model: Any, config: Config, run_dir: Path) -> None:
         load_weights(model, best)
 
 
+def _save_model(model: Any, run_dir: Path) -> None:
+    """``model.keras``: the inference artifact (no optimizer state)."""
+    from nnzoo.run.saving import save_inference_model
+
+    with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
+        save_inference_model(model, tmp)
+
+
 def _test_metrics(model: Any, test_ds: Any, task: str) -> dict[str, float]:
     """The kept model's metrics on the test split."""
     from nnzoo.run.losses import with_perplexity
@@ -543,29 +595,36 @@ def _test_metrics(model: Any, test_ds: Any, task: str) -> dict[str, float]:
 
 def _final_metrics(
     model: Any,
-    config: Config,
+    run: _Run,
     test: dict[str, float],
     rows: list[dict[str, Any]],
     wall: float,
-    replicas: int,
+    init_report: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """``metrics.json``: test metrics of the kept model, its epoch, counts and timing."""
+    """``metrics.json``: test metrics of the kept model, its epoch, counts and timing, and
+    what ``model.init_from`` loaded."""
     import keras
 
-    monitor = config.train.monitor
+    monitor = run.config.train.monitor
     epoch = best_epoch(rows, monitor.metric, monitor.resolved_mode)
-    return {
+    metrics = {
         "test": test,
         "best": {**(rows[epoch - 1] if epoch else {}), "epoch": epoch},
         "monitor": {"metric": monitor.metric, "mode": monitor.resolved_mode},
         "params": int(model.count_params()),
         "trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "epochs": len(rows),
-        "stopped_early": bool(len(rows) < config.train.epochs),
+        "stopped_early": bool(len(rows) < run.config.train.epochs),
         "wall_seconds": round(wall, 3),
         "backend": keras.backend.backend(),
-        "replicas": replicas,
+        "replicas": run.replicas,
     }
+    if init_report is not None:
+        tensors = "tensors" in init_report
+        metrics["init_from"] = (
+            init_report if tensors else {k: len(v) for k, v in init_report.items()}
+        )
+    return metrics
 
 
 def _one_line(err: BaseException) -> str:

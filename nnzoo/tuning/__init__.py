@@ -12,9 +12,9 @@ The modules, each importing only those above it:
 
 - ``_settings``: ``Settings``, ``TuneResult``, the attribute keys of a stored study, the rule
   for a study's name and the error of the environment (exit code 1);
-- ``_space``, ``_storage``, ``_report``, ``_pruning``: the search space, where a study lives
-  (its crash safety, passwords never shown, a database that goes away), the trial lines
-  printed, the pruners;
+- ``_space``, ``_storage``, ``_report``, ``_pruning``, ``_pool``: the search space, where a
+  study lives (its crash safety, passwords never shown, a database that goes away), the trial
+  lines printed, the pruners, the models kept across trials (their traced steps reused);
 - ``_study``: open a study (refusing a changed space), the objective, the trial loop of one
   process;
 - ``_lifeline``, ``_workers``, ``_outputs``: a worker's start (it dies with its parent), worker

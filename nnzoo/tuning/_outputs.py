@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from rich.markup import escape
 
 from nnzoo.config import Config
-from nnzoo.training.trainer import write_curves
+from nnzoo.training.plots import write_curves
 from nnzoo.tuning import _space
 from nnzoo.tuning._report import TrialReporter
 from nnzoo.tuning._settings import (

@@ -24,10 +24,11 @@ from nnzoo.config import Config
 from nnzoo.data import Splits
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.run.bind import prepare
-from nnzoo.training import TrainingDivergedError, train
 from nnzoo.training.history import best_value
-from nnzoo.training.warm import ModelPool
+from nnzoo.training.trainer import TrainingDivergedError, train_trial
+from nnzoo.training.trial import TrialOptions
 from nnzoo.tuning import _space, _storage
+from nnzoo.tuning._pool import ModelPool
 from nnzoo.tuning._pruning import PruningCallback, make_pruner
 from nnzoo.tuning._report import TrialReporter
 from nnzoo.tuning._settings import (
@@ -225,7 +226,7 @@ class Objective:
     The data is loaded once per process (per :func:`data_key`) and the Keras session cleared
     before each trial. On TensorFlow a trial whose model has the structure, compile settings
     and data of a recent one trains that model, loaded with its own starting state, rather
-    than tracing new steps (:class:`~nnzoo.training.warm.ModelPool`). A trial trains
+    than tracing new steps (:class:`~nnzoo.tuning._pool.ModelPool`). A trial trains
     ``lean`` (no checkpoints, model file, test evaluation or plot): only a trial that leads
     the study when it finishes writes them, unless ``settings.keep_artifacts``.
 
@@ -277,16 +278,14 @@ class Objective:
         self.models.clear_session()  # no layers, names or graphs of earlier trials
         try:
             trial_config = _space.apply(self.config, values)
-            result = train(
-                trial_config,
-                runs_dir=self.settings.path / "trials",
-                quiet=True,
-                callbacks=[PruningCallback(trial, self.settings.metric, file=file)],
-                run_dir=run_dir,
+            options = TrialOptions(
+                run_dir,
+                callbacks=(PruningCallback(trial, self.settings.metric, file=file),),
                 lean=not self.settings.keep_artifacts,
                 splits=self._splits(trial_config),
                 models=self.models,
             )
+            result = train_trial(trial_config, options)
         except optuna.TrialPruned:
             raise
         except TrainingDivergedError as err:

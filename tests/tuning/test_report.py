@@ -53,11 +53,11 @@ def test_each_finished_trial_is_one_line_with_n_of_n_and_the_best_so_far(capsys)
 def test_tune_prints_its_best_config_once(tmp_path, monkeypatch):
     from nnzoo.cli import cli
 
-    def fake_train(config, *, run_dir, **kwargs):
+    def fake_train(config, options):
         lr = config.train.optimizer.learning_rate
-        return RunResult(run_dir, {}, [{"epoch": 1, "val_accuracy": min(lr * 10, 1.0)}])
+        return RunResult(options.run_dir, {}, [{"epoch": 1, "val_accuracy": min(lr * 10, 1.0)}])
 
-    monkeypatch.setattr("nnzoo.tuning._study.train", fake_train)
+    monkeypatch.setattr("nnzoo.tuning._study.train_trial", fake_train)
     args = ["tune", str(TUNE_CONFIG), "--trials", "2", "--runs-dir", str(tmp_path)]
     result = CliRunner().invoke(cli, [*args, "--set", "train.epochs=2"])
     assert result.exit_code == 0, result.output

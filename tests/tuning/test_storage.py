@@ -105,15 +105,15 @@ def test_the_database_going_away_mid_study_is_one_line_and_the_study_resumes(
     tmp_path, postgres, monkeypatch
 ):
     trains = []
-    real_train = _study.train
+    real_train = _study.train_trial
 
-    def train(config, **kwargs):  # the server stops as the second trial starts
-        trains.append(kwargs["run_dir"])
+    def train(config, options):  # the server stops as the second trial starts
+        trains.append(options.run_dir)
         if len(trains) == 2:
             postgres.stop()
-        return real_train(config, **kwargs)
+        return real_train(config, options)
 
-    monkeypatch.setattr(_study, "train", train)  # as the objective imports it
+    monkeypatch.setattr(_study, "train_trial", train)  # as the objective imports it
     args = ["--trials", "3", "--runs-dir", str(tmp_path), "--heartbeat", "1", *TINY]
     result = _tune("--storage", postgres.url, *args)
     assert result.exit_code == 1, result.output

@@ -96,10 +96,10 @@ def test_resume_after_a_killed_run_reaches_exactly_n_finished_trials(tmp_path, t
 def test_failed_trials_do_not_count_and_max_failures_stops_the_study(
     tmp_path, tiny_config, monkeypatch
 ):
-    def broken(config, **kwargs):
+    def broken(config, options):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("nnzoo.tuning._study.train", broken)  # as the objective imports it
+    monkeypatch.setattr("nnzoo.tuning._study.train_trial", broken)  # as the objective imports it
     with pytest.raises(NnzooError) as err:
         tune(tiny_config(), trials=5, max_failures=2, runs_dir=tmp_path, quiet=True)
     assert str(err.value).startswith(
@@ -162,10 +162,10 @@ def test_a_study_name_that_is_a_path_is_refused(tmp_path, name):
 def _failing_trials(monkeypatch):
     """Trials that fail at once (no training), for tests of what happens around them."""
 
-    def broken(config, **kwargs):
+    def broken(config, options):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("nnzoo.tuning._study.train", broken)
+    monkeypatch.setattr("nnzoo.tuning._study.train_trial", broken)
 
 
 def test_a_changed_space_is_refused_naming_the_keys(tmp_path, tiny_config, monkeypatch):

@@ -169,15 +169,15 @@ DYING_WORKER = """
 import os, runpy, signal
 from nnzoo.tuning import _study
 
-real_train, started = _study.train, []
+real_train, started = _study.train_trial, []
 
-def train(config, **kwargs):
+def train(config, options):
     started.append(1)
     if len(started) == 2:
         os.kill(os.getpid(), signal.SIGKILL)
-    return real_train(config, **kwargs)
+    return real_train(config, options)
 
-_study.train = train
+_study.train_trial = train
 runpy.run_module("nnzoo.tuning._workers", run_name="__main__")
 """
 

@@ -1,4 +1,4 @@
-"""Reuse a compiled model and its traced steps across runs that differ only in values.
+"""The trial model pool: a compiled model and its traced steps reused across a study's trials.
 
 A tuning trial builds a new model, and TensorFlow traces its train and test steps again: about
 0.6 s on the quick-start MLP, most of a short trial's fixed cost and what caps how much a pruner
@@ -24,9 +24,12 @@ the fresh one (checked at steps spread over the run, else the fresh model is use
 TensorFlow only (JAX and PyTorch compile per model as well, but this is where it was
 measured). A strategy, mixed precision or a ``Dropout`` subclass is never pooled, and a rate
 held in another layer's config (a custom layer's ``dropout``) makes models of different rates
-different structures: the fresh model is used as it is. The trainer pools ``lean`` runs only
-(tuning trials), which write no resume checkpoint: a kept optimizer's schedule reads
-variables.
+different structures: the fresh model is used as it is.
+
+A :class:`ModelPool` is the :class:`~nnzoo.training.trial.TrialModels` a study's objective
+passes the trainer (:func:`~nnzoo.training.trainer.train_trial`): the trainer seeds each trial
+through it, and takes a model from it for ``lean`` trials only, which write no resume
+checkpoint (a kept optimizer's schedule reads variables).
 """
 
 from __future__ import annotations
@@ -65,9 +68,10 @@ class ModelPool:
     """Keeps up to ``size`` compiled, traced models (the most recent, and no more than
     ``max_params`` weights in all but for the last) for later runs of the same structure.
 
-    :meth:`take` is called with each run's fresh model (built, compiled, its feature
-    statistics set) and returns the model to train: a kept one, loaded with the fresh one's
-    starting state, or the fresh one itself (kept from then on if it can be).
+    It implements :class:`~nnzoo.training.trial.TrialModels`. :meth:`take` is called with
+    each run's fresh model (built, compiled, its feature statistics set) and returns the model
+    to train: a kept one, loaded with the fresh one's starting state, or the fresh one itself
+    (kept from then on if it can be).
     """
 
     def __init__(self, size: int = 4, max_params: int = 25_000_000) -> None:

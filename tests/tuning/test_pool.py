@@ -10,7 +10,10 @@ import pytest
 
 from nnzoo.run.bind import load_config, prepare
 from nnzoo.training import train
-from nnzoo.training.warm import ModelPool, _Dropout, _patch_dropout, _set_rate
+from nnzoo.training.trainer import train_trial
+from nnzoo.training.trial import TrialOptions
+from nnzoo.tuning import _pool
+from nnzoo.tuning._pool import ModelPool, _Dropout, _patch_dropout, _set_rate
 
 pytestmark = pytest.mark.skipif(
     __import__("keras").backend.backend() != "tensorflow",
@@ -28,6 +31,11 @@ def history(run):
     return (run.run_dir / "history.csv").read_text()
 
 
+def trial(cfg, run_dir, splits, pool, *, lean=True):
+    """Train ``cfg`` as a tuning trial does, on ``splits`` with the models ``pool`` keeps."""
+    return train_trial(cfg, TrialOptions(run_dir, lean=lean, splits=splits, models=pool))
+
+
 def test_a_run_on_a_kept_model_learns_what_it_learns_alone(tmp_path, traced_train_steps):
     import keras
 
@@ -38,7 +46,7 @@ def test_a_run_on_a_kept_model_learns_what_it_learns_alone(tmp_path, traced_trai
     runs = []
     for i, cfg in enumerate((first, second)):
         pool.clear_session()
-        run = train(cfg, runs_dir=tmp_path / f"pooled{i}", splits=splits, models=pool, lean=True)
+        run = trial(cfg, tmp_path / f"pooled{i}", splits, pool)
         run.write_artifacts()  # before the next run loads its own weights into the model
         runs.append(run)
     assert (len(traced_train_steps), pool.reused) == (1, 1)  # the second run traced nothing
@@ -74,11 +82,9 @@ def test_a_model_of_another_structure_or_run_is_not_reused(tmp_path, change, why
     pool = ModelPool()
     base = config()
     splits = prepare(base)[2]
-    first = train(base, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool, lean=True)
+    first = trial(base, tmp_path / "a", splits, pool)
     pool.clear_session()
-    other = train(
-        config(change), runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool, lean=True
-    )
+    other = trial(config(change), tmp_path / "b", splits, pool)
     assert other.model is not first.model, why
     assert pool.reused == 0
 
@@ -88,9 +94,9 @@ def test_a_full_run_does_not_use_the_pool(tmp_path):
     pool = ModelPool()
     cfg = config()
     splits = prepare(cfg)[2]
-    first = train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool)
+    first = trial(cfg, tmp_path / "a", splits, pool, lean=False)
     pool.clear_session()
-    second = train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool)
+    second = trial(cfg, tmp_path / "b", splits, pool, lean=False)
     assert second.model is not first.model and pool.reused == 0
     assert history(first) == history(second)
 
@@ -98,22 +104,20 @@ def test_a_full_run_does_not_use_the_pool(tmp_path):
 def test_other_data_is_not_reused(tmp_path):
     pool = ModelPool()
     cfg = config()
-    train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=prepare(cfg)[2], models=pool, lean=True)
+    trial(cfg, tmp_path / "a", prepare(cfg)[2], pool)
     pool.clear_session()
-    train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=prepare(cfg)[2], models=pool, lean=True)
+    trial(cfg, tmp_path / "b", prepare(cfg)[2], pool)
     assert pool.reused == 0  # equal data, but loaded again: its statistics are not checked
 
 
 def test_a_schedule_that_would_differ_falls_back_to_the_fresh_model(tmp_path, monkeypatch):
-    from nnzoo.training import warm
-
     pool = ModelPool()
     cfg = config()
     splits = prepare(cfg)[2]
-    first = train(cfg, runs_dir=tmp_path / "a", quiet=True, splits=splits, models=pool, lean=True)
-    monkeypatch.setattr(warm, "_same_rates", lambda *args: False)
+    first = trial(cfg, tmp_path / "a", splits, pool)
+    monkeypatch.setattr(_pool, "_same_rates", lambda *args: False)
     pool.clear_session()
-    second = train(cfg, runs_dir=tmp_path / "b", quiet=True, splits=splits, models=pool, lean=True)
+    second = trial(cfg, tmp_path / "b", splits, pool)
     assert second.model is not first.model and pool.reused == 0
 
 
@@ -155,7 +159,7 @@ def test_the_pool_seeds_as_keras_does_but_keeps_tensorflows_caches(tmp_path, mon
     pool.set_random_seed(5)  # nothing kept: Keras's own, which clears the caches
     assert len(cleared) == 1
     cfg = config()
-    train(cfg, runs_dir=tmp_path, quiet=True, splits=prepare(cfg)[2], models=pool, lean=True)
+    trial(cfg, tmp_path / "run", prepare(cfg)[2], pool)
     keras.utils.set_random_seed(11)
     want = (random.random(), np.random.random(), context.context()._rng.random())
     cleared.clear()
@@ -193,8 +197,7 @@ def test_the_pool_keeps_recent_models_within_its_weight_budget(tmp_path):
         pool = ModelPool() if budget is None else ModelPool(max_params=sum(sizes) - 1)
         for i, cfg in enumerate((small, other)):
             pool.clear_session()
-            runs = tmp_path / f"{budget}-{i}"
-            run = train(cfg, runs_dir=runs, quiet=True, splits=splits, models=pool, lean=True)
+            run = trial(cfg, tmp_path / f"{budget}-{i}", splits, pool)
             if budget is None:
                 sizes.append(run.model.count_params())
         kept = [k.model.get_layer("dense2").units for k in pool._kept]
