@@ -38,16 +38,16 @@ def one_line(result):
 
 
 def test_disk_full_while_writing_a_run_is_one_line_and_marks_it_failed(tmp_path, monkeypatch):
-    from nnzoo.run import directory as files
+    from nnzoo import _atomic
 
-    real = files.write_json_atomic
+    real = _atomic.write_json
 
     def full(path, data):
         if path.name == "metrics.json":
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(files, "write_json_atomic", full)
+    monkeypatch.setattr(_atomic, "write_json", full)
     result = invoke(*TRAIN, "--runs-dir", str(tmp_path))
     assert result.exit_code == 1
     (run_dir,) = (tmp_path / "quickstart").iterdir()

@@ -52,7 +52,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Compile the cached loop with XLA on TensorFlow (``tf.function(jit_compile=...)``), as
-#: KerasHub does: about 5 s once per shape, then several times faster per token than a graph.
+#: KerasHub does: a compile once per shape, then several times faster per token than a graph.
 JIT_COMPILE = True
 
 #: The backends the cached loop compiles on.

@@ -22,13 +22,7 @@ from typing import Any, get_origin
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from nnzoo._atomic import atomic_open
-
-# The run's files are written by nnzoo._atomic; these names stay for the trainer, which writes
-# through this module (and tests patch them here).
-from nnzoo._atomic import atomic_path as atomic_path
-from nnzoo._atomic import write_json as write_json_atomic
-from nnzoo._atomic import write_text as write_text_atomic  # noqa: F401
+from nnzoo import _atomic
 from nnzoo.config import Config
 from nnzoo.errors import ConfigError, RunDirError
 from nnzoo.run.bind import check_downloads, load_config
@@ -80,7 +74,7 @@ def write_status(run_dir: Path, state: str, **extra: Any) -> None:
         "updated": datetime.now().isoformat(timespec="seconds"),
         **extra,
     }
-    write_json_atomic(Path(run_dir) / STATUS_FILE, data)
+    _atomic.write_json(Path(run_dir) / STATUS_FILE, data)
 
 
 def require_file(run_dir: str | Path, name: str) -> Path:
@@ -200,7 +194,7 @@ def truncate_history(run_dir: Path, epochs: int, last_row: dict[str, Any] | None
     if last_row is not None and (not body or int(body[-1][0]) < epochs):
         values = {"epoch": epochs, **last_row}
         body.append([str(values.get(k, "")) for k in header])
-    with atomic_open(path, newline="") as f:
+    with _atomic.atomic_open(path, newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(body)
@@ -262,7 +256,7 @@ def fingerprint(config: Config) -> dict[str, Any]:
 
 def write_fingerprint(run_dir: Path, config: Config) -> None:
     (Path(run_dir) / CHECKPOINTS).mkdir(exist_ok=True)
-    write_json_atomic(Path(run_dir) / FINGERPRINT_FILE, fingerprint(config))
+    _atomic.write_json(Path(run_dir) / FINGERPRINT_FILE, fingerprint(config))
 
 
 def check_fingerprint(run_dir: Path, config: Config) -> None:

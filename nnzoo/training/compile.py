@@ -44,8 +44,8 @@ def build_training_state(model: Any, dataset: Any) -> None:
 
     On TensorFlow without a strategy Keras leaves them to the first trace of ``train_step``;
     a ``tf.function`` that creates variables when first called is traced a second time, so
-    every new model paid two traces (0.4-0.9 s on the quick-start MLP, the fixed cost of each
-    tuning trial). Nothing numeric changes: the variables start at the same zeros.
+    every new model paid two traces (a fixed cost of each tuning trial). Nothing numeric changes:
+    the variables start at the same zeros.
     """
     import keras
 

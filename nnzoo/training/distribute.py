@@ -162,9 +162,8 @@ def released_gradient_registrations() -> Iterator[None]:
     TF optimizer all-reduces the gradients through ``tf.distribute`` even without a strategy,
     and in a traced ``train_step`` that all-reduce registers a ``tf.custom_gradient`` in TF's
     process-wide gradient registry under a fresh name. Its closure holds the step's whole
-    graph, and the registry never lets it go: each model leaks its train step (34 graphs,
-    11,000 objects for a bare ``fit`` of the quick-start MLP), so a 30-trial study ran its
-    last epochs 40% slower than its first. Nothing looks the registration up once the step is
+    graph, and the registry never lets it go: each model leaks its train step, so a study's
+    later trials ran slower and slower. Nothing looks the registration up once the step is
     traced (nothing differentiates the reduced gradients); a model retraced later registers
     anew. Registrations made before the block are left alone.
     """

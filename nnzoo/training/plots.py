@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nnzoo import _atomic
 from nnzoo.run import directory as files
 
 
@@ -31,7 +32,7 @@ def write_curves(
     if rows is None:
         rows = files.read_history(run_dir)
     path = run_dir / "curves.png"
-    with files.atomic_path(path) as tmp:
+    with _atomic.atomic_path(path) as tmp:
         best, monitor = metrics["best"]["epoch"], metrics["monitor"]["metric"]
         plot_history(rows, tmp, best=best, monitor=monitor)
     return path

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from nnzoo import _atomic
 from nnzoo.cards import ModelCard, plain_value
 from nnzoo.config import Config, dump_config
 from nnzoo.data import Splits, adapt_preprocessing, num_examples
@@ -377,7 +378,7 @@ def _finish(
     wall = time.perf_counter() - started + float((run.state or {}).get("wall_seconds", 0.0))
     test = {} if run.lean else _test_metrics(model, run.data.test, run.task)
     metrics = _final_metrics(model, run, test, rows, wall, init_report)
-    files.write_json_atomic(run.run_dir / files.METRICS_FILE, metrics)
+    _atomic.write_json(run.run_dir / files.METRICS_FILE, metrics)
     if run.lean:
         files.write_status(run.run_dir, "finished")
         later = _LeanArtifacts(run, model, metrics, rows)
@@ -404,7 +405,7 @@ class _LeanArtifacts:
         with files.locked(run_dir), _dtype_policy(self.run.config):
             _save_model(self.model, run_dir)
             self.metrics["test"] = _test_metrics(self.model, self.run.data.test, self.run.task)
-            files.write_json_atomic(run_dir / files.METRICS_FILE, self.metrics)
+            _atomic.write_json(run_dir / files.METRICS_FILE, self.metrics)
             if curves:
                 write_curves(run_dir, self.rows, self.metrics)
 
@@ -475,11 +476,11 @@ def _write_inputs(run_dir: Path, prepared: _Prepared) -> None:
     resolved = config.model_copy(deep=True)
     resolved.model.params = plain_value(prepared.params)
     resolved.data.params = source_params(config, prepared.card, prepared.task)
-    files.write_text_atomic(run_dir / files.CONFIG_FILE, dump_config(resolved))
+    _atomic.write_text(run_dir / files.CONFIG_FILE, dump_config(resolved))
     files.write_fingerprint(run_dir, resolved)
-    files.write_json_atomic(run_dir / files.SPEC_FILE, prepared.splits.spec.to_dict())
+    _atomic.write_json(run_dir / files.SPEC_FILE, prepared.splits.spec.to_dict())
     for name, text in prepared.splits.artifacts.items():
-        files.write_text_atomic(run_dir / name, text)
+        _atomic.write_text(run_dir / name, text)
 
 
 def _datasets(config: Config, splits: Splits, initial_epoch: int) -> _Pipelines:
@@ -494,8 +495,8 @@ def _datasets(config: Config, splits: Splits, initial_epoch: int) -> _Pipelines:
     batch = config.data.batch_size
     steps = config.train.steps_per_epoch or math.ceil(num_examples(splits.train[0]) / batch)
     # The pipelines are a function of the splits and these settings alone, so trials of a
-    # study (one Splits, one process) share them: building one traces its tf.data functions
-    # (0.07 s a trial on the quick-start MLP). Not with augmentation: its layers hold a seed
+    # study (one Splits, one process) share them: building one traces its tf.data functions,
+    # a fixed cost of every trial. Not with augmentation: its layers hold a seed
     # state that a pipeline advances as it is used.
     key = (batch, config.seed, config.data.cache, config.data.shuffle, initial_epoch, steps)
     reusable = not config.data.augment.active and keras.backend.backend() == "tensorflow"
@@ -581,7 +582,7 @@ def _save_model(model: Any, run_dir: Path) -> None:
     """``model.keras``: the inference artifact (no optimizer state)."""
     from nnzoo.run.saving import save_inference_model
 
-    with files.atomic_path(run_dir / files.MODEL_FILE) as tmp:
+    with _atomic.atomic_path(run_dir / files.MODEL_FILE) as tmp:
         save_inference_model(model, tmp)
 
 

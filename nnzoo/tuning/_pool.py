@@ -1,13 +1,12 @@
 """The trial model pool: a compiled model and its traced steps reused across a study's trials.
 
-A tuning trial builds a new model, and TensorFlow traces its train and test steps again: about
-0.6 s on the quick-start MLP, most of a short trial's fixed cost and what caps how much a pruner
-can save (its stopped trials still pay it). Trials of one architecture differ in values only:
-the learning rate, the dropout rates, the initial weights their seed draws. A
-:class:`ModelPool` keeps the recent models that runs trained; when a later run's freshly built
-and compiled model has the same structure, compile settings, optimizer settings, data and
-number of steps as one of them, the pool hands back that kept model instead, loaded with
-everything the fresh one would have started from:
+A tuning trial builds a new model, and TensorFlow traces its train and test steps again: most of a
+short trial's fixed cost, and what caps how much a pruner can save (its stopped trials still pay
+it). Trials of one architecture differ in values only: the learning rate, the dropout rates, the
+initial weights their seed draws. A :class:`ModelPool` keeps the recent models that runs trained;
+when a later run's freshly built and compiled model has the same structure, compile settings,
+optimizer settings, data and number of steps as one of them, the pool hands back that kept model
+instead, loaded with everything the fresh one would have started from:
 
 - every variable of the fresh model (initial weights, feature statistics, the dropout layers'
   seed states), and the optimizer's slots as a new optimizer builds them (zeros);
@@ -83,8 +82,8 @@ class ModelPool:
     def clear_session(self) -> None:
         """``keras.backend.clear_session()`` (no layers, names or graphs of earlier runs), but
         TensorFlow's kernel cache is kept while a model is: clearing it makes the kept
-        model's next ``fit`` instantiate its traced steps again (0.3 s on the quick-start
-        MLP, half of what keeping it saves)."""
+        model's next ``fit`` instantiate its traced steps again (about half of what keeping
+        it saves)."""
         import keras
 
         if not self._kept or keras.backend.backend() != "tensorflow":
@@ -104,7 +103,7 @@ class ModelPool:
         TensorFlow's cache clearing: ``tf.random.set_seed`` empties the kernel cache (to
         restart stateful random kernels, which Keras models do not use: their randomness is
         stateless, from seed generators), and the kept model's next ``fit`` would
-        instantiate its steps again (0.25 s on the quick-start MLP). The TensorFlow seed
+        instantiate its steps again. The TensorFlow seed
         and the operation seeds drawn from it are set as ``tf.random.set_seed`` sets them."""
         import keras
 

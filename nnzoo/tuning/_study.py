@@ -365,7 +365,7 @@ def run_trials(
     """
     objective = Objective(config, settings)
     # What exists now (Keras, TensorFlow, Optuna: most of the process's objects) is left out
-    # of the collections between trials, which then cost milliseconds instead of ~0.5 s.
+    # of the collections between trials, which then cost little.
     gc.collect()
     gc.freeze()
     try:
