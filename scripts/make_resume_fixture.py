@@ -7,7 +7,7 @@ state after every epoch) and stops it with a Ctrl-C (``KeyboardInterrupt``) at t
 The run directory is copied into the fixture folder (without its ``.lock``, which the next
 process recreates) with a README naming the commit that wrote it.
 
-``tests/test_resume_fixture.py`` resumes the copy to the end, so a later nnzoo that cannot
+``tests/training/test_resume_fixture.py`` resumes the copy to the end, so a later nnzoo that cannot
 resume a run interrupted by this one fails there. Remake it only on purpose: the point of the
 fixture is that it was written by an older nnzoo.
 
@@ -40,8 +40,8 @@ interrupted by a Ctrl-C (`KeyboardInterrupt`) at the end of epoch 1 of 3: `statu
 Written by nnzoo at commit
 `{commit}`{dirty}
 with `python scripts/make_resume_fixture.py` (the run's `.lock` left out).
-`tests/test_resume_fixture.py` resumes a copy of it to the end: a run interrupted by that nnzoo
-must still resume. Do not remake it to make a test pass.
+`tests/training/test_resume_fixture.py` resumes a copy of it to the end: a run interrupted by
+that nnzoo must still resume. Do not remake it to make a test pass.
 """
 
 

@@ -1,7 +1,8 @@
 """Every CI-sized catalog entry exports to SavedModel and computes what Keras computes, at a
 batch size and (for text) a sequence length other than the ones it was traced with. The
-cards' ONNX / LiteRT table is measured by scripts/export_capabilities.py; tests/test_export.py
-verifies ``nnzoo export`` runs in a separate process per format."""
+cards' ONNX / LiteRT table is measured by scripts/export_capabilities.py;
+tests/inference/test_export.py verifies ``nnzoo export`` runs in a separate process per
+format."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 import nnzoo
 from nnzoo.registry import get_card
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location(
     "export_capabilities", ROOT / "scripts" / "export_capabilities.py"
 )
@@ -43,7 +44,8 @@ def test_every_small_entry_exports_to_saved_model(name, tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
-#: One entry of each family that tests/test_export.py does not export through `nnzoo export`.
+#: One entry of each family that tests/inference/test_export.py does not export through
+#: `nnzoo export`.
 OTHER_FAMILIES = ["vgg16_transfer", "resnet18", "vit_tiny", "lstm", "transformer"]
 
 

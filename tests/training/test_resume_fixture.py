@@ -32,7 +32,7 @@ from nnzoo.run.directory import (
 )
 from nnzoo.training import resume
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_v2_interrupted_mlp"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run_v2_interrupted_mlp"
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from nnzoo.cli import cli
 from nnzoo.data import load_data
 from nnzoo.run.bind import load_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CULTIVARS = ["barolo", "grignolino", "barbera"]  # wine's three classes, as strings
 
 

@@ -29,7 +29,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("ai_edge_litert")
 pytest.importorskip("tf2onnx")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY_TRANSFORMER = [
     "model.params.num_layers=2",
     "model.params.hidden_dim=32",

@@ -200,7 +200,7 @@ def test_byte_pair_generation_frames_the_prompt_decodes_bytes_and_stops_at_the_e
 
 # --------------------------------------------------------------------------- the cached path
 
-FIXTURES = Path(__file__).parent / "fixtures" / "gpt_tiny_before_cache"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "gpt_tiny_before_cache"
 
 
 @pytest.fixture(scope="module")
@@ -387,7 +387,7 @@ def lm_run(tmp_path_factory):
         "model.params.intermediate_dim=32",
         "model.params.max_sequence_length=48",
     ]
-    config = load_config(Path(__file__).parents[1] / "configs" / "gpt_nano.yaml", overrides)
+    config = load_config(Path(__file__).parents[2] / "configs" / "gpt_nano.yaml", overrides)
     return nnzoo.train(config, runs_dir=tmp_path_factory.mktemp("lm"), quiet=True).run_dir
 
 

@@ -10,8 +10,8 @@ say which formats each entry exports to (item 5).
   needs the Flex delegate) and ``nnzoo describe`` prints the formats line.
 
 The folders here are written by ``model.export`` and a ``data_spec.json`` in the layout
-``nnzoo export`` writes, so these tests check ``predict`` alone; tests/test_export.py checks
-``nnzoo export`` itself.
+``nnzoo export`` writes, so these tests check ``predict`` alone;
+tests/inference/test_export.py checks ``nnzoo export`` itself.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from nnzoo.run.bind import load_config
 pytest.importorskip("onnxruntime")
 pytest.importorskip("ai_edge_litert")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = {"onnx": "model.onnx", "litert": "model.tflite", "saved_model": "saved_model"}
 KERAS_FORMAT = {"onnx": "onnx", "litert": "litert", "saved_model": "tf_saved_model"}
 
