@@ -21,11 +21,11 @@ from nnzoo.data.text import encode_texts, load_text_corpus, mask_tokens
 from nnzoo.data.tokenizers import (
     BytePairTokenizer,
     WordPieceTokenizer,
-    _byte_to_unicode,
     from_keras_hub,
     load_tokenizer,
     tokenizer_from_json,
 )
+from nnzoo.data.tokenizers.byte_pair import _byte_to_unicode
 from nnzoo.errors import ConfigError
 
 keras_hub = pytest.importorskip("keras_hub")
