@@ -8,6 +8,7 @@ Other packages import from here, never from a private ``nnzoo.data._module``. Im
 package imports neither TensorFlow nor Keras (``nnzoo list-models`` / ``validate`` stay fast).
 """
 
+from nnzoo.data._listing import FolderListing, is_hidden
 from nnzoo.data._prepare import (
     IGNORE_INDEX,
     IMAGE_EXTENSIONS,
@@ -39,6 +40,7 @@ __all__ = [
     "adapt_preprocessing",
     "check_finite",
     "DataSpec",
+    "FolderListing",
     "SourceData",
     "Splits",
     "check_required_params",
@@ -46,6 +48,7 @@ __all__ = [
     "classification_data",
     "get_source",
     "image_array",
+    "is_hidden",
     "label_ids",
     "list_sources",
     "load_data",

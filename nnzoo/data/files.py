@@ -14,12 +14,14 @@ All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
 - ``csv``: numeric feature columns and a label column (last by default); string labels become
   class ids in sorted order. With ``text_column`` that column is a text input instead (other
   columns are not used), tokenized as ``text_folder`` does.
+
+The folder sources skip hidden entries at any depth (``.ipynb_checkpoints``, ``.DS_Store``,
+``__MACOSX``, ``Thumbs.db``, ...; see :mod:`nnzoo.data._listing`): never a class nor an example.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data._listing import FolderListing
 from nnzoo.data._prepare import (
     IMAGE_EXTENSIONS,
     STANDARDIZE,
@@ -114,15 +117,15 @@ def _image_size(image_size: Any) -> tuple[int, int]:
     )
 
 
-def _folder_images(root: Path, class_names: Sequence[str]) -> tuple[list[Path], list[int]]:
-    files, labels = [], []
+def _folder_images(
+    listing: FolderListing, root: Path, class_names: Sequence[str]
+) -> tuple[list[Path], list[int]]:
+    files: list[Path] = []
+    labels: list[int] = []
     for label, name in enumerate(class_names):
-        for directory, subdirs, names in os.walk(root / name):
-            subdirs.sort()
-            for fname in sorted(names):
-                if fname.lower().endswith(IMAGE_EXTENSIONS):
-                    files.append(Path(directory) / fname)
-                    labels.append(label)
+        found = listing.files(root / name, IMAGE_EXTENSIONS)
+        files += found
+        labels += [label] * len(found)
     return files, labels
 
 
@@ -143,8 +146,10 @@ def load_image_folder(
     root = existing_path(path, kind="folder")
     size = _image_size(image_size)
     check_choice("color_mode", color_mode, ("rgb", "grayscale"))
-    class_names = sorted(p.name for p in root.iterdir() if p.is_dir())
-    files, labels = _folder_images(root, class_names)
+    listing = FolderListing()
+    class_names = listing.sub_folders(root)
+    files, labels = _folder_images(listing, root, class_names)
+    listing.log_hidden("image_folder", root)
     if not files:
         raise ConfigError(
             f"no images ({', '.join(IMAGE_EXTENSIONS)}) in class sub-folders of {str(path)!r}",
@@ -154,16 +159,16 @@ def load_image_folder(
     test = None
     if test_path is not None:
         test_root = existing_path(test_path, kind="folder", key="test_path")
-        extra = sorted(
-            p.name for p in test_root.iterdir() if p.is_dir() and p.name not in class_names
-        )
+        test_listing = FolderListing()
+        extra = [n for n in test_listing.sub_folders(test_root) if n not in class_names]
         if extra:
             raise ConfigError(
                 f"classes {extra} are not in data.params.path",
                 key="data.params.test_path",
                 fix="use the same class sub-folders in both folders",
             )
-        test_files, test_labels = _folder_images(test_root, class_names)
+        test_files, test_labels = _folder_images(test_listing, test_root, class_names)
+        test_listing.log_hidden("image_folder", test_root)
         test = (read_images(test_files, size, color_mode), np.asarray(test_labels, "int32"))
     x = read_images(files, size, color_mode)
     y = np.asarray(labels, dtype="int32")
@@ -185,8 +190,10 @@ def _read_text(file: Path) -> str:
     return text
 
 
-def _text_class_names(root: Path, class_names: Sequence[str] | None) -> list[str]:
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _text_class_names(
+    listing: FolderListing, root: Path, class_names: Sequence[str] | None
+) -> list[str]:
+    folders = listing.sub_folders(root)
     if class_names is None:
         return folders
     names = [str(n) for n in class_names]
@@ -228,18 +235,17 @@ def load_text_folder(
     default 128) as for ``stdlib_topics``. ``segments`` is set from the model (BERT).
     """
     root = existing_path(path, kind="folder")
-    names = _text_class_names(root, class_names)
+    listing = FolderListing()
+    names = _text_class_names(listing, root, class_names)
     files: list[Path] = []
     labels: list[int] = []
     counts = []
     for label, name in enumerate(names):
-        found = []
-        for directory, subdirs, fnames in os.walk(root / name):
-            subdirs.sort()
-            found += [Path(directory) / f for f in sorted(fnames) if f.lower().endswith(".txt")]
+        found = listing.files(root / name, (".txt",))
         files += found
         labels += [label] * len(found)
         counts.append(len(found))
+    listing.log_hidden("text_folder", root)
     if not files:
         raise ConfigError(
             f"no .txt files in class sub-folders of {str(path)!r}",

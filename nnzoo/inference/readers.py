@@ -13,6 +13,9 @@ model does the rest itself (feature scaling, image normalisation), so raw rows g
   file (in sub-folders named as the run's classes, the folder gives the labels too); a ``.csv``
   with the text column, for a run trained on a ``csv`` text column.
 
+Folders are listed as the training sources list them (:class:`~nnzoo.data.FolderListing`):
+hidden entries (``.ipynb_checkpoints``, ``.DS_Store``, ``__MACOSX``, ...) are never inputs.
+
 Nothing is held whole: each :class:`Batch` is read when the one before has been predicted,
 (:mod:`nnzoo.inference.writers` writes each prediction batch as it comes).
 """
@@ -33,6 +36,7 @@ from nnzoo.data import (
     CsvTable,
     CsvTexts,
     DataSpec,
+    FolderListing,
     check_finite,
     image_array,
     label_ids,
@@ -114,7 +118,9 @@ def _text_kinds(spec: DataSpec) -> str:
 def _images(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
     _needs(spec, path, "image")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        listing = FolderListing()
+        files = sorted(listing.files(path, IMAGE_EXTENSIONS))
+        listing.log_hidden("predict", path)
     else:
         files = [path]
     if not files:
@@ -375,7 +381,9 @@ def _text_csv(path: Path, spec: DataSpec, batch_size: int) -> Iterator[_Example]
 def _text_files(path: Path, spec: DataSpec) -> Iterator[_Example]:
     """The ``.txt`` files under ``path``, one text each; when every file lies in a sub-folder
     named as a class of the run, that class is its label."""
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
+    listing = FolderListing()
+    files = sorted(p for p in listing.files(path, (".txt",)) if p.is_file())
+    listing.log_hidden("predict", path)
     if not files:
         raise InputError(f"{path}: no .txt files in the folder. Fix: give a folder of .txt files")
     classes = {name: i for i, name in enumerate(spec.class_names or [])}
