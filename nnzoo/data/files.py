@@ -126,6 +126,22 @@ def _folder_images(root: Path, class_names: Sequence[str]) -> tuple[list[Path], 
     return files, labels
 
 
+def _image_classes(root: Path) -> list[str]:
+    """The classes of an image folder: its sub-folders, sorted by name."""
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def _image_folder_files(params: dict[str, Any]) -> dict[str, list[Path]]:
+    """The images ``image_folder`` reads with ``params``: in ``path``, and in ``test_path``."""
+    root = existing_path(params.get("path"), kind="folder")
+    class_names = _image_classes(root)
+    files = {"path": _folder_images(root, class_names)[0]}
+    if params.get("test_path") is not None:
+        test_root = existing_path(params["test_path"], kind="folder", key="test_path")
+        files["test_path"] = _folder_images(test_root, class_names)[0]
+    return files
+
+
 def load_image_folder(
     *,
     seed: int,
@@ -143,7 +159,7 @@ def load_image_folder(
     root = existing_path(path, kind="folder")
     size = _image_size(image_size)
     check_choice("color_mode", color_mode, ("rgb", "grayscale"))
-    class_names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    class_names = _image_classes(root)
     files, labels = _folder_images(root, class_names)
     if not files:
         raise ConfigError(
@@ -206,6 +222,30 @@ def _text_class_names(root: Path, class_names: Sequence[str] | None) -> list[str
     return names
 
 
+def _folder_texts(root: Path, names: Sequence[str]) -> tuple[list[Path], list[int], list[int]]:
+    """The ``.txt`` files of each class sub-folder (at any depth, sorted), their class ids,
+    and how many each class has."""
+    files: list[Path] = []
+    labels: list[int] = []
+    counts = []
+    for label, name in enumerate(names):
+        found = []
+        for directory, subdirs, fnames in os.walk(root / name):
+            subdirs.sort()
+            found += [Path(directory) / f for f in sorted(fnames) if f.lower().endswith(".txt")]
+        files += found
+        labels += [label] * len(found)
+        counts.append(len(found))
+    return files, labels, counts
+
+
+def _text_folder_files(params: dict[str, Any]) -> dict[str, list[Path]]:
+    """The ``.txt`` files ``text_folder`` reads with ``params``."""
+    root = existing_path(params.get("path"), kind="folder")
+    names = _text_class_names(root, params.get("class_names"))
+    return {"path": _folder_texts(root, names)[0]}
+
+
 def load_text_folder(
     *,
     seed: int,
@@ -229,17 +269,7 @@ def load_text_folder(
     """
     root = existing_path(path, kind="folder")
     names = _text_class_names(root, class_names)
-    files: list[Path] = []
-    labels: list[int] = []
-    counts = []
-    for label, name in enumerate(names):
-        found = []
-        for directory, subdirs, fnames in os.walk(root / name):
-            subdirs.sort()
-            found += [Path(directory) / f for f in sorted(fnames) if f.lower().endswith(".txt")]
-        files += found
-        labels += [label] * len(found)
-        counts.append(len(found))
+    files, labels, counts = _folder_texts(root, names)
     if not files:
         raise ConfigError(
             f"no .txt files in class sub-folders of {str(path)!r}",
@@ -629,6 +659,7 @@ register_source(
     input_kind="tokens",
     summary="Your texts, one sub-folder per class of .txt files (as text_dataset_from_directory)",
     offline=True,
+    list_files=_text_folder_files,
 )
 register_source(
     "image_folder",
@@ -637,6 +668,7 @@ register_source(
     input_kind="image",
     summary="Your images, one sub-folder per class (as image_dataset_from_directory)",
     offline=True,
+    list_files=_image_folder_files,
 )
 register_source(
     "npz",
