@@ -142,21 +142,40 @@ def _print_result(result: Any) -> None:
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--data", "source", help="Evaluate on this data source's test split instead.")
-@set_option("Parameters of --data (e.g. --set num_examples=500).", metavar="PARAM=VALUE")
+@click.option(
+    "--data",
+    "source",
+    help="Score this data source instead (with --set path=PATH for files): the recorded test "
+    "split if it is the run's data, else every example.",
+)
+@set_option("Parameters of --data (e.g. --set path=new.csv).", metavar="PARAM=VALUE")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool) -> None:
-    """Metrics of RUN_DIR's best model on its test split (or on --data)."""
+    """Metrics of RUN_DIR's best model on its test split, or on other data (--data).
+
+    Without --data: the test split recorded in the run (split.npz), once the data is checked
+    to be what the run was trained on; a changed file is refused, saying what changed. (A run
+    saved before splits were recorded draws its split again, as it did.)
+
+    With --data SOURCE --set path=PATH: data with the run's fingerprint (a copy of its data,
+    anywhere) is scored on the recorded test split, `examples: N (recorded test split)`; any
+    other data is scored whole, every example, `examples: N (whole file)`. Files are read as
+    predict reads them, with the run's image size and colour mode, tokenizer, columns and class
+    names; every example needs a label of the run's classes.
+    """
     from nnzoo.config.loader import parse_set
     from nnzoo.inference.evaluate import evaluate as evaluate_fn
 
     params = dict(parse_set(o) for o in overrides)
     metrics = evaluate_fn(run_dir, data=source, data_params=params)
     if as_json:
-        click.echo(json.dumps(metrics, indent=2))
+        click.echo(json.dumps({**metrics, "scored": metrics.scored}, indent=2))
         return
     for k, v in metrics.items():
-        click.echo(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+        if k == "examples":
+            click.echo(f"examples: {v} ({metrics.scored})")
+        else:
+            click.echo(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
 
 
 @click.command()

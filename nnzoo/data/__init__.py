@@ -8,6 +8,7 @@ Other packages import from here, never from a private ``nnzoo.data._module``. Im
 package imports neither TensorFlow nor Keras (``nnzoo list-models`` / ``validate`` stay fast).
 """
 
+from nnzoo.data._fingerprint import data_fingerprint, fingerprint_changes
 from nnzoo.data._listing import FolderListing, is_hidden
 from nnzoo.data._prepare import (
     IGNORE_INDEX,
@@ -18,6 +19,7 @@ from nnzoo.data._prepare import (
     read_images,
 )
 from nnzoo.data._sources import (
+    SPLIT_NAMES,
     DataSpec,
     SourceData,
     Splits,
@@ -42,10 +44,13 @@ __all__ = [
     "DataSpec",
     "FolderListing",
     "SourceData",
+    "SPLIT_NAMES",
     "Splits",
     "check_required_params",
     "check_source_params",
     "classification_data",
+    "data_fingerprint",
+    "fingerprint_changes",
     "get_source",
     "image_array",
     "is_hidden",

@@ -7,7 +7,7 @@ import importlib
 import inspect
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -138,11 +138,24 @@ def classification_data(
 
 @dataclass
 class Splits:
+    """The train / validation / test examples of a source, and where each came from.
+
+    ``indices`` (``train``, ``validation``, ``test``: uint32 arrays, sorted) say which examples
+    of the source each split holds, as positions in its example list: the examples the loader
+    returns, then its own test examples, then its own validation examples (a source with an
+    official test split), before texts are de-duplicated. A run records them
+    (``split.npz``); :func:`load_data` with ``split=`` takes exactly those examples again.
+    """
+
     train: tuple[Any, Any]
     validation: tuple[Any, Any] | None
     test: tuple[Any, Any]
     spec: DataSpec
     artifacts: dict[str, str] = field(default_factory=dict)
+    indices: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    #: The data's fingerprint (:func:`~nnzoo.data.data_fingerprint`), once a run computed it:
+    #: the trials of a study share their splits and hash the data files once.
+    fingerprint: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     #: Input pipelines made from these splits, by what made them (the trainer's; a study's
     #: trials train on the same splits with the same pipelines). Not part of the data.
     pipelines: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -161,6 +174,17 @@ class Source:
     path_kind: str | None = None
     #: The input kind for given ``data.params``, where they decide it (csv: ``text_column``).
     input_kind_for: Callable[[dict[str, Any]], str] | None = None
+    #: The files a folder source reads with given ``data.params``, by the parameter naming
+    #: their folder (``{"path": [...], "test_path": [...]}``); a file source reads ``path``.
+    list_files: Callable[[dict[str, Any]], dict[str, list[Path]]] | None = None
+
+    def files(self, params: dict[str, Any]) -> dict[str, list[Path]]:
+        """The files this source reads with ``params`` (``{}`` for a source of no files)."""
+        if self.list_files is not None:
+            return self.list_files(params)
+        if self.path_kind == "file":
+            return {"path": [existing_path(params.get("path"), kind="file")]}
+        return {}
 
     def yields(self, params: dict[str, Any]) -> str:
         """The input kind this source yields with ``params``."""
@@ -200,13 +224,17 @@ def register_source(
     offline: bool,
     path_kind: str | None = None,
     input_kind_for: Callable[[dict[str, Any]], str] | None = None,
+    list_files: Callable[[dict[str, Any]], dict[str, list[Path]]] | None = None,
 ) -> None:
     """Register a data source. ``loader(*, seed, **params) -> SourceData``; ``path_kind``
     (``file`` / ``folder``) when it reads a required ``path`` parameter; ``input_kind_for``
-    when the parameters decide the input kind."""
+    when the parameters decide the input kind; ``list_files`` for a folder source: the files
+    it reads (its data fingerprint)."""
     if name in _SOURCES:
         raise ValueError(f"Data source {name!r} is registered twice.")
-    _SOURCES[name] = Source(name, loader, input_kind, summary, offline, path_kind, input_kind_for)
+    _SOURCES[name] = Source(
+        name, loader, input_kind, summary, offline, path_kind, input_kind_for, list_files
+    )
 
 
 def _load_modules() -> None:
@@ -328,14 +356,19 @@ def num_examples(x: Any) -> int:
     return len(x)
 
 
+#: The splits a run records, in the order of ``split.npz``.
+SPLIT_NAMES = ("train", "validation", "test")
+
+
 def _split(
-    x: Any, y: Any, fraction: float, seed: int, stratify: bool, where: str, key: str
-) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """Split off ``fraction`` of the examples (stratified by label for classification); both
-    parts must keep an example (``where`` and ``data.<key>`` name the refusal)."""
+    y: Any, index: np.ndarray, fraction: float, seed: int, stratify: bool, where: str, key: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split off ``fraction`` of the examples ``index`` (labelled ``y[index]``; stratified by
+    label for classification): ``(kept, held)``, each sorted. Both parts must keep an example
+    (``where`` and ``data.<key>`` name the refusal)."""
     from sklearn.model_selection import train_test_split
 
-    n = num_examples(x)
+    n = len(index)
     n_held = math.ceil(fraction * n)
     if n_held < 1 or n - n_held < 1:
         raise ConfigError(
@@ -344,8 +377,7 @@ def _split(
             key=f"data.{key}",
             fix="give more examples (a few per class at least), or change the split",
         )
-    index = np.arange(n)
-    labels = np.asarray(y) if stratify and y is not None else None
+    labels = np.asarray(y)[index] if stratify and y is not None else None
     if labels is not None and labels.ndim == 1:
         counts = np.bincount(labels.astype(np.int64))
         n_held = int(round(fraction * n))
@@ -353,11 +385,48 @@ def _split(
             labels = None
     else:
         labels = None
-    keep, held = train_test_split(index, test_size=fraction, random_state=seed, stratify=labels)
-    keep, held = np.sort(keep), np.sort(held)
-    y_keep = None if y is None else y[keep]
-    y_held = None if y is None else y[held]
-    return (take(x, keep), y_keep), (take(x, held), y_held)
+    keep, held = train_test_split(
+        np.arange(n), test_size=fraction, random_state=seed, stratify=labels
+    )
+    return index[np.sort(keep)], index[np.sort(held)]
+
+
+class _Examples:
+    """A source's example list: the examples its loader returns, then its own test examples,
+    then its own validation examples; :meth:`take` gives the ones at some positions."""
+
+    def __init__(self, data: SourceData) -> None:
+        self.parts = [(data.x, data.y)]
+        self.parts += [part for part in (data.test, data.validation) if part is not None]
+        self.starts = np.cumsum([0] + [num_examples(x) for x, _ in self.parts])
+        self.total = int(self.starts[-1])
+
+    def range(self, part: tuple[Any, Any] | None) -> np.ndarray:
+        """The positions of ``part`` (the loader's test or validation examples)."""
+        at = next(i for i, p in enumerate(self.parts) if p is part)
+        return np.arange(self.starts[at], self.starts[at + 1])
+
+    def take(self, index: np.ndarray) -> tuple[Any, Any]:
+        """The examples (and labels) at positions ``index``; a whole part is that part."""
+        pieces = []
+        for i, (x, y) in enumerate(self.parts):
+            start, stop = int(self.starts[i]), int(self.starts[i + 1])
+            local = index[(index >= start) & (index < stop)] - start
+            if len(local) == stop - start and np.array_equal(local, np.arange(stop - start)):
+                pieces.append((x, y))  # the whole part, in order: no copy
+            elif len(local):
+                pieces.append((take(x, local), None if y is None else np.asarray(y)[local]))
+        if not pieces:  # no example: an empty part of the loader's examples
+            x, y = self.parts[0]
+            return take(x, index[:0]), None if y is None else np.asarray(y)[:0]
+        if len(pieces) == 1:
+            return pieces[0]
+        xs, ys = [x for x, _ in pieces], [y for _, y in pieces]
+        if isinstance(xs[0], dict):
+            x = {k: np.concatenate([part[k] for part in xs]) for k in xs[0]}
+        else:
+            x = np.concatenate(xs)
+        return x, None if ys[0] is None else np.concatenate(ys)
 
 
 def load_data(
@@ -368,17 +437,27 @@ def load_data(
     test_split: float = 0.2,
     seed: int = 42,
     file: str | None = None,
+    split: Mapping[str, np.ndarray] | None = None,
+    whole: bool = False,
 ) -> Splits:
     """Load ``source`` and split it into train / validation / test.
 
     The source's own test (and validation) split is used where it has one; otherwise
-    ``test_split`` and then ``validation_split`` of the remaining examples are held out.
+    ``test_split`` and then ``validation_split`` of the remaining examples are held out
+    (stratified by label, with scikit-learn, seeded by ``seed``). The examples each split
+    holds are in :attr:`Splits.indices`.
+
+    Args:
+        split: the indices a run recorded (``train``, ``validation``, ``test``): these
+            examples, not a new draw. Defaults to ``None``.
+        whole: every example in the test split, none held out and none dropped as a
+            duplicate (``evaluate`` on other data). Defaults to ``False``.
     """
     src = get_source(source, file=file)
     params = dict(params or {})
     check_source_params(src, params, file=file)
     try:
-        return _load(src, params, validation_split, test_split, seed)
+        return _load(src, params, validation_split, test_split, seed, split, whole)
     except ConfigError as err:
         if file is None or err.file is not None:
             raise
@@ -389,39 +468,93 @@ def load_data(
 
 
 def _load(
-    src: Source, params: dict[str, Any], validation_split: float, test_split: float, seed: int
+    src: Source,
+    params: dict[str, Any],
+    validation_split: float,
+    test_split: float,
+    seed: int,
+    split: Mapping[str, np.ndarray] | None,
+    whole: bool,
 ) -> Splits:
     data = src.loader(seed=seed, **params)
     where = str(params.get("path") or f"data source '{src.name}'")
     _check_examples(data, where)
-    stratify = data.spec.task == "classification"
+    examples = _Examples(data)
+    if whole:
+        everything = np.arange(examples.total)
+        index = {"train": everything[:0], "validation": everything[:0], "test": everything}
+    elif split is not None:
+        index = _recorded(split, examples.total, where)
+    else:
+        index = _draw(data, examples, validation_split, test_split, seed, where)
+    indices = {name: index[name].astype("uint32") for name in SPLIT_NAMES}
     if data.full_batch:
-        whole = (data.x, data.y)
-        return Splits(whole, whole, whole, data.spec, data.artifacts)
-    train: tuple[Any, Any] = (data.x, data.y)
-    test = data.test
-    if test is None:
-        train, test = _split(data.x, data.y, test_split, seed, stratify, where, "test_split")
-    validation = data.validation
-    if validation is None and validation_split > 0:
+        whole_set = (data.x, data.y)
+        return Splits(whole_set, whole_set, whole_set, data.spec, data.artifacts, indices)
+    validation = examples.take(index["validation"]) if len(index["validation"]) else None
+    train, test = examples.take(index["train"]), examples.take(index["test"])
+    splits = Splits(train, validation, test, data.spec, data.artifacts, indices)
+    if data.fit is None:
+        return splits
+    return _encoded(splits, data.fit, dedupe=not whole)
+
+
+def _draw(
+    data: SourceData,
+    examples: _Examples,
+    validation_split: float,
+    test_split: float,
+    seed: int,
+    where: str,
+) -> dict[str, np.ndarray]:
+    """The positions of each split, drawn: the source's own test and validation examples where
+    it has them, else ``test_split`` and then ``validation_split`` of the rest held out."""
+    n = num_examples(data.x)
+    if data.full_batch:  # tiny sources (logic gates) train and evaluate on every example
+        return dict.fromkeys(SPLIT_NAMES, np.arange(n))
+    stratify = data.spec.task == "classification"
+    train = np.arange(n)
+    if data.test is None:
+        train, test = _split(data.y, train, test_split, seed, stratify, where, "test_split")
+    else:
+        test = examples.range(data.test)
+    validation = train[:0]
+    if data.validation is not None:
+        validation = examples.range(data.validation)
+    elif validation_split > 0:
         train, validation = _split(
-            train[0], train[1], validation_split, seed + 1, stratify, where, "validation_split"
+            data.y, train, validation_split, seed + 1, stratify, where, "validation_split"
         )
-    splits = Splits(train, validation, test, data.spec, data.artifacts)
-    return _encoded(splits, data.fit) if data.fit is not None else splits
+    return {"train": train, "validation": validation, "test": test}
 
 
-def _encoded(splits: Splits, fit: Callable[[Any], Encoding]) -> Splits:
+def _recorded(split: Mapping[str, np.ndarray], total: int, where: str) -> dict[str, np.ndarray]:
+    """The recorded positions of each split, checked against the ``total`` examples."""
+    index = {name: np.asarray(split[name], dtype="int64") for name in SPLIT_NAMES}
+    largest = max((int(v.max()) for v in index.values() if len(v)), default=-1)
+    if largest >= total:
+        raise ConfigError(
+            f"{where} has {total} examples, but the recorded split holds example {largest}",
+            key="data.params",
+            fix="give the data the run was trained on",
+        )
+    return index
+
+
+def _encoded(splits: Splits, fit: Callable[[Any], Encoding], *, dedupe: bool = True) -> Splits:
     """``splits`` encoded with what ``fit`` learns from the training examples alone.
 
     Held-out examples that encode to a training example (or to one before them in their own
-    split) are dropped: an unknown word read as ``[UNK]`` can make two texts one.
+    split) are dropped unless ``dedupe`` is false: an unknown word read as ``[UNK]`` can make
+    two texts one.
     """
     encoding = fit(splits.train[0])
     seen: set[bytes] = set()
 
     def encode(part: tuple[Any, Any]) -> tuple[Any, Any]:
         x = encoding.encode(part[0])
+        if not dedupe:
+            return x, part[1]
         ids = x["token_ids"] if isinstance(x, dict) else x
         keep = []
         for i, row in enumerate(np.asarray(ids)):
@@ -436,7 +569,8 @@ def _encoded(splits: Splits, fit: Callable[[Any], Encoding]) -> Splits:
     validation = encode(splits.validation) if splits.validation is not None else None
     spec = replace(splits.spec, vocabulary_size=encoding.vocabulary_size)
     artifacts = {**splits.artifacts, **encoding.artifacts}
-    return Splits(train, validation, encode(splits.test), spec, artifacts)
+    test = encode(splits.test)
+    return Splits(train, validation, test, spec, artifacts, splits.indices)
 
 
 def _check_examples(data: SourceData, where: str) -> None:

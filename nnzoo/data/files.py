@@ -129,6 +129,18 @@ def _folder_images(
     return files, labels
 
 
+def _image_folder_files(params: dict[str, Any]) -> dict[str, list[Path]]:
+    """The images ``image_folder`` reads with ``params``: in ``path``, and in ``test_path``."""
+    listing = FolderListing()
+    root = existing_path(params.get("path"), kind="folder")
+    class_names = listing.sub_folders(root)
+    files = {"path": _folder_images(listing, root, class_names)[0]}
+    if params.get("test_path") is not None:
+        test_root = existing_path(params["test_path"], kind="folder", key="test_path")
+        files["test_path"] = _folder_images(listing, test_root, class_names)[0]
+    return files
+
+
 def load_image_folder(
     *,
     seed: int,
@@ -213,6 +225,30 @@ def _text_class_names(
     return names
 
 
+def _folder_texts(
+    listing: FolderListing, root: Path, names: Sequence[str]
+) -> tuple[list[Path], list[int], list[int]]:
+    """The visible ``.txt`` files of each class sub-folder (at any depth, in listing order),
+    their class ids, and how many each class has."""
+    files: list[Path] = []
+    labels: list[int] = []
+    counts = []
+    for label, name in enumerate(names):
+        found = listing.files(root / name, (".txt",))
+        files += found
+        labels += [label] * len(found)
+        counts.append(len(found))
+    return files, labels, counts
+
+
+def _text_folder_files(params: dict[str, Any]) -> dict[str, list[Path]]:
+    """The ``.txt`` files ``text_folder`` reads with ``params``."""
+    listing = FolderListing()
+    root = existing_path(params.get("path"), kind="folder")
+    names = _text_class_names(listing, root, params.get("class_names"))
+    return {"path": _folder_texts(listing, root, names)[0]}
+
+
 def load_text_folder(
     *,
     seed: int,
@@ -237,14 +273,7 @@ def load_text_folder(
     root = existing_path(path, kind="folder")
     listing = FolderListing()
     names = _text_class_names(listing, root, class_names)
-    files: list[Path] = []
-    labels: list[int] = []
-    counts = []
-    for label, name in enumerate(names):
-        found = listing.files(root / name, (".txt",))
-        files += found
-        labels += [label] * len(found)
-        counts.append(len(found))
+    files, labels, counts = _folder_texts(listing, root, names)
     listing.log_hidden("text_folder", root)
     if not files:
         raise ConfigError(
@@ -635,6 +664,7 @@ register_source(
     input_kind="tokens",
     summary="Your texts, one sub-folder per class of .txt files (as text_dataset_from_directory)",
     offline=True,
+    list_files=_text_folder_files,
 )
 register_source(
     "image_folder",
@@ -643,6 +673,7 @@ register_source(
     input_kind="image",
     summary="Your images, one sub-folder per class (as image_dataset_from_directory)",
     offline=True,
+    list_files=_image_folder_files,
 )
 register_source(
     "npz",

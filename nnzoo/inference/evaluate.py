@@ -1,49 +1,87 @@
-"""``nnzoo evaluate``: the metrics of a run's best model on its test split, or on other data."""
+"""``nnzoo evaluate``: the metrics of a run's best model on its test split, or on other data.
+
+Which examples are scored (:attr:`Evaluation.scored`):
+
+- ``recorded test split``: the test examples the run recorded (``split.npz``, see
+  :mod:`nnzoo.run.split`). Without ``data``, after checking that the run's data is still what
+  it was trained on (a changed file is refused in one line, saying what changed); with ``data``
+  whose fingerprint is the run's (a copy of its data, anywhere).
+- ``test split``: a run saved before splits were recorded draws its split again, as it did.
+- ``whole file``: any other data from files, every example, read as ``predict`` reads it
+  (:mod:`nnzoo.inference.readers`: the run's image size and colour mode, its tokenizer, columns
+  and class names). Each example must carry a label of one of the run's classes.
+- ``whole source``: any other data of a source without files (bundled, generated), every
+  example, loaded with the run's tokenizer, sequence length and image size.
+"""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nnzoo.config import Config
-from nnzoo.data import num_examples
-from nnzoo.errors import ConfigError
-from nnzoo.inference.load import load_run, self_contained
-from nnzoo.run.bind import effective_task, prepare
-from nnzoo.run.directory import CONFIG_FILE
+import numpy as np
 
-__all__ = ["evaluate"]
+from nnzoo.config import Config
+from nnzoo.data import (
+    check_source_params,
+    data_fingerprint,
+    fingerprint_changes,
+    get_source,
+    num_examples,
+)
+from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.inference.load import LoadedRun, load_run, self_contained
+from nnzoo.registry import get_card
+from nnzoo.run.bind import effective_task, prepare, source_params
+from nnzoo.run.directory import CONFIG_FILE
+from nnzoo.run.split import RecordedSplit, check_data, read_split
+
+__all__ = ["Evaluation", "evaluate"]
+
+RECORDED = "recorded test split"
+DRAWN = "test split"
+WHOLE_FILE = "whole file"
+WHOLE_SOURCE = "whole source"
+#: The parameters that name the files a source reads: what ``--data`` may change in them.
+PATH_PARAMS = ("path", "test_path")
+
+
+class Evaluation(dict):
+    """The metrics :func:`evaluate` returns, by name, and ``examples`` (how many were
+    scored), with :attr:`scored`: which examples they were (``"recorded test split"``,
+    ``"test split"``, ``"whole file"`` or ``"whole source"``; see the module docstring)."""
+
+    def __init__(self, metrics: dict[str, Any], *, scored: str) -> None:
+        super().__init__(metrics)
+        self.scored = scored
 
 
 def evaluate(
     run_dir: str | Path, *, data: str | None = None, data_params: dict[str, Any] | None = None
-) -> dict[str, float]:
-    """Metrics of a saved run's model on its test split, or on the test split of ``data``."""
-    from nnzoo.data.pipeline import make_dataset
-    from nnzoo.run.losses import compile_for_evaluation, with_perplexity
-
+) -> Evaluation:
+    """Metrics of a saved run's model on its test split, or on the data source ``data`` read
+    with ``data_params``: its recorded test split where that data is the run's (a copy of it),
+    else every example (see the module docstring)."""
     run = load_run(run_dir)
-    config = run.config
-    if data is not None:
-        config = config.model_copy(deep=True)
-        config.data.source = data
-        config.data.params = dict(data_params or {})
-    else:
-        _check_run_data(run_dir, config)
-    config = self_contained(Path(run_dir), config, run.spec)
-    card, _, splits = prepare(config)  # also checks the data against the model
-    task = effective_task(card, config.model.params)
-    compile_for_evaluation(run.model, run.config, card, task)
-    ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
-    result = run.model.evaluate(ds, return_dict=True, verbose=0)
-    result = with_perplexity({k: float(v) for k, v in result.items()}, task)
-    result["examples"] = int(num_examples(splits.test[0]))
-    return result
+    recorded = read_split(run.run_dir)
+    if data is None:
+        _check_run_data(run_dir, run.config)
+        if recorded is not None:
+            check_data(run_dir, run.config, recorded, fix=_other_data_fix(run_dir, run.config))
+        return _score_split(run, run.config, recorded)
+    config = _with_data(run, data, dict(data_params or {}))
+    if recorded is not None:
+        now = data_fingerprint(config.data.source, config.data.params)
+        if not fingerprint_changes(recorded.fingerprint, now):
+            return _score_split(run, config, recorded)
+    return _score_whole(run, config, dict(data_params or {}))
 
 
 def _check_run_data(run_dir: str | Path, config: Config) -> None:
     """A copied run whose data file stayed behind: say to pass the data to evaluate on."""
-    from nnzoo.data import check_required_params, get_source
+    from nnzoo.data import check_required_params
 
     source = get_source(config.data.source)
     try:
@@ -56,3 +94,208 @@ def _check_run_data(run_dir: str | Path, config: Config) -> None:
             fix=f"evaluate on your copy of it: nnzoo evaluate {run_dir} --data {source.name} "
             "--set path=PATH",
         ) from None
+
+
+def _other_data_fix(run_dir: str | Path, config: Config) -> str:
+    """What to do when the run's data changed: restore it, or evaluate it as other data."""
+    path = config.data.params.get("path")
+    if path:
+        return (
+            f"restore it, or score it as other data, every example: nnzoo evaluate {run_dir} "
+            f"--data {config.data.source} --set path={path}"
+        )
+    return (
+        f"restore data.params in {Path(run_dir) / CONFIG_FILE}, or score other data: nnzoo "
+        f"evaluate {run_dir} --data SOURCE --set PARAM=VALUE"
+    )
+
+
+def _with_data(run: LoadedRun, data: str, given: dict[str, Any]) -> Config:
+    """The run's config reading ``data`` with ``given`` parameters: over the run's own where
+    ``data`` is its source. Data from files is read as the run read its own (its readers), so
+    a given parameter other than a path must be the run's."""
+    source = get_source(data)
+    check_source_params(source, given)
+    same = data == run.config.data.source
+    own = dict(run.config.data.params) if same else {}
+    if source.path_kind is not None:
+        read = {**source.parameters, **own} if same else {}  # how the run read its data
+        for key, value in given.items():
+            if key not in PATH_PARAMS and read.get(key, _MISSING) != value:
+                _refuse_param(key, value, read.get(key, _MISSING))
+    config = run.config.model_copy(deep=True)
+    config.data.source = data
+    config.data.params = {**own, **given}
+    config.data.validation_source = None  # nothing here is trained or validated
+    return config
+
+
+_MISSING = object()
+
+
+def _refuse_param(key: str, value: Any, own: Any) -> None:
+    was = "" if own is _MISSING else f" (the run's: {own!r})"
+    raise ConfigError(
+        f"evaluate reads other data as the run read its own (as predict does), and "
+        f"{key}={value!r} would read it otherwise{was}",
+        key=f"data.params.{key}",
+        fix=f"drop --set {key}",
+    )
+
+
+def _score_split(run: LoadedRun, config: Config, recorded: RecordedSplit | None) -> Evaluation:
+    """The metrics on the test split: the recorded one, or (a run from before splits were
+    recorded) drawn again."""
+    from nnzoo.data.pipeline import make_dataset
+
+    config = self_contained(run.run_dir, config, run.spec)
+    if recorded is None:
+        card, _, splits = prepare(config)  # also checks the data against the model
+    else:
+        card, _, splits = prepare(config, split=recorded.indices)
+    ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
+    logs = _compiled(run, card).evaluate(ds, return_dict=True, verbose=0)
+    task = effective_task(card, run.config.model.params)
+    scored = DRAWN if recorded is None else RECORDED
+    return _evaluation(logs, task, num_examples(splits.test[0]), scored)
+
+
+def _compiled(run: LoadedRun, card: Any) -> Any:
+    """The run's model compiled with its training's loss and metrics."""
+    from nnzoo.run.losses import compile_for_evaluation
+
+    task = effective_task(card, run.config.model.params)
+    compile_for_evaluation(run.model, run.config, card, task)
+    return run.model
+
+
+def _evaluation(logs: dict[str, Any], task: str, examples: int, scored: str) -> Evaluation:
+    from nnzoo.run.losses import with_perplexity
+
+    metrics = with_perplexity({k: float(v) for k, v in logs.items()}, task)
+    metrics["examples"] = int(examples)
+    return Evaluation(metrics, scored=scored)
+
+
+def _score_whole(run: LoadedRun, config: Config, given: dict[str, Any]) -> Evaluation:
+    """The metrics on every example of other data: the files ``given`` names (else the run's
+    ``path``) read by ``predict``'s readers, or a source without files loaded whole with the
+    run's reading parameters."""
+    card = get_card(run.config.model.name)
+    task = effective_task(card, run.config.model.params)
+    if get_source(config.data.source).path_kind is None:
+        from nnzoo.data.pipeline import make_dataset
+
+        x, y = _whole_source(run, config, given, card, task)
+        ds = make_dataset(x, y, batch_size=config.data.batch_size, training=False)
+        logs = _compiled(run, card).evaluate(ds, return_dict=True, verbose=0)
+        return _evaluation(logs, task, num_examples(x), WHOLE_SOURCE)
+    from nnzoo.inference.readers import read_batches
+
+    paths = [key for key in PATH_PARAMS if key in given] or ["path"]
+    streams = [
+        read_batches(
+            Path(str(config.data.params[key])),
+            run.spec,
+            run.run_dir,
+            batch_size=config.data.batch_size,
+            labelled=True,
+        )
+        for key in paths
+    ]
+    batches = _Labelled(streams)
+    model = _compiled(run, card)
+    try:
+        with warnings.catch_warnings():
+            # Keras warns whenever a stream of unknown length ends: here, every time.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            logs = model.evaluate(batches(), return_dict=True, verbose=0)
+    except Exception:
+        if batches.error is None:
+            raise
+    if batches.error is not None:  # raised here, not through TensorFlow's reading thread
+        raise batches.error
+    return _evaluation(logs, task, batches.examples, WHOLE_FILE)
+
+
+class _Labelled:
+    """The batches of some readers as ``(x, labels)`` for Keras's ``evaluate``, counted. An
+    error in the input (a label the run never saw, a bad cell) ends the batches and is kept in
+    :attr:`error`, to be raised as it is once ``evaluate`` returns."""
+
+    def __init__(self, streams: Iterable[Iterator[Any]]) -> None:
+        self.streams = streams
+        self.examples = 0
+        self.error: NnzooError | None = None
+
+    def __call__(self) -> Iterator[tuple[Any, np.ndarray]]:
+        try:
+            for stream in self.streams:
+                for batch in stream:
+                    self.examples += len(batch.labels)
+                    yield batch.x, batch.labels
+        except NnzooError as err:
+            self.error = err
+
+
+def _whole_source(
+    run: LoadedRun, config: Config, given: dict[str, Any], card: Any, task: str
+) -> tuple[Any, Any]:
+    """Every example of a source without files, read with the run's tokenizer, sequence
+    length and image size, labelled with the run's class ids."""
+    from nnzoo.data import load_data
+
+    source = get_source(config.data.source)
+    params = source_params(config, card, task)
+    for key, value in _run_reading(run, source.parameters).items():
+        if key in given and given[key] != value:
+            _refuse_param(key, given[key], value)
+        params[key] = value
+    if str(params.get("tokenizer", "")).endswith(".json"):
+        params.pop("vocabulary_size", None)  # the run's tokenizer has its own
+    splits = load_data(source.name, params=params, seed=config.seed, whole=True)
+    spec, want = splits.spec, run.spec
+    if (spec.input_kind, tuple(spec.input_shape)) != (want.input_kind, tuple(want.input_shape)):
+        raise ConfigError(
+            f"data source '{source.name}' yields {spec.input_kind} of shape "
+            f"{tuple(spec.input_shape)}, but this run's model takes {want.input_kind} of shape "
+            f"{tuple(want.input_shape)}",
+            key="data.source",
+            fix="evaluate data of the kind the run was trained on",
+        )
+    x, y = splits.test
+    return x, _run_labels(y, spec.class_names, want.class_names, source.name)
+
+
+def _run_reading(run: LoadedRun, accepted: dict[str, Any]) -> dict[str, Any]:
+    """The source parameters that make data read as the run read its own: its tokenizer,
+    sequence length and image size (where the source takes them)."""
+    spec, reading = run.spec, {}
+    tokenizer = run.run_dir / "tokenizer.json"
+    if "tokenizer" in accepted and tokenizer.is_file():
+        reading["tokenizer"] = str(tokenizer)
+    if "sequence_length" in accepted and spec.sequence_length:
+        reading["sequence_length"] = int(spec.sequence_length)
+    if "image_size" in accepted and spec.input_kind == "image":
+        h, w = (int(d) for d in spec.input_shape[:2])
+        reading["image_size"] = h if h == w else [h, w]
+    return reading
+
+
+def _run_labels(y: Any, names: list[str] | None, run_names: list[str] | None, source: str) -> Any:
+    """Labels ``y`` (ids of ``names``) as ids of the run's classes ``run_names``; a class the
+    run never saw is refused."""
+    if names is None or run_names is None or list(names) == list(run_names):
+        return y
+    index = {name: i for i, name in enumerate(run_names)}
+    present = [names[i] for i in np.unique(np.asarray(y))]
+    unknown = [name for name in present if name not in index]
+    if unknown:
+        raise ConfigError(
+            f"data source '{source}' has labels this run never saw: {unknown[:5]} (its "
+            f"classes: {', '.join(run_names[:10])})",
+            key="data.source",
+            fix="evaluate data of the run's classes",
+        )
+    mapping = np.asarray([index.get(name, -1) for name in names], dtype="int32")
+    return mapping[np.asarray(y)]

@@ -10,8 +10,12 @@ model does the rest itself (feature scaling, image normalisation), so raw rows g
   the file, never whole; 8-bit images are divided by 255 as in training.
 - an image or a folder of images: resized with bilinear interpolation as in training.
 - ``.txt``: one text per line, for text classifiers; a folder of ``.txt`` files: one text per
-  file (in sub-folders named as the run's classes, the folder gives the labels too); a ``.csv``
-  with the text column, for a run trained on a ``csv`` text column.
+  file; a ``.csv`` with the text column, for a run trained on a ``csv`` text column.
+
+A folder's files in sub-folders named as the run's classes are labelled by them, as the
+``image_folder`` and ``text_folder`` sources label theirs. ``evaluate`` reads other data with
+these readers too, asking for labels (``labelled=True``): input without them, or a class
+sub-folder the run was not trained on, is then refused in one line.
 
 Folders are listed as the training sources list them (:class:`~nnzoo.data.FolderListing`):
 hidden entries (``.ipynb_checkpoints``, ``.DS_Store``, ``__MACOSX``, ...) are never inputs.
@@ -67,27 +71,33 @@ class Batch:
 
 
 def read_batches(
-    path: Path, spec: DataSpec, run_dir: Path, *, batch_size: int = BATCH_SIZE
+    path: Path,
+    spec: DataSpec,
+    run_dir: Path,
+    *,
+    batch_size: int = BATCH_SIZE,
+    labelled: bool = False,
 ) -> Iterator[Batch]:
     """The examples at ``path`` as batches of model inputs for a run whose data was ``spec``.
 
     What can be checked before the first batch (the file exists, is not empty, has the right
     kind and shape) is checked when this is called, not when the batches are read.
+    ``labelled``: every example must carry a label of the run's classes (``evaluate``).
     """
     if not path.exists():
         raise InputError(f"{path}: no such file or folder. Fix: check the path")
     suffix = path.suffix.lower()
     texts = spec.input_kind in ("tokens", "tokens_segments")
     if texts and (path.is_dir() or suffix in (".txt", ".csv")):
-        return _text(path, spec, run_dir, batch_size)
+        return _text(path, spec, run_dir, batch_size, labelled)
     if path.is_dir() or suffix in IMAGE_EXTENSIONS:
-        return _images(path, spec, batch_size)
+        return _images(path, spec, batch_size, labelled)
     if suffix in (".npy", ".npz"):
-        return _arrays(path, spec, batch_size)
+        return _arrays(path, spec, batch_size, labelled)
     if suffix == ".csv":
-        return _csv(path, spec, batch_size)
+        return _csv(path, spec, batch_size, labelled)
     if suffix == ".txt":
-        return _text(path, spec, run_dir, batch_size)
+        return _text(path, spec, run_dir, batch_size, labelled)
     raise InputError(
         f"{path}: cannot read '{suffix}' files. Fix: give a .npy, .npz or .csv file, an image "
         "or a folder of images, or a .txt file (one text per line) for text models"
@@ -104,6 +114,43 @@ def _needs(spec: DataSpec, path: Path, *kinds: str) -> None:
         raise InputError(f"{path}: this run's model takes {spec.input_kind}. Fix: give {what}")
 
 
+def _unlabelled(path: Path, what: str) -> InputError:
+    """The refusal of input without labels where they are asked for."""
+    return InputError(
+        f"{path}: no labels ({what}), so there is nothing to score the model against. Fix: "
+        "give labelled examples, or get predictions with nnzoo predict"
+    )
+
+
+def _folder_labels(
+    path: Path, files: list[Path], spec: DataSpec, *, labelled: bool
+) -> list[int] | None:
+    """The class ids of ``files`` in folder ``path`` when each lies in a sub-folder named as a
+    class of the run, else ``None``; with ``labelled``, a file that does not is refused."""
+    if not path.is_dir():
+        if labelled:
+            raise _unlabelled(path, "one file, not a folder of class sub-folders")
+        return None
+    classes = {name: i for i, name in enumerate(spec.class_names or [])}
+    folders = [f.relative_to(path).parts[0] if f.parent != path else None for f in files]
+    if all(folder in classes for folder in folders):
+        return [classes[folder] for folder in folders]
+    if labelled:
+        shown = ", ".join(list(classes)[:10]) + (", ..." if len(classes) > 10 else "")
+        at = next(i for i, folder in enumerate(folders) if folder not in classes)
+        if folders[at] is None:
+            raise InputError(
+                f"{files[at]}: not in a class sub-folder, so it has no label. Fix: put each "
+                f"example in the sub-folder of its class ({shown})"
+            )
+        raise InputError(
+            f"{path / str(folders[at])}: {folders[at]!r} is not a class this run was trained "
+            f"on ({shown}). Fix: evaluate examples of the run's classes, or get predictions "
+            "with nnzoo predict"
+        )
+    return None
+
+
 def _text_kinds(spec: DataSpec) -> str:
     """What ``predict`` reads for a text run, as a fix says it."""
     csv = (spec.table or {}).get("text_column") is not None
@@ -115,7 +162,7 @@ def _text_kinds(spec: DataSpec) -> str:
 # --------------------------------------------------------------------------- images
 
 
-def _images(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
+def _images(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[Batch]:
     _needs(spec, path, "image")
     if path.is_dir():
         listing = FolderListing()
@@ -128,13 +175,17 @@ def _images(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
             f"{path}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in the folder. Fix: give a "
             "folder of images"
         )
+    ids = _folder_labels(path, files, spec, labelled=labelled)
+    labels = None if ids is None else np.asarray(ids, dtype="int32")
     h, w, c = spec.input_shape
     mode = "grayscale" if c == 1 else "rgb"
 
     def batches() -> Iterator[Batch]:
         for start in range(0, len(files), batch_size):
             chunk = files[start : start + batch_size]
-            yield Batch(read_images(chunk, (h, w), mode, key=None), [str(f) for f in chunk])
+            x = read_images(chunk, (h, w), mode, key=None)
+            names = [str(f) for f in chunk]
+            yield Batch(x, names, None if labels is None else labels[start : start + len(chunk)])
 
     return batches()
 
@@ -226,9 +277,12 @@ def _open_arrays(path: Path) -> tuple[_ArrayFile, _ArrayFile | None]:
     return x, y
 
 
-def _arrays(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
+def _arrays(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[Batch]:
     _needs(spec, path, "features", "image")
     x, y = _open_arrays(path)
+    if labelled and y is None:
+        x.close()
+        raise _unlabelled(path, "no array y of the examples' labels")
     if x.dtype.kind not in "biuf":
         x.close()
         raise InputError(
@@ -284,9 +338,11 @@ def _array_labels(values: np.ndarray, names: list[str], where: str, start: int) 
 # --------------------------------------------------------------------------- .csv
 
 
-def _csv(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
+def _csv(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[Batch]:
     _needs(spec, path, "features", "image")
     table = CsvTable(path, spec, key=None)
+    if labelled and table.label_index < 0:
+        raise _unlabelled(path, "no label column")
     want = tuple(spec.input_shape)
 
     def batches() -> Iterator[Batch]:
@@ -300,7 +356,9 @@ def _csv(path: Path, spec: DataSpec, batch_size: int) -> Iterator[Batch]:
 # --------------------------------------------------------------------------- .txt
 
 
-def _text(path: Path, spec: DataSpec, run_dir: Path, batch_size: int) -> Iterator[Batch]:
+def _text(
+    path: Path, spec: DataSpec, run_dir: Path, batch_size: int, labelled: bool
+) -> Iterator[Batch]:
     from nnzoo.data.text import encode_texts
     from nnzoo.data.tokenizers import tokenizer_from_json
 
@@ -318,9 +376,11 @@ def _text(path: Path, spec: DataSpec, run_dir: Path, batch_size: int) -> Iterato
         )
     tokenizer = tokenizer_from_json(tokenizer_file.read_text(encoding="utf-8"))
     if path.is_dir():
-        examples = _text_files(path, spec)
+        examples = _text_files(path, spec, labelled)
     elif path.suffix.lower() == ".csv":
-        examples = _text_csv(path, spec, batch_size)
+        examples = _text_csv(path, spec, batch_size, labelled)
+    elif labelled:
+        raise _unlabelled(path, "one text per line")
     else:
         examples = _text_lines(path)
     length = int(spec.sequence_length or spec.input_shape[0])
@@ -361,13 +421,15 @@ def _text_lines(path: Path) -> Iterator[_Example]:
     return examples()
 
 
-def _text_csv(path: Path, spec: DataSpec, batch_size: int) -> Iterator[_Example]:
+def _text_csv(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[_Example]:
     if (spec.table or {}).get("text_column") is None:
         raise InputError(
             f"{path}: this run was not trained on a CSV text column, so a CSV has no column to "
             "read. Fix: give a .txt file (one text per line) or a folder of .txt files"
         )
     table = CsvTexts(path, spec, key=None)
+    if labelled and table.label_index < 0:
+        raise _unlabelled(path, "no label column")
 
     def examples() -> Iterator[_Example]:
         for index, texts, labels in table.chunks(batch_size):
@@ -378,7 +440,7 @@ def _text_csv(path: Path, spec: DataSpec, batch_size: int) -> Iterator[_Example]
     return examples()
 
 
-def _text_files(path: Path, spec: DataSpec) -> Iterator[_Example]:
+def _text_files(path: Path, spec: DataSpec, labelled: bool) -> Iterator[_Example]:
     """The ``.txt`` files under ``path``, one text each; when every file lies in a sub-folder
     named as a class of the run, that class is its label."""
     listing = FolderListing()
@@ -386,13 +448,10 @@ def _text_files(path: Path, spec: DataSpec) -> Iterator[_Example]:
     listing.log_hidden("predict", path)
     if not files:
         raise InputError(f"{path}: no .txt files in the folder. Fix: give a folder of .txt files")
-    classes = {name: i for i, name in enumerate(spec.class_names or [])}
-    folders = [f.relative_to(path).parts[0] if f.parent != path else None for f in files]
-    labelled = all(folder in classes for folder in folders)
+    labels = _folder_labels(path, files, spec, labelled=labelled) or [None] * len(files)
 
     def examples() -> Iterator[_Example]:
-        for file, folder in zip(files, folders, strict=True):
-            text = read_text_file(file, key=None)
-            yield str(file), text, classes[folder] if labelled else None
+        for file, label in zip(files, labels, strict=True):
+            yield str(file), read_text_file(file, key=None), label
 
     return examples()

@@ -2,7 +2,8 @@
 
 Modules, each named for its job: ``bind`` (a config's model and data bound together: the data
 loaded, the model's parameters filled from what the data reports), ``directory`` (the layout
-of ``runs/<name>/<run-id>/``, its status, lock, history and resume fingerprint), ``saving``
+of ``runs/<name>/<run-id>/``, its status, lock, history and resume fingerprint), ``split``
+(the split a run recorded, and the fingerprint of its data), ``saving``
 (``.keras`` files written and read in any process) and ``losses`` (the loss and metrics of a
 task, which training and evaluation compile alike).
 

@@ -9,6 +9,7 @@ every command shares:
    Keras. :func:`check_downloads` says what must be downloaded, before anything heavy loads.
 2. :func:`prepare` loads the data (:class:`~nnzoo.data.Splits`) with the source parameters the
    model asks for (:func:`source_params`: the task, a preset's tokenizer).
+   ``prepare(config, split=...)`` takes the split a run recorded rather than drawing it.
 3. The data describes itself (:class:`~nnzoo.data.DataSpec`); the model's ``input_shape``,
    ``num_classes``, ``vocabulary_size`` and ``max_sequence_length`` are filled from it unless
    the config sets them (:func:`fill_model_params`), and a value that contradicts the data is
@@ -378,8 +379,14 @@ def fill_model_params(
     return filled
 
 
-def prepare(config: Config) -> tuple[ModelCard, dict[str, Any], Splits]:
-    """Load the data and resolve the model's parameters from it."""
+def prepare(
+    config: Config, *, split: Mapping[str, Any] | None = None
+) -> tuple[ModelCard, dict[str, Any], Splits]:
+    """Load the data and resolve the model's parameters from it.
+
+    ``split``: the indices a run recorded (:mod:`nnzoo.run.split`), taken instead of drawing
+    the split again. Defaults to ``None``.
+    """
     file = config.source_file
     card = get_card(config.model.name, file=file)
     task = effective_task(card, config.model.params)
@@ -391,6 +398,7 @@ def prepare(config: Config) -> tuple[ModelCard, dict[str, Any], Splits]:
         test_split=config.data.test_split,
         seed=config.seed,
         file=file,
+        split=split,
     )
     if config.data.validation_source:
         other = load_data(

@@ -4,6 +4,7 @@
 (state and ``schema_version``), ``history.csv`` (epochs from 1), ``metrics.json``,
 ``model.keras`` (the best model by ``train.monitor``, without optimizer state), ``curves.png``,
 ``checkpoints/`` (the resume state, deleted when the run finishes, and the fingerprint),
+``split.npz`` (the recorded split and data fingerprint: :mod:`nnzoo.run.split`),
 ``tensorboard/`` and any data artifacts (a tokenizer). Every JSON file is written atomically.
 """
 

@@ -31,6 +31,7 @@ from nnzoo.memory import optimizer_slots
 from nnzoo.registry import build_unchecked, check_buildable, get_card
 from nnzoo.run import directory as files
 from nnzoo.run.bind import effective_task, fill_model_params, prepare, source_params
+from nnzoo.run.split import check_data, read_split, record_split
 from nnzoo.training.distribute import is_chief
 from nnzoo.training.history import best_epoch
 from nnzoo.training.plots import write_curves
@@ -140,7 +141,9 @@ def resume(
 
     Only ``train.epochs`` may change in the run's ``config.yaml`` before a resume (see
     :data:`~nnzoo.run.directory.RESUMABLE_KEYS`); any other change is refused, naming the
-    key. A finished run is not resumed: extend it into a new run with ``model.init_from``.
+    key. The run trains on the split it recorded (``split.npz``), and data changed since is
+    refused, saying what changed. A finished run is not resumed: extend it into a new run
+    with ``model.init_from``.
     """
     run_dir = files.check_run_dir(run_dir)
     if files.read_status(run_dir).get("state") == "finished":
@@ -148,6 +151,14 @@ def resume(
         return RunResult(run_dir, metrics, files.read_history(run_dir), already_finished=True)
     config = files.load_run_config(run_dir)
     files.check_fingerprint(run_dir, config)
+    recorded = read_split(run_dir)  # None: a run from before splits were recorded
+    if recorded is not None:
+        check_data(
+            run_dir,
+            config,
+            recorded,
+            fix="restore it: a resume continues the run on the data it started with",
+        )
     return _fit(
         config,
         functools.partial(_existing_dir, run_dir),
@@ -155,6 +166,7 @@ def resume(
         callbacks=tuple(callbacks),
         on_run_dir=on_run_dir,
         resuming=True,
+        split=None if recorded is None else recorded.indices,
     )
 
 
@@ -173,13 +185,14 @@ def _fit(
     on_run_dir: Callable[[Path], None] | None = None,
     resuming: bool = False,
     trial: TrialOptions | None = None,
+    split: dict[str, np.ndarray] | None = None,
 ) -> RunResult:
     """Train ``config`` into the directory ``make_run_dir`` makes: prepare, open the run,
-    build, fit, finish."""
+    build, fit, finish. ``split``: the indices a resumed run recorded."""
     from nnzoo.training.callbacks import BestWeightsInMemory
 
     started = time.perf_counter()
-    prepared = _prepare(config, trial)
+    prepared = _prepare(config, trial, split)
     # The run directory is made once the data is loaded and checked against the model, so a
     # config or data mistake leaves no empty run behind.
     run_dir = Path(make_run_dir())
@@ -230,8 +243,11 @@ class _Run(_Prepared):
     data: _Pipelines
 
 
-def _prepare(config: Config, trial: TrialOptions | None) -> _Prepared:
-    """The distribution strategy, the seed, the data bound to the model, checked buildable."""
+def _prepare(
+    config: Config, trial: TrialOptions | None, split: dict[str, np.ndarray] | None = None
+) -> _Prepared:
+    """The distribution strategy, the seed, the data bound to the model (the recorded
+    ``split`` of a resumed run, else drawn), checked buildable."""
     import keras
 
     from nnzoo.training.distribute import strategy_scope
@@ -241,7 +257,9 @@ def _prepare(config: Config, trial: TrialOptions | None) -> _Prepared:
     models = None if trial is None else trial.models
     (keras.utils if models is None else models).set_random_seed(config.seed)
     _check_environment(config)
-    if trial is None or trial.splits is None:
+    if split is not None:
+        card, params, splits = prepare(config, split=split)
+    elif trial is None or trial.splits is None:
         card, params, splits = prepare(config)
     else:
         splits = trial.splits
@@ -471,13 +489,14 @@ def _check_environment(config: Config) -> None:
 
 def _write_inputs(run_dir: Path, prepared: _Prepared) -> None:
     """The resolved config (every model and data parameter) and its fingerprint for resume, the
-    data spec and data artifacts."""
+    split with the data's fingerprint, the data spec and data artifacts."""
     config = prepared.config
     resolved = config.model_copy(deep=True)
     resolved.model.params = plain_value(prepared.params)
     resolved.data.params = source_params(config, prepared.card, prepared.task)
     _atomic.write_text(run_dir / files.CONFIG_FILE, dump_config(resolved))
     files.write_fingerprint(run_dir, resolved)
+    record_split(run_dir, prepared.splits, resolved)
     _atomic.write_json(run_dir / files.SPEC_FILE, prepared.splits.spec.to_dict())
     for name, text in prepared.splits.artifacts.items():
         _atomic.write_text(run_dir / name, text)

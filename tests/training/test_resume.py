@@ -203,23 +203,28 @@ def _edit_config(run_dir, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
-def test_resume_refuses_a_changed_architecture_and_allows_more_epochs(tmp_path):
-    """What cannot change (model, data, seed) is fingerprinted at start; epochs may change."""
+def _refused_resume(run_dir):
+    """The one line a refused resume of ``run_dir`` raises; it leaves the run untouched."""
     from nnzoo.errors import ConfigError
 
-    run_dir = _interrupted_run(tmp_path, "train.epochs=3", "train.callbacks.early_stopping=false")
-    _edit_config(run_dir, "hidden_units:\n    - 8", "hidden_units:\n    - 16")
     history_before = (run_dir / "history.csv").read_text()
     with pytest.raises(ConfigError) as err:
         resume(run_dir, quiet=True)
-    assert str(err.value) == (
+    assert (run_dir / "history.csv").read_text() == history_before  # nothing touched
+    return str(err.value)
+
+
+def test_resume_refuses_a_changed_architecture_and_allows_more_epochs(tmp_path):
+    """What cannot change (model, data, seed) is fingerprinted at start; epochs may change."""
+    run_dir = _interrupted_run(tmp_path, "train.epochs=3", "train.callbacks.early_stopping=false")
+    _edit_config(run_dir, "hidden_units:\n    - 8", "hidden_units:\n    - 16")
+    assert _refused_resume(run_dir) == (
         f"{run_dir}/config.yaml: model.params.hidden_units: changed since the run started "
         "([8] -> [16]); a resume continues the same run and may change only train.epochs, "
         "train.checkpoint_every_seconds. "
         f"Fix: restore it, or start a new run from this one with --set "
         f"model.init_from={run_dir}"
     )
-    assert (run_dir / "history.csv").read_text() == history_before  # nothing touched
 
     _edit_config(run_dir, "hidden_units:\n    - 16", "hidden_units:\n    - 8")
     _edit_config(run_dir, "epochs: 3", "epochs: 4")
@@ -402,3 +407,49 @@ def test_a_checkpoint_saves_the_best_weights_of_an_earlier_epoch_and_keeps_the_m
     for got, want in zip(model.get_weights(), early.best_weights, strict=True):
         np.testing.assert_array_equal(got, want)
     assert json.loads((tmp_path / "state.json").read_text())["epochs_completed"] == 3
+
+
+def test_resume_trains_on_the_recorded_split_and_refuses_changed_data(tmp_path, monkeypatch):
+    """Issue 25, item 3: a resumed run loads the split it recorded (``split.npz``) rather than
+    drawing one, and ends as the uninterrupted run; its data file changed since is refused in
+    one line, before anything is touched."""
+    from nnzoo.run import bind
+    from nnzoo.run.split import read_split
+
+    rng = np.random.default_rng(0)
+    table = tmp_path / "t.csv"
+    rows = [f"{a:.4f},{b:.4f},{int(a + b > 0)}" for a, b in rng.normal(size=(90, 2))]
+    table.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    extra = [
+        "data.source=csv",
+        f"data.params={{path: {table}}}",
+        "train.epochs=3",
+        "train.callbacks.early_stopping=false",
+        "train.optimizer.learning_rate=0.01",
+    ]
+    straight = train(flat_config(*extra), runs_dir=tmp_path / "a", quiet=True)
+    run_dir = _interrupted_run(tmp_path / "b", *extra)
+    recorded = read_split(run_dir)
+    assert [len(v) for v in recorded.indices.values()] == [64, 8, 18]
+
+    table.write_text("a,b,label\n" + "\n".join(rows[::-1]) + "\n")
+    assert _refused_resume(run_dir) == (
+        f"{run_dir}/config.yaml: data.params.path: {table} changed since this run was trained "
+        "on it (the same size, other content: re-ordered or edited): its recorded split would "
+        "now pick other examples, some of them trained on. Fix: restore it: a resume "
+        "continues the run on the data it started with"
+    )
+
+    table.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    given = []
+    load = bind.load_data
+    monkeypatch.setattr(
+        bind, "load_data", lambda *a, **k: given.append(k["split"]) or load(*a, **k)
+    )
+    resume(run_dir, quiet=True)
+    assert len(given) == 1
+    assert {k: v.tolist() for k, v in given[0].items()} == {
+        k: v.tolist() for k, v in recorded.indices.items()
+    }
+    assert history_epochs(run_dir) == [1, 2, 3]
+    assert (run_dir / "history.csv").read_text() == (straight.run_dir / "history.csv").read_text()

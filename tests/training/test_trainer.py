@@ -77,6 +77,7 @@ def test_run_directory_contents_and_no_overwrite(tmp_path):
         "curves.png",
         "data_spec.json",
         "checkpoints",
+        "split.npz",
         "status.json",
     } <= names
     metrics = json.loads((first.run_dir / "metrics.json").read_text())

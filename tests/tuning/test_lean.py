@@ -10,6 +10,7 @@ import pytest
 from nnzoo.errors import ConfigError
 from nnzoo.run import bind
 from nnzoo.run.bind import load_config
+from nnzoo.run.split import read_split
 from nnzoo.tuning import tune
 from nnzoo.tuning._study import Objective, best_trial, data_key, leads
 
@@ -47,7 +48,14 @@ def test_only_the_best_trial_keeps_its_model_plot_and_test_metrics(
     for run in dirs:
         files = sorted(p.name for p in run.iterdir() if not p.name.startswith("."))
         metrics = json.loads((run / "metrics.json").read_text())
-        lean = ["config.yaml", "data_spec.json", "history.csv", "metrics.json", "status.json"]
+        lean = [
+            "config.yaml",
+            "data_spec.json",
+            "history.csv",
+            "metrics.json",
+            "split.npz",
+            "status.json",
+        ]
         if run == result.best_run:
             assert files == sorted([*lean, *ARTIFACTS])
             assert sorted(metrics["test"]) == ["accuracy", "loss"]
@@ -57,6 +65,13 @@ def test_only_the_best_trial_keeps_its_model_plot_and_test_metrics(
             assert metrics["test"] == {}
         assert metrics["epochs"] == 2
         assert json.loads((run / "status.json").read_text())["state"] == "finished"
+    # Every trial records the split it trained on: the study's one split, drawn as before.
+    drawn = bind.prepare(tiny_config("tune.pruner=none"))[2].indices
+    for run in dirs:
+        recorded = read_split(run).indices
+        assert {k: v.tolist() for k, v in recorded.items()} == {
+            k: v.tolist() for k, v in drawn.items()
+        }
     header = result.best_config.read_text().splitlines()[2]
     assert header == f"# its run (model.keras, metrics.json): {result.best_run}"
 
