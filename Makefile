@@ -39,11 +39,12 @@ lint: install
 format: install
 	$(BIN)/ruff format nnzoo tests scripts
 
-bench: install  ## start-up, training overhead and input-pipeline benchmarks (ratios)
+bench: install  ## start-up, training overhead, input-pipeline and table-reading benchmarks
 	$(BIN)/python scripts/bench_startup.py
 	$(BIN)/python scripts/bench_quickstart.py
 	$(BIN)/python scripts/bench_overhead.py
 	$(BIN)/python scripts/bench_input.py
+	$(BIN)/python scripts/bench_tables.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -202,11 +202,11 @@ def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_si
     LiteRT: run with its own runtime, inputs read exactly as the run reads them).
 
     INPUTS are raw, as the run's data was: a .csv in the training file's format (header,
-    delimiter; with the label column, predict also reports the accuracy), a .npy/.npz file
-    (one example per row), an image or a folder of images. Text models take a .txt file (one
-    text per line), a folder of .txt files (one text per file; class sub-folders give the
-    accuracy) or, for a run trained on a CSV text column, a .csv with that column (by its header
-    name). The model scales its inputs itself.
+    delimiter) or a .parquet table of its columns (with the label column, predict also reports
+    the accuracy), a .npy/.npz file (one example per row), an image or a folder of images. Text
+    models take a .txt file (one text per line), a folder of .txt files (one text per file;
+    class sub-folders give the accuracy) or, for a run trained on a CSV text column, a .csv with
+    that column (by its header name). The model scales its inputs itself.
     """
     from nnzoo.inference.predict import iter_predictions
     from nnzoo.inference.writers import check_output, write_predictions

@@ -32,7 +32,14 @@ from nnzoo.data._sources import (
     num_examples,
     register_source,
 )
-from nnzoo.data._table import CsvTable, CsvTexts, label_ids, read_text_file, text_lines
+from nnzoo.data._table import (
+    CsvTable,
+    CsvTexts,
+    ParquetTable,
+    label_ids,
+    read_text_file,
+    text_lines,
+)
 
 __all__ = [
     "CsvTable",
@@ -58,6 +65,7 @@ __all__ = [
     "list_sources",
     "load_data",
     "num_examples",
+    "ParquetTable",
     "read_images",
     "register_source",
     "read_text_file",

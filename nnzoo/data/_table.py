@@ -1,36 +1,77 @@
-"""Reading a CSV table the one way the ``csv`` source and ``nnzoo predict`` both use.
+"""Reading tables (CSV and Parquet) the one way the ``csv`` and ``parquet`` sources and
+``nnzoo predict`` all use.
 
-Rows are read line by line (so ``predict`` can stream a large file), decoded as UTF-8 (a byte
-that is not is named by its line), features parsed as numbers and checked finite, labels mapped
-to the class ids of the names a run was trained with. Every refusal is a :class:`ConfigError`
-naming the file, the line and the column.
+A CSV is read by pyarrow's streaming reader (``pyarrow.csv.open_csv``), a record batch at a
+time (:data:`BLOCK_SIZE` bytes of text): feature columns as float64, every other column as text
+(checked to be UTF-8), and no cell becomes a Python object (but the texts of a text column, which
+the tokenizer takes). Nothing is read as missing yet: pyarrow's default null values (``NA``,
+empty cells, ...) are refused as before, and ``nan`` parses as NaN, which is refused as not
+finite. A batch holding anything to refuse (a cell that is not a number, NaN or infinity, a row
+of another width, bytes that are not UTF-8, a label the run does not know) is read again from
+its first row by the ``csv`` module (:func:`csv_rows`), which names the line and column of the
+first bad cell exactly as before: line numbers are worked out only then, by re-reading up to that
+batch. Should the ``csv`` module find nothing to refuse there (a file the two readers split
+differently), it reads the rest of the file itself, so such a file reads as it always did.
+
+A Parquet file is read with ``pyarrow.parquet.ParquetFile.iter_batches``; its cells are named by
+row (0-based, as NumPy indexes) and column. Labels are read as text and mapped to class ids
+through the distinct values only. Every refusal is a :class:`ConfigError` naming the file, the
+line or row, and the column.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+import itertools
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from nnzoo.data._prepare import check_finite
 from nnzoo.errors import ConfigError
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
+    "BLOCK_SIZE",
+    "CsvReader",
     "CsvTable",
     "CsvTexts",
+    "LabelCodes",
+    "ParquetTable",
     "check_delimiter",
+    "check_widths",
     "csv_rows",
     "feature_rows",
+    "float_block",
     "guess_delimiter",
     "has_header",
     "is_number",
     "label_ids",
+    "open_parquet",
+    "parquet_features",
+    "parquet_labels",
     "read_text_file",
     "text_lines",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: Bytes of CSV text pyarrow parses into one record batch (measured by
+#: ``scripts/bench_tables.py``: larger blocks read no faster and hold more text at a time).
+BLOCK_SIZE = 1 << 20
+
+#: Rows of a CSV read at a time by the ``csv`` module, where it reads instead of pyarrow.
+PYTHON_ROWS = 65_536
+
+#: The fix of a cell that is not a number.
+NUMERIC_FIX = "features must be numeric (only the label column may hold text)"
+
+R = TypeVar("R")
 
 
 def is_number(text: str) -> bool:
@@ -61,11 +102,15 @@ def check_delimiter(delimiter: object, *, key: str | None = "data.params.delimit
     return delimiter
 
 
-def text_lines(path: Path, *, key: str | None = "data.params.path") -> Iterator[str]:
+def text_lines(
+    path: Path, *, key: str | None = "data.params.path", offset: int = 0, line: int = 1
+) -> Iterator[str]:
     """The lines of ``path`` decoded as UTF-8, read lazily (a byte-order mark is skipped); a
-    line that is not UTF-8 is refused naming it."""
+    line that is not UTF-8 is refused naming it. ``offset``: the byte to start at, the start of
+    line number ``line``."""
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
+        f.seek(offset)
+        for number, raw in enumerate(f, start=line):
             try:
                 yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as err:
@@ -84,13 +129,20 @@ def read_text_file(path: Path, *, key: str | None = "data.params.path") -> str:
 
 
 def csv_rows(
-    path: Path, delimiter: str, *, key: str | None = "data.params.path"
+    path: Path,
+    delimiter: str,
+    *,
+    key: str | None = "data.params.path",
+    offset: int = 0,
+    line: int = 1,
 ) -> Iterator[tuple[int, list[str]]]:
-    """``(line number, fields)`` of each non-blank row of ``path``, read lazily."""
-    reader = csv.reader(text_lines(path, key=key), delimiter=delimiter)
+    """``(line number, fields)`` of each non-blank row of ``path`` (from byte ``offset``, the
+    start of line ``line``), read lazily by the ``csv`` module; a row that spans lines is
+    numbered by its last line."""
+    reader = csv.reader(text_lines(path, key=key, offset=offset, line=line), delimiter=delimiter)
     for row in reader:
         if any(field.strip() for field in row):
-            yield reader.line_num, row
+            yield line - 1 + reader.line_num, row
 
 
 def guess_delimiter(row: Sequence[str]) -> str | None:
@@ -99,6 +151,19 @@ def guess_delimiter(row: Sequence[str]) -> str | None:
     counts = {d: text.count(d) for d in (";", "\t", "|", ",")}
     best = max(counts, key=counts.__getitem__)
     return best if counts[best] else None
+
+
+def check_widths(
+    rows: Sequence[tuple[int, list[str]]], width: int, *, path: Path, key: str | None
+) -> None:
+    """Refuse the first of ``rows`` that has not ``width`` fields, naming its line."""
+    for number, row in rows:
+        if len(row) != width:
+            raise ConfigError(
+                f"{path} line {number} has {len(row)} fields, expected {width}",
+                key=key,
+                fix="give every row the same number of fields",
+            )
 
 
 def feature_rows(
@@ -123,7 +188,7 @@ def feature_rows(
                         f"{path} line {number}: feature {_name(i, columns)} is {row[i]!r}, not "
                         "a number",
                         key=key,
-                        fix="features must be numeric (only the label column may hold text)",
+                        fix=NUMERIC_FIX,
                     )
     x = x.reshape(len(rows), len(feature_index))
     names = [_name(i, columns) for i in feature_index]
@@ -135,6 +200,19 @@ def feature_rows(
 def _name(index: int, columns: Sequence[str] | None) -> str:
     """A column as a message shows it: its quoted header name, else its index."""
     return repr(columns[index]) if columns else str(index)
+
+
+def _class_id(text: str, index: dict[str, int], class_names: Sequence[str]) -> int | None:
+    """The class id of label ``text``: a class name, or (where no name reads so) a class id
+    ``0 .. len(class_names) - 1``; ``None`` for anything else."""
+    label = text.strip()
+    if label not in index and is_number(label) and float(label).is_integer():
+        as_int = str(int(float(label)))
+        if as_int in index:
+            label = as_int
+        elif 0 <= int(as_int) < len(class_names):
+            label = class_names[int(as_int)]
+    return index.get(label)
 
 
 def label_ids(
@@ -150,14 +228,8 @@ def label_ids(
     index = {name: i for i, name in enumerate(class_names)}
     ids = np.empty(len(values), dtype="int32")
     for r, (number, text) in enumerate(values):
-        label = text.strip()
-        if label not in index and is_number(label) and float(label).is_integer():
-            as_int = str(int(float(label)))
-            if as_int in index:
-                label = as_int
-            elif 0 <= int(as_int) < len(class_names):
-                label = class_names[int(as_int)]
-        if label not in index:
+        class_id = _class_id(text, index, class_names)
+        if class_id is None:
             shown = ", ".join(class_names[:10]) + (", ..." if len(class_names) > 10 else "")
             raise ConfigError(
                 f"{path} {row_word} {number}: label {text.strip()!r} is not a class of the run "
@@ -165,8 +237,333 @@ def label_ids(
                 key=key,
                 fix="use the run's class names (or ids), or leave the label column out",
             )
-        ids[r] = index[label]
+        ids[r] = class_id
     return ids
+
+
+class _ClassIds:
+    """Class ids of a column of labels, through its distinct values (see :func:`label_ids`)."""
+
+    def __init__(self, class_names: Sequence[str]) -> None:
+        self.class_names = list(class_names)
+        self._index = {name: i for i, name in enumerate(self.class_names)}
+        self._known: dict[str, int | None] = {}
+
+    def __call__(self, labels: pa.Array) -> np.ndarray | None:
+        """The ids of ``labels`` (strings), or ``None`` when one is not a class of the run."""
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(labels)
+        ids = []
+        for text in encoded.dictionary.to_pylist():
+            if text not in self._known:
+                self._known[text] = _class_id(text, self._index, self.class_names)
+            ids.append(self._known[text])
+        if None in ids:
+            return None
+        return np.asarray(ids, dtype="int32")[encoded.indices.to_numpy()]
+
+
+class LabelCodes:
+    """The labels of a table as they are read: each distinct label (stripped) once, and an
+    int32 code per row, so a column of labels is never held as text or Python strings."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.distinct: dict[str, int] = {}
+        self._codes = _Growing(np.dtype("int32"), capacity=capacity)
+
+    def add(self, labels: pa.Array | Sequence[str]) -> None:
+        """Labels of the next rows: an Arrow string array, or texts (the ``csv`` module's)."""
+        codes = self.distinct.setdefault
+        if isinstance(labels, list | tuple):
+            found = (codes(text.strip(), len(self.distinct)) for text in labels)
+            self._codes.append(np.fromiter(found, dtype="int32", count=len(labels)))
+            return
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(labels))
+        values = encoded.dictionary.to_pylist()
+        local = np.fromiter((codes(v, len(self.distinct)) for v in values), "int32", len(values))
+        self._codes.append(local[encoded.indices.to_numpy()])
+
+    def codes(self) -> np.ndarray:
+        """Each row's code: an index into :attr:`distinct` (in order of first appearance)."""
+        return self._codes.array()
+
+
+class _Growing:
+    """Rows appended block by block into one array, so they are never held twice (as a list of
+    blocks and their concatenation would be). Room for ``capacity`` rows is taken at once
+    (memory the rows do not fill is never touched, so it costs no resident memory); beyond it
+    the array grows in place (``realloc``)."""
+
+    def __init__(self, dtype: np.dtype, width: int | None = None, *, capacity: int = 1024) -> None:
+        self._tail = () if width is None else (width,)
+        self._rows = np.empty((max(capacity, 1), *self._tail), dtype=dtype)
+        self.count = 0
+
+    def append(self, block: np.ndarray) -> None:
+        end = self.count + len(block)
+        if end > len(self._rows):
+            grown = max(end, len(self._rows) * 3 // 2)
+            self._rows.resize((grown, *self._tail), refcheck=False)
+        self._rows[self.count : end] = block
+        self.count = end
+
+    def array(self) -> np.ndarray:
+        """The rows appended, as one array (the spare room given back)."""
+        self._rows.resize((self.count, *self._tail), refcheck=False)
+        return self._rows
+
+
+def float_block(batch: pa.RecordBatch, names: Sequence[str]) -> np.ndarray | None:
+    """Float64 columns ``names`` of ``batch`` as one float32 ``(rows, columns)`` array, or
+    ``None`` where a value is not finite (the ``csv`` module then names it)."""
+    x = np.empty((batch.num_rows, len(names)), dtype="float32")
+    for j, name in enumerate(names):
+        column = batch.column(name).to_numpy()
+        if not np.isfinite(column).all():
+            return None
+        x[:, j] = column
+    return x
+
+
+class CsvReader:
+    """The data rows of a CSV file (those after its header, where it has one), read by pyarrow
+    a record batch at a time, and by the ``csv`` module from the batch where pyarrow finds
+    something to check closer (see the module docstring).
+
+    Args:
+        path: the file.
+        delimiter: the character between fields.
+        width: the number of fields of a row.
+        header_line: the line the header ends on (the ``csv`` module's line number), or
+            ``None`` when the file has no header.
+        floats: indexes of the columns read as numbers (float64); the others are read as
+            text (so every cell is checked to be UTF-8, as the ``csv`` module reads it).
+        key: the config key an error names (``None`` for ``predict``).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        delimiter: str,
+        *,
+        width: int,
+        header_line: int | None,
+        floats: Sequence[int] = (),
+        key: str | None = "data.params.path",
+    ) -> None:
+        self.path, self.delimiter, self.width, self.key = path, delimiter, width, key
+        self.header_line = header_line
+        self.floats = list(floats)
+
+    @staticmethod
+    def column(index: int) -> str:
+        """The name of column ``index`` in the record batches."""
+        return str(index)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+        import pyarrow.csv as pv
+
+        names = [self.column(i) for i in range(self.width)]
+        types = {name: pa.string() for name in names}
+        types.update({self.column(i): pa.float64() for i in self.floats})
+        read = pv.ReadOptions(
+            column_names=names, skip_rows=self.header_line or 0, block_size=BLOCK_SIZE
+        )
+        # A quoted value may hold a line break (as the csv module reads it).
+        parse = pv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
+        convert = pv.ConvertOptions(
+            column_types=types,
+            null_values=[],  # no missing values yet: "", NA and the like stay refused
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        with pv.open_csv(
+            self.path, read_options=read, parse_options=parse, convert_options=convert
+        ) as reader:
+            yield from reader
+
+    def expected_rows(self) -> int:
+        """About how many rows the file has, from the lines of its first block (a little more,
+        so a file of even rows fits)."""
+        with open(self.path, "rb") as f:
+            head = f.read(BLOCK_SIZE)
+        lines = head.count(b"\n") + 1
+        if len(head) < BLOCK_SIZE:
+            return lines
+        return int(self.path.stat().st_size / len(head) * lines * 1.05)
+
+    def python_rows(self, start: int = 0) -> Iterator[tuple[int, list[str]]]:
+        """``(line number, fields)`` of the data rows from row ``start`` on, read by the
+        ``csv`` module. The rows before (pyarrow read them, so each is a row of ``width``
+        fields or an empty line) are skipped as lines of bytes up to the first line with a
+        quote character (which may open a value over several lines); the ``csv`` module skips
+        the rest of them."""
+        offset, line, rows = 0, 1, 0
+        with open(self.path, "rb") as f:
+            for raw in itertools.islice(f, self.header_line or 0):
+                offset, line = offset + len(raw), line + 1
+            for raw in f:
+                if rows == start or b'"' in raw:
+                    break
+                offset, line = offset + len(raw), line + 1
+                rows += bool(raw.strip(b"\r\n"))
+        return itertools.islice(
+            csv_rows(self.path, self.delimiter, key=self.key, offset=offset, line=line),
+            start - rows,
+            None,
+        )
+
+    def scan(
+        self,
+        fast: Callable[[pa.RecordBatch], R | None],
+        slow: Callable[[list[tuple[int, list[str]]]], R],
+        *,
+        size: int | None = None,
+    ) -> Iterator[tuple[int, R]]:
+        """``(first row index, result)`` of the rows in parts of at most ``size`` rows (a
+        record batch each by default): ``fast(batch)`` of the rows pyarrow reads, until it
+        returns ``None`` (something to check closer) or pyarrow cannot read a batch; from
+        there, ``slow(rows)`` of the ``csv`` module's rows, which names what it refuses."""
+        import pyarrow as pa
+
+        start = 0
+        batches = self._batches()
+        try:
+            while True:
+                try:
+                    batch = next(batches, None)
+                except pa.ArrowInvalid as err:  # a row pyarrow cannot read: the csv module will
+                    logger.debug("%s: pyarrow stops at row %d (%s)", self.path, start, err)
+                    break
+                if batch is None:
+                    return
+                for first in range(0, batch.num_rows, size or max(batch.num_rows, 1)):
+                    part = batch.slice(first, size) if size else batch
+                    result = fast(part)
+                    if result is None:
+                        break
+                    yield start, result
+                    start += part.num_rows
+                else:
+                    continue
+                break
+        finally:
+            batches.close()
+        rows = self.python_rows(start)
+        while chunk := list(itertools.islice(rows, size or PYTHON_ROWS)):
+            yield start, slow(chunk)
+            start += len(chunk)
+
+
+def _check_text(texts: pa.Array, missing: Sequence[str] = ()) -> bool:
+    """Whether every text of ``texts`` has something besides spaces (and is not ``missing``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(texts)
+    bad = pc.equal(pc.binary_length(stripped), 0)
+    if missing:
+        bad = pc.or_(bad, pc.is_in(stripped, value_set=pa.array(list(missing))))
+    return not pc.any(bad).as_py()
+
+
+#: Cells of a text column that mean "no text" (besides blank ones).
+MISSING_TEXT = ("nan", "NaN", "NAN")
+
+
+def read_features(
+    reader: CsvReader,
+    feature_index: Sequence[int],
+    label_index: int,
+    *,
+    columns: Sequence[str] | None,
+) -> tuple[np.ndarray, LabelCodes]:
+    """Every data row of ``reader``'s CSV as features (float32, one row per row) and labels;
+    a row of another width, a cell that is not a number, NaN or infinity is refused naming its
+    line and column."""
+    features = [CsvReader.column(i) for i in feature_index]
+    label = CsvReader.column(label_index)
+
+    def fast(batch: pa.RecordBatch) -> tuple[np.ndarray, pa.Array] | None:
+        x = float_block(batch, features)
+        return None if x is None else (x, batch.column(label))
+
+    def slow(chunk: list[tuple[int, list[str]]]) -> tuple[np.ndarray, list[str]]:
+        check_widths(chunk, reader.width, path=reader.path, key=reader.key)
+        x = feature_rows(chunk, feature_index, path=reader.path, columns=columns, key=reader.key)
+        return x, [row[label_index] for _, row in chunk]
+
+    rows = reader.expected_rows()
+    x = _Growing(np.dtype("float32"), len(feature_index), capacity=rows)
+    labels = LabelCodes(capacity=rows)
+    for _, (block, values) in reader.scan(fast, slow):
+        x.append(block)
+        labels.add(values)
+    return x.array(), labels
+
+
+def read_texts(
+    reader: CsvReader, text_index: int, label_index: int, *, columns: Sequence[str] | None
+) -> tuple[list[str], LabelCodes]:
+    """Every data row's text and label of ``reader``'s CSV; a row of another width, or a blank
+    (or ``nan``) text or a blank label, is refused naming its line and column."""
+    text, label = CsvReader.column(text_index), CsvReader.column(label_index)
+
+    def fast(batch: pa.RecordBatch) -> tuple[list[str], pa.Array] | None:
+        texts, labels = batch.column(text), batch.column(label)
+        if not (_check_text(texts, MISSING_TEXT) and _check_text(labels)):
+            return None
+        return texts.to_pylist(), labels
+
+    def slow(chunk: list[tuple[int, list[str]]]) -> tuple[list[str], list[str]]:
+        check_widths(chunk, reader.width, path=reader.path, key=reader.key)
+        for number, row in chunk:
+            for index, what in ((text_index, "text"), (label_index, "label")):
+                cell = row[index].strip()
+                if not cell or (what == "text" and cell in MISSING_TEXT):
+                    raise ConfigError(
+                        f"{reader.path} line {number}: the {what} (column "
+                        f"{_name(index, columns)}) is {'empty' if not cell else repr(cell)}",
+                        key=reader.key,
+                        fix=f"give every row a {what}, or remove the rows without one",
+                    )
+        return [row[text_index] for _, row in chunk], [row[label_index] for _, row in chunk]
+
+    texts: list[str] = []
+    labels = LabelCodes()
+    for _, (part, values) in reader.scan(fast, slow):
+        texts += part
+        labels.add(values)
+    return texts, labels
+
+
+def first_label_is_unique(reader: CsvReader, label_index: int, first: Sequence[str]) -> bool:
+    """Whether the first row of ``reader``'s CSV (``first``, read without a header) has a label
+    no other row has, and two rows or more follow it: then it is a header (text and string
+    labels have no numbers to tell one by)."""
+    import pyarrow.compute as pc
+
+    if not -len(first) <= label_index < len(first):
+        return False
+    label = first[label_index].strip()
+    column = CsvReader.column(label_index % reader.width)
+
+    def fast(batch: pa.RecordBatch) -> tuple[int, int]:
+        same = pc.equal(pc.utf8_trim_whitespace(batch.column(column)), label)
+        return batch.num_rows, pc.sum(same).as_py() or 0
+
+    def slow(chunk: list[tuple[int, list[str]]]) -> tuple[int, int]:
+        rows = [row for _, row in chunk]
+        inside = [row for row in rows if -len(row) <= label_index < len(row)]
+        return len(rows), sum(row[label_index].strip() == label for row in inside)
+
+    counts = [result for _, result in reader.scan(fast, slow)]
+    rows, same = sum(n for n, _ in counts), sum(n for _, n in counts)
+    return rows > 2 and same == 1  # the one row with its label is the first
 
 
 class CsvTable:
@@ -176,7 +573,7 @@ class CsvTable:
     column names, label column; else ``,``, no names, the label last). A header is recognised as
     in training. With the training file's column names, the features are taken by name (in any
     order); otherwise a row holds the features, or the features and the label column. Rows are
-    read lazily by :meth:`chunks`; the first one is checked when the table is opened.
+    read lazily by :meth:`chunks`; the first ones are checked when the table is opened.
     """
 
     def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
@@ -185,79 +582,90 @@ class CsvTable:
         self.class_names = list(spec.class_names or [])
         self.delimiter = table.get("delimiter", ",")
         self.num_features = int(np.prod(spec.input_shape))
-        self._rows = csv_rows(path, self.delimiter, key=key)
-        first = next(self._rows, None)
-        if first is None:
+        peek = list(itertools.islice(csv_rows(path, self.delimiter, key=key), 2))
+        if not peek:
             raise ConfigError(f"{path}: no rows (the file is empty)", key=key, fix=self._fix())
-        second = next(self._rows, None)
-        header = has_header(first[1], second[1] if second else None)
-        self._pending = [second] if header else [first, second]
-        self._pending = [row for row in self._pending if row is not None]
-        if not self._pending:
+        first = peek[0]
+        header = has_header(first[1], peek[1][1] if len(peek) > 1 else None)
+        data = peek[1:] if header else peek
+        if not data:
             raise ConfigError(f"{path}: a header but no rows", key=key, fix=self._fix())
         names = [c.strip() for c in first[1]] if header else None
         self.names = names
-        self.width = len(self._pending[0][1])
-        self.feature_index, self.label_index = self._columns(names, table)
+        self.width = len(data[0][1])
+        self.feature_index, self.label_index = _table_columns(
+            names, self.width, table, self.num_features
+        )
+        if self.feature_index is None:
+            guess = guess_delimiter(data[0][1]) if self.width == 1 else None
+            raise ConfigError(
+                f"{path}: rows have {self.width} column{'s' if self.width > 1 else ''} with "
+                f"delimiter {self.delimiter!r} but "
+                f"the model takes {self.num_features} features (or those and the label column)",
+                key=key,
+                fix=f"the run's files are {self.delimiter!r}-separated; the file looks "
+                f"{guess!r}-separated"
+                if guess and guess != self.delimiter
+                else self._fix(),
+            )
+        self._reader = CsvReader(
+            path,
+            self.delimiter,
+            width=self.width,
+            header_line=first[0] if header else None,
+            floats=self.feature_index,
+            key=key,
+        )
 
     def _fix(self) -> str:
         return f"give one example per row: {self.num_features} features, and the label or not"
 
-    def _columns(self, names: list[str] | None, table: dict[str, Any]) -> tuple[list[int], int]:
-        trained = table.get("columns")
-        label_at = table.get("label_column", -1)
-        if names and trained:
-            label_name = trained[label_at]
-            features = [c for i, c in enumerate(trained) if i != label_at % len(trained)]
-            if all(c in names for c in features):
-                label = names.index(label_name) if label_name in names else -1
-                return [names.index(c) for c in features], label
-        if self.width == self.num_features:
-            return list(range(self.width)), -1
-        if self.width == self.num_features + 1:
-            label = label_at % self.width
-            return [i for i in range(self.width) if i != label], label
-        guess = guess_delimiter(self._pending[0][1]) if self.width == 1 else None
-        raise ConfigError(
-            f"{self.path}: rows have {self.width} column{'s' if self.width > 1 else ''} with "
-            f"delimiter {self.delimiter!r} but "
-            f"the model takes {self.num_features} features (or those and the label column)",
-            key=self.key,
-            fix=f"the run's files are {self.delimiter!r}-separated; the file looks "
-            f"{guess!r}-separated"
-            if guess and guess != self.delimiter
-            else self._fix(),
-        )
-
     def chunks(self, size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray | None]]:
         """``(row indexes, features, class ids or None)`` of up to ``size`` rows at a time."""
-        start = 0
-        rows = _chain(self._pending, self._rows)
-        while True:
-            chunk = [row for _, row in zip(range(size), rows, strict=False)]
-            if not chunk:
-                return
-            for number, row in chunk:
-                if len(row) != self.width:
-                    raise ConfigError(
-                        f"{self.path} line {number} has {len(row)} fields, expected {self.width}",
-                        key=self.key,
-                        fix="give every row the same number of fields",
-                    )
+        features = [CsvReader.column(i) for i in self.feature_index]
+        class_ids = _ClassIds(self.class_names)
+
+        def fast(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
+            x = float_block(batch, features)
+            if x is None or self.label_index < 0:
+                return None if x is None else (x, None)
+            ids = class_ids(batch.column(CsvReader.column(self.label_index)))
+            return None if ids is None else (x, ids)
+
+        def slow(chunk: list[tuple[int, list[str]]]) -> tuple[np.ndarray, np.ndarray | None]:
+            check_widths(chunk, self.width, path=self.path, key=self.key)
             x = feature_rows(
                 chunk, self.feature_index, path=self.path, columns=self.names, key=self.key
             )
-            labels = None
-            if self.label_index >= 0:
-                values = [(number, row[self.label_index]) for number, row in chunk]
-                labels = label_ids(values, self.class_names, path=self.path, key=self.key)
-            yield range(start, start + len(chunk)), x, labels
-            start += len(chunk)
+            if self.label_index < 0:
+                return x, None
+            values = [(number, row[self.label_index]) for number, row in chunk]
+            return x, label_ids(values, self.class_names, path=self.path, key=self.key)
+
+        for start, (x, labels) in self._reader.scan(fast, slow, size=size):
+            yield range(start, start + len(x)), x, labels
 
 
-def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
-    yield from first
-    yield from rest
+def _table_columns(
+    names: Sequence[str] | None, width: int, table: dict[str, Any], num_features: int
+) -> tuple[list[int] | None, int]:
+    """``(feature column indexes, label column index or -1)`` of a table of ``width`` columns
+    (with header ``names`` or none) for a run whose data was ``table``: by the training file's
+    names where both have names, else by position; ``(None, -1)`` where neither fits."""
+    trained = table.get("columns")
+    label_at = table.get("label_column", -1)
+    if names and trained:
+        label_name = trained[label_at]
+        features = [c for i, c in enumerate(trained) if i != label_at % len(trained)]
+        if all(c in names for c in features):
+            label = list(names).index(label_name) if label_name in names else -1
+            return [list(names).index(c) for c in features], label
+    if width == num_features:
+        return list(range(width)), -1
+    if width == num_features + 1:
+        label = label_at % width
+        return [i for i in range(width) if i != label], label
+    return None, -1
 
 
 class CsvTexts:
@@ -266,7 +674,7 @@ class CsvTexts:
     The text column is found by the training header's name (in any position; the file needs a
     header when the training file had one), or by its index when the training file had no
     header; the label column likewise, where present (it gives the accuracy). Other columns are
-    not read. A blank text is refused naming its line.
+    not converted. A blank text is refused naming its line.
     """
 
     def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
@@ -276,8 +684,7 @@ class CsvTexts:
         delimiter = table.get("delimiter", ",")
         trained = table.get("columns")
         text_at, label_at = int(table["text_column"]), int(table.get("label_column", -1))
-        self._rows = csv_rows(path, delimiter, key=key)
-        first = next(self._rows, None)
+        first = next(csv_rows(path, delimiter, key=key), None)
         if first is None:
             raise ConfigError(
                 f"{path}: no rows (the file is empty)", key=key, fix="give one text per row"
@@ -294,7 +701,7 @@ class CsvTexts:
                 )
             self.text_index = names.index(text_name)
             self.label_index = names.index(label_name) if label_name in names else -1
-            self._pending: list[tuple[int, list[str]]] = []
+            header_line: int | None = first[0]
         else:
             width, trained_width = len(first[1]), int(table.get("width", 0))
             if width == trained_width:
@@ -308,14 +715,29 @@ class CsvTexts:
                     key=key,
                     fix="give rows of the training file's format, or one text per row",
                 )
-            self._pending = [first]
+            header_line = None
         self.width = max(self.text_index, self.label_index) + 1
+        self._reader = CsvReader(
+            path, delimiter, width=len(first[1]), header_line=header_line, key=key
+        )
 
     def chunks(self, size: int) -> Iterator[tuple[range, list[str], np.ndarray | None]]:
         """``(row indexes, texts, class ids or None)`` of up to ``size`` rows at a time."""
-        start = 0
-        rows = _chain(self._pending, self._rows)
-        while chunk := [row for _, row in zip(range(size), rows, strict=False)]:
+        class_ids = _ClassIds(self.class_names)
+        text_name, label_name = CsvReader.column(self.text_index), None
+        if self.label_index >= 0:
+            label_name = CsvReader.column(self.label_index)
+
+        def fast(batch: pa.RecordBatch) -> tuple[list[str], np.ndarray | None] | None:
+            texts = batch.column(text_name)
+            if not _check_text(texts):
+                return None
+            ids = None if label_name is None else class_ids(batch.column(label_name))
+            if label_name is not None and ids is None:
+                return None
+            return texts.to_pylist(), ids
+
+        def slow(chunk: list[tuple[int, list[str]]]) -> tuple[list[str], np.ndarray | None]:
             texts = []
             for number, row in chunk:
                 if len(row) < self.width:
@@ -337,5 +759,217 @@ class CsvTexts:
             if self.label_index >= 0:
                 values = [(number, row[self.label_index]) for number, row in chunk]
                 labels = label_ids(values, self.class_names, path=self.path, key=self.key)
-            yield range(start, start + len(chunk)), texts, labels
-            start += len(chunk)
+            return texts, labels
+
+        for start, (texts, labels) in self._reader.scan(fast, slow, size=size):
+            yield range(start, start + len(texts)), texts, labels
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+#: Rows of a Parquet file read at a time.
+PARQUET_ROWS = 65_536
+
+
+def open_parquet(path: Path, *, key: str | None = "data.params.path") -> Any:
+    """``path`` opened as a ``pyarrow.parquet.ParquetFile`` (its footer read, no rows); a file
+    that is not Parquet is refused naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:  # column chunks read through a buffer, not whole (a row group is still decoded whole)
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=BLOCK_SIZE)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise ConfigError(
+            f"{path}: not a Parquet file ({' '.join(str(err).split())})",
+            key=key,
+            fix="write the table with pyarrow.parquet.write_table or pandas' DataFrame.to_parquet",
+        ) from None
+
+
+def _numeric_types(schema: pa.Schema, index: Sequence[int], path: Path, key: str | None) -> None:
+    """Refuse a feature column whose type cannot hold numbers (strings are parsed per cell)."""
+    import pyarrow.types as pt
+
+    for i in index:
+        kind = schema.field(i).type
+        if pt.is_dictionary(kind):
+            kind = kind.value_type
+        if not (
+            pt.is_integer(kind)
+            or pt.is_floating(kind)
+            or pt.is_boolean(kind)
+            or pt.is_decimal(kind)
+            or pt.is_string(kind)
+            or pt.is_large_string(kind)
+        ):
+            raise ConfigError(
+                f"{path}: feature {schema.names[i]!r} is a column of {kind}, not numbers",
+                key=key,
+                fix=NUMERIC_FIX,
+            )
+
+
+def parquet_batches(file: Any, size: int | None = None) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """``(first row index, record batch)`` of every row of Parquet ``file``, ``size`` rows
+    (:data:`PARQUET_ROWS` by default) at a time."""
+    start = 0
+    for batch in file.iter_batches(batch_size=size or PARQUET_ROWS):
+        yield start, batch
+        start += batch.num_rows
+
+
+def _first(mask: Any) -> int:
+    """The index of the first true value of an Arrow boolean array."""
+    return int(np.flatnonzero(mask.to_numpy(zero_copy_only=False))[0])
+
+
+def parquet_features(
+    batch: pa.RecordBatch,
+    index: Sequence[int],
+    *,
+    start: int,
+    path: Path,
+    key: str | None = "data.params.path",
+) -> np.ndarray:
+    """Columns ``index`` of ``batch`` (rows ``start`` on) as float32 features: numbers as they
+    are, text parsed as numbers; a missing cell, text that is not a number, NaN or infinity is
+    refused naming its row and column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pt
+
+    names = batch.schema.names
+    x = np.empty((batch.num_rows, len(index)), dtype="float32")
+    for j, i in enumerate(index):
+        column, name = batch.column(i), repr(names[i])
+        if column.null_count:
+            raise ConfigError(
+                f"{path} row {start + _first(column.is_null())}: feature {name} is missing (null)",
+                key=key,
+                fix="fill in or drop the missing values (nnzoo does not impute)",
+            )
+        if pt.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        if pt.is_string(column.type) or pt.is_large_string(column.type):
+            try:
+                column = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+            except pa.ArrowInvalid:
+                texts = column.to_pylist()  # only here, to name the cell
+                row = next(r for r, text in enumerate(texts) if not is_number(text))
+                raise ConfigError(
+                    f"{path} row {start + row}: feature {name} is {texts[row]!r}, not a number",
+                    key=key,
+                    fix=NUMERIC_FIX,
+                ) from None
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        if not np.isfinite(values).all():
+            check_finite(
+                values[:, None],
+                str(path),
+                key=key,
+                rows=range(start, start + len(values)),
+                columns=[name],
+                column_word="feature",
+                row_word="row",
+            )
+        x[:, j] = values
+    return x
+
+
+def parquet_labels(
+    batch: pa.RecordBatch, index: int, *, start: int, path: Path, key: str | None
+) -> pa.Array:
+    """Column ``index`` of ``batch`` as text labels (numbers written as text); a missing label
+    is refused naming its row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = batch.column(index)
+    if column.null_count:
+        raise ConfigError(
+            f"{path} row {start + _first(column.is_null())}: the label (column "
+            f"{batch.schema.names[index]!r}) is missing (null)",
+            key=key,
+            fix="give every row a label, or remove the rows without one",
+        )
+    return pc.cast(column, pa.string())
+
+
+class ParquetTable:
+    """A Parquet file of raw rows for a run, read as :class:`CsvTable` reads a CSV: with the
+    training file's column names, the features (and the label, where present) by name; else a
+    row holds the features, or the features and the label column."""
+
+    def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
+        table = spec.table or {}
+        self.path, self.key = path, key
+        self.class_names = list(spec.class_names or [])
+        self.num_features = int(np.prod(spec.input_shape))
+        self._file = open_parquet(path, key=key)
+        schema = self._file.schema_arrow
+        self.names = list(schema.names)
+        if self._file.metadata.num_rows == 0:
+            raise ConfigError(f"{path}: no rows (the table is empty)", key=key, fix=self._fix())
+        features, self.label_index = _table_columns(
+            self.names, len(self.names), table, self.num_features
+        )
+        if features is None:
+            raise ConfigError(
+                f"{path}: has {len(self.names)} columns ({', '.join(self.names)}) but the model "
+                f"takes {self.num_features} features (or those and the label column)",
+                key=key,
+                fix=self._fix()
+                if not table.get("columns")
+                else f"give the training file's columns: {', '.join(table['columns'])}",
+            )
+        self.feature_index = features
+        _numeric_types(schema, features, path, key)
+
+    def _fix(self) -> str:
+        return f"give one example per row: {self.num_features} features, and the label or not"
+
+    def chunks(self, size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray | None]]:
+        """``(row indexes, features, class ids or None)`` of up to ``size`` rows at a time."""
+        class_ids = _ClassIds(self.class_names)
+        for start, batch in parquet_batches(self._file, size):
+            x = parquet_features(
+                batch, self.feature_index, start=start, path=self.path, key=self.key
+            )
+            ids = None
+            if self.label_index >= 0:
+                labels = parquet_labels(
+                    batch, self.label_index, start=start, path=self.path, key=self.key
+                )
+                ids = class_ids(labels)
+                if ids is None:  # name the first label that is not a class
+                    texts = labels.to_pylist()
+                    label_ids(
+                        list(enumerate(texts, start=start)),
+                        self.class_names,
+                        path=self.path,
+                        key=self.key,
+                        row_word="row",
+                    )
+            yield range(start, start + batch.num_rows), x, ids
+
+
+def read_parquet(
+    file: Any,
+    feature_index: Sequence[int],
+    label_index: int,
+    *,
+    path: Path,
+    key: str | None = "data.params.path",
+) -> tuple[np.ndarray, LabelCodes]:
+    """Every row of Parquet ``file`` as features (float32) and labels, a record batch at a
+    time; what :func:`parquet_features` and :func:`parquet_labels` refuse is refused."""
+    _numeric_types(file.schema_arrow, feature_index, path, key)
+    rows = file.metadata.num_rows
+    x = _Growing(np.dtype("float32"), len(feature_index), capacity=rows)
+    labels = LabelCodes(capacity=rows)
+    for start, batch in parquet_batches(file):
+        x.append(parquet_features(batch, feature_index, start=start, path=path, key=key))
+        labels.add(parquet_labels(batch, label_index, start=start, path=path, key=key))
+    return x.array(), labels

@@ -1,4 +1,5 @@
-"""Sources that read the user's own files: ``image_folder``, ``text_folder``, ``npz`` and ``csv``.
+"""Sources that read the user's own files: ``image_folder``, ``text_folder``, ``npz``, ``csv``
+and ``parquet``.
 
 All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
 :class:`~nnzoo.errors.ConfigError` on ``data.params.path``.
@@ -13,7 +14,10 @@ All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
   and, where present, ``x_test`` / ``y_test`` as the test split.
 - ``csv``: numeric feature columns and a label column (last by default); string labels become
   class ids in sorted order. With ``text_column`` that column is a text input instead (other
-  columns are not used), tokenized as ``text_folder`` does.
+  columns are not used), tokenized as ``text_folder`` does. Read by pyarrow's streaming CSV
+  reader, a record batch at a time.
+- ``parquet``: the same table in a Parquet file (features and label column as for ``csv``),
+  read a record batch at a time.
 
 The folder sources skip hidden entries at any depth (``.ipynb_checkpoints``, ``.DS_Store``,
 ``__MACOSX``, ``Thumbs.db``, ...; see :mod:`nnzoo.data._listing`): never a class nor an example.
@@ -21,6 +25,7 @@ The folder sources skip hidden entries at any depth (``.ipynb_checkpoints``, ``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import zipfile
 from collections.abc import Sequence
@@ -47,23 +52,26 @@ from nnzoo.data._sources import (
     register_source,
 )
 from nnzoo.data._table import (
+    CsvReader,
+    LabelCodes,
     check_delimiter,
     csv_rows,
-    feature_rows,
+    first_label_is_unique,
     guess_delimiter,
     has_header,
     is_number,
+    open_parquet,
+    read_features,
+    read_parquet,
     read_text_file,
+    read_texts,
 )
 from nnzoo.data.text import text_classification
 from nnzoo.errors import ConfigError
 
-__all__ = ["load_csv", "load_image_folder", "load_npz_file", "load_text_folder"]
+__all__ = ["load_csv", "load_image_folder", "load_npz_file", "load_parquet", "load_text_folder"]
 
 logger = logging.getLogger(__name__)
-
-#: Cells of a text column that mean "no text" (besides blank ones).
-_MISSING_TEXT = frozenset({"nan", "NaN", "NAN"})
 
 
 def _labels(values: Sequence[Any], class_names: Sequence[str] | None = None):
@@ -506,7 +514,8 @@ def load_csv(
     sequence_length: int = 128,
     segments: bool = False,
 ) -> SourceData:
-    """A table of numeric features and one label column, read as UTF-8.
+    """A table of numeric features and one label column, read as UTF-8 by pyarrow's streaming
+    CSV reader (a record batch at a time; see :mod:`nnzoo.data._table`).
 
     ``label_column``: the column's name (needs a header) or index (negative from the end; the
     last column by default). ``header``: ``true``, ``false`` or ``auto`` (a header is a first
@@ -514,7 +523,8 @@ def load_csv(
     also a first row whose label no other row has). Labels may be numbers or strings; the class
     ids follow the sorted distinct labels. ``standardize``: the model scales each feature to
     zero mean and unit variance with a ``Normalization`` layer adapted on the training split
-    (so ``predict`` takes raw rows of this format, with or without the label column).
+    (so ``predict`` takes raw rows of this format, with or without the label column). No cell
+    is read as missing: an empty, ``NA`` or ``nan`` feature is refused naming its line.
 
     ``text_column`` (a name or an index) makes that column the model's only input, a text: the
     other columns but the label are not used; a blank or ``nan`` text is refused naming its
@@ -532,28 +542,22 @@ def load_csv(
             key=f"data.params.{given}",
             fix="set data.params.text_column to the column that holds the text",
         )
-    rows = list(csv_rows(file, delimiter))
-    if not rows:
+    peek = list(itertools.islice(csv_rows(file, delimiter), 2))
+    if not peek:
         raise ConfigError(f"{file} is empty", key="data.params.path", fix="give a CSV with rows")
+    (first_line, first), width = peek[0], len(peek[0][1])
     if header == "auto":
-        second = rows[1][1] if len(rows) > 1 else None
+        second = peek[1][1] if len(peek) > 1 else None
         named = isinstance(label_column, str) or isinstance(text_column, str)
-        header = named or has_header(rows[0][1], second)
+        header = named or has_header(first, second)
         if not header and text_column is not None and isinstance(label_column, int):
             # Text and string labels have no numbers to tell a header by: a first row whose
             # "label" no other row has is one ("text,label" above "great film,pos").
-            at = label_column
-            labels = {row[at].strip() for _, row in rows[1:] if -len(row) <= at < len(row)}
-            header = (
-                len(rows) > 2
-                and -len(rows[0][1]) <= at < len(rows[0][1])
-                and (rows[0][1][at].strip() not in labels)
-            )
-    columns = [c.strip() for c in rows[0][1]] if header else None
-    rows = rows[1:] if header else rows
-    width = len(columns or rows[0][1])
+            whole = CsvReader(file, delimiter, width=width, header_line=None)
+            header = first_label_is_unique(whole, label_column, first)
+    columns = [c.strip() for c in first] if header else None
     if width < 2:
-        guess = guess_delimiter(columns or rows[0][1])
+        guess = guess_delimiter(columns or first)
         what = "text" if text_column is not None else "feature"
         raise ConfigError(
             f"{file} has {width} column with delimiter {delimiter!r}: no {what} columns "
@@ -564,32 +568,27 @@ def load_csv(
             else f"give a {what} column and a label column",
         )
     label_index = _column("label_column", label_column, columns, width)
-    for number, row in rows:
-        if len(row) != width:
-            raise ConfigError(
-                f"{file} line {number} has {len(row)} fields, expected {width}",
-                key="data.params.path",
-                fix="give every row the same number of fields",
-            )
-    if not rows:
+    if header and len(peek) < 2:
         raise ConfigError(f"{file} has a header but no rows", key="data.params.path")
+    header_line = first_line if header else None
     if text_column is not None:
         return _csv_texts(
             file,
-            rows,
             columns,
             width,
             label_index,
             text_column,
             delimiter=delimiter,
+            header_line=header_line,
             tokenizer=tokenizer,
             vocabulary_size=vocabulary_size,
             sequence_length=sequence_length,
             segments=segments,
         )
     feature_index = [i for i in range(width) if i != label_index]
-    x = feature_rows(rows, feature_index, path=file, columns=columns)
-    y, names = _labels(_csv_labels([row[label_index] for _, row in rows]))
+    reader = CsvReader(file, delimiter, width=width, header_line=header_line, floats=feature_index)
+    x, labels = read_features(reader, feature_index, label_index, columns=columns)
+    y, names = _coded_labels(labels)
     table = {"columns": columns, "label_column": label_index, "delimiter": delimiter}
     return classification_data(
         x,
@@ -602,25 +601,43 @@ def load_csv(
 
 
 def _csv_labels(cells: Sequence[str]) -> np.ndarray:
+    """Labels as they sort: integers exactly (never through float64, so 16-digit codes stay
+    apart), other numbers as floats (integral ones as integers), else the texts."""
     raw = [cell.strip() for cell in cells]
     if all(is_number(v) for v in raw):
+        try:
+            return np.asarray([int(v) for v in raw], dtype="int64")
+        except (ValueError, OverflowError):
+            pass
         numbers = np.asarray([float(v) for v in raw])
         return numbers.astype("int64") if np.all(numbers == np.round(numbers)) else numbers
     return np.asarray(raw)
 
 
+def _coded_labels(labels: LabelCodes) -> tuple[np.ndarray, list[str]]:
+    """Class ids (int32) and names of labels read as codes: the ids :func:`_labels` gives
+    the labels, worked out on the distinct ones only."""
+    codes = labels.codes()
+    distinct = list(labels.distinct)
+    present = np.unique(codes)
+    ids, names = _labels(_csv_labels([distinct[i] for i in present]))
+    lookup = np.zeros(len(distinct), dtype="int32")
+    lookup[present] = ids
+    return lookup[codes], names
+
+
 def _csv_texts(
     file: Path,
-    rows: list[tuple[int, list[str]]],
     columns: list[str] | None,
     width: int,
     label_index: int,
     text_column: str | int,
     *,
     delimiter: str,
+    header_line: int | None,
     **tokens: Any,
 ) -> SourceData:
-    """The ``csv`` source with a text column: the texts and labels of ``rows``."""
+    """The ``csv`` source with a text column: the texts and labels of ``file``."""
     text_index = _column("text_column", text_column, columns, width)
 
     def shown(i: int) -> str:
@@ -632,20 +649,12 @@ def _csv_texts(
             key="data.params.text_column",
             fix="set data.params.label_column to the column of the labels (the last by default)",
         )
-    for number, row in rows:
-        for index, what in ((text_index, "text"), (label_index, "label")):
-            cell = row[index].strip()
-            if not cell or (what == "text" and cell in _MISSING_TEXT):
-                raise ConfigError(
-                    f"{file} line {number}: the {what} (column {shown(index)}) is "
-                    f"{'empty' if not cell else repr(cell)}",
-                    key="data.params.path",
-                    fix=f"give every row a {what}, or remove the rows without one",
-                )
     unused = [shown(i) for i in range(width) if i not in (text_index, label_index)]
+    reader = CsvReader(file, delimiter, width=width, header_line=header_line)
+    texts, labels = read_texts(reader, text_index, label_index, columns=columns)
     if unused:
         logger.info("csv: column%s %s not used (text_column)", "s" * (len(unused) > 1), unused)
-    y, names = _labels(_csv_labels([row[label_index] for _, row in rows]))
+    y, names = _coded_labels(labels)
     table = {
         "columns": columns,
         "label_column": label_index,
@@ -653,8 +662,55 @@ def _csv_texts(
         "text_column": text_index,
         "width": width,
     }
-    texts = [row[text_index] for _, row in rows]
     return text_classification(texts, y, names, table=table, **tokens)
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def load_parquet(
+    *,
+    seed: int,
+    path: str | None = None,
+    label_column: str | int = -1,
+    standardize: bool = True,
+) -> SourceData:
+    """A Parquet table of numeric feature columns and one label column, read a record batch
+    at a time (``pyarrow.parquet.ParquetFile.iter_batches``).
+
+    As the ``csv`` source: ``label_column`` is the column's name or index (negative from the
+    end; the last column by default), every other column is a feature, labels may be numbers
+    or strings (class ids follow the sorted distinct labels, as for the same table in a CSV),
+    and ``standardize`` scales the features inside the model. Feature columns hold numbers
+    (integers, floats, booleans, decimals) or text that reads as numbers; a missing (null)
+    cell, text that is not a number, NaN or infinity is refused naming its row (0-based) and
+    column.
+    """
+    file = existing_path(path, kind="file")
+    parquet = open_parquet(file)
+    columns = list(parquet.schema_arrow.names)
+    width = len(columns)
+    if width < 2:
+        raise ConfigError(
+            f"{file} has {width} column{'s' if width != 1 else ''}: no feature columns beside "
+            "the label",
+            key="data.params.path",
+            fix="give feature columns and a label column",
+        )
+    label_index = _column("label_column", label_column, columns, width)
+    if parquet.metadata.num_rows == 0:
+        raise ConfigError(f"{file} has no rows", key="data.params.path", fix="give rows")
+    feature_index = [i for i in range(width) if i != label_index]
+    x, labels = read_parquet(parquet, feature_index, label_index, path=file)
+    y, names = _coded_labels(labels)
+    return classification_data(
+        x,
+        y,
+        names,
+        input_kind="features",
+        feature_scaling=STANDARDIZE if standardize else None,
+        table={"columns": columns, "label_column": label_index},
+    )
 
 
 register_source(
@@ -681,6 +737,14 @@ register_source(
     path_kind="file",
     input_kind="any",
     summary="Arrays x / y (and x_test / y_test) from a NumPy .npz file",
+    offline=True,
+)
+register_source(
+    "parquet",
+    load_parquet,
+    path_kind="file",
+    input_kind="features",
+    summary="A Parquet table: numeric feature columns and a label column",
     offline=True,
 )
 register_source(

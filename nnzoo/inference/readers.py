@@ -6,6 +6,8 @@ model does the rest itself (feature scaling, image normalisation), so raw rows g
 
 - ``.csv``: rows in the training file's own format (delimiter, header or none), with or without
   the label column; when it is there it is dropped from the inputs and gives the accuracy.
+  ``.parquet``: the same rows in a Parquet table (columns by name where the run has names),
+  for a run trained on a CSV or Parquet table.
 - ``.npy`` / ``.npz`` (array ``x``, and ``y`` for labels where present): read row by row from
   the file, never whole; 8-bit images are divided by 255 as in training.
 - an image or a folder of images: resized with bilinear interpolation as in training.
@@ -41,6 +43,7 @@ from nnzoo.data import (
     CsvTexts,
     DataSpec,
     FolderListing,
+    ParquetTable,
     check_finite,
     image_array,
     label_ids,
@@ -94,13 +97,13 @@ def read_batches(
         return _images(path, spec, batch_size, labelled)
     if suffix in (".npy", ".npz"):
         return _arrays(path, spec, batch_size, labelled)
-    if suffix == ".csv":
-        return _csv(path, spec, batch_size, labelled)
+    if suffix in (".csv", ".parquet"):
+        return _table(path, spec, batch_size, labelled)
     if suffix == ".txt":
         return _text(path, spec, run_dir, batch_size, labelled)
     raise InputError(
-        f"{path}: cannot read '{suffix}' files. Fix: give a .npy, .npz or .csv file, an image "
-        "or a folder of images, or a .txt file (one text per line) for text models"
+        f"{path}: cannot read '{suffix}' files. Fix: give a .npy, .npz, .csv or .parquet file, "
+        "an image or a folder of images, or a .txt file (one text per line) for text models"
     )
 
 
@@ -109,7 +112,9 @@ def _needs(spec: DataSpec, path: Path, *kinds: str) -> None:
         what = (
             _text_kinds(spec)
             if spec.input_kind.startswith("tokens")
-            else ("images" if spec.input_kind == "image" else "a .csv, .npy or .npz file")
+            else (
+                "images" if spec.input_kind == "image" else "a .csv, .parquet, .npy or .npz file"
+            )
         )
         raise InputError(f"{path}: this run's model takes {spec.input_kind}. Fix: give {what}")
 
@@ -335,12 +340,13 @@ def _array_labels(values: np.ndarray, names: list[str], where: str, start: int) 
     return label_ids(rows, names, path=where, row_word="row")
 
 
-# --------------------------------------------------------------------------- .csv
+# --------------------------------------------------------------------------- .csv / .parquet
 
 
-def _csv(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[Batch]:
+def _table(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[Batch]:
     _needs(spec, path, "features", "image")
-    table = CsvTable(path, spec, key=None)
+    reader = ParquetTable if path.suffix.lower() == ".parquet" else CsvTable
+    table = reader(path, spec, key=None)
     if labelled and table.label_index < 0:
         raise _unlabelled(path, "no label column")
     want = tuple(spec.input_shape)

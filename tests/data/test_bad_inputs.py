@@ -333,7 +333,7 @@ PREDICT_CASES = {
     "text for a features run": (
         "features",
         lambda t: _write(t / "x.txt", b"hello\n"),
-        "{F}: this run's model takes features. Fix: give a .csv, .npy or .npz file",
+        "{F}: this run's model takes features. Fix: give a .csv, .parquet, .npy or .npz file",
     ),
 }
 
