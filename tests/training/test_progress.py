@@ -127,9 +127,12 @@ def test_a_step_between_draws_costs_one_clock_reading(monkeypatch):
 
 @pytest.mark.slow
 def test_in_a_terminal_the_bar_moves_within_the_first_epoch(tmp_path):
-    """A real terminal (a pseudo-terminal): a 1-epoch run of 324 steps of 4 examples."""
+    """A real terminal (a pseudo-terminal): a 1-epoch run of ~1,300 steps of one example, on a
+    model wide enough that the epoch lasts several redraw intervals on a fast, idle machine (324
+    steps of [8] hidden units ran in 0.2 s after the first step, leaving no mid-epoch draw)."""
     cmd = [sys.executable, "-m", "nnzoo.cli", "train", "configs/quickstart.yaml", "--epochs", "1"]
-    cmd += ["--runs-dir", str(tmp_path), "--set", "data.batch_size=4", *TINY]
+    cmd += ["--runs-dir", str(tmp_path), "--set", "data.batch_size=1", *TINY]
+    cmd += ["--set", "model.params.hidden_units=[512,512]"]
     pid, fd = pty.fork()
     if pid == 0:  # the child: its stdout is the terminal
         os.chdir(Path(__file__).resolve().parents[2])
@@ -146,7 +149,9 @@ def test_in_a_terminal_the_bar_moves_within_the_first_epoch(tmp_path):
     _, status = os.waitpid(pid, 0)
     text = output.decode(errors="replace")
     assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
-    steps = {int(n) for n in re.findall(r"epoch 1/1 .*?(\d+)/324", text)}
-    assert len([n for n in steps if 0 < n < 324]) >= 2, text[-2000:]  # redrawn mid-epoch
+    drawn = {(int(n), int(total)) for n, total in re.findall(r"epoch 1/1 .*?(\d+)/(\d+)", text)}
+    (total,) = {total for _, total in drawn}  # one epoch: one number of steps (~1,296)
+    assert total > 1000, text[-2000:]
+    assert len([n for n, _ in drawn if 0 < n < total]) >= 2, text[-2000:]  # redrawn mid-epoch
     assert re.search(r"epoch 1/1  loss \d\.\d{4}  accuracy \d\.\d{4}  val_loss", text)
     assert text.index("run: ") < text.index("epoch 1/1")
