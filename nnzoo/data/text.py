@@ -91,16 +91,6 @@ def _tokenizer(kind: str, texts: Sequence[str], vocabulary_size: int | None) -> 
             )
         return load_tokenizer(kind)
     _check_tokenizer(kind, vocabulary_size)
-    if kind == "wordpiece":
-        try:
-            import tensorflow_text  # noqa: F401  (compute_word_piece_vocabulary needs it)
-        except ImportError:
-            raise ConfigError(
-                "the wordpiece tokenizer learns its vocabulary with TensorFlow Text, which is "
-                "not installed",
-                key="data.params.tokenizer",
-                fix="pip install tensorflow-text, or use tokenizer: word (or byte)",
-            ) from None
     return make_tokenizer(kind, texts, vocabulary_size=vocabulary_size)
 
 

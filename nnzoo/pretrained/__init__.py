@@ -15,8 +15,8 @@ different value is refused, naming the key); KerasHub builds its backbone from t
 ``~/.cache/huggingface``), and a family :class:`~nnzoo.pretrained._adapter.Adapter` copies its
 weights into the nnzoo model layer by layer (shape-checked). A new head stays as initialised;
 the preset's own head is copied when it has the same shape (an ImageNet classifier for 1000
-classes). Text presets bring their tokenizer (converted to a pure-Python nnzoo tokenizer that
-encodes as KerasHub's does, saved in the run as ``tokenizer.json``); image presets bring their
+classes). Text presets bring their tokenizer (converted to an nnzoo tokenizer that encodes
+as KerasHub's does, saved in the run as ``tokenizer.json``); image presets bring their
 resizing and normalisation, which the adapter puts inside the model.
 
 Before anything is downloaded, the preset is checked against the model: a preset of another

@@ -1,5 +1,6 @@
-"""A KerasHub preset's tokenizer as a pure-Python nnzoo tokenizer: the same ids as KerasHub on
-varied text (both of KerasHub's paths), the preset's special ids, a self-contained JSON, and every
+"""A KerasHub preset's tokenizer as an nnzoo tokenizer: the same ids as KerasHub on varied text
+(both of KerasHub's paths) and as nnzoo's earlier pure-Python encoders (the reference the
+Hugging Face engine is held to), the preset's special ids, a self-contained JSON, and every
 text source reading text with it. The KerasHub tokenizers are built from small vocabularies here
 (BERT's special tokens where BERT has them; GPT-2's byte alphabet with merges learned on a short
 text), so nothing downloads."""
@@ -7,6 +8,7 @@ text), so nothing downloads."""
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from dataclasses import replace as dataclass_replace
 from pathlib import Path
@@ -25,11 +27,12 @@ from nnzoo.data.tokenizers import (
     load_tokenizer,
     tokenizer_from_json,
 )
-from nnzoo.data.tokenizers.byte_pair import _byte_to_unicode
+from nnzoo.data.tokenizers._byte_pair_reference import byte_to_unicode
 from nnzoo.errors import ConfigError
 
 keras_hub = pytest.importorskip("keras_hub")
 
+SPECIAL_SPACES = "\u00a0\u2009\u202f\u3000"  # KerasHub's: whitespace its pattern knows
 TEXTS = [
     "The quick brown fox jumped.",
     "don't I'll we're it's 'quoted' \"double\"",
@@ -105,7 +108,7 @@ def _learn_bpe(text: str, num_merges: int) -> tuple[dict[str, int], list[str]]:
     """GPT-2's byte alphabet and ``num_merges`` merges learned on ``text`` (OpenAI's recipe:
     the most frequent pair inside GPT-2's words, repeatedly); ``<|endoftext|>`` last, as in
     GPT-2 (50256), so padding (KerasHub's 0) is an ordinary token."""
-    to_char = _byte_to_unicode()
+    to_char = byte_to_unicode()
     counts = Counter(_GPT2_WORDS.findall(text))
     words = {w: [to_char[b] for b in w.encode("utf-8")] for w in counts}
     vocabulary = {char: i for i, char in enumerate(to_char.values())}  # "!" = 0, as GPT-2
@@ -169,6 +172,24 @@ def test_wordpiece_gives_keras_hub_ids_on_both_of_its_paths(bert_pair):
     assert sum(ids.count(100) for ids in eager) < 60  # cased: capitalised words are [UNK]
 
 
+#: Unsplittable tokens among accents, CJK and non-breaking spaces (the engine's other path).
+MIXED = [
+    "[CLS] café [SEP] naïve [MASK]",
+    "Ångström[MASK]ÉCOLE ñ[CLS]",
+    "中文[SEP]字符 and ﬁ[MASK]",
+    "a\u00a0[CLS]\u00a0b x\u3000[SEP]",
+    "quoted[CLS]" + "ж" * 60,
+]
+
+
+def test_wordpiece_gives_keras_hub_and_reference_ids_around_unsplittable_tokens(bert_pair):
+    reference, tok = bert_pair
+    eager = [np.asarray(reference(t)).tolist() for t in MIXED]
+    assert [tok.encode(t) for t in MIXED] == eager == [tok._reference.encode(t) for t in MIXED]
+    if tok.unsplittable_tokens:
+        assert tok.encode(MIXED[0])[0] == tok.cls_id  # kept whole, not case-folded
+
+
 def test_wordpiece_keeps_the_preset_special_ids(bert):
     assert (bert.pad_id, bert.unk_id, bert.cls_id, bert.sep_id, bert.mask_id) == (
         0, 100, 101, 102, 103,
@@ -212,6 +233,107 @@ def test_byte_pair_none_gives_keras_hub_eager_ids(gpt2_reference):
     assert tok.encode("a  b   c    d") != from_keras_hub(gpt2_reference).encode("a  b   c    d")
 
 
+#: Where KerasHub's word pattern is subtle: runs of spaces and other whitespace, the four
+#: special spaces (and the sequence of them its end mark looks for), vertical tabs, line and
+#: paragraph separators, contractions, unsplittable tokens next to spaces.
+BYTE_PAIR_EDGES = [
+    "a  b   c    d\t\te\n\n\n  f \t g",
+    "trailing spaces  ",
+    "x \u00a0\u2009\u202f\u3000",
+    "\u00a0\u2009\u202f\u3000 y\u00a0z \u3000w\u2009",
+    "v\x0bw \x0b x\x0c\x0b y",
+    "line\u2028para\u2029next\x85 \u2003em",
+    "it's I'M we'll 'twas can''t",
+    " <|endoftext|>  <|endoftext|>a <|endoftext|>\n",
+    "x\r\n\r\n  y\r",
+]
+
+
+@pytest.mark.parametrize("add_prefix_space", [False, True])
+@pytest.mark.parametrize("pre_tokenizer", ["gpt2", "none"])
+def test_byte_pair_gives_the_reference_ids(gpt2, pre_tokenizer, add_prefix_space):
+    tok = BytePairTokenizer(
+        gpt2.vocabulary,
+        gpt2.merges,
+        special_tokens=gpt2.special_tokens,
+        add_prefix_space=add_prefix_space,
+        pre_tokenizer=pre_tokenizer,
+    )
+    assert tok._engine is not None
+    texts = [*TEXTS, *BYTE_PAIR_EDGES, _CORPUS]
+    assert [tok.encode(t) for t in texts] == [tok._reference.encode(t) for t in texts]
+
+
+def test_byte_pair_splits_random_whitespace_and_symbols_into_the_reference_s_words(gpt2):
+    """The engine's one pattern stands for the reference's marks and splits: the same words
+    on random texts of the characters where they matter."""
+    to_byte = {char: byte for byte, char in byte_to_unicode().items()}
+    rng = random.Random(0)
+    alphabet = [" ", " ", "\t", "\n", "\r", "\f", "\x0b", *SPECIAL_SPACES, "a", "B", "1"]
+    alphabet += ["+", "'", "s", "ll", "é", "\u2028"]
+    texts = []
+    for _ in range(3000):
+        parts = [rng.choice(alphabet) for _ in range(rng.randint(1, 12))]
+        if rng.random() < 0.1:  # KerasHub's end mark looks for this sequence
+            parts.append(rng.choice("\t\n\f\r ") + SPECIAL_SPACES)
+        texts.append("".join(parts))
+    pre_tokenizer = gpt2._engine.pre_tokenizer
+    references = {
+        prefix: BytePairTokenizer(gpt2.vocabulary, [], add_prefix_space=bool(prefix))._reference
+        for prefix in ("", " ")
+    }
+    for text in texts:
+        for prefix, reference in references.items():
+            words = pre_tokenizer.pre_tokenize_str(prefix + text)
+            assert [bytes(to_byte[c] for c in w).decode() for w, _ in words] == (
+                reference.split(text)
+            ), repr(text)
+
+
+def test_byte_pair_gives_keras_hub_tf_path_ids_on_the_edges(gpt2_reference, gpt2):
+    assert [gpt2.encode(t) for t in BYTE_PAIR_EDGES] == _tf_path_ids(
+        gpt2_reference, BYTE_PAIR_EDGES
+    )
+
+
+def test_byte_pair_gives_the_reference_ids_on_every_kind_of_character(gpt2):
+    """Each character inside a word, doubled, after a digit, after two spaces: the engine's
+    classes (written out from the regex package's tables) split as the reference's."""
+    codes = [*range(0x3400), *range(0x3400, 0x110000, 97)]
+    characters = [chr(code) for code in codes if not 0xD800 <= code <= 0xDFFF]
+    texts = [
+        "".join(f"a{c}b {c}{c} 1{c}  {c}\n" for c in characters[i : i + 500])
+        for i in range(0, len(characters), 500)
+    ]
+    assert [gpt2.encode(t) for t in texts] == [gpt2._reference.encode(t) for t in texts]
+
+
+def test_byte_pair_leaves_to_the_reference_what_the_engine_cannot_encode(gpt2):
+    symbols = byte_to_unicode()
+    vocabulary = {**gpt2.vocabulary, symbols[10] + symbols[9]: 507}  # "\n\t"
+    tok = BytePairTokenizer(
+        vocabulary, [f"{symbols[10]} {symbols[9]}"], special_tokens=gpt2.special_tokens
+    )
+    engine = tok._engine
+    # "६" is KerasHub's mark for a space that starts a word: a "६" of the text's own may be
+    # dropped with the marks. Before an unsplittable token, the reference sees a space that
+    # starts a word; the engine splits the token off first and sees the end of a text.
+    for text in ("a६", "x\n\t <|endoftext|>"):
+        assert engine.encode(text, add_special_tokens=False).ids != tok._reference.encode(text)
+        assert tok.encode(text) == tok._reference.encode(text)
+    assert tok.encode("a६") == [tok.vocabulary["a"]]
+    assert tok.encode("x\n\t <|endoftext|>")[1] == 507
+    # Without every byte's symbol, tokenizers' BPE would merge across a dropped byte; with a
+    # merge making a symbol outside the vocabulary, it cannot be built: the reference encodes.
+    vocabulary = {s: i for s, i in gpt2.vocabulary.items() if s != symbols[ord("x")]}
+    for incomplete, merges in ((vocabulary, gpt2.merges), (gpt2.vocabulary, ["a q"])):
+        tok = BytePairTokenizer(incomplete, merges, special_tokens=gpt2.special_tokens)
+        assert tok._engine is None
+        assert tok.encode("axb aq") == tok._reference.encode("axb aq")
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate, as the reference says
+        gpt2.encode("caf\udce9")
+
+
 def test_byte_pair_special_ids_and_padding(gpt2):
     end = gpt2.vocabulary["<|endoftext|>"]
     assert end == 506
@@ -228,7 +350,7 @@ def test_byte_pair_decodes_exact_bytes_like_keras_hub(gpt2_reference, gpt2):
         assert gpt2.decode(ids) == text
         assert gpt2.decode(ids) == gpt2_reference.detokenize(ids)
     # Half of an emoji's bytes is invalid UTF-8: replaced, never an error.
-    first_byte = gpt2.vocabulary[_byte_to_unicode()["🎉".encode()[0]]]
+    first_byte = gpt2.vocabulary[byte_to_unicode()["🎉".encode()[0]]]
     assert gpt2.decode([first_byte]) == "\ufffd"
 
 

@@ -1,12 +1,18 @@
-"""Tokenizers: exact round trips, the shared special ids and JSON persistence; WordPiece gives
-KerasHub's ids (its own pure-Python encoder, so a run reads text without TensorFlow)."""
+"""Tokenizers: exact round trips, the shared special ids and JSON persistence. WordPiece is
+encoded and learned with Hugging Face ``tokenizers`` and gives the ids of nnzoo's earlier
+pure-Python encoder (the reference, kept as the oracle) and of KerasHub, on the parity texts,
+on the standard-library corpora and on every kind of Unicode character."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
+from nnzoo.data.text import _read, _snippets, _split_files, stdlib_files
 from nnzoo.data.tokenizers import (
     SPECIAL_TOKENS,
+    BytePairTokenizer,
     ByteTokenizer,
     WordPieceTokenizer,
     WordTokenizer,
@@ -14,6 +20,7 @@ from nnzoo.data.tokenizers import (
     make_tokenizer,
     tokenizer_from_json,
 )
+from nnzoo.data.tokenizers._byte_pair_reference import byte_to_unicode
 
 CODE = "def add(x, y):\n    return x + y\n\n\ndef sub(x, y):\n    return x - y\n"
 
@@ -104,29 +111,67 @@ def wordpiece():
     return WordPieceTokenizer.fit(PROSE, vocabulary_size=90)
 
 
-def test_wordpiece_vocabulary_has_the_special_ids_and_sub_words(wordpiece):
-    assert wordpiece.vocabulary_size <= 90
-    assert wordpiece.vocabulary_size == 7 + len(wordpiece.vocabulary)
+def test_wordpiece_learns_the_asked_size_with_the_special_ids_and_sub_words(wordpiece):
+    assert wordpiece.vocabulary_size == 90 == 7 + len(wordpiece.vocabulary)
+    assert wordpiece.vocabulary[:3] == ["##0", "##a", "##c"]  # the ## tokens, numbered first
     assert not set(SPECIAL_TOKENS) & set(wordpiece.vocabulary)  # never learned twice
     assert (wordpiece.pad_id, wordpiece.unk_id, wordpiece.cls_id) == (0, 1, 2)
     assert (wordpiece.sep_id, wordpiece.mask_id) == (3, 4)
-    assert any(token.startswith("##") for token in wordpiece.vocabulary)
+    assert {"fox", "the", "dog", "##ing"} <= set(wordpiece.vocabulary)  # merges past letters
     assert "É" not in "".join(wordpiece.vocabulary)  # lower-cased, accents stripped
+    # Every character seen in training has its token (and a ## one where it continues a
+    # word): the training texts encode without [UNK].
+    assert all(wordpiece.unk_id not in wordpiece.encode(text) for text in PROSE)
+    assert "[UNK]" not in wordpiece.decode(wordpiece.encode("Naïve café owners -- ÉCOLE"))
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        *PROSE[:4],
-        "Unseen WORDS: zebra-crossing\ttabs\u00a0nbsp soft\u00adhyphen x",
-        "a" * 120,  # over 100 bytes: one [UNK]
-        "[CLS] is text here, not a special token",
-        "",
-    ],
-)
+def test_wordpiece_learning_gives_the_same_vocabulary_every_time():
+    """tokenizers' trainer numbers ## tokens in hash order (another order per run, so other
+    merges win ties); nnzoo numbers them first, sorted."""
+    vocabularies = {tuple(WordPieceTokenizer.fit(PROSE, vocabulary_size=90).vocabulary)}
+    vocabularies |= {tuple(WordPieceTokenizer.fit(PROSE, vocabulary_size=90).vocabulary)}
+    vocabularies |= {tuple(WordPieceTokenizer.fit(PROSE, vocabulary_size=90).vocabulary)}
+    assert len(vocabularies) == 1
+
+
+def test_wordpiece_smaller_than_its_characters_keeps_the_most_frequent():
+    # 73 tokens hold every character of PROSE (and its ## form where it continues a word).
+    assert WordPieceTokenizer.fit(PROSE, vocabulary_size=73).vocabulary_size == 73
+    assert WordPieceTokenizer.fit(PROSE, vocabulary_size=200).vocabulary_size == 143  # all
+    small = WordPieceTokenizer.fit(PROSE, vocabulary_size=20)
+    assert small.vocabulary_size == 20
+    # The most frequent characters (e, o: 39 times; n: 36; a, i: 27; g: 21, before t by
+    # order), each with its ## form, then one merge: 6 + 6 + 1 ordinary tokens.
+    assert small.vocabulary == [*(f"##{c}" for c in "aegino"), *"aegino", "##in"]
+    assert small.encode("zq") == [small.unk_id]  # never kept: [UNK]
+    with pytest.raises(ValueError, match="Received: vocabulary_size=7"):
+        WordPieceTokenizer.fit(PROSE, vocabulary_size=7)
+
+
+#: Texts where the fast engine could go wrong: Unicode folding that makes punctuation, spaces
+#: or several letters out of one character, marks that compose across a word boundary,
+#: control and format characters, and the 100-byte limit on a word.
+EDGES = [
+    "Unseen WORDS: zebra-crossing\ttabs\u00a0nbsp soft\u00adhyphen x",  # NBSP: inside a word
+    "wait… “quoted” ‘single’ — dash ´acute ¨ ℀ ½ Ⅻ ﬁ ß ς Σ İ ǅ ᏸ ＡＢＣ！",
+    "=\u0338 <\u0338 e\u0301 \u0301x ,\u0301 x\u0345\u0301",
+    "\x00ctrl\x01chars\x7f\x1f \u200bzw\u200djoin \u2028line\u3000ideographic\u0085next",
+    "a" * 100,
+    "a" * 120,  # over 100 bytes: one [UNK]
+    "ж" * 50,  # 100 bytes
+    "ж" * 51,  # 51 characters, 102 bytes: one [UNK]
+    "ab" + "ж" * 49 + " " + "é" * 51,  # 102 bytes until its accents are stripped
+    "中" * 40 + "x" * 30,
+    "math \U0001d400\U0001d41a and emoji 😀🐍 tag\U000e0041s",
+    "[CLS] is text here, not a special token",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", [*PROSE[:4], *EDGES])
 def test_wordpiece_gives_keras_hub_ids(wordpiece, text):
-    """The pure-Python encoder matches keras_hub.tokenizers.WordPieceTokenizer (lower-cased,
-    accents stripped, split on punctuation like BERT) with the same vocabulary."""
+    """The encoder matches keras_hub.tokenizers.WordPieceTokenizer (lower-cased, accents
+    stripped, split on punctuation like BERT) with the same vocabulary."""
     import keras_hub
 
     reference = keras_hub.tokenizers.WordPieceTokenizer(
@@ -145,3 +190,126 @@ def test_wordpiece_splits_words_longest_match_first():
     assert tok.encode("Unaffable, unaffa") == [7, 8, 9, 12, 7, 8, 10]
     assert tok.encode("un-aff") == [7, 1, 11]  # "-" is not in the vocabulary
     assert tok.decode(tok.encode("Unaffable, unaffa")) == "unaffable , unaffa"
+
+
+# ------------------------------------------------------------------ the engine and its reference
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"lowercase": False}, {"strip_accents": False}],
+    ids=["uncased", "cased", "accents"],
+)
+def test_wordpiece_gives_the_reference_ids_on_the_edges(options):
+    tok = WordPieceTokenizer.fit(PROSE + EDGES, vocabulary_size=300, **options)
+    oracle = tok._reference  # the pure-Python encoder
+    for text in [*PROSE, *EDGES]:
+        assert tok.encode(text) == oracle.encode(text), text
+    assert tok.encode("ж" * 51) == [tok.unk_id] != tok.encode("ж" * 50)  # the byte limit
+
+
+def test_wordpiece_gives_the_reference_ids_on_the_standard_library():
+    """The corpora nnzoo reads (text_corpus's files, stdlib_topics' snippets) and every
+    standard-library file that is not ASCII (the engine's other path)."""
+    split = _split_files(0, 300_000)
+    tok = WordPieceTokenizer.fit(split["train"], vocabulary_size=3000)
+    assert tok.vocabulary_size == 3000
+    others = [_read(path) for path in stdlib_files()]
+    texts = [*split["train"], *split["validation"], *split["test"]]
+    texts += [*_snippets("email", 8)[:200], *(text for text in others if not text.isascii())]
+    assert sum(not text.isascii() for text in texts) >= 10
+    oracle = tok._reference  # the pure-Python encoder
+    encoded = [tok.encode(text) for text in texts]
+    assert encoded == [oracle.encode(text) for text in texts]
+    # Learned on the training files: those encode without [UNK].
+    assert not any(tok.unk_id in ids for ids in encoded[: len(split["train"])])
+
+
+def _characters(step: int) -> list[str]:
+    """Every assigned character below U+3400 (scripts, marks, punctuation, spaces, symbols,
+    compatibility forms), then every ``step``-th one above."""
+    codes = [*range(0x3400), *range(0x3400, 0x110000, step)]
+    return [
+        chr(code) for code in codes if unicodedata.category(chr(code)) not in ("Cn", "Co", "Cs")
+    ]
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"lowercase": False, "strip_accents": False}], ids=["uncased", "cased"]
+)
+def test_wordpiece_gives_the_reference_ids_on_every_kind_of_character(options):
+    """Each character alone, inside a word, after punctuation, before a combining mark, after
+    "=" (which composes with some marks): the engine splits and folds as the reference."""
+    characters = _characters(step=97)
+    texts = [
+        "".join(f"a{c}b {c}{c} ,{c}x {c}\u0301 ={c} " for c in characters[i : i + 500])
+        for i in range(0, len(characters), 500)
+    ]
+    texts.append("".join(f"a{c}b {c}{c} ,{c}x ={c} " for c in map(chr, range(128))))
+    assert texts[-1].isascii()  # the engine's other path
+    probe = WordPieceTokenizer([], **options)
+    alphabet = sorted({c for text in texts for word in probe.split(text) for c in word})
+    tok = WordPieceTokenizer([*alphabet, *(f"##{c}" for c in alphabet)], **options)
+    oracle = tok._reference  # the pure-Python encoder
+    for text in texts:
+        assert tok.encode(text) == oracle.encode(text)
+
+
+def test_an_unsplittable_token_over_100_bytes_is_unknown_as_in_the_reference():
+    long = "<" + "x" * 100 + ">"
+    vocabulary = ["[UNK]", "a", "ж", long]
+    tok = WordPieceTokenizer(
+        vocabulary, special_tokens={"unk": "[UNK]"}, unsplittable_tokens=[long]
+    )
+    assert tok._engine.ascii is None  # tokenizers would find the token whole in ASCII text
+    assert tok.encode(f"a {long} a") == [1, 0, 1] == tok._reference.encode(f"a {long} a")
+    assert tok.encode(f"ж{long}ж") == [2, 0, 2] == tok._reference.encode(f"ж{long}ж")
+
+
+def test_a_lone_surrogate_fails_as_the_reference_does(wordpiece):
+    with pytest.raises(UnicodeEncodeError):
+        wordpiece.encode("caf\udce9")
+    with pytest.raises(UnicodeEncodeError):
+        wordpiece._reference.encode("caf\udce9")
+
+
+# ------------------------------------------------------------------ byte pairs learned
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, list[str]]:
+    return _split_files(0, 150_000)
+
+
+@pytest.fixture(scope="module")
+def byte_pair(corpus):
+    return BytePairTokenizer.fit(corpus["train"], vocabulary_size=1000)
+
+
+def test_byte_pair_learns_gpt2_s_layout_and_the_asked_size(byte_pair):
+    assert byte_pair.vocabulary_size == 1000
+    symbols = list(byte_to_unicode().values())
+    assert [byte_pair.vocabulary[s] for s in symbols] == list(range(256))  # "!" = 0, as GPT-2
+    end = byte_pair.vocabulary["<|endoftext|>"]
+    assert end == 999 and (byte_pair.bos_id, byte_pair.eos_id, byte_pair.pad_id) == (end, end, 0)
+    assert byte_pair.special_ids == {end} and byte_pair.frames_documents
+    assert len(byte_pair.merges) == 1000 - 257
+    assert byte_pair.encode("    return self") == [
+        byte_pair.vocabulary[symbol] for symbol in ("ĠĠĠ", "Ġreturn", "Ġself")
+    ]
+
+
+def test_byte_pair_encodes_any_text_and_decodes_it_back(byte_pair, corpus):
+    held_out = corpus["test"][0]
+    for text in [held_out, CODE, *PROSE, *EDGES]:
+        ids = byte_pair.encode(text)
+        assert ids == byte_pair._reference.encode(text)
+        assert byte_pair.decode(ids) == text  # every byte has a symbol: nothing unknown
+    assert len(byte_pair.encode(held_out)) < 0.5 * len(held_out.encode())
+
+
+def test_byte_pair_learning_gives_the_same_merges_every_time(corpus, byte_pair):
+    again = BytePairTokenizer.fit(corpus["train"], vocabulary_size=1000)
+    assert again == byte_pair
+    with pytest.raises(ValueError, match="Received: vocabulary_size=257"):
+        BytePairTokenizer.fit(corpus["train"], vocabulary_size=257)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from nnzoo.data.tokenizers import BytePairTokenizer, ByteTokenizer
-from nnzoo.data.tokenizers.byte_pair import _byte_to_unicode
+from nnzoo.data.tokenizers._byte_pair_reference import byte_to_unicode
 from nnzoo.errors import NnzooError, ParameterError
 from nnzoo.inference import sampling as generation
 from nnzoo.inference.sampling import find_cached_forward, sample_ids, sample_next, sample_texts
@@ -149,7 +149,7 @@ def test_bad_arguments_name_the_parameter_and_the_value(next_model, tmp_path, ar
 
 def _byte_pair() -> BytePairTokenizer:
     """GPT-2's layout without merges: the 256 byte symbols ("!" = 0), <|endoftext|> = 256."""
-    vocabulary = {char: i for i, char in enumerate(_byte_to_unicode().values())}
+    vocabulary = {char: i for i, char in enumerate(byte_to_unicode().values())}
     vocabulary["<|endoftext|>"] = 256
     special = {"bos": "<|endoftext|>", "eos": "<|endoftext|>"}
     return BytePairTokenizer(vocabulary, [], special_tokens=special)

@@ -1,6 +1,7 @@
 """Tokenizers for the text sources: raw UTF-8 bytes, a word vocabulary fitted on a corpus, a
 WordPiece vocabulary (BERT's sub-words) learned on a corpus, or a KerasHub preset's own tokenizer
-(:func:`from_keras_hub`: BERT's WordPiece or GPT-2's byte-pair encoding, in pure Python).
+(:func:`from_keras_hub`: BERT's WordPiece or GPT-2's byte-pair encoding). WordPiece and byte
+pairs are encoded and learned with Hugging Face ``tokenizers`` (Rust, any backend).
 
 The tokenizers nnzoo learns share one id layout for the special tokens: ``[PAD]`` = 0 (padding;
 the losses never see it as a target), ``[UNK]`` = 1, ``[CLS]`` = 2, ``[SEP]`` = 3, ``[MASK]`` =
@@ -20,6 +21,12 @@ One module per tokenizer: :mod:`~nnzoo.data.tokenizers.byte` (:class:`ByteTokeni
 :mod:`~nnzoo.data.tokenizers.byte_pair` (:class:`BytePairTokenizer`); their interface and
 the special tokens in ``_base``; making, reading back and converting one in
 :mod:`~nnzoo.data.tokenizers.factory`. Other modules import from here.
+
+The pure-Python encoders nnzoo had before ``tokenizers`` stay, private, in
+``_wordpiece_reference`` and ``_byte_pair_reference``: they are the oracle the tests hold the
+fast engine to (the same ids on every text), and the engine hands them the few texts it cannot
+encode exactly (each class says which). ``_char_classes`` writes their character classes out
+as code-point ranges for the engine's patterns.
 """
 
 from nnzoo.data.tokenizers._base import NUM_SPECIAL, SPECIAL_TOKENS, Tokenizer

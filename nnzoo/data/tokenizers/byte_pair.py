@@ -1,97 +1,29 @@
-""":class:`BytePairTokenizer`: GPT-2's byte-level byte-pair encoding in pure Python."""
+""":class:`BytePairTokenizer`: GPT-2's byte-level byte-pair encoding, encoded and learned with
+Hugging Face ``tokenizers``.
+"""
 
 from __future__ import annotations
 
-import heapq
+import functools
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from nnzoo.data.tokenizers import _char_classes
 from nnzoo.data.tokenizers._base import _ROLES, Tokenizer
+from nnzoo.data.tokenizers._byte_pair_reference import MARK, BytePairReference, byte_to_unicode
 
-# KerasHub's TensorFlow pre-tokenizer (byte_pair_tokenizer.py), written for RE2: RE2's ``\s`` is
-# ASCII whitespace only and its ``$`` is the end of the text, hence ``_S`` and ``\Z`` here. It
-# reproduces GPT-2's ``\s+(?!\S)`` without look-ahead by marking with "६" a space that starts a
-# word and splitting the mark off again.
-_S = r"\t\n\f\r "
-_SPECIAL_SPACES = r"\u00a0\u2009\u202f\u3000"
-_GPT2_SPLIT = (
-    r"'s|'t|'re|'ve|'m|'ll|'d"
-    rf"|[{_S}{_SPECIAL_SPACES}]+[\n\r\t\f६{_SPECIAL_SPACES}]| ?\p{{L}}+"
-    rf"| ?[\p{{N}}]+| ?[^{_S}\p{{L}}\p{{N}}{_SPECIAL_SPACES}]+"
-)
-_GPT2_TRAILING = rf"[ \t\r\f\v६{_SPECIAL_SPACES}]\Z"
 #: ``pre_tokenizer`` values of :class:`BytePairTokenizer`.
 BYTE_PAIR_PRE_TOKENIZERS = ("gpt2", "none")
+#: GPT-2's end-of-text token: the last id of a learned vocabulary, as in GPT-2.
+END_OF_TEXT = "<|endoftext|>"
 
-
-def _byte_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible map of the 256 bytes to printable characters."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
-    printable += range(ord("®"), ord("ÿ") + 1)
-    table = {b: chr(b) for b in printable}
-    extra = 0
-    for b in range(256):
-        if b not in table:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return table
-
-
-def _merge_pairs(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
-    """Byte-pair merging: while some neighbouring pair has a rank, merge the leftmost pair of
-    the best rank (KerasHub's TensorFlow loop and Hugging Face's merge queue both do exactly
-    this). A heap of candidate pairs keeps a long text (no pre-tokenizer) O(n log n)."""
-    if len(symbols) < 2:
-        return symbols
-    count = len(symbols)
-    nxt = list(range(1, count + 1))
-    prv = list(range(-1, count - 1))
-    heap = []
-    for i in range(count - 1):
-        rank = ranks.get((symbols[i], symbols[i + 1]))
-        if rank is not None:
-            heap.append((rank, i, symbols[i], symbols[i + 1]))
-    heapq.heapify(heap)
-    while heap:
-        rank, i, left, right = heapq.heappop(heap)
-        j = nxt[i]
-        # A stale candidate: one of its symbols has been merged since.
-        if symbols[i] != left or j >= count or symbols[j] != right:
-            continue
-        symbols[i] = left + right
-        symbols[j] = ""
-        nxt[i] = nxt[j]
-        if nxt[j] < count:
-            prv[nxt[j]] = i
-        if prv[i] >= 0:
-            new = ranks.get((symbols[prv[i]], symbols[i]))
-            if new is not None:
-                heapq.heappush(heap, (new, prv[i], symbols[prv[i]], symbols[i]))
-        if nxt[i] < count:
-            new = ranks.get((symbols[i], symbols[nxt[i]]))
-            if new is not None:
-                heapq.heappush(heap, (new, i, symbols[i], symbols[nxt[i]]))
-    return [s for s in symbols if s]
-
-
-def _regex_split(text: str, pattern: Any) -> list[str]:
-    """``text`` cut at every match of ``pattern``: the matches and the text between them, in
-    order, without empty pieces (``tf_text.regex_split`` keeping every delimiter)."""
-    pieces: list[str] = []
-    start = 0
-    for match in pattern.finditer(text):
-        if match.start() > start:
-            pieces.append(text[start : match.start()])
-        if match.end() > match.start():
-            pieces.append(match.group())
-        start = match.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return pieces
+_SPACES = "\t\n\f\r "  # RE2's \s, which KerasHub's pattern means
+_SPECIAL_SPACES = "\u00a0\u2009\u202f\u3000"
 
 
 class BytePairTokenizer(Tokenizer):
-    """GPT-2's byte-level byte-pair encoding, in pure Python (no TensorFlow at encode time).
+    """GPT-2's byte-level byte-pair encoding.
 
     A text is cut into words (GPT-2's pattern: contractions, a letter run or a number with at
     most one space before it, other symbols, whitespace), each word's UTF-8 bytes become
@@ -101,6 +33,15 @@ class BytePairTokenizer(Tokenizer):
     ids becomes U+FFFD). ``unsplittable_tokens`` (GPT-2's ``<|endoftext|>``) are found whole in
     a text and keep their id.
 
+    Texts are encoded by Hugging Face ``tokenizers`` (Rust), configured to give the ids of
+    nnzoo's earlier pure-Python encoder (kept as the reference, ``_byte_pair_reference``): the
+    reference's word pattern, its "६" marks and the trailing spaces it splits off folded into
+    one pattern (:func:`_gpt2_pattern`, with every letter and number class written out from
+    the ``regex`` package's tables), the byte alphabet and the merges. The reference still
+    encodes what that pattern does not cover: with ``pre_tokenizer="gpt2"``, a text holding
+    an unsplittable token or "६" itself (KerasHub's mark character); and every text of a
+    vocabulary whose merges make symbols outside it or that lacks some of the 256 byte
+    symbols. :meth:`fit` learns merges with ``tokenizers``' ``BpeTrainer``;
     :func:`from_keras_hub` makes one from a KerasHub ``BytePairTokenizer`` (``GPT2Tokenizer``).
 
     Args:
@@ -134,8 +75,6 @@ class BytePairTokenizer(Tokenizer):
         add_prefix_space: bool = False,
         pre_tokenizer: str = "gpt2",
     ) -> None:
-        import regex
-
         if pre_tokenizer not in BYTE_PAIR_PRE_TOKENIZERS:
             raise ValueError(
                 f"`pre_tokenizer` must be one of {', '.join(BYTE_PAIR_PRE_TOKENIZERS)}. "
@@ -166,26 +105,52 @@ class BytePairTokenizer(Tokenizer):
         self.frames_documents = self.bos_id is not None
         self._special_ids = frozenset(self.vocabulary[t] for t in self.unsplittable_tokens)
         self.num_special = len(self._special_ids)
-        self._ranks = {}
-        for rank, merge in enumerate(self.merges):
-            self._ranks.setdefault(tuple(merge.split(" ")), rank)
         self._tokens: dict[int, str] = {}
         for token, i in self.vocabulary.items():
             self._tokens.setdefault(i, token)
-        self._byte_to_char = _byte_to_unicode()
+        self._byte_to_char = byte_to_unicode()
         self._char_to_byte = {c: b for b, c in self._byte_to_char.items()}
-        self._cache: dict[str, list[int]] = {t: [self.vocabulary[t]] for t in unsplittable_tokens}
-        by_length = sorted(self.unsplittable_tokens, key=len, reverse=True)
-        self._special_re = (
-            regex.compile("|".join(regex.escape(t) for t in by_length)) if by_length else None
+        self._reference = BytePairReference(
+            self.vocabulary,
+            self.merges,
+            unsplittable_tokens=self.unsplittable_tokens,
+            add_prefix_space=add_prefix_space,
+            pre_tokenizer=pre_tokenizer,
         )
-        if pre_tokenizer == "gpt2":
-            self._mark_re = regex.compile(rf"( )([^{_S}{_SPECIAL_SPACES}])")
-            # KerasHub's second mark, r"(\s{SPECIAL_WHITESPACES})$", is a sequence, not a set:
-            # it only matches a space followed by those four characters, as here.
-            self._end_mark_re = regex.compile(rf"([{_S}]{_SPECIAL_SPACES})\Z")
-            self._split_re = regex.compile(_GPT2_SPLIT)
-            self._trailing_re = regex.compile(_GPT2_TRAILING)
+
+    @classmethod
+    def fit(cls, texts: Iterable[str], *, vocabulary_size: int) -> BytePairTokenizer:
+        """Learn GPT-2-style merges from ``texts`` with ``tokenizers``' ``BpeTrainer``, on the
+        words :meth:`encode` sees.
+
+        The vocabulary is laid out as GPT-2's: the 256 byte symbols first (``"!"`` = 0), then
+        one symbol per merge, and ``<|endoftext|>`` last (``bos`` and ``eos``, unsplittable;
+        padding is id 0, an ordinary token, as KerasHub pads GPT-2). It holds at most
+        ``vocabulary_size`` ids, fewer when the texts offer fewer merges; any text encodes
+        without an unknown token (every byte has a symbol).
+        """
+        if vocabulary_size <= 257:
+            raise ValueError(
+                "`vocabulary_size` must be greater than 257 (the 256 bytes and <|endoftext|>). "
+                f"Received: vocabulary_size={vocabulary_size}"
+            )
+        from tokenizers import Tokenizer as Engine
+        from tokenizers import models, pre_tokenizers, trainers
+
+        engine = Engine(models.BPE())
+        engine.pre_tokenizer = _gpt2_pre_tokenizer()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocabulary_size - 1,  # <|endoftext|> comes last
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        engine.train_from_iterator(texts, trainer=trainer)
+        learned = json.loads(engine.to_str())["model"]
+        vocabulary = dict(sorted(learned["vocab"].items(), key=lambda item: item[1]))
+        vocabulary[END_OF_TEXT] = len(vocabulary)
+        merges = [m if isinstance(m, str) else " ".join(m) for m in learned["merges"]]
+        special = {"bos": END_OF_TEXT, "eos": END_OF_TEXT}
+        return cls(vocabulary, merges, special_tokens=special)
 
     @property
     def vocabulary_size(self) -> int:
@@ -197,45 +162,47 @@ class BytePairTokenizer(Tokenizer):
 
     def split(self, text: str) -> list[str]:
         """The words of ``text`` before byte-pair merging (unsplittable tokens whole)."""
-        if self.pre_tokenizer == "none":
-            return self._split_none(text)
-        if self.add_prefix_space:
-            text = " " + text
-        text = self._mark_re.sub("६\\1\\2", text)
-        text = self._end_mark_re.sub("\\1६", text)
-        parts = [text] if self._special_re is None else _regex_split(text, self._special_re)
-        words = []
-        for part in parts:
-            if part in self.unsplittable_tokens:
-                words.append(part)
-                continue
-            for piece in _regex_split(part, self._split_re):
-                words.extend(_regex_split(piece, self._trailing_re))
-        return [word for word in words if word != "६"]
+        return self._reference.split(text)
 
-    def _split_none(self, text: str) -> list[str]:
-        parts = [text] if self._special_re is None else _regex_split(text, self._special_re)
-        if self.add_prefix_space:
-            # Hugging Face's ByteLevel(add_prefix_space=True) prefixes each part.
-            parts = [
-                p if p in self.unsplittable_tokens or p.startswith(" ") else " " + p for p in parts
-            ]
-        return parts
+    @functools.cached_property
+    def _engine(self) -> Any:
+        """The ``tokenizers.Tokenizer`` that encodes as the reference does, or ``None`` where
+        it cannot (merges that make symbols outside the vocabulary, an incomplete byte
+        alphabet): built on first use."""
+        pairs = _merge_pairs(self.vocabulary, self.merges)
+        if pairs is None:
+            return None
+        from tokenizers import AddedToken, models, pre_tokenizers
+        from tokenizers import Tokenizer as Engine
 
-    def _merge(self, word: str) -> list[int]:
-        """The ids of one word: its bytes as symbols, merged best-ranked pair first."""
-        cached = self._cache.get(word)
-        if cached is not None:
-            return cached
-        symbols = _merge_pairs([self._byte_to_char[b] for b in word.encode("utf-8")], self._ranks)
-        # A symbol outside the vocabulary (an incomplete byte alphabet) has no id: dropped.
-        ids = [self.vocabulary[s] for s in symbols if s in self.vocabulary]
-        if len(self._cache) < 100_000:
-            self._cache[word] = ids
-        return ids
+        engine = Engine(models.BPE(vocab=self.vocabulary, merges=pairs))
+        engine.add_special_tokens(
+            [AddedToken(t, special=True, normalized=False) for t in self.unsplittable_tokens]
+        )
+        if self.pre_tokenizer == "gpt2":
+            engine.pre_tokenizer = _gpt2_pre_tokenizer()
+        else:
+            engine.pre_tokenizer = pre_tokenizers.ByteLevel(
+                add_prefix_space=self.add_prefix_space, use_regex=False
+            )
+        return engine
 
     def encode(self, text: str) -> list[int]:
-        return [i for word in self.split(text) for i in self._merge(word)]
+        engine = self._engine
+        if engine is None or not text:
+            return self._reference.encode(text)
+        words = text
+        if self.pre_tokenizer == "gpt2":
+            # The reference marks the spaces before it cuts out the unsplittable tokens (to
+            # it, a space before one starts a word); the engine cuts them out first.
+            if MARK in text or any(token in text for token in self.unsplittable_tokens):
+                return self._reference.encode(text)
+            if self.add_prefix_space:
+                words = " " + text
+        try:
+            return engine.encode(words, add_special_tokens=False).ids
+        except TypeError:  # a lone surrogate (not UTF-8): the reference says what is wrong
+            return self._reference.encode(text)
 
     def decode(self, ids: Iterable[int]) -> str:
         """The bytes of the ids' symbols as text (as KerasHub decodes: special tokens such as
@@ -261,3 +228,95 @@ class BytePairTokenizer(Tokenizer):
             "add_prefix_space": self.add_prefix_space,
             "pre_tokenizer": self.pre_tokenizer,
         }
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_engine", None)  # rebuilt on first use
+        return state
+
+
+@functools.cache
+def _gpt2_pattern() -> str:
+    """The reference's words (``_byte_pair_reference``) as one Oniguruma pattern over the
+    unmarked text: its word pattern, its "६" marks and its trailing split folded together.
+
+    The reference marks a space that starts a word (followed by a character that is not
+    whitespace, ``S`` or the special spaces) with "६", splits with KerasHub's pattern, splits
+    off a last space, tab, ``\\v``, special space or mark from each piece and drops the marks.
+    Worked out case by case (and checked against the reference on random texts and on every
+    character), that gives, at each position, the first of:
+
+    1. a contraction (``'s``, ...);
+    2. a space that starts a word, then letters, or digits, or other symbols (a final ``\\v``
+       of the symbols is a piece of its own);
+    3. whitespace before a space that starts a word (the mark ends it: one piece);
+    4. at the end of the text, whitespace ending in ``\\t``, ``\\n``, ``\\f``, ``\\r`` or a
+       space, then the four special spaces in order (KerasHub's end mark: one piece);
+    5. otherwise whitespace up to its last ``\\n``, or up to before its last tab, ``\\r``,
+       ``\\f`` or special space, then that character alone (only spaces may follow, then the
+       end or a word);
+    6. at the end of the text, whitespace up to before its last space, then that space.
+    """
+    cc = _char_classes
+    whitespace = cc.to_ranges(sorted(map(ord, _SPACES + _SPECIAL_SPACES)))
+    letters = cc.regex_property(r"\p{L}")
+    numbers = cc.regex_property(r"\p{N}")
+    ws = cc.onig_class(whitespace)
+    word = cc.onig_class(whitespace, negate=True)  # a character a marked space precedes
+    symbol = cc.onig_class(cc.union(whitespace, letters, numbers), negate=True)
+    splits_off = cc.onig_class(cc.to_ranges(sorted(map(ord, "\t\r\f" + _SPECIAL_SPACES))))
+    end_mark = "[\\t\\n\\f\\r ]" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPECIAL_SPACES)
+    last_vt = f"(?=\\x0b(?!{symbol}))"  # \v ending a run of symbols
+    return "|".join(
+        [
+            "'s|'t|'re|'ve|'m|'ll|'d",
+            f" ?{cc.onig_class(letters)}+",
+            f" ?{cc.onig_class(numbers)}+",
+            f" ?{symbol}+{last_vt}",
+            f" {last_vt}",
+            f" ?{symbol}+",
+            f"{ws}+(?= {word})",
+            # Oniguruma's \z is the end of the text (its \Z also matches before a last \n).
+            f"{ws}*{end_mark}\\z",
+            f"{ws}+\\n(?= *(?!{ws}))",
+            f"{ws}+(?={splits_off} *(?!{ws}))",
+            f"(?<={ws}){splits_off}(?= *(?!{ws}))",
+            f"{ws} *(?= \\z)",
+            ws,
+        ]
+    )
+
+
+def _gpt2_pre_tokenizer() -> Any:
+    """The reference's words (:func:`_gpt2_pattern`), their bytes as GPT-2's symbols."""
+    from tokenizers import Regex, pre_tokenizers
+
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_gpt2_pattern()), "isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+
+
+def _merge_pairs(
+    vocabulary: dict[str, int], merges: Sequence[str]
+) -> list[tuple[str, str]] | None:
+    """The merges as pairs for ``tokenizers.models.BPE`` (a repeated rule keeps its first
+    rank, as in the reference), or ``None`` where that model would not merge as the reference
+    does: a rule over or making a symbol outside the vocabulary, two symbols with one id, or
+    a byte without its symbol (the model drops an unknown symbol and merges across it)."""
+    pairs: dict[tuple[str, str], None] = {}
+    for merge in merges:
+        parts = merge.split(" ")
+        if len(parts) != 2:
+            continue  # never applies in the reference either
+        a, b = parts
+        if a not in vocabulary or b not in vocabulary or a + b not in vocabulary:
+            return None
+        pairs.setdefault((a, b), None)
+    if pairs and not set(byte_to_unicode().values()) <= vocabulary.keys():
+        return None
+    if len(set(vocabulary.values())) != len(vocabulary):
+        return None
+    return list(pairs)

@@ -17,7 +17,7 @@ from nnzoo.data.tokenizers.wordpiece import WordPieceTokenizer
 
 
 def from_keras_hub(tokenizer: Any, *, pre_tokenizer: str = "gpt2") -> Tokenizer:
-    """The nnzoo tokenizer that encodes as a KerasHub tokenizer does, in pure Python.
+    """The nnzoo tokenizer that encodes as a KerasHub tokenizer does (the same ids).
 
     Supports ``keras_hub.tokenizers.WordPieceTokenizer`` and its subclasses (``BertTokenizer``
     ...: a :class:`WordPieceTokenizer` with the preset's whole vocabulary and special ids) and

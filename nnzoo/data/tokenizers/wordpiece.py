@@ -1,72 +1,29 @@
-""":class:`WordPieceTokenizer`: BERT's WordPiece sub-words in pure Python, after the
-pre-tokenization KerasHub applies (accents stripped, punctuation and CJK ideographs split
-off, Unicode case folding).
+""":class:`WordPieceTokenizer`: BERT's WordPiece sub-words after the pre-tokenization KerasHub
+applies (accents stripped, punctuation and CJK ideographs split off, Unicode case folding),
+encoded and learned with Hugging Face ``tokenizers``.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from nnzoo.data.tokenizers import _char_classes
+from nnzoo.data.tokenizers import _wordpiece_reference as reference
 from nnzoo.data.tokenizers._base import _ROLES, NUM_SPECIAL, SPECIAL_TOKENS, Tokenizer
 
-#: Code points Unicode's NFKC_Casefold drops (default ignorables), as tf_text.case_fold_utf8 does.
-_IGNORABLE_RANGES = (
-    (0x00AD, 0x00AD),
-    (0x034F, 0x034F),
-    (0x061C, 0x061C),
-    (0x115F, 0x1160),
-    (0x17B4, 0x17B5),
-    (0x180B, 0x180F),
-    (0x200B, 0x200F),
-    (0x202A, 0x202E),
-    (0x2060, 0x206F),
-    (0x3164, 0x3164),
-    (0xFE00, 0xFE0F),
-    (0xFEFF, 0xFEFF),
-    (0xFFA0, 0xFFA0),
-    (0xFFF0, 0xFFF8),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0000, 0xE0FFF),
-)
-#: CJK ideographs, each one a word (as in BERT's tokenization.py).
-_CJK_RANGES = (
-    (0x4E00, 0x9FFF),
-    (0x3400, 0x4DBF),
-    (0x20000, 0x2A6DF),
-    (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F),
-    (0x2B820, 0x2CEAF),
-    (0xF900, 0xFAFF),
-    (0x2F800, 0x2FA1F),
-)
-#: Longer words (in UTF-8 bytes) are one [UNK], as in tf_text.FastWordpieceTokenizer.
-_MAX_BYTES_PER_WORD = 100
-
-
-def _in(char: str, ranges: tuple[tuple[int, int], ...]) -> bool:
-    code = ord(char)
-    return any(low <= code <= high for low, high in ranges)
-
-
-def _is_punctuation(char: str) -> bool:
-    # BERT treats every ASCII non-letter, non-digit printable as punctuation ("^", "$", "`").
-    code = ord(char)
-    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
-
-
-def _is_space(char: str) -> bool:
-    return char in " \t\n\r\f" or unicodedata.category(char) in ("Cc", "Cf")
-
-
-def _casefold(text: str) -> str:
-    """Unicode NFKC_Casefold (what tf_text.case_fold_utf8 applies)."""
-    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return "".join(c for c in text if not _in(c, _IGNORABLE_RANGES))
+#: Between the words of the text the engine's non-ASCII path reads: a control character, so
+#: never part of a word, and a starter no Unicode normalisation moves, drops or composes, so
+#: each word normalises on its own, as the reference normalises word by word.
+_SEPARATOR = "\x00"
+#: The separators and each word's first character: what is left continues a word.
+_FIRST_CHARACTERS = re.compile(f"(?:\\A|{_SEPARATOR})[^{_SEPARATOR}]?")
+#: Words of at least this many characters may be over the byte limit (4 bytes a character).
+_LONG_WORD = re.compile(f"[^{_SEPARATOR}]{{{-(-reference.MAX_BYTES_PER_WORD // 4) + 1},}}")
 
 
 class WordPieceTokenizer(Tokenizer):
@@ -76,9 +33,15 @@ class WordPieceTokenizer(Tokenizer):
     whitespace and control characters, each punctuation mark and CJK ideograph a word of its own,
     lower-cased with Unicode case folding); each word then becomes the longest vocabulary entry
     that starts it, then the longest ``##``-prefixed entry that continues it, and so on; a word
-    that cannot be covered, or is longer than 100 bytes, is one ``[UNK]``. Pure Python, so a run
-    reads text on any backend without TensorFlow; :meth:`fit` learns the vocabulary with KerasHub's
-    ``compute_word_piece_vocabulary`` (which needs TensorFlow Text).
+    that cannot be covered, or is longer than 100 bytes, is one ``[UNK]``.
+
+    Texts are encoded by Hugging Face ``tokenizers`` (Rust, any backend, no TensorFlow),
+    configured to give exactly the ids of nnzoo's earlier pure-Python encoder, which stays as
+    the reference (``_wordpiece_reference``). An ASCII text goes to ``tokenizers`` whole; in
+    another, Python first strips the accents, marks the word boundaries and case-folds (C-level
+    string operations with the reference's own character classes, so every Unicode edge
+    splits and folds as before) and ``tokenizers`` splits at the marks and finds the sub-words.
+    :meth:`fit` learns a vocabulary with ``tokenizers``' ``WordPieceTrainer``.
 
     Two id layouts: nnzoo's (``special_tokens=None``: ``vocabulary`` holds the ordinary tokens,
     whose ids start after nnzoo's 7 special tokens) and a preset's (``special_tokens`` given:
@@ -119,7 +82,6 @@ class WordPieceTokenizer(Tokenizer):
         self.special_tokens = dict(special_tokens) if special_tokens is not None else None
         self.split_on_cjk = split_on_cjk
         self.unsplittable_tokens = list(unsplittable_tokens)
-        self._cache: dict[str, list[int]] = {}
         if self.special_tokens is None:
             self._words = list(SPECIAL_TOKENS) + self.vocabulary
             # Special tokens never come from text: "[CLS]" in a text is "[", "cls", "]".
@@ -150,13 +112,15 @@ class WordPieceTokenizer(Tokenizer):
                 self._ids[t] for t in (*self.special_tokens.values(), *self.unsplittable_tokens)
             )
             self.num_special = len(self._special_ids)
-        self._split_re = None
-        if self.unsplittable_tokens:
-            import regex
-
-            self._split_re = regex.compile(
-                "|".join(regex.escape(t) for t in sorted(self.unsplittable_tokens, key=len)[::-1])
-            )
+        self._reference = reference.WordPieceReference(
+            self._ids,
+            unk_id=self.unk_id,
+            lowercase=lowercase,
+            strip_accents=strip_accents,
+            suffix_indicator=suffix_indicator,
+            split_on_cjk=split_on_cjk,
+            unsplittable_tokens=self.unsplittable_tokens,
+        )
 
     @classmethod
     def fit(
@@ -168,24 +132,54 @@ class WordPieceTokenizer(Tokenizer):
         strip_accents: bool = True,
     ) -> WordPieceTokenizer:
         """Learn a vocabulary of at most ``vocabulary_size`` ids (special tokens included) from
-        ``texts`` with ``keras_hub.tokenizers.compute_word_piece_vocabulary``."""
+        ``texts`` with ``tokenizers``' ``WordPieceTrainer``, on the words :meth:`encode` sees.
+
+        Every character of the texts gets a token (and a ``##`` one where it continues a word),
+        so the texts encode without ``[UNK]``, unless those alone exceed ``vocabulary_size``:
+        then only the most frequent characters get theirs. The result is the same in every
+        process (the trainer alone numbers ``##`` tokens in hash order, so they are given).
+        """
         if vocabulary_size <= NUM_SPECIAL:
             raise ValueError(
                 f"`vocabulary_size` must be greater than {NUM_SPECIAL} (the special tokens). "
                 f"Received: vocabulary_size={vocabulary_size}"
             )
-        import tensorflow as tf
-        from keras_hub.tokenizers import compute_word_piece_vocabulary
+        from tokenizers import Tokenizer as Engine
+        from tokenizers import models, trainers
 
-        data = tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), dtype=tf.string))
-        learned = compute_word_piece_vocabulary(
-            data,
-            vocabulary_size,
-            lowercase=lowercase,
-            strip_accents=strip_accents,
-            reserved_tokens=list(SPECIAL_TOKENS),
+        shell = cls([], lowercase=lowercase, strip_accents=strip_accents)
+        marked = [shell._engine.marked_words(text) for text in texts]
+        counts: Counter[str] = Counter()
+        continuing: set[str] = set()
+        for words in marked:
+            counts.update(words)
+            continuing.update(_FIRST_CHARACTERS.sub("", words))
+        counts.pop(_SEPARATOR, None)
+        # Each character costs a token, and one more where it continues a word.
+        kept = sorted(counts, key=lambda char: (-counts[char], char))
+        budget = vocabulary_size - NUM_SPECIAL
+        cost = 0
+        for end, char in enumerate(kept):
+            cost += 1 + (char in continuing)
+            if cost > budget:
+                kept = kept[:end]
+                break
+        limit = {} if len(kept) == len(counts) else {"limit_alphabet": len(kept)}
+        suffix = shell.suffix_indicator
+        numbered = [suffix + char for char in sorted(continuing.intersection(kept))]
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=vocabulary_size,
+            special_tokens=[*SPECIAL_TOKENS, *numbered],
+            initial_alphabet=sorted(kept) if limit else [],
+            continuing_subword_prefix=suffix,
+            show_progress=False,
+            **limit,
         )
-        ordinary = [token for token in learned if token not in SPECIAL_TOKENS]
+        engine = Engine(models.WordPiece(unk_token=SPECIAL_TOKENS[1]))
+        engine.pre_tokenizer = _marked_pre_tokenizer()
+        engine.train_from_iterator(marked, trainer=trainer)
+        learned = sorted(engine.get_vocab(with_added_tokens=False).items(), key=lambda x: x[1])
+        ordinary = [token for token, _ in learned[NUM_SPECIAL:vocabulary_size]]
         return cls(ordinary, lowercase=lowercase, strip_accents=strip_accents)
 
     @property
@@ -198,68 +192,14 @@ class WordPieceTokenizer(Tokenizer):
 
     def split(self, text: str) -> list[str]:
         """The words of ``text`` before sub-word splitting (KerasHub's pre-tokenization)."""
-        if self.strip_accents:
-            text = unicodedata.normalize("NFD", text)
-            text = "".join(c for c in text if unicodedata.category(c) != "Mn")
-        if self._split_re is None:
-            return self._split_words(text)
-        # Unsplittable tokens are words of their own, neither split further nor case-folded.
-        words: list[str] = []
-        start = 0
-        for match in self._split_re.finditer(text):
-            words.extend(self._split_words(text[start : match.start()]))
-            words.append(match.group())
-            start = match.end()
-        words.extend(self._split_words(text[start:]))
-        return words
+        return self._reference.split(text)
 
-    def _split_words(self, text: str) -> list[str]:
-        words: list[str] = []
-        current: list[str] = []
-        for char in text:
-            if _is_space(char):
-                alone = False
-            elif _is_punctuation(char) or (self.split_on_cjk and _in(char, _CJK_RANGES)):
-                alone = True
-            else:
-                current.append(char)
-                continue
-            if current:
-                words.append("".join(current))
-                current = []
-            if alone:
-                words.append(char)
-        if current:
-            words.append("".join(current))
-        if self.lowercase:
-            words = [_casefold(word) for word in words]
-        return [word for word in words if word]
-
-    def _pieces(self, word: str) -> list[int]:
-        """Greedy longest-match-first ids of one word; ``[UNK]`` if it cannot be covered."""
-        cached = self._cache.get(word)
-        if cached is not None:
-            return cached
-        ids: list[int] = []
-        start = 0
-        if len(word.encode("utf-8")) > _MAX_BYTES_PER_WORD:
-            ids, start = [self.unk_id], len(word)
-        while start < len(word):
-            for end in range(len(word), start, -1):
-                piece = word[start:end] if start == 0 else self.suffix_indicator + word[start:end]
-                if piece in self._ids:
-                    ids.append(self._ids[piece])
-                    start = end
-                    break
-            else:
-                ids = [self.unk_id]
-                break
-        if len(self._cache) < 100_000:
-            self._cache[word] = ids
-        return ids
+    @functools.cached_property
+    def _engine(self) -> _Engine:
+        return _Engine(self)
 
     def encode(self, text: str) -> list[int]:
-        return [i for word in self.split(text) for i in self._pieces(word)]
+        return self._engine.encode(text)
 
     def decode(self, ids: Iterable[int]) -> str:
         """Words joined by spaces, ``##`` sub-words joined to the word before. Not the original
@@ -299,3 +239,144 @@ class WordPieceTokenizer(Tokenizer):
             config["split_on_cjk"] = self.split_on_cjk
             config["unsplittable_tokens"] = self.unsplittable_tokens
         return config
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_engine", None)  # rebuilt on first use
+        return state
+
+
+class _Engine:
+    """Two ``tokenizers.Tokenizer`` over one WordPiece model with the reference's ids: one
+    reads ASCII text as it is (its splitting and lower-casing are ASCII-only, where they equal
+    the reference's), the other reads :meth:`marked_words` (it splits at the separators only).
+    """
+
+    def __init__(self, tok: WordPieceTokenizer) -> None:
+        from tokenizers import AddedToken, Regex, models, normalizers, pre_tokenizers
+        from tokenizers import Tokenizer as Engine
+
+        self.reference = tok._reference
+        self.lowercase = tok.lowercase
+        self.strip_accents = tok.strip_accents
+        self.split_on_cjk = tok.split_on_cjk
+        ids = dict(tok._ids)
+        unk = tok.special_tokens["unk"] if tok.special_tokens else _SEPARATOR + "[UNK]"
+        ids.setdefault(unk, tok.unk_id)  # nnzoo's layout: a key no word can hold
+
+        def engine() -> Any:
+            return Engine(
+                models.WordPiece(
+                    ids,
+                    unk_token=unk,
+                    continuing_subword_prefix=tok.suffix_indicator,
+                    max_input_chars_per_word=reference.MAX_BYTES_PER_WORD,
+                )
+            )
+
+        self.marked = engine()
+        self.marked.pre_tokenizer = _marked_pre_tokenizer()
+        self.ascii = None
+        # ASCII words have as many characters as bytes, so the engine's character limit is
+        # the reference's byte limit; an unsplittable token over it is left to the other path.
+        tokens = tok.unsplittable_tokens
+        if all(len(t.encode("utf-8")) <= reference.MAX_BYTES_PER_WORD for t in tokens):
+            self.ascii = engine()
+            if self.lowercase:
+                self.ascii.normalizer = normalizers.Lowercase()
+            # The words and the lone characters are kept, the spaces between them dropped.
+            self.ascii.pre_tokenizer = pre_tokenizers.Split(
+                Regex(_ascii_words()), "removed", invert=True
+            )
+            self.ascii.add_special_tokens(
+                [AddedToken(t, special=True, normalized=False) for t in tokens]
+            )
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            if text.isascii() and self.ascii is not None:
+                return self.ascii.encode(text, add_special_tokens=False).ids
+            return self.marked.encode(self.marked_words(text), add_special_tokens=False).ids
+        except TypeError:  # a lone surrogate (not UTF-8): the reference says what is wrong
+            return self.reference.encode(text)
+
+    def marked_words(self, text: str) -> str:
+        """The reference's words of ``text``, normalised, between separators (a word of at
+        most 100 characters but over 100 bytes replaced by one the engine calls ``[UNK]``)."""
+        patterns = _python_patterns(self.split_on_cjk)
+        if self.strip_accents:
+            text = patterns.marks.sub("", unicodedata.normalize("NFD", text))
+        parts: list[str] = []
+        start = 0
+        if self.reference.split_re is not None:
+            for match in self.reference.split_re.finditer(text):
+                parts.append(self._mark(text[start : match.start()], patterns))
+                parts.append(match.group())  # an unsplittable token, a word as it is
+                start = match.end()
+        parts.append(self._mark(text[start:], patterns))
+        marked = _SEPARATOR.join(parts)
+        if _LONG_WORD.search(marked) is None:
+            return marked
+        return _LONG_WORD.sub(_unknown_if_over_the_byte_limit, marked)
+
+    def _mark(self, text: str, patterns: _Patterns) -> str:
+        text = patterns.spaces.sub(_SEPARATOR, text)
+        text = _SEPARATOR.join(patterns.alone.split(text))  # each one a word
+        if not self.lowercase:
+            return text
+        # NFKC_Casefold of the whole text equals that of each word: the separators stop it.
+        text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        return patterns.ignorable.sub("", text)
+
+
+def _unknown_if_over_the_byte_limit(match: re.Match[str]) -> str:
+    word = match.group()
+    if len(word) <= reference.MAX_BYTES_PER_WORD < len(word.encode("utf-8")):
+        return "?" * (reference.MAX_BYTES_PER_WORD + 1)  # over the character limit: [UNK]
+    return word
+
+
+class _Patterns:
+    """The reference's character classes as ``re`` patterns (``unicodedata``'s tables)."""
+
+    def __init__(self, split_on_cjk: bool) -> None:
+        cc = _char_classes
+        marks = cc.where(lambda code, category: category == "Mn", lambda char: True)
+        spaces = cc.where(
+            lambda code, category: code < 128 or category in ("Cc", "Cf"), reference.is_space
+        )
+        alone = cc.where(
+            lambda code, category: code < 128 or category.startswith("P"),
+            lambda char: reference.is_punctuation(char) and not reference.is_space(char),
+        )
+        alone_ranges = cc.to_ranges(alone)
+        if split_on_cjk:
+            alone_ranges = cc.union(alone_ranges, reference.CJK_RANGES)
+        self.marks = re.compile(cc.python_class(cc.to_ranges(marks)) + "+")
+        self.spaces = re.compile(cc.python_class(cc.to_ranges(spaces)) + "+")
+        self.alone = re.compile(f"({cc.python_class(alone_ranges)})")  # split keeps them
+        self.ignorable = re.compile(cc.python_class(reference.IGNORABLE_RANGES) + "+")
+
+
+@functools.cache
+def _python_patterns(split_on_cjk: bool) -> _Patterns:
+    return _Patterns(split_on_cjk)
+
+
+@functools.cache
+def _ascii_words() -> str:
+    """The reference's words in ASCII text, for Oniguruma: a run of letters and digits, or one
+    punctuation character (its spaces, the control characters included, match neither)."""
+    cc = _char_classes
+    alone, letters = [], []
+    for code in range(128):
+        char = chr(code)
+        if not reference.is_space(char):
+            (alone if reference.is_punctuation(char) else letters).append(code)
+    return f"{cc.onig_class(cc.to_ranges(letters))}+|{cc.onig_class(cc.to_ranges(alone))}"
+
+
+def _marked_pre_tokenizer() -> Any:
+    from tokenizers import pre_tokenizers
+
+    return pre_tokenizers.Split(_SEPARATOR, "removed")
