@@ -1,32 +1,38 @@
-"""Data sources: each reports what it yields (:class:`DataSpec`) and returns NumPy splits.
+"""Data sources: each reports what it yields (:class:`DataSpec`) and returns NumPy splits, or
+a :class:`Listing` of its files (``image_folder``: :class:`ImageFiles`) read while training.
 
 A source is registered by name with :func:`register_source`; ``load_data`` splits it into
 train / validation / test and :mod:`nnzoo.data.pipeline` turns the splits into ``tf.data``
-pipelines (TensorFlow backend) or NumPy batches (JAX / PyTorch, no TensorFlow needed).
+pipelines (TensorFlow backend) or ``PyDataset`` batches (JAX / PyTorch, no TensorFlow needed).
 
 Other packages import from here, never from a private ``nnzoo.data._module``. Importing this
 package imports neither TensorFlow nor Keras (``nnzoo list-models`` / ``validate`` stay fast).
 """
 
+from nnzoo.data._listing import ImageFiles
 from nnzoo.data._prepare import (
     IGNORE_INDEX,
     IMAGE_EXTENSIONS,
     adapt_preprocessing,
     check_finite,
+    decode_image,
     image_array,
     read_images,
 )
 from nnzoo.data._sources import (
     DataSpec,
+    Listing,
     SourceData,
     Splits,
     check_required_params,
     check_source_params,
     classification_data,
     get_source,
+    is_listing,
     list_sources,
     load_data,
     num_examples,
+    read_rows,
     register_source,
 )
 from nnzoo.data._table import CsvTable, CsvTexts, label_ids, read_text_file, text_lines
@@ -38,7 +44,11 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "adapt_preprocessing",
     "check_finite",
+    "decode_image",
     "DataSpec",
+    "ImageFiles",
+    "is_listing",
+    "Listing",
     "SourceData",
     "Splits",
     "check_required_params",
@@ -51,6 +61,7 @@ __all__ = [
     "load_data",
     "num_examples",
     "read_images",
+    "read_rows",
     "register_source",
     "read_text_file",
     "text_lines",

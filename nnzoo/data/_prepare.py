@@ -4,8 +4,10 @@
   positions); the sequence losses and the token metrics skip it.
 - :data:`IMAGE_EXTENSIONS`: the image files read from a folder (``image_folder``, ``predict``).
 - :func:`check_finite`: NaN and infinity are refused where data is read, naming the cell.
-- :func:`image_array` and :func:`read_images`: images as the image models take them (float32
-  in [0, 1]; files resized with bilinear interpolation), for training and ``predict`` alike.
+- :func:`decode_image`: the one image decoder (PIL, bilinear with antialiasing, through
+  ``keras.utils.load_img``) of training on every backend, evaluation and ``predict``;
+  :func:`image_array` and :func:`read_images`: images as the image models take them (float32
+  in [0, 1]).
 - :func:`adapt_preprocessing`: the statistics of the model's own ``Normalization`` layer, from
   the training split only. Feature scaling lives inside the model, so ``model.keras``,
   ``predict`` and every export take the raw features.
@@ -30,6 +32,7 @@ __all__ = [
     "STANDARDIZE",
     "adapt_preprocessing",
     "check_finite",
+    "decode_image",
     "image_array",
     "read_images",
 ]
@@ -94,6 +97,38 @@ def image_array(x: np.ndarray) -> np.ndarray:
     return (x / 255.0 if x.dtype == np.uint8 else x).astype("float32")
 
 
+def decode_image(
+    file: Path | str,
+    size: tuple[int, int],
+    color_mode: str,
+    *,
+    key: str | None = "data.params.path",
+) -> np.ndarray:
+    """One image file as uint8 ``(*size, channels)``: decoded and resized by PIL with bilinear
+    interpolation (antialiased when it shrinks), through ``keras.utils.load_img``.
+
+    The one decoder of training (the ``tf.data`` and ``PyDataset`` pipelines call it), of
+    evaluation and of ``predict``, so a run's model sees the same pixels in each. (TensorFlow's
+    own ``decode_jpeg`` + ``tf.image.resize(antialias=True)`` differ from it by up to 1/255 on
+    a fifth of the pixels, and by 4/255 with its default JPEG DCT.) An unreadable image is a
+    :class:`ConfigError` naming it.
+    """
+    import keras
+
+    try:
+        image = keras.utils.load_img(
+            file, color_mode=color_mode, target_size=size, interpolation="bilinear"
+        )
+        pixels = np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError):  # PIL: corrupt, truncated, not an image
+        raise ConfigError(
+            f"{file}: not a readable image (corrupt, truncated or not an image)",
+            key=key,
+            fix="remove or replace the file",
+        ) from None
+    return pixels[..., None] if pixels.ndim == 2 else pixels  # (H, W, C)
+
+
 def read_images(
     files: Sequence[Path],
     size: tuple[int, int],
@@ -101,26 +136,12 @@ def read_images(
     *,
     key: str | None = "data.params.path",
 ) -> np.ndarray:
-    """``files`` read as ``(N, *size, channels)`` float32 in [0, 1], resized with bilinear
-    interpolation (``keras.utils.load_img``). An unreadable image is a :class:`ConfigError`
-    naming it."""
-    import keras
-
+    """``files`` read by :func:`decode_image` as ``(N, *size, channels)`` float32 in [0, 1]."""
     channels = 1 if color_mode == "grayscale" else 3
-    x = np.empty((len(files), *size, channels), dtype="float32")
+    x = np.empty((len(files), *size, channels), dtype=np.uint8)
     for i, file in enumerate(files):
-        try:
-            image = keras.utils.load_img(
-                file, color_mode=color_mode, target_size=size, interpolation="bilinear"
-            )
-            x[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
-        except (OSError, ValueError, SyntaxError):  # PIL: corrupt, truncated, not an image
-            raise ConfigError(
-                f"{file}: not a readable image (corrupt, truncated or not an image)",
-                key=key,
-                fix="remove or replace the file",
-            ) from None
-    return x / 255.0
+        x[i] = decode_image(file, size, color_mode, key=key)
+    return image_array(x)
 
 
 def adapt_preprocessing(model: Any, splits: Any) -> None:

@@ -19,7 +19,7 @@ def evaluate(
     run_dir: str | Path, *, data: str | None = None, data_params: dict[str, Any] | None = None
 ) -> dict[str, float]:
     """Metrics of a saved run's model on its test split, or on the test split of ``data``."""
-    from nnzoo.data.pipeline import make_dataset
+    from nnzoo.data.pipeline import make_dataset, read_errors
     from nnzoo.run.losses import compile_for_evaluation, with_perplexity
 
     run = load_run(run_dir)
@@ -34,8 +34,9 @@ def evaluate(
     card, _, splits = prepare(config)  # also checks the data against the model
     task = effective_task(card, config.model.params)
     compile_for_evaluation(run.model, run.config, card, task)
-    ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
-    result = run.model.evaluate(ds, return_dict=True, verbose=0)
+    ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False, cache=False)
+    with read_errors():
+        result = run.model.evaluate(ds, return_dict=True, verbose=0)
     result = with_perplexity({k: float(v) for k, v in result.items()}, task)
     result["examples"] = int(num_examples(splits.test[0]))
     return result
