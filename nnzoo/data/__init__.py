@@ -16,6 +16,7 @@ from nnzoo.data._prepare import (
     adapt_preprocessing,
     check_finite,
     decode_image,
+    feature_moments,
     image_array,
     read_images,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "check_finite",
     "decode_image",
     "DataSpec",
+    "feature_moments",
     "ImageFiles",
     "is_listing",
     "Listing",
