@@ -95,11 +95,8 @@ class ImageFiles(Listing):
     def read(self, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """Rows ``rows`` (default: all; mind the memory) as float32 in [0, 1],
         ``(len(rows), height, width, channels)``."""
-        rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
-        x = np.empty((len(rows), *self.example_shape), dtype=np.uint8)
-        for i, row in enumerate(rows):
-            x[i] = self.decode(int(row))
-        return _prepare.image_array(x)
+        rows = np.arange(len(self)) if rows is None else rows
+        return _prepare.image_array(_stacked(self, rows, self.decode))
 
     def fingerprint(self) -> str:
         """What the decoded rows depend on, hashed: the reading options and each file's
@@ -197,12 +194,21 @@ class DecodedRows:
         weakref.finalize(self, os.close, self._fd)
         log.info("data: cache file %s complete", self.path)
 
+    def pixels(self, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` as uint8 ``(len(rows), height, width, channels)``."""
+        return _stacked(self.files, rows, self.row)
+
     def read(self, rows: np.ndarray) -> np.ndarray:
         """Rows ``rows`` as float32 in [0, 1] (the model's input)."""
-        x = np.empty((len(rows), *self.files.example_shape), dtype=np.uint8)
-        for i, row in enumerate(rows):
-            x[i] = self.row(int(row))
-        return _prepare.image_array(x)
+        return _prepare.image_array(self.pixels(rows))
+
+
+def _stacked(files: ImageFiles, rows: Any, row: Any) -> np.ndarray:
+    """``row(i)`` for each of ``rows``, as one uint8 array ``(len(rows), H, W, C)``."""
+    x = np.empty((len(rows), *files.example_shape), dtype=np.uint8)
+    for i, index in enumerate(rows):
+        x[i] = row(int(index))
+    return x
 
 
 def _discard(fd: int, path: Path) -> None:

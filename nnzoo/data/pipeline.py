@@ -170,10 +170,11 @@ def read_errors(file: str | None = None) -> Iterator[None]:
     _FAILED_READS.clear()
     try:
         yield
-    except Exception:
-        if not _FAILED_READS:
+    except Exception as raised:
+        # From tf.data, TensorFlow's own error; from a PyDataset, the ConfigError itself.
+        err = _FAILED_READS[0] if _FAILED_READS else raised
+        if not isinstance(err, ConfigError):
             raise
-        err = _FAILED_READS[0]
         raise ConfigError(
             err.message, file=err.file or file, key=err.key, line=err.line, fix=err.fix
         ) from None
@@ -244,13 +245,7 @@ def _tf_dataset(
         # Shuffle indices and gather whole batches from in-memory tensors (as Keras's own
         # array adapter does): far cheaper than shuffling examples one by one.
         tensors = tf.nest.map_structure(tf.convert_to_tensor, parts)
-
-        def pass_batches(p: Any) -> Any:
-            index = _pass_order(passes, p)
-            return tf.data.Dataset.from_tensor_slices(index).batch(batch_size)
-
-        ds = _pass_ids(passes).flat_map(pass_batches).skip(passes.skip)
-        ds = ds.map(
+        ds = _index_batches(passes).map(
             lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), tensors),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
@@ -268,29 +263,32 @@ def _tf_dataset(
                 ds = ds.shuffle(min(n, 50_000), seed=seed * 1_000_003 + p)
             return ds.batch(batch_size)
 
-        ds = _pass_ids(passes).flat_map(pass_batches).skip(passes.skip)
+        if passes.endless:
+            pass_ids = tf.data.Dataset.counter(passes.first)
+        else:
+            pass_ids = tf.data.Dataset.range(passes.first, passes.first + 1)
+        ds = pass_ids.flat_map(pass_batches).skip(passes.skip)
     return _finish(ds, passes, augmenter)
 
 
-def _pass_ids(passes: _Passes) -> Any:
-    """The passes a stream goes through: from ``passes.first`` on, or that one alone."""
+def _index_batches(passes: _Passes) -> Any:
+    """The example indices of each batch of the stream (the ``tf.data`` paths): pass ``p``
+    in the order drawn from ``(seed, p)`` (stateless: nothing else decides it), from batch
+    ``passes.skip`` of pass ``passes.first`` on; endlessly, or that pass alone."""
     import tensorflow as tf
+
+    def pass_batches(p: Any) -> Any:
+        index = tf.range(passes.n, dtype=tf.int64)
+        if passes.shuffle:
+            key = tf.stack([tf.constant(passes.seed, tf.int64), p])
+            index = tf.random.experimental.stateless_shuffle(index, seed=key)
+        return tf.data.Dataset.from_tensor_slices(index).batch(passes.batch_size)
 
     if passes.endless:
-        return tf.data.Dataset.counter(passes.first)
-    return tf.data.Dataset.range(passes.first, passes.first + 1)
-
-
-def _pass_order(passes: _Passes, p: Any) -> Any:
-    """The example indices of pass ``p`` in order, a tensor (the ``tf.data`` paths)."""
-    import tensorflow as tf
-
-    index = tf.range(passes.n, dtype=tf.int64)
-    if passes.shuffle:
-        # Stateless: the order is a function of (seed, pass) and nothing else.
-        key = tf.stack([tf.constant(passes.seed, tf.int64), p])
-        index = tf.random.experimental.stateless_shuffle(index, seed=key)
-    return index
+        pass_ids = tf.data.Dataset.counter(passes.first)
+    else:
+        pass_ids = tf.data.Dataset.range(passes.first, passes.first + 1)
+    return pass_ids.flat_map(pass_batches).skip(passes.skip)
 
 
 def _finish(ds: Any, passes: _Passes, augmenter: Any) -> Any:
@@ -308,38 +306,34 @@ def _finish(ds: Any, passes: _Passes, augmenter: Any) -> Any:
 
 
 def _tf_file_dataset(rows: DecodedRows, y: Any, passes: _Passes, augmenter: Any) -> Any:
-    """Batches of listed files on TensorFlow: each pass's indices in order, read in parallel
-    (in order) by the one decoder, batched; the stream starts ``passes.skip`` batches in."""
+    """Batches of listed files on TensorFlow: each batch's files read by the one decoder in a
+    parallel, ordered map (one Python call a batch: PIL decodes without the GIL, so batches
+    decode side by side), 8-bit until batched, then scaled to [0, 1] in the graph."""
     import tensorflow as tf
 
     labels = None if y is None else tf.convert_to_tensor(np.asarray(y))
     shape = rows.files.example_shape
-    read = _row_reader(rows)
+    read = _batch_reader(rows)
 
-    def example(index: Any) -> Any:
+    def batch(index: Any) -> Any:
         pixels = tf.numpy_function(read, [index], tf.uint8, stateful=False)
-        pixels.set_shape(shape)  # (H, W, C)
+        pixels.set_shape((None, *shape))  # (B, H, W, C)
         x = tf.cast(pixels, tf.float32) / 255.0  # as image_array: 8-bit divided by 255
         return x if labels is None else (x, tf.gather(labels, index))
 
-    def pass_batches(p: Any) -> Any:
-        index = _pass_order(passes, p)
-        # A resumed stream starts inside its first pass: those files are not read.
-        start = tf.where(p == passes.first, passes.skip * passes.batch_size, 0)
-        ds = tf.data.Dataset.from_tensor_slices(index[tf.cast(start, tf.int64) :])
-        ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return ds.batch(passes.batch_size)
-
-    return _finish(_pass_ids(passes).flat_map(pass_batches), passes, augmenter)
+    # Skipped batches of a resumed stream are indices only: their files are not read.
+    ds = _index_batches(passes)
+    ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return _finish(ds, passes, augmenter)
 
 
-def _row_reader(rows: DecodedRows) -> Any:
-    """``rows.row`` for ``tf.numpy_function``, keeping a file's :class:`ConfigError` for
+def _batch_reader(rows: DecodedRows) -> Any:
+    """``rows.pixels`` for ``tf.numpy_function``, keeping a file's :class:`ConfigError` for
     :func:`read_errors`."""
 
-    def read(index: Any) -> np.ndarray:
+    def read(index: np.ndarray) -> np.ndarray:
         try:
-            return rows.row(int(index))
+            return rows.pixels(index)
         except ConfigError as err:
             _FAILED_READS.append(err)
             raise

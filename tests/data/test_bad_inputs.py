@@ -3,7 +3,8 @@
 Issue 11, item 10 (data, predict): each case runs through the command line in-process
 (Click's ``CliRunner``) and checks the exit code, the whole line (the file, and the line, row,
 column or key where there is one), that no traceback is printed, that no run directory is left
-behind and that no file that was there before changed.
+behind and that no file that was there before changed. Image files are the exception: they are
+read while training, so a corrupt one fails a run that has started (recorded as failed).
 """
 
 from __future__ import annotations
