@@ -110,7 +110,8 @@ def decode_image(
     interpolation (antialiased when it shrinks), through ``keras.utils.load_img``.
 
     The one decoder of training (the ``tf.data`` and ``PyDataset`` pipelines call it), of
-    evaluation and of ``predict``, so a run's model sees the same pixels in each. (TensorFlow's
+    evaluation and of ``predict``, so a run's model sees the same pixels in each; 16-bit
+    grayscale images are scaled to 8 bits (they read as 0..257 before). (TensorFlow's
     own ``decode_jpeg`` + ``tf.image.resize(antialias=True)`` differ from it by up to 1/255 on
     a fifth of the pixels, and by 4/255 with its default JPEG DCT.) An unreadable image is a
     :class:`ConfigError` naming it.
@@ -121,13 +122,15 @@ def decode_image(
         image = keras.utils.load_img(
             file, color_mode=color_mode, target_size=size, interpolation="bilinear"
         )
-        pixels = np.asarray(image, dtype=np.uint8)
+        pixels = np.asarray(image)
     except (OSError, ValueError, SyntaxError):  # PIL: corrupt, truncated, not an image
         raise ConfigError(
             f"{file}: not a readable image (corrupt, truncated or not an image)",
             key=key,
             fix="remove or replace the file",
         ) from None
+    if pixels.dtype != np.uint8:  # 16-bit grayscale (PIL's I;16 or I): 65535 -> 255
+        pixels = np.rint(np.clip(pixels, 0, 65535) / 257.0).astype(np.uint8)
     return pixels[..., None] if pixels.ndim == 2 else pixels  # (H, W, C)
 
 

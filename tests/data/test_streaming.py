@@ -58,6 +58,18 @@ def test_image_folder_lists_files_that_read_as_todays_arrays(image_folder, decod
     assert data.x.read().dtype == np.float32
 
 
+def test_a_16_bit_grayscale_image_reads_in_0_1(tmp_path):
+    """8-bit images read as before; a 16-bit one is scaled to 8 bits, not wrapped (it read
+    as 0..257 before the decoder returned 8-bit pixels)."""
+    from PIL import Image
+
+    ramp = (np.arange(16 * 16).reshape(16, 16) * 257).astype("uint16")  # 0 .. 65535
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    pixels = _prepare.decode_image(tmp_path / "deep.png", (16, 16), "grayscale")
+    assert pixels.dtype == np.uint8 and pixels.shape == (16, 16, 1)
+    np.testing.assert_array_equal(pixels[..., 0], np.arange(256).reshape(16, 16))
+
+
 def test_the_split_over_the_listing_is_the_split_over_the_arrays(image_folder, tmp_path):
     """The same seed draws the same stratified indices: streamed splits read as the arrays
     that the same images held in memory (an .npz of them) split into."""
