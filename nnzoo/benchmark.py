@@ -316,13 +316,14 @@ def _take(part: Any, n: int) -> Any:
     fewer."""
     import numpy as np
 
+    from nnzoo.data import is_listing, read_rows
+
     if isinstance(part, dict):
         return {k: _take(v, n) for k, v in part.items()}
-    part = np.asarray(part)
     if len(part) == 0:
         raise NnzooError("the config's training split is empty. Fix: check its data source")
-    reps = -(-n // len(part))
-    return np.concatenate([part] * reps)[:n] if reps > 1 else part[:n]
+    rows = np.arange(n) % len(part)  # the first n, repeated when there are fewer
+    return read_rows(part, rows) if is_listing(part) else np.asarray(part)[rows]
 
 
 def _batch_sequence_length(x: Any) -> int | None:

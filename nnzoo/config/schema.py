@@ -69,10 +69,21 @@ class DataConfig(_Section):
         default=None, description="a separate source for validation (its test split is used)"
     )
     shuffle: bool = True
-    cache: bool = True
+    cache: bool | Literal["disk"] = Field(
+        True,
+        description="keep decoded image files: true in memory (up to 256 MB a split), "
+        "disk in a cache file under the Keras home, false not at all",
+    )
     augment: AugmentConfig = Field(
         default_factory=AugmentConfig, description="null or false: no augmentation"
     )
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache_choice(cls, value: Any) -> Any:
+        if isinstance(value, bool) or value == "disk":
+            return value
+        raise ValueError(f"must be true, false or disk; received {value!r}")
 
     @field_validator("augment", mode="before")
     @classmethod

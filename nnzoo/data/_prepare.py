@@ -4,11 +4,13 @@
   positions); the sequence losses and the token metrics skip it.
 - :data:`IMAGE_EXTENSIONS`: the image files read from a folder (``image_folder``, ``predict``).
 - :func:`check_finite`: NaN and infinity are refused where data is read, naming the cell.
-- :func:`image_array` and :func:`read_images`: images as the image models take them (float32
-  in [0, 1]; files resized with bilinear interpolation), for training and ``predict`` alike.
+- :func:`decode_image`: the one image decoder (PIL, bilinear with antialiasing, through
+  ``keras.utils.load_img``) of training on every backend, evaluation and ``predict``;
+  :func:`image_array` and :func:`read_images`: images as the image models take them (float32
+  in [0, 1]).
 - :func:`adapt_preprocessing`: the statistics of the model's own ``Normalization`` layer, from
-  the training split only. Feature scaling lives inside the model, so ``model.keras``,
-  ``predict`` and every export take the raw features.
+  the training split only, in one streaming pass. Feature scaling lives inside the model, so
+  ``model.keras``, ``predict`` and every export take the raw features.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nnzoo.cards import FEATURE_NORMALIZATION
+from nnzoo.data._sources import num_examples, read_rows
 from nnzoo.errors import ConfigError
 
 __all__ = [
@@ -30,6 +33,8 @@ __all__ = [
     "STANDARDIZE",
     "adapt_preprocessing",
     "check_finite",
+    "decode_image",
+    "feature_moments",
     "image_array",
     "read_images",
 ]
@@ -94,6 +99,41 @@ def image_array(x: np.ndarray) -> np.ndarray:
     return (x / 255.0 if x.dtype == np.uint8 else x).astype("float32")
 
 
+def decode_image(
+    file: Path | str,
+    size: tuple[int, int],
+    color_mode: str,
+    *,
+    key: str | None = "data.params.path",
+) -> np.ndarray:
+    """One image file as uint8 ``(*size, channels)``: decoded and resized by PIL with bilinear
+    interpolation (antialiased when it shrinks), through ``keras.utils.load_img``.
+
+    The one decoder of training (the ``tf.data`` and ``PyDataset`` pipelines call it), of
+    evaluation and of ``predict``, so a run's model sees the same pixels in each; 16-bit
+    grayscale images are scaled to 8 bits (they read as 0..257 before). (TensorFlow's
+    own ``decode_jpeg`` + ``tf.image.resize(antialias=True)`` differ from it by up to 1/255 on
+    a fifth of the pixels, and by 4/255 with its default JPEG DCT.) An unreadable image is a
+    :class:`ConfigError` naming it.
+    """
+    import keras
+
+    try:
+        image = keras.utils.load_img(
+            file, color_mode=color_mode, target_size=size, interpolation="bilinear"
+        )
+        pixels = np.asarray(image)
+    except (OSError, ValueError, SyntaxError):  # PIL: corrupt, truncated, not an image
+        raise ConfigError(
+            f"{file}: not a readable image (corrupt, truncated or not an image)",
+            key=key,
+            fix="remove or replace the file",
+        ) from None
+    if pixels.dtype != np.uint8:  # 16-bit grayscale (PIL's I;16 or I): 65535 -> 255
+        pixels = np.rint(np.clip(pixels, 0, 65535) / 257.0).astype(np.uint8)
+    return pixels[..., None] if pixels.ndim == 2 else pixels  # (H, W, C)
+
+
 def read_images(
     files: Sequence[Path],
     size: tuple[int, int],
@@ -101,26 +141,48 @@ def read_images(
     *,
     key: str | None = "data.params.path",
 ) -> np.ndarray:
-    """``files`` read as ``(N, *size, channels)`` float32 in [0, 1], resized with bilinear
-    interpolation (``keras.utils.load_img``). An unreadable image is a :class:`ConfigError`
-    naming it."""
-    import keras
-
+    """``files`` read by :func:`decode_image` as ``(N, *size, channels)`` float32 in [0, 1]."""
     channels = 1 if color_mode == "grayscale" else 3
-    x = np.empty((len(files), *size, channels), dtype="float32")
+    x = np.empty((len(files), *size, channels), dtype=np.uint8)
     for i, file in enumerate(files):
-        try:
-            image = keras.utils.load_img(
-                file, color_mode=color_mode, target_size=size, interpolation="bilinear"
-            )
-            x[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
-        except (OSError, ValueError, SyntaxError):  # PIL: corrupt, truncated, not an image
-            raise ConfigError(
-                f"{file}: not a readable image (corrupt, truncated or not an image)",
-                key=key,
-                fix="remove or replace the file",
-            ) from None
-    return x / 255.0
+        x[i] = decode_image(file, size, color_mode, key=key)
+    return image_array(x)
+
+
+#: Rows of the training split :func:`feature_moments` reads at a time.
+MOMENT_ROWS = 4096
+
+
+def feature_moments(x: Any, *, rows: int = MOMENT_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """The float64 mean and (population) variance of each feature of ``x``, an array or a
+    listing of examples, in one pass over ``rows`` examples at a time; a feature with one value
+    throughout has variance 1 (centred, left unscaled, as scikit-learn's ``StandardScaler``).
+
+    Each chunk's moments are merged into the running ones as Chan, Golub and LeVeque (1979)
+    merge two samples' (Welford's update, a chunk at a time), so only one chunk is ever read,
+    in float64: equal to ``x.mean(axis=0)`` and ``x.var(axis=0)`` within rounding.
+    """
+    total = num_examples(x)
+    if total == 0:
+        raise ValueError("`x` has no examples. Received: 0 rows")
+    count = 0
+    for start in range(0, total, rows):
+        chunk = np.asarray(read_rows(x, np.arange(start, min(start + rows, total))), "float64")
+        chunk = chunk.reshape(len(chunk), -1)  # (k, features)
+        k, chunk_mean = len(chunk), chunk.mean(axis=0)
+        chunk_m2 = ((chunk - chunk_mean) ** 2).sum(axis=0)
+        if count == 0:
+            mean, m2 = chunk_mean, chunk_m2
+            low, high = chunk.min(axis=0), chunk.max(axis=0)
+        else:
+            delta = chunk_mean - mean
+            merged = count + k
+            mean = mean + delta * (k / merged)
+            m2 = m2 + chunk_m2 + delta**2 * (count * k / merged)
+            low, high = np.minimum(low, chunk.min(axis=0)), np.maximum(high, chunk.max(axis=0))
+        count += k
+    # Rounding leaves ~1e-34 where a constant's spread is 0: the values, not m2, say constant.
+    return mean, np.where(high > low, m2 / count, 1.0)
 
 
 def adapt_preprocessing(model: Any, splits: Any) -> None:
@@ -130,26 +192,26 @@ def adapt_preprocessing(model: Any, splits: Any) -> None:
     Call it once on a freshly built model, before ``fit`` (not on a restored one: its
     statistics are saved with it). ``splits`` are the run's :class:`~nnzoo.data.Splits`; their
     spec's ``feature_scaling`` says how: ``"standardize"`` takes the mean and variance of the
-    training examples (a feature constant in training is centred and left unscaled, as
-    scikit-learn's ``StandardScaler`` does); ``[low, high]`` maps that range to [0, 1]. A model
-    without the layer, or a spec without ``feature_scaling``, is left as it is.
+    training examples in one streaming pass (:func:`feature_moments`; a feature constant in
+    training is centred and left unscaled, as scikit-learn's ``StandardScaler`` does);
+    ``[low, high]`` maps that range to [0, 1] and reads no example. A model without the layer,
+    or a spec without ``feature_scaling`` (image sources: the image models normalise with fixed
+    statistics of their own), is left as it is.
     """
     feature_scaling = splits.spec.feature_scaling
+    if feature_scaling is None:
+        return
     try:
         layer = model.get_layer(FEATURE_NORMALIZATION)
     except ValueError:
         return
-    if feature_scaling is None:
-        return
-    x = np.asarray(splits.train[0], dtype="float64")
-    x = x.reshape(len(x), -1)
     if feature_scaling == STANDARDIZE:
-        mean, variance = x.mean(axis=0), x.var(axis=0)
-        variance = np.where(variance > 0, variance, 1.0)
+        mean, variance = feature_moments(splits.train[0])
     else:
         low, high = (float(v) for v in feature_scaling)
-        mean = np.full(x.shape[1:], low)
-        variance = np.full(x.shape[1:], (high - low) ** 2)
+        width = int(np.prod(splits.spec.input_shape))
+        mean = np.full(width, low)
+        variance = np.full(width, (high - low) ** 2)
     layer.adapt_mean.assign(mean.astype("float32"))
     layer.adapt_variance.assign(variance.astype("float32"))
     layer.finalize_state()

@@ -343,11 +343,50 @@ def check_int(name: str, value: Any, minimum: int = 1, *, optional: bool = False
         )
 
 
+class Listing:
+    """Examples a source lists rather than holds (files): the pipeline reads them as it goes.
+
+    A listing splits as an array does: ``len`` and rows by an index array or a slice (another
+    listing of the same kind), so :func:`load_data` draws the same indices over it as over the
+    arrays it replaces. :meth:`read` returns rows as the model takes them. Subclasses:
+    :class:`~nnzoo.data._listed.ImageFiles`.
+    """
+
+    #: One example's shape as :meth:`read` returns it.
+    example_shape: tuple[int, ...]
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: Any) -> Listing:
+        raise NotImplementedError
+
+    def read(self, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """Rows ``rows`` (default: every row) as arrays."""
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(examples, *example_shape)``: the shape the examples, read, would have."""
+        return (len(self), *self.example_shape)
+
+
+def is_listing(x: Any) -> bool:
+    """Whether ``x`` lists its examples (read while training) rather than holding them."""
+    return isinstance(x, Listing)
+
+
 def take(x: Any, index: np.ndarray) -> Any:
-    """Rows ``index`` of an array or of every array in a dict."""
+    """Rows ``index`` of an array, of every array in a dict, or of a :class:`Listing`
+    (another listing: nothing is read)."""
     if isinstance(x, dict):
         return {k: v[index] for k, v in x.items()}
     return x[index]
+
+
+def read_rows(x: Any, rows: np.ndarray) -> Any:
+    """Rows ``rows`` of ``x`` as arrays: read from a :class:`Listing`, else taken."""
+    return x.read(rows) if is_listing(x) else take(x, rows)
 
 
 def num_examples(x: Any) -> int:

@@ -1,13 +1,14 @@
 """Sources that read the user's own files: ``image_folder``, ``text_folder``, ``npz``, ``csv``
 and ``parquet``.
 
-All return NumPy arrays (no TensorFlow needed). A path that does not exist is a
-:class:`~nnzoo.errors.ConfigError` on ``data.params.path``.
+All return NumPy arrays (no TensorFlow needed), except ``image_folder``, which lists its
+files (:class:`~nnzoo.data._listed.ImageFiles`) for the pipeline to read while training. A
+path that does not exist is a :class:`~nnzoo.errors.ConfigError` on ``data.params.path``.
 
 - ``image_folder``: one sub-folder per class, as ``keras.utils.image_dataset_from_directory``
   reads it (classes are the sorted sub-folder names; images in nested folders count; ``.bmp``,
-  ``.gif``, ``.jpeg``, ``.jpg``, ``.png``), resized to ``image_size`` with bilinear
-  interpolation by ``keras.utils.load_img``, float32 in [0, 1].
+  ``.gif``, ``.jpeg``, ``.jpg``, ``.png``), read as they are needed and resized to
+  ``image_size`` with bilinear interpolation by ``keras.utils.load_img``, float32 in [0, 1].
 - ``text_folder``: one sub-folder per class of ``.txt`` files, one example a file, as
   ``keras.utils.text_dataset_from_directory`` reads it; a tokenizer learned on the training split.
 - ``npz``: arrays ``x`` / ``y`` (keys configurable; ``x_train`` / ``y_train`` are found too)
@@ -34,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data._listed import ImageFiles
 from nnzoo.data._listing import FolderListing
 from nnzoo.data._prepare import (
     IMAGE_EXTENSIONS,
     STANDARDIZE,
     check_finite,
     image_array,
-    read_images,
 )
 from nnzoo.data._sources import (
     DataSpec,
@@ -159,7 +160,9 @@ def load_image_folder(
 ) -> SourceData:
     """Images in ``path/<class>/...``, one class per sub-folder (sorted names = class ids).
 
-    ``image_size``: ``32`` or ``[height, width]``; images are resized (bilinear) to it.
+    The files are listed here and decoded by the input pipeline while training (an unreadable
+    one is refused when it is read). ``image_size``: ``32`` or ``[height, width]``; images
+    are resized (bilinear) to it.
     ``color_mode``: ``rgb`` (3 channels) or ``grayscale`` (1). ``test_path``: another folder
     with the same class sub-folders, used as the test split.
     """
@@ -189,8 +192,9 @@ def load_image_folder(
             )
         test_files, test_labels = _folder_images(test_listing, test_root, class_names)
         test_listing.log_hidden("image_folder", test_root)
-        test = (read_images(test_files, size, color_mode), np.asarray(test_labels, "int32"))
-    x = read_images(files, size, color_mode)
+        listed = ImageFiles(test_files, size, color_mode, key="data.params.test_path")
+        test = (listed, np.asarray(test_labels, "int32"))
+    x = ImageFiles(files, size, color_mode)  # read while training, not here
     y = np.asarray(labels, dtype="int32")
     return classification_data(x, y, class_names, input_kind="image", test=test)
 

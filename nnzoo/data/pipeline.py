@@ -1,23 +1,47 @@
-"""Turn NumPy splits into what ``model.fit`` consumes.
+"""Turn splits into what ``model.fit`` consumes: arrays held in memory, or files listed by
+the source (:class:`~nnzoo.data.Listing`), read, decoded and resized while training.
 
-On the TensorFlow backend: a ``tf.data`` pipeline (cache, shuffle with the run seed, batch,
-augment on the training split only, prefetch AUTOTUNE). On JAX / PyTorch: a
-``keras.utils.PyDataset`` over the same arrays, so TensorFlow need not be installed.
+On the TensorFlow backend: a ``tf.data`` pipeline (shuffle with the run seed, batch, augment on
+the training split only, prefetch AUTOTUNE); listed files go through a parallel, deterministic
+map that calls the one image decoder (:func:`~nnzoo.data.decode_image`). On JAX / PyTorch: a
+``keras.utils.PyDataset`` over the same arrays, or with worker threads over the same decoder, so
+TensorFlow need not be installed.
 
 For ``fit`` the training split is one endless stream of batches: pass ``p`` over the data is
 shuffled by ``(seed, p)`` alone, never by how many passes this process has made, and the stream
 can start at any step, so a resumed run sees the very batches the uninterrupted run saw.
+
+``data.cache`` keeps what was decoded from files: ``true`` in memory (up to
+:data:`MEMORY_CACHE_BYTES` a split), ``disk`` in a cache file named by the files' fingerprint,
+``false`` nowhere. Either is filled as the first pass reads the files, never before training.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import os
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from nnzoo._cache import human_size
+from nnzoo.data._listed import DecodedRows
 from nnzoo.data._prepare import IGNORE_INDEX
-from nnzoo.data._sources import num_examples, take
+from nnzoo.data._sources import is_listing, num_examples, take
+from nnzoo.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: ``data.cache: true`` keeps a split's decoded files in memory up to this size (uint8);
+#: a larger split is read from its files every pass (``data.cache: disk`` keeps it on disk).
+MEMORY_CACHE_BYTES = 256 << 20
+
+#: Worker threads of a ``PyDataset`` that reads files (PIL decodes without the GIL).
+FILE_WORKERS = min(8, os.cpu_count() or 1)
 
 
 def backend() -> str:
@@ -76,7 +100,7 @@ def make_dataset(
     batch_size: int,
     training: bool,
     seed: int = 0,
-    cache: bool = True,
+    cache: bool | str = True,
     augment: Any = None,
     shuffle: bool = True,
     start_step: int | None = None,
@@ -84,7 +108,12 @@ def make_dataset(
     """A batched dataset of ``(x, y)`` for ``fit`` / ``evaluate``.
 
     Args:
+        x: the examples: an array, a dict of arrays, or a :class:`~nnzoo.data.Listing` of
+            files, read while the dataset is iterated.
         training: shuffle (seeded) and augment; else keep order.
+        cache: ``data.cache``: keep what is decoded from listed files in memory (``True``,
+            up to :data:`MEMORY_CACHE_BYTES`), in a cache file (``"disk"``) or nowhere
+            (``False``).
         augment: an ``AugmentConfig``; applied to image batches in training only.
         start_step: for ``fit``: the training batches as one endless stream from this step
             (the optimizer's iteration count) on, pass ``p`` over the data in the order drawn
@@ -100,9 +129,55 @@ def make_dataset(
         shuffle=training and shuffle,
         start_step=start_step if training else None,
     )
+    if is_listing(x):
+        rows = DecodedRows(x, _cache_mode(x, cache))
+        if backend() == "tensorflow":
+            return _tf_file_dataset(rows, y, passes, augmenter)
+        return ArrayDataset(rows, y, passes=passes, augmenter=augmenter, workers=FILE_WORKERS)
     if backend() == "tensorflow":
         return _tf_dataset(x, y, weights, passes, cache, augmenter)
     return ArrayDataset(x, y, weights, passes=passes, augmenter=augmenter)
+
+
+def _cache_mode(files: Any, cache: bool | str) -> str | bool:
+    """Where a pipeline keeps the rows it decodes from ``files``: ``"memory"``, ``"disk"``
+    or ``False``."""
+    if cache == "disk" or not cache:
+        return cache
+    size = len(files) * files.row_bytes
+    if size <= MEMORY_CACHE_BYTES:
+        return "memory"
+    log.info(
+        "data.cache: %d decoded images (%s) would exceed the %s kept in memory: read from the "
+        "files every pass (data.cache: disk keeps them in a cache file)",
+        len(files),
+        human_size(size),
+        human_size(MEMORY_CACHE_BYTES),
+    )
+    return False
+
+
+#: Files a pipeline could not read, for :func:`read_errors` (TensorFlow re-raises a Python
+#: function's error as one of its own, whose text is a traceback).
+_FAILED_READS: list[ConfigError] = []
+
+
+@contextlib.contextmanager
+def read_errors(file: str | None = None) -> Iterator[None]:
+    """Around ``fit`` / ``evaluate``: a listed file that cannot be read while the pipeline
+    streams it stops them with the :class:`ConfigError` that names the file (and ``file``,
+    the config that set the data)."""
+    _FAILED_READS.clear()
+    try:
+        yield
+    except Exception as raised:
+        # From tf.data, TensorFlow's own error; from a PyDataset, the ConfigError itself.
+        err = _FAILED_READS[0] if _FAILED_READS else raised
+        if not isinstance(err, ConfigError):
+            raise
+        raise ConfigError(
+            err.message, file=err.file or file, key=err.key, line=err.line, fix=err.fix
+        ) from None
 
 
 class _Passes:
@@ -159,31 +234,18 @@ def _row_bytes(parts: tuple[Any, ...]) -> int:
     return total
 
 
-def _tf_dataset(x: Any, y: Any, weights: Any, passes: _Passes, cache: bool, augmenter: Any) -> Any:
+def _tf_dataset(
+    x: Any, y: Any, weights: Any, passes: _Passes, cache: bool | str, augmenter: Any
+) -> Any:
     import tensorflow as tf
 
     parts = (x,) if y is None else (x, y) if weights is None else (x, y, weights)
     n, batch_size, seed = passes.n, passes.batch_size, passes.seed
-    pass_ids = (
-        tf.data.Dataset.counter(passes.first)
-        if passes.endless
-        else tf.data.Dataset.range(passes.first, passes.first + 1)
-    )
     if n * _row_bytes(parts) <= IN_GRAPH_BYTES:
         # Shuffle indices and gather whole batches from in-memory tensors (as Keras's own
         # array adapter does): far cheaper than shuffling examples one by one.
         tensors = tf.nest.map_structure(tf.convert_to_tensor, parts)
-
-        def pass_batches(p: Any) -> Any:
-            index = tf.range(n, dtype=tf.int64)
-            if passes.shuffle:
-                # Stateless: the order is a function of (seed, pass) and nothing else.
-                key = tf.stack([tf.constant(seed, tf.int64), p])
-                index = tf.random.experimental.stateless_shuffle(index, seed=key)
-            return tf.data.Dataset.from_tensor_slices(index).batch(batch_size)
-
-        ds = pass_ids.flat_map(pass_batches).skip(passes.skip)
-        ds = ds.map(
+        ds = _index_batches(passes).map(
             lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), tensors),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
@@ -201,7 +263,38 @@ def _tf_dataset(x: Any, y: Any, weights: Any, passes: _Passes, cache: bool, augm
                 ds = ds.shuffle(min(n, 50_000), seed=seed * 1_000_003 + p)
             return ds.batch(batch_size)
 
+        if passes.endless:
+            pass_ids = tf.data.Dataset.counter(passes.first)
+        else:
+            pass_ids = tf.data.Dataset.range(passes.first, passes.first + 1)
         ds = pass_ids.flat_map(pass_batches).skip(passes.skip)
+    return _finish(ds, passes, augmenter)
+
+
+def _index_batches(passes: _Passes) -> Any:
+    """The example indices of each batch of the stream (the ``tf.data`` paths): pass ``p``
+    in the order drawn from ``(seed, p)`` (stateless: nothing else decides it), from batch
+    ``passes.skip`` of pass ``passes.first`` on; endlessly, or that pass alone."""
+    import tensorflow as tf
+
+    def pass_batches(p: Any) -> Any:
+        index = tf.range(passes.n, dtype=tf.int64)
+        if passes.shuffle:
+            key = tf.stack([tf.constant(passes.seed, tf.int64), p])
+            index = tf.random.experimental.stateless_shuffle(index, seed=key)
+        return tf.data.Dataset.from_tensor_slices(index).batch(passes.batch_size)
+
+    if passes.endless:
+        pass_ids = tf.data.Dataset.counter(passes.first)
+    else:
+        pass_ids = tf.data.Dataset.range(passes.first, passes.first + 1)
+    return pass_ids.flat_map(pass_batches).skip(passes.skip)
+
+
+def _finish(ds: Any, passes: _Passes, augmenter: Any) -> Any:
+    """The batches of ``ds`` with their known count (one pass), augmented, prefetched."""
+    import tensorflow as tf
+
     if not passes.endless:
         ds = ds.apply(tf.data.experimental.assert_cardinality(passes.batches_per_pass))
     if augmenter is not None:
@@ -212,6 +305,42 @@ def _tf_dataset(x: Any, y: Any, weights: Any, passes: _Passes, cache: bool, augm
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def _tf_file_dataset(rows: DecodedRows, y: Any, passes: _Passes, augmenter: Any) -> Any:
+    """Batches of listed files on TensorFlow: each batch's files read by the one decoder in a
+    parallel, ordered map (one Python call a batch: PIL decodes without the GIL, so batches
+    decode side by side), 8-bit until batched, then scaled to [0, 1] in the graph."""
+    import tensorflow as tf
+
+    labels = None if y is None else tf.convert_to_tensor(np.asarray(y))
+    shape = rows.files.example_shape
+    read = _batch_reader(rows)
+
+    def batch(index: Any) -> Any:
+        pixels = tf.numpy_function(read, [index], tf.uint8, stateful=False)
+        pixels.set_shape((None, *shape))  # (B, H, W, C)
+        x = tf.cast(pixels, tf.float32) / 255.0  # as image_array: 8-bit divided by 255
+        return x if labels is None else (x, tf.gather(labels, index))
+
+    # Skipped batches of a resumed stream are indices only: their files are not read.
+    ds = _index_batches(passes)
+    ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return _finish(ds, passes, augmenter)
+
+
+def _batch_reader(rows: DecodedRows) -> Any:
+    """``rows.pixels`` for ``tf.numpy_function``, keeping a file's :class:`ConfigError` for
+    :func:`read_errors`."""
+
+    def read(index: np.ndarray) -> np.ndarray:
+        try:
+            return rows.pixels(index)
+        except ConfigError as err:
+            _FAILED_READS.append(err)
+            raise
+
+    return read
+
+
 def _py_dataset_base() -> type:
     import keras
 
@@ -219,8 +348,9 @@ def _py_dataset_base() -> type:
 
 
 class ArrayDataset:
-    """A seeded ``keras.utils.PyDataset`` over in-memory arrays (no TensorFlow): the batches of
-    a :class:`_Passes`, each pass's order drawn from ``(seed, pass)``.
+    """A seeded ``keras.utils.PyDataset`` over in-memory arrays or listed files (no
+    TensorFlow): the batches of a :class:`_Passes`, each pass's order drawn from ``(seed,
+    pass)``; files are read by ``workers`` threads, the batches kept in order.
 
     Created through :func:`make_dataset`; the class is built lazily so that importing this
     module does not import Keras.
@@ -240,12 +370,14 @@ def _array_dataset_class() -> type:
     base = _py_dataset_base()
 
     class _ArrayDataset(base):  # type: ignore[misc, valid-type]
-        def __init__(self, x, y, weights=None, *, passes, augmenter=None):
-            super().__init__()
+        def __init__(self, x, y, weights=None, *, passes, augmenter=None, workers=1):
+            super().__init__(workers=workers, max_queue_size=max(10, 2 * workers))
             self.x, self.y, self.weights = x, y, weights
             self.passes = passes
             self.augmenter = augmenter
-            self._pass, self._order = None, None
+            # Read by worker threads: one attribute, replaced whole.
+            self._order = (None, None)  # (pass, its order)
+            self._augmenting = threading.Lock()
 
         @property
         def num_batches(self):
@@ -253,13 +385,16 @@ def _array_dataset_class() -> type:
 
         def __getitem__(self, index):
             p, b = self.passes.locate(index)
-            if p != self._pass:
-                self._pass, self._order = p, self.passes.order(p)
+            if self._order[0] != p:
+                self._order = (p, self.passes.order(p))
             size = self.passes.batch_size
-            rows = self._order[b * size : (b + 1) * size]
-            xb = take(self.x, rows)
+            rows = self._order[1][b * size : (b + 1) * size]
+            xb = self.x.read(rows) if isinstance(self.x, DecodedRows) else take(self.x, rows)
             if self.augmenter is not None:
-                xb = np.asarray(_augment_batch(self.augmenter, self.passes.step(index), xb))
+                # Seeded from the step in one go: the layers' state is shared by the workers.
+                with self._augmenting:
+                    step = self.passes.step(index)
+                    xb = np.asarray(_augment_batch(self.augmenter, step, xb))
             if self.y is None:
                 return (xb,)
             if self.weights is not None:

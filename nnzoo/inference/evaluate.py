@@ -146,15 +146,16 @@ def _refuse_param(key: str, value: Any, own: Any) -> None:
 def _score_split(run: LoadedRun, config: Config, recorded: RecordedSplit | None) -> Evaluation:
     """The metrics on the test split: the recorded one, or (a run from before splits were
     recorded) drawn again."""
-    from nnzoo.data.pipeline import make_dataset
+    from nnzoo.data.pipeline import make_dataset, read_errors
 
     config = self_contained(run.run_dir, config, run.spec)
     if recorded is None:
         card, _, splits = prepare(config)  # also checks the data against the model
     else:
         card, _, splits = prepare(config, split=recorded.indices)
-    ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False)
-    logs = _compiled(run, card).evaluate(ds, return_dict=True, verbose=0)
+    ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False, cache=False)
+    with read_errors():  # an unreadable listed file: one line naming it
+        logs = _compiled(run, card).evaluate(ds, return_dict=True, verbose=0)
     task = effective_task(card, run.config.model.params)
     scored = DRAWN if recorded is None else RECORDED
     return _evaluation(logs, task, num_examples(splits.test[0]), scored)

@@ -133,6 +133,7 @@ def _run_keras(model: Any, batches: list[dict[str, np.ndarray]]) -> tuple[list, 
 
 def _test_examples(run: Any) -> tuple[dict[str, np.ndarray] | None, str]:
     """Up to :data:`MAX_EXAMPLES` of the run's test split, when its data loads here."""
+    from nnzoo.data import num_examples, read_rows
     from nnzoo.inference.load import self_contained
     from nnzoo.run.bind import prepare
 
@@ -145,10 +146,12 @@ def _test_examples(run: Any) -> tuple[dict[str, np.ndarray] | None, str]:
         return None, "generated"
     if x is None:
         return None, "generated"
+    # The first examples alone are read (a listing of files decodes only those).
+    x = read_rows(x, np.arange(min(num_examples(x), MAX_EXAMPLES)))
     x = x if isinstance(x, dict) else {names[0]: x}
     if set(names) - set(x):
         return None, "generated"
-    return {k: np.asarray(x[k])[:MAX_EXAMPLES] for k in names}, "test split"
+    return {k: np.asarray(x[k]) for k in names}, "test split"
 
 
 def _generated(run: Any, names: list[str]) -> dict[str, np.ndarray]:

@@ -12,19 +12,21 @@ detectron2's ``PreciseBN`` hook) recomputes the statistics with the weights fixe
 of the per-batch statistics over a fixed sample of the training split. nnzoo does it before each
 validation (and at the end of an epoch without one), so the validation metrics, the checkpoints
 and the saved model all carry statistics of their own weights. It costs a forward pass over at
-most :data:`MAX_BATCHES` batches an epoch. The sample is drawn once from the run's seed, so a
-resumed run repeats the uninterrupted one.
+most :data:`MAX_BATCHES` batches an epoch. The sample's rows are drawn once from the run's seed,
+so a resumed run repeats the uninterrupted one, and read from the training split a batch at a
+time when they are used (listed image files are decoded then, not before training).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import keras
 import numpy as np
 
 from nnzoo.config import Config
+from nnzoo.data import num_examples, read_rows
 
 #: Batches of the training split the statistics are averaged over, at most.
 MAX_BATCHES = 32
@@ -61,16 +63,32 @@ def recalibrate(model: keras.Model, batches: Iterable[Any]) -> int:
     return count
 
 
-def sample_batches(x: Any, batch_size: int, seed: int) -> list[Any]:
-    """Up to :data:`MAX_BATCHES` batches of ``x`` (an array or a dict of arrays), drawn once
-    without replacement with ``seed``: a class-ordered split still gives mixed batches."""
-    first = next(iter(x.values())) if isinstance(x, dict) else x
-    n = len(first)
-    take = np.random.default_rng(seed).permutation(n)[: MAX_BATCHES * batch_size]
-    starts = range(0, len(take), batch_size)
-    if isinstance(x, dict):
-        return [{k: np.asarray(v)[take[s : s + batch_size]] for k, v in x.items()} for s in starts]
-    return [np.asarray(x)[take[s : s + batch_size]] for s in starts]
+class SampleBatches:
+    """Up to :data:`MAX_BATCHES` batches of ``x`` (an array, a dict of arrays or a listing of
+    files), drawn once without replacement with ``seed`` (a class-ordered split still gives
+    mixed batches) and read from ``x`` each time they are iterated: one batch in memory at a
+    time, and nothing read before the first recalibration."""
+
+    def __init__(self, x: Any, batch_size: int, seed: int) -> None:
+        self.x = x
+        take = np.random.default_rng(seed).permutation(num_examples(x))[: MAX_BATCHES * batch_size]
+        self.rows = [take[s : s + batch_size] for s in range(0, len(take), batch_size)]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> Any:
+        return read_rows(self.x, self.rows[i])
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+def sample_batches(x: Any, batch_size: int, seed: int) -> SampleBatches:
+    """The :class:`SampleBatches` of ``x``: up to :data:`MAX_BATCHES` batches, drawn with
+    ``seed``, read when iterated."""
+    return SampleBatches(x, batch_size, seed)
 
 
 class PreciseBatchNorm(keras.callbacks.Callback):
@@ -78,7 +96,7 @@ class PreciseBatchNorm(keras.callbacks.Callback):
     an epoch without one). Put it first among the callbacks, so that early stopping and the
     checkpoints keep the recomputed statistics."""
 
-    def __init__(self, batches: list[Any]) -> None:
+    def __init__(self, batches: Iterable[Any]) -> None:
         super().__init__()
         self.batches = batches
         self._fitting = False

@@ -25,7 +25,7 @@ import numpy as np
 from nnzoo import _atomic
 from nnzoo.cards import ModelCard, plain_value
 from nnzoo.config import Config, dump_config
-from nnzoo.data import Splits, adapt_preprocessing, num_examples
+from nnzoo.data import Splits, adapt_preprocessing, is_listing, num_examples
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.memory import optimizer_slots
 from nnzoo.registry import build_unchecked, check_buildable, get_card
@@ -332,6 +332,7 @@ def _fit_epochs(
     ``keeper``: a lean run's :class:`~nnzoo.training.callbacks.BestWeightsInMemory`, which
     replaces the checkpoints; ``None`` for a full run.
     """
+    from nnzoo.data.pipeline import read_errors
     from nnzoo.training.callbacks import build_callbacks
     from nnzoo.training.distribute import released_gradient_registrations
     from nnzoo.training.precise_bn import precise_bn_callbacks
@@ -358,7 +359,7 @@ def _fit_epochs(
             *([progress] if progress else []),
         ]
         # Keras/TF keep each traced train step alive otherwise (see the helper).
-        with released_gradient_registrations():
+        with released_gradient_registrations(), read_errors(config.source_file):
             history = model.fit(
                 run.data.train,
                 validation_data=run.data.validation,
@@ -394,7 +395,7 @@ def _finish(
         _keep_best_weights(model, run.config, run.run_dir)
         _save_model(model, run.run_dir)
     wall = time.perf_counter() - started + float((run.state or {}).get("wall_seconds", 0.0))
-    test = {} if run.lean else _test_metrics(model, run.data.test, run.task)
+    test = {} if run.lean else _test_metrics(model, run.data.test, run.task, run.config)
     metrics = _final_metrics(model, run, test, rows, wall, init_report)
     _atomic.write_json(run.run_dir / files.METRICS_FILE, metrics)
     if run.lean:
@@ -419,10 +420,11 @@ class _LeanArtifacts:
     rows: list[dict[str, Any]]
 
     def __call__(self, curves: bool) -> None:
-        run_dir = self.run.run_dir
-        with files.locked(run_dir), _dtype_policy(self.run.config):
+        run = self.run
+        run_dir = run.run_dir
+        with files.locked(run_dir), _dtype_policy(run.config):
             _save_model(self.model, run_dir)
-            self.metrics["test"] = _test_metrics(self.model, self.run.data.test, self.run.task)
+            self.metrics["test"] = _test_metrics(self.model, run.data.test, run.task, run.config)
             _atomic.write_json(run_dir / files.METRICS_FILE, self.metrics)
             if curves:
                 write_curves(run_dir, self.rows, self.metrics)
@@ -516,9 +518,14 @@ def _datasets(config: Config, splits: Splits, initial_epoch: int) -> _Pipelines:
     # The pipelines are a function of the splits and these settings alone, so trials of a
     # study (one Splits, one process) share them: building one traces its tf.data functions,
     # a fixed cost of every trial. Not with augmentation: its layers hold a seed
-    # state that a pipeline advances as it is used.
+    # state that a pipeline advances as it is used. Nor listed files cached in memory: no
+    # trial keeps another's decoded images (a disk cache serves every trial).
     key = (batch, config.seed, config.data.cache, config.data.shuffle, initial_epoch, steps)
-    reusable = not config.data.augment.active and keras.backend.backend() == "tensorflow"
+    reusable = (
+        not config.data.augment.active
+        and keras.backend.backend() == "tensorflow"
+        and not (is_listing(splits.train[0]) and config.data.cache is True)
+    )
     if reusable and key in splits.pipelines:
         return splits.pipelines[key]
     train_ds = make_dataset(
@@ -533,8 +540,11 @@ def _datasets(config: Config, splits: Splits, initial_epoch: int) -> _Pipelines:
     )
     val_ds = None
     if splits.validation is not None and num_examples(splits.validation[0]) > 0:
-        val_ds = make_dataset(*splits.validation, batch_size=batch, training=False)
-    test_ds = make_dataset(*splits.test, batch_size=batch, training=False)
+        val_ds = make_dataset(
+            *splits.validation, batch_size=batch, training=False, cache=config.data.cache
+        )
+    # Read once, at the end: nothing to keep.
+    test_ds = make_dataset(*splits.test, batch_size=batch, training=False, cache=False)
     pipelines = _Pipelines(train_ds, val_ds, test_ds, steps)
     if reusable:
         splits.pipelines[key] = pipelines
@@ -605,11 +615,13 @@ def _save_model(model: Any, run_dir: Path) -> None:
         save_inference_model(model, tmp)
 
 
-def _test_metrics(model: Any, test_ds: Any, task: str) -> dict[str, float]:
+def _test_metrics(model: Any, test_ds: Any, task: str, config: Config) -> dict[str, float]:
     """The kept model's metrics on the test split."""
+    from nnzoo.data.pipeline import read_errors
     from nnzoo.run.losses import with_perplexity
 
-    test = model.evaluate(test_ds, return_dict=True, verbose=0)
+    with read_errors(config.source_file):
+        test = model.evaluate(test_ds, return_dict=True, verbose=0)
     return with_perplexity({k: float(v) for k, v in test.items()}, task)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnzoo.data import get_source, load_data
+from nnzoo.data import ImageFiles, get_source, load_data
 from nnzoo.errors import ConfigError
 
 #: One solid colour per class, so every pixel says which folder an image came from.
@@ -33,11 +33,13 @@ def test_image_folder_classes_from_sorted_subfolders(tmp_path):
     assert data.spec.class_names == ["cats", "dogs", "owls"]
     assert data.spec.input_kind == "image" and data.spec.input_shape == (8, 6, 3)
     assert data.spec.num_classes == 3
-    assert data.x.shape == (6, 8, 6, 3) and data.x.dtype == np.float32
-    assert data.x.min() >= 0.0 and data.x.max() <= 1.0
+    assert isinstance(data.x, ImageFiles) and data.x.shape == (6, 8, 6, 3)  # listed, not read
+    x = data.x.read()
+    assert x.shape == (6, 8, 6, 3) and x.dtype == np.float32
+    assert x.min() >= 0.0 and x.max() <= 1.0
     np.testing.assert_array_equal(data.y, [0, 0, 0, 1, 2, 2])
     colours = np.asarray(list(COLOURS.values())) / 255.0  # cats, dogs, owls (sorted already)
-    mean = data.x.mean(axis=(1, 2))
+    mean = x.mean(axis=(1, 2))
     np.testing.assert_allclose(mean, colours[data.y], atol=0.03)  # jpg is lossy
 
 
@@ -47,9 +49,9 @@ def test_image_folder_grayscale_square_and_test_folder(tmp_path):
     data = get_source("image_folder").loader(
         seed=0, path=str(root), image_size=5, color_mode="grayscale", test_path=str(test)
     )
-    assert data.x.shape == (4, 5, 5, 1)
+    assert data.x.read().shape == (4, 5, 5, 1)
     x_test, y_test = data.test
-    assert x_test.shape == (1, 5, 5, 1)
+    assert x_test.read().shape == (1, 5, 5, 1)
     np.testing.assert_array_equal(y_test, [1])  # "dogs" is class 1 of the training folder
 
 

@@ -8,9 +8,11 @@ import pytest
 
 from nnzoo.data import (
     IMAGE_EXTENSIONS,
+    Listing,
     Splits,
     adapt_preprocessing,
     check_finite,
+    feature_moments,
     get_source,
     image_array,
     load_data,
@@ -57,6 +59,81 @@ def test_a_constant_training_feature_is_centred_not_blown_up():
     adapt_preprocessing(model, Splits((x, None), None, (x, None), spec))
     out = np.asarray(model.get_layer("feature_normalization")(np.array([[3.0, 6.0]])))
     np.testing.assert_allclose(out, [[0.0, 1.0]], atol=1e-6)  # 6 - 5, unscaled
+
+
+class Rows(Listing):
+    """An array behind a listing, recording how many rows each read asks for."""
+
+    def __init__(self, x, reads=None):
+        self.x, self.reads = x, [] if reads is None else reads
+        self.example_shape = x.shape[1:]
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, index):
+        return Rows(self.x[index], self.reads)
+
+    def read(self, rows=None):
+        rows = np.arange(len(self)) if rows is None else rows
+        self.reads.append(len(rows))
+        return self.x[rows]
+
+
+def todays_statistics(x):
+    """adapt_preprocessing before it streamed: float64, the whole split at once."""
+    x = np.asarray(x, dtype="float64").reshape(len(x), -1)
+    mean, variance = x.mean(axis=0), x.var(axis=0)
+    return mean, np.where(variance > 0, variance, 1.0)
+
+
+def _offset_with_constants():
+    rng = np.random.default_rng(0)
+    x = rng.normal(1e6, 3.0, size=(5000, 4))  # a large mean: a one-pass sum of squares fails
+    x[:, 1] = 7.0  # constant
+    x[:, 2] = rng.integers(0, 2, size=5000)
+    return x.astype("float32")
+
+
+@pytest.mark.parametrize("rows", [1, 7, 4096])
+@pytest.mark.parametrize("name", ["digits", "iris", "wine", "breast_cancer", "offset"])
+def test_feature_moments_equal_todays_statistics_in_one_streaming_pass(name, rows):
+    """Chunk by chunk (Chan's merge), in float64: within 1e-9 of the whole-split mean and
+    variance, whatever the chunk; a constant feature keeps variance 1."""
+    x = _offset_with_constants() if name == "offset" else load_data(name, seed=0).train[0]
+    listed = Rows(x)
+    mean, variance = feature_moments(listed, rows=rows)
+    want_mean, want_variance = todays_statistics(x)
+    np.testing.assert_allclose(mean, want_mean, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(variance, want_variance, rtol=1e-9, atol=1e-9)
+    assert max(listed.reads) == min(rows, len(x)) and sum(listed.reads) == len(x)
+    if name == "offset":
+        assert variance[1] == 1.0
+
+
+def test_adapt_preprocessing_reads_the_training_split_a_chunk_at_a_time():
+    splits = load_data("wine", seed=0)
+    x = splits.train[0]
+    reads = []
+    streamed = Splits((Rows(x, reads), splits.train[1]), None, splits.test, splits.spec)
+    model = _mlp(splits.spec, feature_normalization=True)
+    adapt_preprocessing(model, streamed)
+    assert reads == [len(x)]  # 127 rows: one chunk of at most MOMENT_ROWS
+    layer = model.get_layer("feature_normalization")
+    mean, variance = todays_statistics(x)
+    np.testing.assert_allclose(layer.adapt_mean.numpy(), mean.astype("float32"), rtol=1e-7)
+    np.testing.assert_allclose(layer.adapt_variance.numpy(), variance.astype("float32"), rtol=1e-7)
+
+
+def test_image_sources_have_nothing_to_learn_and_read_nothing(image_folder):
+    """Image models normalise inside themselves with fixed statistics (VGG16's caffe means,
+    ResNet's ImageNet ones, ViT's rescaling): no image is read to adapt anything."""
+    splits = load_data("image_folder", params={"path": str(image_folder), "image_size": 8})
+    assert splits.spec.feature_scaling is None
+    model = _mlp(splits.spec, feature_normalization=True)  # even a model with the layer
+    splits.train = (Rows(np.zeros((3, 8, 8, 3))), splits.train[1])
+    adapt_preprocessing(model, splits)
+    assert splits.train[0].reads == []
 
 
 def test_digits_are_mapped_from_0_16_to_0_1_exactly_as_before():

@@ -122,6 +122,38 @@ def test_export_verifies_in_its_runtime(runs, name, fmt, artifact, runtime):
     assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_cnn_on_streamed_images_is_verified_on_a_few_test_files(
+    tmp_path, make_image_folder, monkeypatch
+):
+    """The verifier takes its examples from the test split as it streams: it decodes the
+    first MAX_EXAMPLES test files, not the split (here 72) and not the training files."""
+    from nnzoo.data import _prepare
+    from nnzoo.inference.verify import MAX_EXAMPLES
+
+    folder = make_image_folder({"ants": 120, "bees": 120, "cats": 120}, size=(12, 12))
+    config = [
+        "data.source=image_folder",
+        f"data.params.path={folder}",
+        "data.params.image_size=12",
+        "data.augment={}",
+        "train.epochs=1",
+        "model.params.filters=[8]",
+        "model.params.convs_per_block=[1]",
+        "model.params.dense_units=16",
+    ]
+    run = _train(tmp_path, "cnn_cifar.yaml", config)
+    read = []
+    real = _prepare.decode_image
+    monkeypatch.setattr(
+        _prepare, "decode_image", lambda f, *a, **k: read.append(f) or real(f, *a, **k)
+    )
+    out = _export(run.run_dir, "onnx")
+    assert out.exit_code == 0, out.output
+    report = _report(run.run_dir / "export" / "onnx")
+    assert report["passed"] is True and report["inputs_from"] == "test split"
+    assert report["examples"] == MAX_EXAMPLES == len(read) == 64
+
+
 def test_runner_outputs_equal_keras_at_an_unseen_batch_size(runs):
     """The runner's ``run`` (what ``predict`` uses) at batch size 13 gives the Keras logits."""
     from nnzoo.inference import _runner as _export_runner

@@ -308,7 +308,9 @@ def test_images_are_prepared_for_predict_as_for_training(tmp_path):
         ],
     )
     run = nnzoo.train(config, runs_dir=tmp_path / "runs", quiet=True)
-    trained_on = get_source("image_folder").loader(seed=0, path=str(folder)).x  # (12, 32, 32, 3)
+    trained_on = (
+        get_source("image_folder").loader(seed=0, path=str(folder)).x.read()
+    )  # (12, 32, 32, 3)
     expected = run.model.predict(trained_on, verbose=0)
     from_files = nnzoo.predict(run.run_dir, folder)
     assert [Path(r["input"]).name for r in from_files] == [f"{i}.png" for i in range(6)] * 2

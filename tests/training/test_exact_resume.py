@@ -1,11 +1,12 @@
 """Exact resume: a run killed with SIGKILL (at an epoch boundary, mid-epoch, or while it writes a
 checkpoint) and resumed ends with the uninterrupted run's history, to <= 1e-6 on CPU with
-TensorFlow, and its test accuracy."""
+TensorFlow, and its test accuracy; also when its images stream from a folder."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ KILL_SCRIPT = textwrap.dedent(
     from nnzoo.training import resume, train
 
     where, kill, overrides = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+    config_file = sys.argv[4]
 
 
     def die():
@@ -81,19 +83,21 @@ KILL_SCRIPT = textwrap.dedent(
     if kill.get("resume"):
         resume(where, quiet=True, callbacks=callbacks)
     else:
-        config = load_config("configs/quickstart.yaml", overrides)
+        config = load_config(config_file, overrides)
         train(config, runs_dir=where, quiet=True, callbacks=callbacks)
     """
 )
 
 
-def killed(where, **kill):
+def killed(where, *, config="configs/quickstart.yaml", overrides=OVERRIDES, env=None, **kill):
     """Run (``resume=True``: resume) in a subprocess that SIGKILLs itself as ``kill`` says."""
+    args = [str(where), json.dumps(kill), json.dumps(overrides), config]
     proc = subprocess.run(
-        [sys.executable, "-c", KILL_SCRIPT, str(where), json.dumps(kill), json.dumps(OVERRIDES)],
+        [sys.executable, "-c", KILL_SCRIPT, *args],
         capture_output=True,
         text=True,
         timeout=600,
+        env=env,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
 
@@ -119,8 +123,8 @@ def straight(tmp_path_factory):
     return run
 
 
-def the_run(runs_dir):
-    (run_dir,) = (runs_dir / "quickstart").iterdir()
+def the_run(runs_dir, name="quickstart"):
+    (run_dir,) = (runs_dir / name).iterdir()
     return run_dir
 
 
@@ -177,6 +181,53 @@ def test_kill_9_while_checkpoints_are_written_every_resume_succeeds(tmp_path, st
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] == straight.metrics["test"]["accuracy"]
     assert not list(run_dir.rglob(".tmp-*"))
+
+
+def image_overrides(folder):
+    """cnn_cifar (with its augmentation), smaller, on an image folder streamed from disk."""
+    return [
+        "data.source=image_folder",
+        f"data.params.path={folder}",
+        "data.params.image_size=16",
+        "data.batch_size=8",
+        "data.cache=disk",
+        "model.params.filters=[8, 16]",
+        "model.params.convs_per_block=[1, 1]",
+        "model.params.padding=same",
+        "model.params.dense_units=32",
+        "train.epochs=4",
+        "train.schedule.hold_epochs=2",
+        "train.checkpoint_every_seconds=0",
+    ]
+
+
+def test_a_run_on_a_streamed_image_folder_resumes_exactly(
+    tmp_path, make_image_folder, monkeypatch
+):
+    """Killed mid-epoch while its images stream from the folder (into a disk cache), the run
+    resumed (reading that cache) ends with the history of one that ran straight through."""
+    folder = make_image_folder({"ants": 20, "bees": 20, "cats": 20})
+    overrides = image_overrides(folder)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-straight"))
+    config = load_config("configs/cnn_cifar.yaml", overrides)
+    straight_run = train(config, runs_dir=tmp_path / "straight", quiet=True)
+    assert straight_run.metrics["epochs"] == 4
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    # 6 steps an epoch (43 training images): killed after the third step of epoch 2.
+    killed(
+        tmp_path / "runs",
+        config="configs/cnn_cifar.yaml",
+        overrides=overrides,
+        env=dict(os.environ),
+        epoch=1,
+        batch=2,
+    )
+    run_dir = the_run(tmp_path / "runs", "cnn_cifar")
+    assert state(run_dir)["epochs_completed"] == 1
+    resumed = resume(run_dir, quiet=True)
+    assert max_difference(history(run_dir), history(straight_run.run_dir)) <= 1e-6
+    assert resumed.metrics["test"] == straight_run.metrics["test"]
 
 
 def test_epoch_k_of_the_training_stream_does_not_depend_on_what_ran_before():

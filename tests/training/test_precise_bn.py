@@ -47,6 +47,28 @@ def test_the_sample_is_fixed_by_the_seed_and_bounded():
     assert [b["token_ids"].shape for b in small] == [(64, 4), (36, 4)]
 
 
+def test_the_sample_of_a_listing_is_read_a_batch_at_a_time_when_used(image_folder, monkeypatch):
+    """Streamed images: no file is read when the sample is drawn (before training), and each
+    recalibration reads its batches one at a time, never the whole split."""
+    from nnzoo.data import _prepare, load_data
+
+    files = load_data("image_folder", params={"path": str(image_folder), "image_size": 8})
+    train = files.train[0]
+    calls = []
+    real = _prepare.decode_image
+    monkeypatch.setattr(
+        _prepare, "decode_image", lambda f, *a, **k: calls.append(f) or real(f, *a, **k)
+    )
+    sample = sample_batches(train, 8, seed=0)
+    assert calls == [] and len(sample) == 4  # 29 training images: 8, 8, 8, 5
+    sizes = []
+    for batch in sample:
+        sizes.append(len(calls))
+        assert batch.shape[1:] == (8, 8, 3)
+    assert sizes == [8, 16, 24, 29]  # one batch more at each step
+    np.testing.assert_array_equal(sample[0], train.read(sample.rows[0]))
+
+
 def _config(precise_bn):
     return config_from_dict(
         {
