@@ -289,9 +289,14 @@ def check_source_params(
             )
 
 
+#: The ``kind`` of :func:`existing_path` that takes either.
+FILE_OR_FOLDER = "file or folder"
+
+
 def existing_path(path: Any, *, kind: str, key: str = "path") -> Path:
-    """``path`` as a :class:`Path` that exists (a ``kind`` = ``file`` or ``folder``); the same
-    check for ``validate`` and for the loader, so the two agree."""
+    """``path`` as a :class:`Path` that exists (a ``kind`` = ``file``, ``folder`` or
+    :data:`FILE_OR_FOLDER`); the same check for ``validate`` and for the loader, so the two
+    agree."""
     if path is None or str(path) == "":
         raise ConfigError(
             "is required",
@@ -299,7 +304,10 @@ def existing_path(path: Any, *, kind: str, key: str = "path") -> Path:
             fix=f"set data.params.{key} to the {kind} to read",
         )
     resolved = Path(str(path)).expanduser()
-    ok = resolved.is_dir() if kind == "folder" else resolved.is_file()
+    if kind == FILE_OR_FOLDER:
+        ok = resolved.is_dir() or resolved.is_file()
+    else:
+        ok = resolved.is_dir() if kind == "folder" else resolved.is_file()
     if not ok:
         what = "not a folder" if kind == "folder" and resolved.exists() else f"{kind} not found"
         raise ConfigError(
@@ -313,11 +321,15 @@ def existing_path(path: Any, *, kind: str, key: str = "path") -> Path:
 def check_required_params(
     source: Source, params: dict[str, Any], *, file: str | None = None, line: int | None = None
 ) -> None:
-    """What the loader would refuse before reading anything: a missing or wrong ``path``."""
-    if source.path_kind is None:
+    """What the loader would refuse before reading anything: a missing or wrong ``path`` (an
+    optional one, ``text_corpus``'s, where it is given)."""
+    kind = source.path_kind
+    if kind is None and "path" in source.parameters and params.get("path") is not None:
+        kind = FILE_OR_FOLDER
+    if kind is None:
         return
     try:
-        existing_path(params.get("path"), kind=source.path_kind)
+        existing_path(params.get("path"), kind=kind)
     except ConfigError as err:
         raise ConfigError(err.message, file=file, key=err.key, line=line, fix=err.fix) from None
 

@@ -1,9 +1,11 @@
 """Offline text sources built from the Python standard library's own source files.
 
 ``text_corpus`` is a language-modelling corpus (next-token or BERT masked-token targets), split
-by file into train / validation / test. ``stdlib_topics`` is a text-classification task: which
-standard-library package a window of source lines comes from. Both ship with every Python, so
-they need no download. Their tokenizer goes to the run directory as ``tokenizer.json``.
+by file into train / validation / test; with ``path`` it reads the user's own ``.txt`` files
+instead (a folder, split by file, or one file, split by lines). ``stdlib_topics`` is a
+text-classification task: which standard-library package a window of source lines comes from.
+Both ship with every Python, so they need no download. Their tokenizer goes to the run
+directory as ``tokenizer.json``.
 
 :func:`text_classification` is the shared end of every text-classification source (these and
 the user's own text: ``text_folder``, a ``csv`` text column): raw texts now, a tokenizer learned
@@ -17,19 +19,24 @@ import logging
 import os
 import sysconfig
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nnzoo.data._listing import FolderListing
 from nnzoo.data._prepare import IGNORE_INDEX
 from nnzoo.data._sources import (
+    FILE_OR_FOLDER,
     DataSpec,
     Encoding,
     SourceData,
     check_choice,
     check_int,
+    existing_path,
     register_source,
 )
+from nnzoo.data._table import read_text_file, text_lines
 from nnzoo.data.tokenizers import TOKENIZER_KINDS, Tokenizer, WordTokenizer, make_tokenizer
 from nnzoo.errors import ConfigError
 
@@ -137,28 +144,105 @@ def encode_texts(
 # --- text_corpus -------------------------------------------------------------------------------
 
 
-def _split_files(seed: int, max_chars: int) -> dict[str, list[str]]:
+def _split_files(
+    seed: int, max_chars: int, files: Sequence[Path] | None = None
+) -> dict[str, list[Any]]:
     """Shuffled files dealt into test (10 %), validation (10 %) and train (80 %) of ``max_chars``.
 
-    Whole files go to one split, so no text of a test file is ever trained on.
+    Whole files go to one split, so no text of a test file is ever trained on. ``files``: the
+    user's ``.txt`` files (read as UTF-8, a file that is not refused naming it), else the
+    standard library's. The user's budget is ``max_chars`` or their size in bytes if smaller
+    (a small folder is dealt whole), and a split that filled keeps going until each later split
+    can still get a file.
     """
-    files = list(stdlib_files())
-    np.random.default_rng(seed).shuffle(files)
+    user = files is not None
+    listed: list[Any] = list(files) if user else list(stdlib_files())
+    np.random.default_rng(seed).shuffle(listed)
+    if user:
+        max_chars = min(max_chars, sum(f.stat().st_size for f in listed))
     budget = {"test": 0.1 * max_chars, "validation": 0.1 * max_chars, "train": 0.8 * max_chars}
     texts: dict[str, list[str]] = {"test": [], "validation": [], "train": []}
-    names: dict[str, list[str]] = {"test": [], "validation": [], "train": []}
+    names: dict[str, list[Any]] = {"test": [], "validation": [], "train": []}
     size = dict.fromkeys(budget, 0)
     order = ["test", "validation", "train"]
-    for path in files:
+    for at, path in enumerate(listed):
         while order and size[order[0]] >= budget[order[0]]:
+            order.pop(0)
+        # A few files of the user's: keep one for each split still waiting.
+        while user and len(order) > 1 and names[order[0]] and len(listed) - at < len(order):
             order.pop(0)
         if not order:
             break
-        text = _read(path)
+        text = read_text_file(path) if user else _read(path)
         texts[order[0]].append(text)
         names[order[0]].append(path)
         size[order[0]] += len(text)
     return {**{f"{k}_files": v for k, v in names.items()}, **texts}
+
+
+def _split_lines(file: Path, max_chars: int) -> dict[str, list[Any]]:
+    """One file's first ``max_chars`` characters cut, at line ends, into train (the first
+    80 %), validation (the next 10 %) and test (the last 10 %): contiguous blocks, so no text
+    is on both sides of a cut (as nanoGPT splits one file), each split one text."""
+    read: list[str] = []
+    count = 0
+    for line in text_lines(file):  # not UTF-8: refused naming the line
+        read.append(line)
+        count += len(line)
+        if count >= max_chars:
+            break
+    text = "".join(read)[:max_chars]
+
+    def cut(at: float) -> int:
+        end = text.find("\n", int(at))
+        return len(text) if end == -1 else end + 1
+
+    first = cut(0.8 * len(text))
+    second = max(cut(0.9 * len(text)), first)
+    parts = {"train": text[:first], "validation": text[first:second], "test": text[second:]}
+    if not all(part.strip() for part in parts.values()):
+        raise ConfigError(
+            f"{file} has too few lines to split by lines into train, validation and test "
+            f"(80 / 10 / 10 % of its characters)",
+            key="data.params.path",
+            fix="give a longer file (a few lines at least), or a folder of .txt files",
+        )
+    names = {f"{name}_files": [file] for name in parts}
+    return {**names, **{name: [part] for name, part in parts.items()}}
+
+
+def _corpus_files(path: Any) -> list[Path]:
+    """The ``.txt`` files ``text_corpus`` reads from ``path``: the file itself, or the visible
+    ``.txt`` files under the folder, at any depth, in listing order."""
+    root = existing_path(path, kind=FILE_OR_FOLDER)
+    if root.is_file():
+        return [root]
+    listing = FolderListing()
+    files = [f for f in listing.files(root, (".txt",)) if f.is_file()]
+    listing.log_hidden("text_corpus", root)
+    return files
+
+
+def _text_corpus_files(params: dict[str, Any]) -> dict[str, list[Path]]:
+    """The files ``text_corpus`` reads with ``params``: those of ``path``, none without it."""
+    if params.get("path") is None:
+        return {}
+    return {"path": _corpus_files(params["path"])}
+
+
+def _user_split(path: Any, seed: int, max_chars: int) -> dict[str, list[Any]]:
+    """The user's corpus at ``path`` split as :func:`load_text_corpus` says."""
+    files = _corpus_files(path)
+    if Path(str(path)).expanduser().is_file():
+        return _split_lines(files[0], max_chars)
+    if len(files) < 3:
+        raise ConfigError(
+            f"{len(files)} .txt file{'' if len(files) == 1 else 's'} in {str(path)!r}: a "
+            f"folder is split by file into train, validation and test, so it needs 3 or more",
+            key="data.params.path",
+            fix="give more .txt files, or the path of one file (split by lines)",
+        )
+    return _split_files(seed, max_chars, files)
 
 
 def _lm_windows(
@@ -274,8 +358,10 @@ def load_text_corpus(
     sequence_length: int = 128,
     max_chars: int = 2_000_000,
     num_examples: int | None = None,
+    path: str | None = None,
 ) -> SourceData:
-    """The standard library's source code as a language-modelling corpus.
+    """The standard library's source code (or the user's ``.txt`` files, ``path``) as a
+    language-modelling corpus.
 
     Files (tests, IDLE, ``encodings`` and ``pydoc_data`` left out) are shuffled with ``seed``
     and dealt whole into test, validation and train until each holds 10 %, 10 % and 80 % of
@@ -294,12 +380,19 @@ def load_text_corpus(
     ``vocabulary_size`` defaults to 5000), or the path of a ``tokenizer.json`` (a run's, or a
     preset's from :func:`~nnzoo.data.tokenizers.from_keras_hub`) used as it is.
     ``num_examples`` caps the training windows (a seeded random subset).
+
+    ``path``: the user's own corpus instead, read as UTF-8 (a file that is not is refused
+    naming it). A folder: its ``.txt`` files at any depth (hidden entries left out), dealt whole
+    into the splits as the standard library's files are, of ``max_chars`` or of the folder's
+    size if smaller (3 files at least). One file: its first ``max_chars`` characters cut at
+    line ends into train (the first 80 %), validation and test (the last 10 %), contiguous
+    blocks so that no window's text is on both sides.
     """
     check_choice("task", task, _LM_TASKS)
     check_int("sequence_length", sequence_length, minimum=4)
     check_int("max_chars", max_chars, minimum=1000)
     check_int("num_examples", num_examples, optional=True)
-    split = _split_files(seed, max_chars)
+    split = _split_files(seed, max_chars) if path is None else _user_split(path, seed, max_chars)
     tok = _tokenizer(tokenizer, split["train"], vocabulary_size)
     rng = np.random.default_rng(seed)
     data = {}
@@ -514,8 +607,10 @@ register_source(
     "text_corpus",
     load_text_corpus,
     input_kind="tokens",
-    summary="Python's standard library source as a language-modelling corpus (split by file)",
+    summary="Python's standard library source (or your .txt files, path) as a language-modelling "
+    "corpus",
     offline=True,
+    list_files=_text_corpus_files,
 )
 register_source(
     "stdlib_topics",
