@@ -10,6 +10,9 @@ TensorFlow need not be installed.
 For ``fit`` the training split is one endless stream of batches: pass ``p`` over the data is
 shuffled by ``(seed, p)`` alone, never by how many passes this process has made, and the stream
 can start at any step, so a resumed run sees the very batches the uninterrupted run saw.
+Under a multi-worker strategy, worker ``i`` of ``n`` streams batches ``i, i + n, ...`` of it
+from listed files: it decodes only its share of each pass, and tf.distribute does not shard
+it again (it would otherwise read every file on every worker and keep its rows).
 
 ``data.cache`` keeps what was decoded from files: ``true`` in memory (up to
 :data:`MEMORY_CACHE_BYTES` a split), ``disk`` in a cache file named by the files' fingerprint,
@@ -104,6 +107,7 @@ def make_dataset(
     augment: Any = None,
     shuffle: bool = True,
     start_step: int | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Any:
     """A batched dataset of ``(x, y)`` for ``fit`` / ``evaluate``.
 
@@ -119,6 +123,10 @@ def make_dataset(
             (the optimizer's iteration count) on, pass ``p`` over the data in the order drawn
             from ``(seed, p)``; ``fit`` then needs ``steps_per_epoch``. Defaults to ``None``:
             one pass, in pass 0's order.
+        shard: ``(worker, workers)`` under a multi-worker strategy: a training stream of
+            listed files (TensorFlow) yields only batches ``worker, worker + workers, ...`` of
+            the stream, so a worker decodes its share of each pass and no file another reads;
+            the dataset then asks tf.distribute not to shard it again. Ignored otherwise.
     """
     augmenter = augmentation_layers(augment, seed) if training else None
     weights = sequence_weights(y)
@@ -132,7 +140,8 @@ def make_dataset(
     if is_listing(x):
         rows = DecodedRows(x, _cache_mode(x, cache))
         if backend() == "tensorflow":
-            return _tf_file_dataset(rows, y, passes, augmenter)
+            shard = shard if passes.endless and shard and shard[1] > 1 else None
+            return _tf_file_dataset(rows, y, passes, augmenter, shard)
         return ArrayDataset(rows, y, passes=passes, augmenter=augmenter, workers=FILE_WORKERS)
     if backend() == "tensorflow":
         return _tf_dataset(x, y, weights, passes, cache, augmenter)
@@ -271,10 +280,11 @@ def _tf_dataset(
     return _finish(ds, passes, augmenter)
 
 
-def _index_batches(passes: _Passes) -> Any:
+def _index_batches(passes: _Passes, shard: tuple[int, int] | None = None) -> Any:
     """The example indices of each batch of the stream (the ``tf.data`` paths): pass ``p``
     in the order drawn from ``(seed, p)`` (stateless: nothing else decides it), from batch
-    ``passes.skip`` of pass ``passes.first`` on; endlessly, or that pass alone."""
+    ``passes.skip`` of pass ``passes.first`` on; endlessly, or that pass alone. With ``shard``
+    ``(worker, workers)``, that worker's batches alone: ``worker, worker + workers, ...``."""
     import tensorflow as tf
 
     def pass_batches(p: Any) -> Any:
@@ -288,24 +298,46 @@ def _index_batches(passes: _Passes) -> Any:
         pass_ids = tf.data.Dataset.counter(passes.first)
     else:
         pass_ids = tf.data.Dataset.range(passes.first, passes.first + 1)
-    return pass_ids.flat_map(pass_batches).skip(passes.skip)
+    ds = pass_ids.flat_map(pass_batches).skip(passes.skip)
+    return ds if shard is None else ds.shard(shard[1], shard[0])
 
 
-def _finish(ds: Any, passes: _Passes, augmenter: Any) -> Any:
-    """The batches of ``ds`` with their known count (one pass), augmented, prefetched."""
+def _finish(ds: Any, passes: _Passes, augmenter: Any, shard: tuple[int, int] | None = None) -> Any:
+    """The batches of ``ds`` with their known count (one pass), augmented, prefetched; a
+    worker's ``shard`` of the stream is its own and not to be sharded again."""
     import tensorflow as tf
 
     if not passes.endless:
         ds = ds.apply(tf.data.experimental.assert_cardinality(passes.batches_per_pass))
     if augmenter is not None:
-        # In order, not in parallel: the layers' seed state is shared by every call.
-        ds = ds.enumerate(passes.step(0)).map(
-            lambda step, batch: (_augment_batch(augmenter, step, batch[0]), *batch[1:])
+        worker, workers = shard or (0, 1)
+        # In order, not in parallel: the layers' seed state is shared by every call. The
+        # k-th batch (of a worker's shard) is the stream's step step(0) + worker + k * workers.
+        ds = ds.enumerate().map(
+            lambda k, batch: (
+                _augment_batch(augmenter, passes.step(0) + worker + k * workers, batch[0]),
+                *batch[1:],
+            )
         )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if shard is not None:
+        # Each worker holds its own batches: tf.distribute's DATA auto-sharding would decode
+        # every file on every worker and drop the other workers' rows.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.OFF
+        )
+        ds = ds.with_options(options)
+    return ds
 
 
-def _tf_file_dataset(rows: DecodedRows, y: Any, passes: _Passes, augmenter: Any) -> Any:
+def _tf_file_dataset(
+    rows: DecodedRows,
+    y: Any,
+    passes: _Passes,
+    augmenter: Any,
+    shard: tuple[int, int] | None = None,
+) -> Any:
     """Batches of listed files on TensorFlow: each batch's files read by the one decoder in a
     parallel, ordered map (one Python call a batch: PIL decodes without the GIL, so batches
     decode side by side), 8-bit until batched, then scaled to [0, 1] in the graph."""
@@ -322,9 +354,9 @@ def _tf_file_dataset(rows: DecodedRows, y: Any, passes: _Passes, augmenter: Any)
         return x if labels is None else (x, tf.gather(labels, index))
 
     # Skipped batches of a resumed stream are indices only: their files are not read.
-    ds = _index_batches(passes)
+    ds = _index_batches(passes, shard)
     ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return _finish(ds, passes, augmenter)
+    return _finish(ds, passes, augmenter, shard)
 
 
 def _batch_reader(rows: DecodedRows) -> Any:

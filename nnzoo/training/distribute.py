@@ -29,6 +29,23 @@ def is_chief(strategy: str) -> bool:
     )
 
 
+def input_shard(strategy: str) -> tuple[int, int] | None:
+    """``(worker, workers)``: this process's input pipeline among a multi-worker run's (the
+    ``input_pipeline_id`` / ``num_input_pipelines`` MultiWorkerMirroredStrategy gives it: the
+    chief first, then the workers in order), or ``None`` outside a multi-worker run."""
+    if strategy != "multi_worker" or "TF_CONFIG" not in os.environ:
+        return None
+    tf_config = json.loads(os.environ["TF_CONFIG"])
+    cluster = tf_config.get("cluster", {})
+    task = tf_config.get("task", {})
+    chiefs = len(cluster.get("chief", []))
+    workers = chiefs + len(cluster.get("worker", []))
+    kind, index = task.get("type", "worker"), int(task.get("index", 0))
+    if kind not in ("chief", "worker") or workers <= 1:
+        return None
+    return (index if kind == "chief" else chiefs + index), workers
+
+
 def split_cpu(n: int) -> None:
     """Split the CPU into ``n`` logical devices (before TensorFlow initialises), so that
     MirroredStrategy can be exercised without GPUs, as Keras's own tests do."""

@@ -32,7 +32,7 @@ from nnzoo.registry import build_unchecked, check_buildable, get_card
 from nnzoo.run import directory as files
 from nnzoo.run.bind import effective_task, fill_model_params, prepare, source_params
 from nnzoo.run.split import check_data, read_split, record_split
-from nnzoo.training.distribute import is_chief
+from nnzoo.training.distribute import input_shard, is_chief
 from nnzoo.training.history import best_epoch
 from nnzoo.training.plots import write_curves
 from nnzoo.training.trial import TrialModels, TrialOptions
@@ -537,6 +537,7 @@ def _datasets(config: Config, splits: Splits, initial_epoch: int) -> _Pipelines:
         augment=config.data.augment,
         shuffle=config.data.shuffle,
         start_step=initial_epoch * steps,
+        shard=input_shard(config.distribute.strategy),
     )
     val_ds = None
     if splits.validation is not None and num_examples(splits.validation[0]) > 0:

@@ -117,6 +117,43 @@ def test_a_listing_streams_the_batches_of_its_arrays(
     np.testing.assert_array_equal(np.concatenate([b[0] for b in batches(ds)]), x)
 
 
+def test_each_worker_decodes_its_own_batches_of_the_training_stream(image_folder, decoded):
+    """Under a multi-worker strategy (``shard=(worker, workers)``) worker i's stream is batches
+    i, i + n, ... of the one stream (resumed or not, across passes): together the workers read
+    each pass once, each its own files, and tf.distribute is told not to shard them again."""
+    import tensorflow as tf
+
+    splits = load_data("image_folder", params={"path": str(image_folder), "image_size": SIZE})
+    files, y = splits.train
+
+    def stream(start_step, count, shard=None):
+        ds = make_dataset(
+            files,
+            y,
+            batch_size=8,
+            training=True,
+            seed=3,
+            start_step=start_step,
+            cache=False,
+            shard=shard,
+        )
+        return ds, batches(ds, count)
+
+    _, whole = stream(3, 12)  # 4 batches a pass: from the last batch of pass 0 into pass 3
+    decoded.clear()
+    workers = [stream(3, 4, shard=(i, 3)) for i in range(3)]
+    off = tf.data.experimental.AutoShardPolicy.OFF
+    for i, (ds, got) in enumerate(workers):
+        assert ds.options().experimental_distribute.auto_shard_policy == off
+        for k, batch in enumerate(got):
+            np.testing.assert_array_equal(batch[0], whole[i + 3 * k][0])
+            np.testing.assert_array_equal(batch[1], whole[i + 3 * k][1])
+    # 12 batches read by 3 workers: each file as often as the one stream reads it, no more.
+    assert len(decoded) <= sum(len(b[1]) for b in whole) + 3 * 2 * 8  # + prefetched batches
+    single, _ = stream(0, 0, shard=(0, 1))
+    assert single.options().experimental_distribute.auto_shard_policy != off
+
+
 def test_memory_cache_decodes_each_file_once_up_to_its_budget(image_folder, decoded, monkeypatch):
     splits = load_data("image_folder", params={"path": str(image_folder), "image_size": SIZE})
     files, y = splits.train
