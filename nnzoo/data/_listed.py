@@ -122,12 +122,15 @@ class DecodedRows:
             complete once every row was read, and then read by every later pipeline and run).
 
     Safe to call from several threads at once (``tf.data``'s parallel map, ``PyDataset``
-    workers): each row is written to its own place, and a row read twice is the same.
+    workers): with a cache, a row is decoded once — a thread that asks for a row another
+    thread is decoding waits for it (the next pass's batches start while this pass's last
+    ones are still decoding) — and each row is written to its own place.
     """
 
     def __init__(self, files: ImageFiles, cache: str | bool = False) -> None:
         self.files, self.cache = files, cache
         self._lock = threading.Lock()
+        self._decoding: dict[int, threading.Event] = {}  # rows a thread is decoding now
         self._filled = np.zeros(len(files), dtype=bool)
         self._count = 0
         self._rows: np.ndarray | None = None
@@ -172,18 +175,30 @@ class DecodedRows:
                 return self._rows[index]
             data = os.pread(self._fd, files.row_bytes, index * files.row_bytes)
             return np.frombuffer(data, dtype=np.uint8).reshape(files.example_shape)
-        pixels = files.decode(index)
-        if self.cache == "memory":
-            self._rows[index] = pixels
-        elif self.cache == "disk":
-            os.pwrite(self._fd, pixels.tobytes(), index * files.row_bytes)
-        if self.cache:
+        if not self.cache:
+            return files.decode(index)
+        with self._lock:
+            waiting = None if self._filled[index] else self._decoding.get(index)
+            if waiting is None and not self._filled[index]:
+                self._decoding[index] = threading.Event()
+        if self._filled[index] or waiting is not None:
+            if waiting is not None:
+                waiting.wait()  # filled now, or its decoder failed and this thread tries
+            return self.row(index)
+        try:
+            pixels = files.decode(index)
+            if self.cache == "memory":
+                self._rows[index] = pixels
+            else:
+                os.pwrite(self._fd, pixels.tobytes(), index * files.row_bytes)
             with self._lock:
-                if not self._filled[index]:
-                    self._filled[index] = True
-                    self._count += 1
-                    if self._count == len(files) and self.cache == "disk":
-                        self._finish_file()
+                self._filled[index] = True
+                self._count += 1
+                if self._count == len(files) and self.cache == "disk":
+                    self._finish_file()
+        finally:
+            with self._lock:
+                self._decoding.pop(index).set()
         return pixels
 
     def _finish_file(self) -> None:
