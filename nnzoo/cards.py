@@ -45,6 +45,7 @@ EXPORTS_EVERYWHERE = {"saved_model": "yes", "onnx": "yes", "litert": "builtin"}
 
 #: Builder parameters the trainer fills from the data source (DESIGN.md principle 7).
 DATA_FILLED = (
+    "table_columns",
     "input_shape",
     "num_classes",
     "vocabulary_size",

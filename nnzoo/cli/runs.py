@@ -218,6 +218,8 @@ def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_si
         click.echo(f"wrote {count} predictions to {output}", err=True)
     elif not _echo_predictions(stream):
         return  # the reader went away (`nnzoo predict ... | head`): stop quietly
+    for note in getattr(stream, "notes", []):
+        click.echo(f"note: {note}", err=True)
     if stream.accuracy is not None:
         click.echo(
             f"accuracy: {stream.accuracy:.4f} ({stream.correct} of {stream.labelled} labelled "

@@ -42,6 +42,7 @@ from nnzoo.data._sources import (
 from nnzoo.data._table import (
     CsvTable,
     CsvTexts,
+    NamedTable,
     ParquetTable,
     label_ids,
     read_text_file,
@@ -50,6 +51,7 @@ from nnzoo.data._table import (
 
 __all__ = [
     "CsvTable",
+    "NamedTable",
     "CsvTexts",
     "IGNORE_INDEX",
     "IMAGE_EXTENSIONS",

@@ -185,6 +185,38 @@ def feature_moments(x: Any, *, rows: int = MOMENT_ROWS) -> tuple[np.ndarray, np.
     return mean, np.where(high > low, m2 / count, 1.0)
 
 
+def present_moments(x: Any, columns: Sequence[int], *, rows: int = MOMENT_ROWS):
+    """The float64 mean and (population) variance of ``columns`` of ``x`` over their present
+    (not NaN) cells, in one pass of ``rows`` at a time (chunks merged as in
+    :func:`feature_moments`); a column with one value throughout, or none, has variance 1 (and
+    mean 0 when it has none)."""
+    columns = list(columns)
+    total = num_examples(x)
+    count = np.zeros(len(columns))
+    mean = np.zeros(len(columns))
+    m2 = np.zeros(len(columns))
+    low = np.full(len(columns), np.inf)
+    high = np.full(len(columns), -np.inf)
+    for start in range(0, total, rows):
+        chunk = np.asarray(read_rows(x, np.arange(start, min(start + rows, total))), "float64")
+        chunk = chunk.reshape(len(chunk), -1)[:, columns]
+        present = ~np.isnan(chunk)
+        k = present.sum(axis=0)
+        safe = np.where(present, chunk, 0.0)
+        chunk_mean = np.divide(safe.sum(axis=0), k, out=np.zeros(len(columns)), where=k > 0)
+        chunk_m2 = (np.where(present, chunk - chunk_mean, 0.0) ** 2).sum(axis=0)
+        merged = count + k
+        delta = chunk_mean - mean
+        share = np.divide(k, merged, out=np.zeros(len(columns)), where=merged > 0)
+        mean = mean + delta * share
+        m2 = m2 + chunk_m2 + delta**2 * count * share
+        count = merged
+        low = np.minimum(low, np.where(present, chunk, np.inf).min(axis=0, initial=np.inf))
+        high = np.maximum(high, np.where(present, chunk, -np.inf).max(axis=0, initial=-np.inf))
+    variance = np.where(high > low, np.divide(m2, np.maximum(count, 1)), 1.0)
+    return mean, variance
+
+
 def adapt_preprocessing(model: Any, splits: Any) -> None:
     """Set the statistics of ``model``'s feature normalisation (a ``keras.layers.Normalization``
     named :data:`FEATURE_NORMALIZATION`) from the training split.
@@ -199,6 +231,19 @@ def adapt_preprocessing(model: Any, splits: Any) -> None:
     statistics of their own), is left as it is.
     """
     feature_scaling = splits.spec.feature_scaling
+    from nnzoo.layers.table import TABLE_ENCODER
+
+    try:
+        encoder = model.get_layer(TABLE_ENCODER)
+    except ValueError:
+        encoder = None
+    if encoder is not None:  # a table with categories or missing cells
+        mean, variance = present_moments(splits.train[0], encoder.numeric)
+        if feature_scaling is None:  # standardize: false: centred (missing = mean), not scaled
+            variance = np.ones_like(variance)
+        encoder.set_statistics(mean, variance)
+        log.info("data: table statistics of %s set on the training split", encoder.name)
+        return
     if feature_scaling is None:
         return
     try:

@@ -56,6 +56,7 @@ class DataSpec:
     task: str = "classification"
     feature_scaling: str | list[float] | None = None
     table: dict[str, Any] | None = None
+    target: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class DataSpec:
             "task": self.task,
             "feature_scaling": self.feature_scaling,
             "table": self.table,
+            "target": self.target,
         }
 
     @classmethod
@@ -109,6 +111,44 @@ class Encoding:
     encode: Callable[[Any], Any]
     vocabulary_size: int | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
+    #: Fields of the :class:`DataSpec` learned from the training split (a table's vocabularies).
+    spec: dict[str, Any] = field(default_factory=dict)
+    #: Whether held-out examples that encode to a training example are dropped (texts).
+    dedupe: bool = True
+
+
+def regression_data(
+    x: Any,
+    y: np.ndarray,
+    *,
+    input_kind: str,
+    feature_scaling: str | list[float] | None = None,
+    table: dict[str, Any] | None = None,
+    **fields: Any,
+) -> SourceData:
+    """The :class:`SourceData` of examples ``x`` with float targets ``y`` (a regression task);
+    the spec's ``target`` holds the targets' mean, spread and range."""
+    y = np.asarray(y, dtype="float32")
+    spec = DataSpec(
+        input_kind=input_kind,
+        input_shape=tuple(int(d) for d in np.shape(x)[1:]),
+        task="regression",
+        feature_scaling=feature_scaling,
+        table=table,
+        target=target_summary(y),
+    )
+    return SourceData(x=x, y=y, spec=spec, **fields)
+
+
+def target_summary(y: np.ndarray) -> dict[str, float]:
+    """The mean, standard deviation, least and greatest of regression targets ``y``."""
+    y = np.asarray(y, dtype="float64")
+    return {
+        "mean": float(y.mean()),
+        "std": float(y.std()),
+        "min": float(y.min()),
+        "max": float(y.max()),
+    }
 
 
 def classification_data(
@@ -600,6 +640,7 @@ def _encoded(splits: Splits, fit: Callable[[Any], Encoding], *, dedupe: bool = T
     two texts one.
     """
     encoding = fit(splits.train[0])
+    dedupe = dedupe and encoding.dedupe
     seen: set[bytes] = set()
 
     def encode(part: tuple[Any, Any]) -> tuple[Any, Any]:
@@ -618,7 +659,7 @@ def _encoded(splits: Splits, fit: Callable[[Any], Encoding], *, dedupe: bool = T
 
     train = encode(splits.train)
     validation = encode(splits.validation) if splits.validation is not None else None
-    spec = replace(splits.spec, vocabulary_size=encoding.vocabulary_size)
+    spec = replace(splits.spec, vocabulary_size=encoding.vocabulary_size, **encoding.spec)
     artifacts = {**splits.artifacts, **encoding.artifacts}
     test = encode(splits.test)
     return Splits(train, validation, test, spec, artifacts, splits.indices)

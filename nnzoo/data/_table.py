@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from nnzoo.data._columns import Columns, closest
 from nnzoo.data._prepare import check_finite
 from nnzoo.errors import ConfigError
 
@@ -56,6 +57,7 @@ __all__ = [
     "parquet_features",
     "parquet_labels",
     "read_text_file",
+    "sniff_header",
     "text_lines",
 ]
 
@@ -271,6 +273,8 @@ class LabelCodes:
     def __init__(self, capacity: int = 1024) -> None:
         self.distinct: dict[str, int] = {}
         self._codes = _Growing(np.dtype("int32"), capacity=capacity)
+        #: Rows dropped for a missing label (``missing_label: drop``).
+        self.dropped = 0
 
     def add(self, labels: pa.Array | Sequence[str]) -> None:
         """Labels of the next rows: an Arrow string array, or texts (the ``csv`` module's)."""
@@ -352,11 +356,13 @@ class CsvReader:
         width: int,
         header_line: int | None,
         floats: Sequence[int] = (),
+        null_values: Sequence[str] = (),
         key: str | None = "data.params.path",
     ) -> None:
         self.path, self.delimiter, self.width, self.key = path, delimiter, width, key
         self.header_line = header_line
         self.floats = list(floats)
+        self.null_values = list(null_values)
 
     @staticmethod
     def column(index: int) -> str:
@@ -377,7 +383,7 @@ class CsvReader:
         parse = pv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
         convert = pv.ConvertOptions(
             column_types=types,
-            null_values=[],  # no missing values yet: "", NA and the like stay refused
+            null_values=self.null_values,  # missing numbers (strings stay text: checked later)
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
@@ -475,35 +481,109 @@ def _check_text(texts: pa.Array, missing: Sequence[str] = ()) -> bool:
 MISSING_TEXT = ("nan", "NaN", "NAN")
 
 
+def _label_missing(
+    labels: pa.Array, missing: Sequence[str]
+) -> np.ndarray:  # which labels (stripped) are blank or a missing value
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(labels)
+    bad = pc.or_(pc.equal(pc.binary_length(stripped), 0), pc.is_in(stripped, pa.array(missing)))
+    return bad.to_numpy(zero_copy_only=False).astype(bool)
+
+
 def read_features(
     reader: CsvReader,
-    feature_index: Sequence[int],
+    cols: Columns,
     label_index: int,
     *,
     columns: Sequence[str] | None,
+    missing_label: str = "refuse",
 ) -> tuple[np.ndarray, LabelCodes]:
-    """Every data row of ``reader``'s CSV as features (float32, one row per row) and labels;
-    a row of another width, a cell that is not a number, NaN or infinity is refused naming its
-    line and column."""
-    features = [CsvReader.column(i) for i in feature_index]
+    """Every data row of ``reader``'s CSV as features (``cols``' float32 block, one row per
+    row) and labels; a row of another width, a bad cell or a missing label (unless
+    ``missing_label`` is ``drop``) is refused naming its line and column."""
     label = CsvReader.column(label_index)
+    missing = list(cols.missing_values)
+    label_name = _name(label_index, columns)
 
     def fast(batch: pa.RecordBatch) -> tuple[np.ndarray, pa.Array] | None:
-        x = float_block(batch, features)
-        return None if x is None else (x, batch.column(label))
+        values = batch.column(label)
+        gone = _label_missing(values, missing)
+        if gone.any() and missing_label == "refuse":
+            return None
+        x = cols.block(batch, column=CsvReader.column, keep=~gone)
+        if x is None:
+            return None
+        if cols.kept is not None:
+            values = values.filter(cols.kept)
+            labels.dropped += int(gone.sum())
+        return x, values
 
     def slow(chunk: list[tuple[int, list[str]]]) -> tuple[np.ndarray, list[str]]:
         check_widths(chunk, reader.width, path=reader.path, key=reader.key)
-        x = feature_rows(chunk, feature_index, path=reader.path, columns=columns, key=reader.key)
-        return x, [row[label_index] for _, row in chunk]
+        kept = []
+        for number, row in chunk:
+            text = row[label_index].strip()
+            if not text or text in missing:
+                if missing_label == "refuse":
+                    raise ConfigError(
+                        f"{reader.path} line {number}: the label (column {label_name}) is "
+                        f"{'empty' if not text else repr(text)}",
+                        key=reader.key,
+                        fix="give every row a label, or set data.params.missing_label: drop "
+                        "(rows without one are dropped)",
+                    )
+                labels.dropped += 1
+                continue
+            kept.append((number, row))
+        x = cols.rows(kept)
+        keep = cols.kept
+        values = [row[label_index] for _, row in kept]
+        if keep is not None:
+            values = [v for v, k in zip(values, keep, strict=True) if k]
+        return x, values
 
     rows = reader.expected_rows()
-    x = _Growing(np.dtype("float32"), len(feature_index), capacity=rows)
+    x = _Growing(np.dtype("float32"), len(cols.features), capacity=rows)
     labels = LabelCodes(capacity=rows)
     for _, (block, values) in reader.scan(fast, slow):
         x.append(block)
         labels.add(values)
     return x.array(), labels
+
+
+def sniff_header(
+    first: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    label_column: Any,
+    missing: Sequence[str] = (),
+) -> bool:
+    """Whether ``first`` is a header above the data ``rows`` (a sample): text above a column of
+    numbers (as ``csv.Sniffer`` votes), integers above a column of fractions (years above
+    measurements), or a label that no other row has above labels that repeat."""
+    if not rows:
+        return not all(is_number(c) for c in first)
+    skip = set(missing)
+    for j, cell in enumerate(first):
+        column = [row[j].strip() for row in rows if j < len(row) and row[j].strip() not in skip]
+        if not column:
+            continue
+        numbers = all(is_number(v) for v in column)
+        head = cell.strip()
+        if numbers and not is_number(head) and head not in skip:
+            return True
+        integer = is_number(head) and float(head).is_integer() and "." not in head
+        if numbers and integer and all(not float(v).is_integer() for v in column):
+            return True
+    if isinstance(label_column, int) and -len(first) <= label_column < len(first):
+        labels = [
+            row[label_column].strip() for row in rows if -len(row) <= label_column < len(row)
+        ]
+        head = first[label_column].strip()
+        if len(labels) >= 4 and head not in labels and len(set(labels)) * 2 <= len(labels):
+            return not (is_number(head) and all(is_number(v) for v in labels))
+    return False
 
 
 def read_texts(
@@ -957,19 +1037,256 @@ class ParquetTable:
 
 def read_parquet(
     file: Any,
-    feature_index: Sequence[int],
+    cols: Columns,
     label_index: int,
     *,
     path: Path,
     key: str | None = "data.params.path",
+    missing_label: str = "refuse",
 ) -> tuple[np.ndarray, LabelCodes]:
-    """Every row of Parquet ``file`` as features (float32) and labels, a record batch at a
-    time; what :func:`parquet_features` and :func:`parquet_labels` refuse is refused."""
-    _numeric_types(file.schema_arrow, feature_index, path, key)
+    """Every row of Parquet ``file`` as features (``cols``' float32 block) and labels, a record
+    batch at a time; a bad cell or a missing label (unless ``missing_label`` is ``drop``) is
+    refused naming its row (0-based) and column."""
     rows = file.metadata.num_rows
-    x = _Growing(np.dtype("float32"), len(feature_index), capacity=rows)
+    x = _Growing(np.dtype("float32"), len(cols.features), capacity=rows)
     labels = LabelCodes(capacity=rows)
+    missing = list(cols.missing_values)
+    name = file.schema_arrow.names[label_index]
     for start, batch in parquet_batches(file):
-        x.append(parquet_features(batch, feature_index, start=start, path=path, key=key))
-        labels.add(parquet_labels(batch, label_index, start=start, path=path, key=key))
+        values = _as_text(batch.column(label_index))
+        gone = _label_missing(values, missing) | values.is_null().to_numpy(zero_copy_only=False)
+        if gone.any() and missing_label == "refuse":
+            row = start + int(np.flatnonzero(gone)[0])
+            raise ConfigError(
+                f"{path} row {row}: the label (column {name!r}) is missing",
+                key=key,
+                fix="give every row a label, or set data.params.missing_label: drop (rows "
+                "without one are dropped)",
+            )
+        block = cols.block(batch, keep=~gone)
+        if block is None:  # name the cell: the batch's rows as Python values
+            cells = list(zip(*(batch.column(i).to_pylist() for i in range(batch.num_columns))))
+            block = cols.rows([(start + r, row) for r, row in enumerate(cells) if not gone[r]])
+            values = values.filter(~gone) if gone.any() else values
+        labels.dropped += int(gone.sum())
+        if cols.kept is not None:
+            values = values.filter(cols.kept)
+        x.append(block)
+        labels.add(values)
     return x.array(), labels
+
+
+def _as_text(values: Any) -> Any:
+    """An Arrow column as text (numbers written as text), nulls kept."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pt
+
+    if pt.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return pc.cast(values, pa.string())
+
+
+class NamedTable:
+    """A CSV or Parquet file of raw rows for a run trained on a table with a column list
+    (``data_spec.json`` ``table.features``): the features are matched **by name** where the
+    training file had a header (a missing column is refused naming it and the closest name,
+    extra columns are ignored and listed in :attr:`notes`), by position where it had none;
+    categories are read through the run's vocabulary (a value it never saw is counted in
+    :attr:`unseen` and takes the model's unseen slot), missing cells as the run's model
+    takes them (imputed where it learned to, else refused naming the cell).
+    """
+
+    def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
+        table = dict(spec.table or {})
+        self.path, self.key = path, key
+        self.task = spec.task
+        self.class_names = list(spec.class_names or [])
+        self.parquet = path.suffix.lower() == ".parquet"
+        self.cols = Columns.from_spec(
+            table, path=path, key=key, row_word="row" if self.parquet else "line"
+        )
+        self.notes: list[str] = []
+        trained = table.get("columns")
+        label_name = table.get("label")
+        self.delimiter = table.get("delimiter", ",")
+        header_line: int | None = None
+        if self.parquet:
+            self._file = open_parquet(path, key=key)
+            names = list(self._file.schema_arrow.names)
+            if self._file.metadata.num_rows == 0:
+                raise ConfigError(f"{path}: no rows (the table is empty)", key=key)
+            self.width = len(names)
+        else:
+            peek = list(itertools.islice(csv_rows(path, self.delimiter, key=key), 2))
+            if not peek:
+                raise ConfigError(f"{path}: no rows (the file is empty)", key=key)
+            names = [c.strip() for c in peek[0][1]]
+            self.width = len(peek[0][1])
+            header_line = peek[0][0]
+        if trained:
+            self.label_index = self._by_name(names, label_name)
+            if not self.parquet and len(peek) < 2:
+                raise ConfigError(f"{path}: a header but no rows", key=key)
+        else:
+            if not self.parquet:
+                header_line = None
+            self.label_index = self._by_position(table)
+        self._header_line = header_line
+
+    def _by_name(self, names: list[str], label_name: str | None) -> int:
+        """Point each feature at its column of header ``names``; the label's column or -1."""
+        wanted = [f.name for f in self.cols.features]
+        absent = [n for n in wanted if n not in names]
+        if absent:
+            others = [n for n in names if n not in wanted and n != label_name]
+            if len(absent) == len(wanted):
+                raise ConfigError(
+                    f"{self.path}: no header naming the run's columns (the first row is "
+                    f"{', '.join(names[:6])})",
+                    key=self.key,
+                    fix=f"give a first row that names the columns: {', '.join(wanted)}",
+                )
+            raise ConfigError(
+                f"{self.path}: no column {absent[0]!r}{closest(absent[0], others)} (the run "
+                f"takes {', '.join(wanted)})",
+                key=self.key,
+                fix=f"give the column {absent[0]!r} (missing cells may be left empty)",
+            )
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise ConfigError(
+                f"{self.path}: the header names two columns {dup!r}",
+                key=self.key,
+                fix="give every column its own name",
+            )
+        for feature in self.cols.features:
+            feature.index = names.index(feature.name)
+        extra = [n for n in names if n not in wanted and n != label_name]
+        if extra:
+            self.notes.append(f"columns not used by the model: {', '.join(extra)}")
+        return names.index(label_name) if label_name in names else -1
+
+    def _by_position(self, table: dict[str, Any]) -> int:
+        """A file without a header: rows as the training file's (features and label) or
+        the features alone."""
+        features = self.cols.features
+        trained_width = len(features) + 1
+        if self.width == trained_width:
+            return int(table.get("label_column", -1)) % trained_width
+        if self.width == len(features):
+            order = sorted(features, key=lambda f: f.index)
+            for position, feature in enumerate(order):
+                feature.index = position
+            return -1
+        raise ConfigError(
+            f"{self.path}: rows have {self.width} columns but the run takes {len(features)} "
+            f"features (or those and the label)",
+            key=self.key,
+            fix=f"give rows of the training file's {trained_width} columns, or the features alone",
+        )
+
+    def _labels(self, values: pa.Array, start: int) -> np.ndarray:
+        """Class ids or float targets of labels (text), refusing a bad one by its row."""
+        import pyarrow.compute as pc
+
+        texts = pc.utf8_trim_whitespace(_as_text(values))
+        if self.task == "regression":
+            try:
+                y = np.asarray(pc.cast(texts, "float64").to_numpy(zero_copy_only=False))
+            except Exception:  # noqa: BLE001 - name the cell below
+                y = None
+            if y is None or np.isnan(y).any():
+                cells = texts.to_pylist()
+                row = next(
+                    i
+                    for i, t in enumerate(cells)
+                    if t is None or not is_number(t) or not np.isfinite(float(t))
+                )
+                raise ConfigError(
+                    f"{self.path} {self.cols.row_word} {start + row}: the label is "
+                    f"{cells[row]!r}, not a number",
+                    key=self.key,
+                    fix="give numbers in the label column, or leave the column out",
+                )
+            return y.astype("float32")
+        ids = _ClassIds(self.class_names)(texts)
+        if ids is None:
+            label_ids(
+                list(enumerate(texts.to_pylist(), start=start)),
+                self.class_names,
+                path=self.path,
+                key=self.key,
+                row_word=self.cols.row_word,
+            )
+        return ids
+
+    def chunks(self, size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray | None]]:
+        """``(row indexes, features, labels or None)`` of up to ``size`` rows at a time."""
+        if self.parquet:
+            yield from self._parquet_chunks(size)
+            return
+        reader = CsvReader(
+            self.path,
+            self.delimiter,
+            width=self.width,
+            header_line=self._header_line,
+            floats=[f.index for f in self.cols.features if not f.category],
+            null_values=self.cols.missing_values,
+            key=self.key,
+        )
+        label = CsvReader.column(self.label_index) if self.label_index >= 0 else None
+
+        def fast(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
+            x = self.cols.block(batch, column=CsvReader.column)
+            if x is None:
+                return None
+            if label is None:
+                return x, None
+            try:
+                return x, self._labels(batch.column(label), 0)
+            except ConfigError:
+                return None  # the csv module names the line
+
+        def slow(chunk: list[tuple[int, list[str]]]) -> tuple[np.ndarray, np.ndarray | None]:
+            check_widths(chunk, self.width, path=self.path, key=self.key)
+            x = self.cols.rows(chunk)
+            if self.label_index < 0:
+                return x, None
+            if self.task == "regression":
+                for number, row in chunk:
+                    text = row[self.label_index].strip()
+                    if not is_number(text) or not np.isfinite(float(text)):
+                        raise ConfigError(
+                            f"{self.path} line {number}: the label is {text!r}, not a number",
+                            key=self.key,
+                            fix="give numbers in the label column, or leave the column out",
+                        )
+                return x, np.asarray(
+                    [float(row[self.label_index]) for _, row in chunk], dtype="float32"
+                )
+            values = [(number, row[self.label_index]) for number, row in chunk]
+            return x, label_ids(values, self.class_names, path=self.path, key=self.key)
+
+        for start, (x, labels) in reader.scan(fast, slow, size=size):
+            yield range(start, start + len(x)), x, labels
+        self._note_unseen()
+
+    def _parquet_chunks(self, size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray | None]]:
+        for start, batch in parquet_batches(self._file, size):
+            x = self.cols.block(batch)
+            if x is None:
+                cells = list(zip(*(c.to_pylist() for c in batch.columns)))
+                x = self.cols.rows([(start + r, row) for r, row in enumerate(cells)])
+            labels = None
+            if self.label_index >= 0:
+                labels = self._labels(batch.column(self.label_index), start)
+            yield range(start, start + batch.num_rows), x, labels
+        self._note_unseen()
+
+    def _note_unseen(self) -> None:
+        if self.cols.unseen:
+            self.notes.append(
+                f"{self.cols.unseen} row{'s' * (self.cols.unseen > 1)} had a category value "
+                "the run never saw in training (read as 'unseen')"
+            )

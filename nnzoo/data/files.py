@@ -35,6 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from nnzoo.data._columns import (
+    COLUMN_TYPES,
+    MISSING_POLICIES,
+    MISSING_VALUES,
+    SAMPLE_ROWS,
+    Columns,
+    closest,
+    decide_task,
+)
 from nnzoo.data._listed import ImageFiles
 from nnzoo.data._listing import FolderListing
 from nnzoo.data._prepare import (
@@ -45,12 +54,14 @@ from nnzoo.data._prepare import (
 )
 from nnzoo.data._sources import (
     DataSpec,
+    Encoding,
     SourceData,
     check_choice,
     check_int,
     classification_data,
     existing_path,
     register_source,
+    regression_data,
 )
 from nnzoo.data._table import (
     CsvReader,
@@ -59,13 +70,13 @@ from nnzoo.data._table import (
     csv_rows,
     first_label_is_unique,
     guess_delimiter,
-    has_header,
     is_number,
     open_parquet,
     read_features,
     read_parquet,
     read_text_file,
     read_texts,
+    sniff_header,
 )
 from nnzoo.data.text import text_classification
 from nnzoo.errors import ConfigError
@@ -512,23 +523,36 @@ def load_csv(
     header: bool | str = "auto",
     standardize: bool = True,
     delimiter: str = ",",
+    features: Sequence[str | int] | None = None,
+    column_types: dict[str, str] | None = None,
+    missing: str = "impute",
+    missing_values: Sequence[str] | None = None,
+    missing_label: str = "refuse",
+    task: str = "auto",
     text_column: str | int | None = None,
     tokenizer: str = "word",
     vocabulary_size: int | None = None,
     sequence_length: int = 128,
     segments: bool = False,
 ) -> SourceData:
-    """A table of numeric features and one label column, read as UTF-8 by pyarrow's streaming
+    """A table of feature columns and one label column, read as UTF-8 by pyarrow's streaming
     CSV reader (a record batch at a time; see :mod:`nnzoo.data._table`).
 
     ``label_column``: the column's name (needs a header) or index (negative from the end; the
     last column by default). ``header``: ``true``, ``false`` or ``auto`` (a header is a first
-    row with text above numbers, or any row when a column is given by name; with a text column,
-    also a first row whose label no other row has). Labels may be numbers or strings; the class
-    ids follow the sorted distinct labels. ``standardize``: the model scales each feature to
-    zero mean and unit variance with a ``Normalization`` layer adapted on the training split
-    (so ``predict`` takes raw rows of this format, with or without the label column). No cell
-    is read as missing: an empty, ``NA`` or ``nan`` feature is refused naming its line.
+    row with text above numbers, integers above fractions, or a label no other row has; any
+    row when a column is given by name). Duplicate header names are refused.
+
+    ``features``: the feature columns (names or indexes; every column but the label by
+    default). Each is numeric, a category (text) or binary (yes/no words), decided from the
+    first rows unless ``column_types`` says (``{name: numeric|category|binary}``; integers
+    declared ``category`` are categories). Categories are coded inside the model on the
+    training split's vocabulary (see :mod:`nnzoo.data._columns`). ``missing``: ``impute``
+    (missing cells, any of ``missing_values``, reach the model as NaN and are filled inside
+    it), ``refuse`` or ``drop_rows``; a missing label is refused (``missing_label: drop``
+    drops its row). ``task``: ``auto`` (text labels and few integers are classes, other
+    numbers a regression target), ``classification`` or ``regression``. ``standardize``: the
+    model scales numeric features with the training split's mean and variance.
 
     ``text_column`` (a name or an index) makes that column the model's only input, a text: the
     other columns but the label are not used; a blank or ``nan`` text is refused naming its
@@ -537,7 +561,11 @@ def load_csv(
     """
     file = existing_path(path, kind="file")
     check_choice("header", header, (True, False, "auto"))
+    check_choice("missing", missing, MISSING_POLICIES)
+    check_choice("missing_label", missing_label, ("refuse", "drop"))
+    check_choice("task", task, ("auto", "classification", "regression"))
     check_delimiter(delimiter)
+    missing_values = _missing_values(missing_values)
     if text_column is None and (tokenizer != "word" or vocabulary_size is not None):
         given = "tokenizer" if tokenizer != "word" else "vocabulary_size"
         raise ConfigError(
@@ -546,20 +574,27 @@ def load_csv(
             key=f"data.params.{given}",
             fix="set data.params.text_column to the column that holds the text",
         )
-    peek = list(itertools.islice(csv_rows(file, delimiter), 2))
+    peek = list(itertools.islice(csv_rows(file, delimiter), SAMPLE_ROWS + 1))
     if not peek:
         raise ConfigError(f"{file} is empty", key="data.params.path", fix="give a CSV with rows")
     (first_line, first), width = peek[0], len(peek[0][1])
     if header == "auto":
-        second = peek[1][1] if len(peek) > 1 else None
-        named = isinstance(label_column, str) or isinstance(text_column, str)
-        header = named or has_header(first, second)
+        named = (
+            isinstance(label_column, str)
+            or isinstance(text_column, str)
+            or any(isinstance(f, str) for f in features or ())
+        )
+        header = named or sniff_header(
+            first, [row for _, row in peek[1:]], label_column, missing_values
+        )
         if not header and text_column is not None and isinstance(label_column, int):
             # Text and string labels have no numbers to tell a header by: a first row whose
             # "label" no other row has is one ("text,label" above "great film,pos").
             whole = CsvReader(file, delimiter, width=width, header_line=None)
             header = first_label_is_unique(whole, label_column, first)
     columns = [c.strip() for c in first] if header else None
+    if columns:
+        _unique_names(columns, file)
     if width < 2:
         guess = guess_delimiter(columns or first)
         what = "text" if text_column is not None else "feature"
@@ -589,19 +624,211 @@ def load_csv(
             sequence_length=sequence_length,
             segments=segments,
         )
-    feature_index = [i for i in range(width) if i != label_index]
-    reader = CsvReader(file, delimiter, width=width, header_line=header_line, floats=feature_index)
-    x, labels = read_features(reader, feature_index, label_index, columns=columns)
-    y, names = _coded_labels(labels)
-    table = {"columns": columns, "label_column": label_index, "delimiter": delimiter}
-    return classification_data(
-        x,
-        y,
+    feature_index = _feature_columns(features, columns, width, label_index)
+    names = [columns[i] if columns else str(i) for i in feature_index]
+    sample = [row for _, row in (peek[1:] if header else peek)]
+    cols = Columns.infer(
         names,
-        input_kind="features",
-        feature_scaling=STANDARDIZE if standardize else None,
-        table=table,
+        feature_index,
+        [row for row in sample if len(row) == width],
+        declared=_declared(column_types, names),
+        path=file,
+        missing=missing,
+        missing_values=missing_values,
+        start_line=(peek[1][0] if header else peek[0][0]) if len(peek) > int(header) else 2,
     )
+    reader = CsvReader(
+        file,
+        delimiter,
+        width=width,
+        header_line=header_line,
+        floats=cols.numeric_positions,
+        null_values=missing_values,
+    )
+    x, labels = read_features(
+        reader, cols, label_index, columns=columns, missing_label=missing_label
+    )
+    table = {"columns": columns, "label_column": label_index, "delimiter": delimiter}
+    return _table_data(
+        x,
+        labels,
+        cols,
+        table,
+        file=file,
+        label_name=columns[label_index] if columns else str(label_index),
+        task=task,
+        standardize=standardize,
+    )
+
+
+def _missing_values(values: Sequence[str] | None) -> tuple[str, ...]:
+    """``data.params.missing_values``: a list of texts (the default: :data:`MISSING_VALUES`)."""
+    if values is None:
+        return MISSING_VALUES
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(
+            f"must be a list of texts. Received: missing_values={values!r}",
+            key="data.params.missing_values",
+            fix="e.g. missing_values: ['', 'NA', '?']",
+        )
+    return tuple(v.strip() for v in values)
+
+
+def _unique_names(columns: Sequence[str], file: Path) -> None:
+    """Refuse a header that names two columns alike (both would read as one)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(columns):
+        if name in seen:
+            raise ConfigError(
+                f"{file}: the header names two columns {name!r} (columns {seen[name]} and {i})",
+                key="data.params.path",
+                fix="give every column its own name",
+            )
+        seen[name] = i
+
+
+def _feature_columns(
+    features: Sequence[str | int] | None, columns: list[str] | None, width: int, label: int
+) -> list[int]:
+    """The positions of ``data.params.features`` (names or indexes), every column but the label
+    by default; the label column is refused among them."""
+    if features is None:
+        return [i for i in range(width) if i != label]
+    if isinstance(features, str | int) or not len(features):
+        raise ConfigError(
+            f"must be a non-empty list of column names or indexes. Received: {features!r}",
+            key="data.params.features",
+            fix="e.g. features: [bill_length_mm, island]",
+        )
+    out = []
+    for value in features:
+        if isinstance(value, str) and columns is not None and value not in columns:
+            raise ConfigError(
+                f"no column {value!r}{closest(value, columns)} (columns: {', '.join(columns)})",
+                key="data.params.features",
+                fix="name columns of the header",
+            )
+        index = _column("features", value, columns, width)
+        if index == label:
+            raise ConfigError(
+                f"lists the label column {columns[label] if columns else label!r}",
+                key="data.params.features",
+                fix="leave the label out of the features",
+            )
+        if index in out:
+            raise ConfigError(
+                f"lists column {value!r} twice", key="data.params.features", fix="list it once"
+            )
+        out.append(index)
+    return out
+
+
+def _declared(types: dict[str, str] | None, names: Sequence[str]) -> dict[str, str]:
+    """``data.params.column_types`` checked: feature names, each a :data:`COLUMN_TYPES`."""
+    if types is None:
+        return {}
+    if not isinstance(types, dict):
+        raise ConfigError(
+            f"must be a mapping of column name to type. Received: {types!r}",
+            key="data.params.column_types",
+            fix="e.g. column_types: {zip_code: category}",
+        )
+    out = {}
+    for name, kind in types.items():
+        name = str(name)
+        if name not in names:
+            raise ConfigError(
+                f"{name!r} is not a feature column{closest(name, names)} (features: "
+                f"{', '.join(names)})",
+                key=f"data.params.column_types.{name}",
+                fix="name a feature column",
+            )
+        if kind not in COLUMN_TYPES:
+            raise ConfigError(
+                f"is {kind!r}, not one of {', '.join(COLUMN_TYPES)}",
+                key=f"data.params.column_types.{name}",
+                fix="use numeric, category or binary",
+            )
+        out[name] = kind
+    return out
+
+
+def _table_data(
+    x: np.ndarray,
+    labels: LabelCodes,
+    cols: Columns,
+    table: dict[str, Any],
+    *,
+    file: Path,
+    label_name: str,
+    task: str,
+    standardize: bool,
+) -> SourceData:
+    """The :class:`SourceData` of a table read into features ``x`` (see
+    :class:`~nnzoo.data._columns.Columns`) and ``labels``: the task decided, the classes or
+    the regression target, and (categories or missing cells) the vocabulary learned on the
+    training split by the source's ``fit``."""
+    distinct = list(labels.distinct)
+    if not distinct:
+        raise ConfigError(f"{file} has no rows with a label", key="data.params.path")
+    task, _ = decide_task(distinct, task=task, column=label_name, where=str(file))
+    table = {
+        **table,
+        "label": label_name,
+        "features": [f.to_dict() for f in cols.features],
+        "missing_values": list(cols.missing_values),
+        "imputes": False,
+        "missing": {
+            "policy": cols.missing,
+            "cells": {f.name: f.missing for f in cols.features if f.missing},
+            "dropped_rows": cols.dropped + labels.dropped,
+        },
+    }
+    scaling = STANDARDIZE if standardize else None
+    if task == "regression":
+        data = regression_data(
+            x,
+            _regression_targets(labels, file, label_name),
+            input_kind="features",
+            feature_scaling=scaling,
+            table=table,
+        )
+    else:
+        y, names = _coded_labels(labels)
+        data = classification_data(
+            x, y, names, input_kind="features", feature_scaling=scaling, table=table
+        )
+    if cols.plain:
+        return data
+
+    def fit(train: np.ndarray) -> Encoding:
+        remaps = cols.fit(np.asarray(train))
+        fitted = {
+            **table,
+            "features": [f.to_dict() for f in cols.features],
+            "imputes": cols.missing == "impute",
+            "model_columns": cols.model_columns(),
+        }
+        return Encoding(
+            encode=lambda part: Columns.encode(part, remaps), spec={"table": fitted}, dedupe=False
+        )
+
+    data.fit = fit
+    return data
+
+
+def _regression_targets(labels: LabelCodes, file: Path, name: str) -> np.ndarray:
+    """The float32 targets of labels read as codes; beyond float32 is refused."""
+    values = np.asarray([float(v) for v in labels.distinct], dtype="float64")
+    if not (np.abs(values) <= np.finfo(np.float32).max).all():
+        bad = values[~(np.abs(values) <= np.finfo(np.float32).max)][0]
+        raise ConfigError(
+            f"{file}: the label column {name!r} holds {bad}, beyond float32 (±3.4e38) or not "
+            "finite",
+            key="data.params.path",
+            fix="correct the label (a regression target must be a finite number)",
+        )
+    return values.astype("float32")[labels.codes()]
 
 
 def _csv_labels(cells: Sequence[str]) -> np.ndarray:
@@ -678,21 +905,33 @@ def load_parquet(
     path: str | None = None,
     label_column: str | int = -1,
     standardize: bool = True,
+    features: Sequence[str | int] | None = None,
+    column_types: dict[str, str] | None = None,
+    missing: str = "impute",
+    missing_values: Sequence[str] | None = None,
+    missing_label: str = "refuse",
+    task: str = "auto",
 ) -> SourceData:
-    """A Parquet table of numeric feature columns and one label column, read a record batch
-    at a time (``pyarrow.parquet.ParquetFile.iter_batches``).
+    """A Parquet table of feature columns and one label column, read a record batch at a time
+    (``pyarrow.parquet.ParquetFile.iter_batches``).
 
     As the ``csv`` source: ``label_column`` is the column's name or index (negative from the
-    end; the last column by default), every other column is a feature, labels may be numbers
-    or strings (class ids follow the sorted distinct labels, as for the same table in a CSV),
-    and ``standardize`` scales the features inside the model. Feature columns hold numbers
-    (integers, floats, booleans, decimals) or text that reads as numbers; a missing (null)
-    cell, text that is not a number, NaN or infinity is refused naming its row (0-based) and
-    column.
+    end; the last column by default), ``features``, ``column_types``, ``missing``,
+    ``missing_values``, ``missing_label`` and ``task`` mean what they mean there; columns of
+    numbers (integers, floats, booleans, decimals) are numeric, text columns are decided from
+    their first rows as in a CSV, and a null cell is missing. Bad cells are named by their
+    row (0-based) and column.
     """
+    import pyarrow.types as pt
+
     file = existing_path(path, kind="file")
+    check_choice("missing", missing, MISSING_POLICIES)
+    check_choice("missing_label", missing_label, ("refuse", "drop"))
+    check_choice("task", task, ("auto", "classification", "regression"))
+    missing_values = _missing_values(missing_values)
     parquet = open_parquet(file)
-    columns = list(parquet.schema_arrow.names)
+    schema = parquet.schema_arrow
+    columns = list(schema.names)
     width = len(columns)
     if width < 2:
         raise ConfigError(
@@ -701,19 +940,57 @@ def load_parquet(
             key="data.params.path",
             fix="give feature columns and a label column",
         )
+    _unique_names(columns, file)
     label_index = _column("label_column", label_column, columns, width)
     if parquet.metadata.num_rows == 0:
         raise ConfigError(f"{file} has no rows", key="data.params.path", fix="give rows")
-    feature_index = [i for i in range(width) if i != label_index]
-    x, labels = read_parquet(parquet, feature_index, label_index, path=file)
-    y, names = _coded_labels(labels)
-    return classification_data(
-        x,
-        y,
+    feature_index = _feature_columns(features, columns, width, label_index)
+    names = [columns[i] for i in feature_index]
+    declared = _declared(column_types, names)
+    sample: list[list[str]] = []
+    first = next(parquet.iter_batches(batch_size=SAMPLE_ROWS), None)
+    if first is not None:
+        texts = [[None if v is None else str(v) for v in c.to_pylist()] for c in first.columns]
+        sample = [["" if v is None else v for v in row] for row in zip(*texts)]
+    for i, name in zip(feature_index, names, strict=True):
+        kind = schema.field(i).type
+        if pt.is_dictionary(kind):
+            kind = kind.value_type
+        text = pt.is_string(kind) or pt.is_large_string(kind)
+        if not text and name not in declared:
+            if not (
+                pt.is_integer(kind)
+                or pt.is_floating(kind)
+                or pt.is_boolean(kind)
+                or pt.is_decimal(kind)
+            ):
+                raise ConfigError(
+                    f"{file}: feature {name!r} is a column of {kind}, not numbers or text",
+                    key="data.params.path",
+                    fix="leave it out (data.params.features: the columns to use)",
+                )
+            declared[name] = "numeric"
+    cols = Columns.infer(
         names,
-        input_kind="features",
-        feature_scaling=STANDARDIZE if standardize else None,
-        table={"columns": columns, "label_column": label_index},
+        feature_index,
+        sample,
+        declared=declared,
+        path=file,
+        missing=missing,
+        missing_values=missing_values,
+        start_line=0,
+        row_word="row",
+    )
+    x, labels = read_parquet(parquet, cols, label_index, path=file, missing_label=missing_label)
+    return _table_data(
+        x,
+        labels,
+        cols,
+        {"columns": columns, "label_column": label_index},
+        file=file,
+        label_name=columns[label_index],
+        task=task,
+        standardize=standardize,
     )
 
 

@@ -83,6 +83,8 @@ class PredictionStream:
     def __init__(self, run: LoadedRun | LoadedExport, batches: Iterable[Any]) -> None:
         self.run, self._batches = run, batches
         self.examples = self.labelled = self.correct = 0
+        #: What the reader noticed (columns not used, unseen categories), once read.
+        self.notes: list[str] = []
 
     @property
     def accuracy(self) -> float | None:
@@ -111,6 +113,7 @@ class PredictionStream:
         batch = next(batches, None)
         if batch is None:
             return None
+        self.notes = batch.notes
         logits = np.asarray(self.run.model.predict_on_batch(batch.x), dtype="float64")
         probs = _probabilities(logits)
         names = self.run.spec.class_names or [str(i) for i in range(probs.shape[-1])]

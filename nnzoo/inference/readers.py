@@ -31,7 +31,7 @@ from __future__ import annotations
 import itertools
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +43,7 @@ from nnzoo.data import (
     CsvTexts,
     DataSpec,
     FolderListing,
+    NamedTable,
     ParquetTable,
     check_finite,
     image_array,
@@ -71,6 +72,9 @@ class Batch:
     x: Any
     names: list[str]
     labels: np.ndarray | None = None
+    #: What the reader noticed (unused columns, unseen categories): shared by a file's batches,
+    #: complete once the last batch was read.
+    notes: list[str] = field(default_factory=list)
 
 
 def read_batches(
@@ -345,8 +349,11 @@ def _array_labels(values: np.ndarray, names: list[str], where: str, start: int) 
 
 def _table(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[Batch]:
     _needs(spec, path, "features", "image")
-    reader = ParquetTable if path.suffix.lower() == ".parquet" else CsvTable
-    table = reader(path, spec, key=None)
+    if (spec.table or {}).get("features"):
+        table: Any = NamedTable(path, spec, key=None)
+    else:  # a run saved before tables had a column list: by position or training names
+        reader = ParquetTable if path.suffix.lower() == ".parquet" else CsvTable
+        table = reader(path, spec, key=None)
     if labelled and table.label_index < 0:
         raise _unlabelled(path, "no label column")
     want = tuple(spec.input_shape)
@@ -354,8 +361,9 @@ def _table(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Itera
     def batches() -> Iterator[Batch]:
         for index, x, labels in table.chunks(batch_size):
             names = [f"{path.name}[{i}]" for i in index]
-            yield Batch(x.reshape((len(x), *want)), names, labels)
+            yield Batch(x.reshape((len(x), *want)), names, labels, notes)
 
+    notes = getattr(table, "notes", [])
     return batches()
 
 

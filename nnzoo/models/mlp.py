@@ -15,6 +15,7 @@ from nnzoo.cards import (
     Activation,
     NonNegativeFloat,
     NumClasses,
+    PositiveInt,
     Rate,
     Shape,
     Sizes,
@@ -33,10 +34,19 @@ def _count_mlp(
     hidden_units: Sizes,
     batch_norm: bool,
     feature_normalization: bool = False,
+    table_columns: list[str] | None = None,
+    embedding_above: int | None = 16,
+    embedding_dim: int = 8,
     **_: Any,
 ) -> int:
     width = _counts.prod(input_shape)
     total = _counts.normalization(width) if feature_normalization else 0
+    if table_columns:
+        from nnzoo.layers.table import encoded_width, encoder_params
+
+        sizes = dict(embedding_above=embedding_above, embedding_dim=embedding_dim)
+        total = encoder_params(table_columns, **sizes)
+        width = encoded_width(table_columns, **sizes)
     for units in hidden_units:
         total += _counts.dense(width, units, bias=not batch_norm)
         total += _counts.batch_norm(units) if batch_norm else 0
@@ -54,7 +64,14 @@ def _build_mlp(
     batch_norm: bool = False,
     l2: NonNegativeFloat = 0.0,
     feature_normalization: bool = False,
+    table_columns: list[str] | None = None,
+    embedding_above: int | None = 16,
+    embedding_dim: PositiveInt = 8,
 ) -> Any:
+    """``table_columns`` (filled from a table with categories or missing cells): the
+    features go through a :class:`~nnzoo.layers.table.TableEncoder` (imputation,
+    standardisation, one-hot or, above ``embedding_above`` values, ``embedding_dim``-wide
+    embeddings) instead of the ``Normalization`` layer."""
     import keras
 
     from nnzoo.models._common import (
@@ -69,7 +86,17 @@ def _build_mlp(
     inputs = keras.Input(shape=tuple(input_shape), name="features")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     # Feature scaling learned on the training split (filled from the data; see _common).
-    x = normalized_features(x, feature_normalization)
+    if table_columns:
+        from nnzoo.layers.table import TABLE_ENCODER, TableEncoder
+
+        x = TableEncoder(
+            table_columns,
+            embedding_above=embedding_above,
+            embedding_dim=embedding_dim,
+            name=TABLE_ENCODER,
+        )(x)
+    else:
+        x = normalized_features(x, feature_normalization)
     for i, units in enumerate(hidden_units, start=1):
         x = keras.layers.Dense(
             int(units),

@@ -372,6 +372,8 @@ def fill_model_params(
         "max_sequence_length": spec.sequence_length,
         # Feature scaling inside the model, its statistics from the training split.
         "feature_normalization": True if spec.feature_scaling is not None else None,
+        # A table with categories or missing cells: how the model's encoder takes each column.
+        "table_columns": (spec.table or {}).get("model_columns"),
     }
     for name in DATA_FILLED:
         # A model may take a larger vocabulary or longer sequences than the data has.
