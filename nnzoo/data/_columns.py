@@ -291,10 +291,11 @@ class Columns:
             code = feature.values[text] = len(feature.values)
         return float(code)
 
-    def _missing_cell(self, feature: Feature, number: int, text: str) -> None:
-        """A missing cell at ``number``: counted, or refused (``missing: refuse``)."""
+    def _missing_cell(self, feature: Feature, number: int, text: str | None) -> None:
+        """A missing cell at ``number`` (``text``; ``None``: a null): counted, or refused
+        (``missing: refuse``)."""
         if self.missing == "refuse":
-            shown = "empty" if not text else f"{text!r}"
+            shown = "null" if text is None else "empty" if not text else f"{text!r}"
             fix = (
                 "fill it in, or set data.params.missing: impute (the model fills it with the "
                 "training mean, or a 'missing' category) or drop_rows"
@@ -312,10 +313,11 @@ class Columns:
 
     def _refuse_number(self, feature: Feature, number: int, value: float) -> None:
         what = "not a finite number" if not np.isfinite(value) else "beyond float32 (±3.4e38)"
+        imputed = " (leave it empty if it is unknown: empty cells are imputed)"
         raise ConfigError(
             f"{self.path} {self.row_word} {number}: feature {feature.name!r} is {value}, {what}",
             key=self.key,
-            fix="correct the cell (leave it empty if it is unknown: empty cells are imputed)",
+            fix="correct the cell" + (imputed if self.missing == "impute" else ""),
         )
 
     def rows(self, rows: Sequence[tuple[int, Sequence[str]]]) -> np.ndarray:
@@ -327,8 +329,10 @@ class Columns:
             for j, feature in enumerate(self.features):
                 raw = cells[feature.index]
                 text = "" if raw is None else str(raw).strip()
+                if isinstance(raw, float) and np.isnan(raw):
+                    text = "nan"
                 if raw is None or text in self._missing_set:
-                    self._missing_cell(feature, number, text)
+                    self._missing_cell(feature, number, None if raw is None else text)
                     x[r, j] = np.nan
                     keep[r] = keep[r] and self.missing != "drop_rows"
                 elif feature.category:

@@ -1124,7 +1124,18 @@ class NamedTable:
             names = [c.strip() for c in peek[0][1]]
             self.width = len(peek[0][1])
             header_line = peek[0][0]
-        if trained:
+        named = self.parquet or any(f.name in names for f in self.cols.features)
+        n = len(self.cols.features)
+        if trained and not named and self.width in (n, n + 1):
+            # No header (none of the run's names in the first row): the training file's order.
+            header_line = None
+            self.label_index = self._by_position(table)
+            self.notes.append(
+                "no header: columns taken in the training file's order ("
+                + ", ".join(f.name for f in sorted(self.cols.features, key=lambda f: f.index))
+                + ")"
+            )
+        elif trained:
             self.label_index = self._by_name(names, label_name)
             if not self.parquet and len(peek) < 2:
                 raise ConfigError(f"{path}: a header but no rows", key=key)

@@ -1025,7 +1025,7 @@ register_source(
     load_parquet,
     path_kind="file",
     input_kind="features",
-    summary="A Parquet table: numeric feature columns and a label column",
+    summary="A Parquet table: feature columns (numbers, categories, blanks) and a label column",
     offline=True,
 )
 register_source(
@@ -1034,6 +1034,7 @@ register_source(
     path_kind="file",
     input_kind="features",
     input_kind_for=lambda params: "features" if params.get("text_column") is None else "tokens",
-    summary="A CSV table: numeric feature columns (or a text_column) and a label column",
+    summary="A CSV table: feature columns (numbers, categories, blanks) or a text_column, and a "
+    "label column (classes or a number)",
     offline=True,
 )

@@ -119,17 +119,20 @@ TRAIN_CASES = {
         "data.params.path: {T}/d.npz array 'x' row 0: column 0 is nan, not a finite number. "
         + NAN_FIX,
     ),
-    "csv NaN": lambda t: (
+    "csv NaN, missing: refuse": lambda t: (
         "mlp",
         "csv",
-        {"path": _csv(t / "d.csv", _rows(20) + "7,nan,1\n")},
-        "data.params.path: {T}/d.csv line 22: feature 'b' is nan, not a finite number. " + NAN_FIX,
+        {"path": _csv(t / "d.csv", _rows(20) + "7,nan,1\n"), "missing": "refuse"},
+        "data.params.path: {T}/d.csv line 22: feature 'b' is missing ('nan'). Fix: fill it in, or "
+        "set data.params.missing: impute (the model fills it with the training mean, or a "
+        "'missing' category) or drop_rows",
     ),
     "csv infinity": lambda t: (
         "mlp",
         "csv",
         {"path": _csv(t / "d.csv", _rows(3) + "-inf,1,1\n" + _rows(20)[10:])},
-        "data.params.path: {T}/d.csv line 5: feature 'a' is -inf, not a finite number. " + NAN_FIX,
+        "data.params.path: {T}/d.csv line 5: feature 'a' is -inf, not a finite number. Fix: "
+        "correct the cell (leave it empty if it is unknown: empty cells are imputed)",
     ),
     "csv single class": lambda t: (
         "mlp",

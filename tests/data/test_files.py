@@ -137,11 +137,17 @@ def test_csv_string_labels_header_and_standardize(tmp_path):
     # Raw features: the model standardises them (a Normalization layer fitted on train).
     np.testing.assert_allclose(data.x, [[1, 10], [2, 20], [3, 30], [4, 40]])
     assert data.spec.feature_scaling == "standardize"
-    assert data.spec.table == {
-        "columns": ["length", "width", "species"],
-        "label_column": 2,
-        "delimiter": ",",
-    }
+    table = data.spec.table
+    assert (table["columns"], table["label_column"], table["delimiter"], table["label"]) == (
+        ["length", "width", "species"],
+        2,
+        ",",
+        "species",
+    )
+    assert [(f["name"], f["type"]) for f in table["features"]] == [
+        ("length", "numeric"),
+        ("width", "numeric"),
+    ]
     assert data.spec.input_kind == "features" and data.spec.input_shape == (2,)
     by_name = get_source("csv").loader(seed=0, path=str(path), label_column="species")
     np.testing.assert_array_equal(by_name.y, data.y)
@@ -155,15 +161,20 @@ def test_csv_without_header_and_errors(tmp_path):
     np.testing.assert_allclose(data.x, [[0, 0.5], [1, 0.25], [2, 0.75]])
     assert data.spec.class_names == ["0", "1"]
     by_value = get_source("csv").loader(seed=0, path=str(path), label_column=1)
-    np.testing.assert_array_equal(by_value.y, [1, 0, 2])  # numeric labels: classes by value
-    assert by_value.spec.class_names == ["0.25", "0.5", "0.75"]
+    assert by_value.spec.task == "regression"  # fractions: a number to predict
+    np.testing.assert_array_equal(by_value.y, np.float32([0.5, 0.25, 0.75]))
+    as_classes = get_source("csv").loader(
+        seed=0, path=str(path), label_column=1, task="classification"
+    )
+    np.testing.assert_array_equal(as_classes.y, [1, 0, 2])  # classes by value, as asked
+    assert as_classes.spec.class_names == ["0.25", "0.5", "0.75"]
     loader = get_source("csv").loader
     with pytest.raises(ConfigError, match="data.params.label_column: no column 'kind'"):
         loader(seed=0, path=str(path), label_column="kind")
     with pytest.raises(ConfigError, match="data.params.label_column"):
         loader(seed=0, path=str(path), label_column=3)
     bad = tmp_path / "bad.csv"
-    bad.write_text("a,b,label\n1,x,yes\n")
+    bad.write_text("a,b,label\n1,x,yes\n2,3,no\n3,4,yes\n")
     with pytest.raises(ConfigError, match="bad.csv line 2: feature 'b' is 'x', not a number"):
         loader(seed=0, path=str(bad))
     with pytest.raises(ConfigError) as info:

@@ -29,8 +29,18 @@ from nnzoo.errors import ConfigError
 from nnzoo.run.bind import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-NAN_FIX = "Fix: fill in or drop the missing values (nnzoo does not impute)"
-NUMERIC_FIX = "Fix: features must be numeric (only the label column may hold text)"
+MISSING_FIX = (
+    "Fix: fill it in, or set data.params.missing: impute (the model fills it with the training "
+    "mean, or a 'missing' category) or drop_rows"
+)
+CELL_FIX = "Fix: correct the cell (leave it empty if it is unknown: empty cells are imputed)"
+
+
+def text_fix(name: str) -> str:
+    return (
+        f"Fix: correct the cell, or set data.params.column_types: {{{name}: category}} if the "
+        "column holds categories"
+    )
 
 
 def _table_columns(n: int, seed: int = 0, labels=None) -> dict[str, list]:
@@ -104,16 +114,21 @@ def test_a_clean_csv_is_read_by_pyarrow_alone_as_the_csv_module_read_it(
 
 
 BAD_CELLS = {
-    # (the data row made bad, its text), the line and column named
-    "NaN": (500, "7,nan,1,yes", "line 502: feature 'b' is nan, not a finite number. " + NAN_FIX),
-    "NA": (500, "7,NA,1,yes", "line 502: feature 'b' is 'NA', not a number. " + NUMERIC_FIX),
-    "empty": (700, "7,,1,yes", "line 702: feature 'b' is '', not a number. " + NUMERIC_FIX),
+    # (the data row made bad, its text), the line and column named (missing: refuse)
+    "NaN": (500, "7,nan,1,yes", "line 502: feature 'b' is missing ('nan'). " + MISSING_FIX),
+    "NA": (500, "7,NA,1,yes", "line 502: feature 'b' is missing ('NA'). " + MISSING_FIX),
+    "empty": (700, "7,,1,yes", "line 702: feature 'b' is missing (empty). " + MISSING_FIX),
     "infinity": (
         10,
         "7,1,-inf,yes",
-        "line 12: feature 'c' is -inf, not a finite number. " + NAN_FIX,
+        "line 12: feature 'c' is -inf, not a finite number. Fix: correct the cell",
     ),
-    "text": (900, "x,1,1,yes", "line 902: feature 'a' is 'x', not a number. " + NUMERIC_FIX),
+    "beyond float32": (
+        600,
+        "7,1e39,1,yes",
+        "line 602: feature 'b' is 1e+39, beyond float32 (±3.4e38). Fix: correct the cell",
+    ),
+    "text": (900, "x,1,1,yes", "line 902: feature 'a' is 'x', not a number. " + text_fix("a")),
     "short row": (
         300,
         "7,1,yes",
@@ -124,17 +139,19 @@ BAD_CELLS = {
 
 @pytest.mark.parametrize("case", list(BAD_CELLS))
 def test_a_bad_cell_in_a_later_record_batch_names_its_line_and_column(
-    case, tmp_path, small_blocks, csv_module_reads
+    case, tmp_path, small_blocks, csv_module_reads, monkeypatch
 ):
     """Rule: the message is the ``csv`` module's, and only the batch holding the bad cell (not
-    the file from its start) is read again by it."""
+    the file from its start) is read again by it (the column types are decided from the first
+    5 rows here, so the bad cells lie beyond)."""
+    monkeypatch.setattr("nnzoo.data.files.SAMPLE_ROWS", 5)
     row, cell, expected = BAD_CELLS[case]
     lines = [f"{i},{i / 7:.3f},{i % 5},{'yes' if i % 3 else 'no'}" for i in range(1000)]
     lines[row] = cell
     path = tmp_path / "d.csv"
     path.write_text("a,b,c,label\n" + "\n".join(lines) + "\n")
     with pytest.raises(ConfigError) as err:
-        get_source("csv").loader(seed=0, path=str(path))
+        get_source("csv").loader(seed=0, path=str(path), missing="refuse")
     assert str(err.value) == f"data.params.path: {path} {expected}"
     (start,) = csv_module_reads
     assert start <= row < start + 20  # the batch of the bad row (~15 rows of 256 bytes)
@@ -194,7 +211,13 @@ def test_the_parquet_source_gives_the_arrays_of_the_same_table_as_csv(case, tmp_
         assert data.x.dtype == np.float32
         np.testing.assert_array_equal(data.y, as_csv.y)
         assert data.spec.class_names == as_csv.spec.class_names
-        assert data.spec.table == {"columns": list(columns), "label_column": 3}
+        assert data.spec.table["columns"] == list(columns)
+        assert data.spec.table["label_column"] == 3
+        assert [(f["name"], f["type"]) for f in data.spec.table["features"]] == [
+            ("width", "numeric"),
+            ("height", "numeric"),
+            ("count", "numeric"),
+        ]
         assert data.spec.feature_scaling == "standardize"
 
 
@@ -208,20 +231,25 @@ def _bad_parquet(t: Path, column: str, row: int, value, kind=None) -> Path:
 PARQUET_CASES = {
     "a text cell": lambda t: (
         _bad_parquet(t, "height", 130, "tall", pa.string()),
-        "row 130: feature 'height' is 'tall', not a number. " + NUMERIC_FIX,
+        "row 130: feature 'height' is 'tall', not a number (149 of the first 150 cells are "
+        "numbers). " + text_fix("height"),
     ),
     "a null cell": lambda t: (
         _bad_parquet(t, "count", 70, None),
-        "row 70: feature 'count' is missing (null). " + NAN_FIX,
+        "row 70: feature 'count' is missing (null). " + MISSING_FIX,
     ),
     "NaN": lambda t: (
         _bad_parquet(t, "width", 99, float("nan")),
-        "row 99: feature 'width' is nan, not a finite number. " + NAN_FIX,
+        "row 99: feature 'width' is missing ('nan'). " + MISSING_FIX,
     ),
     "a null label": lambda t: (
         _bad_parquet(t, "species", 3, None),
-        "row 3: the label (column 'species') is missing (null). Fix: give every row a label, or "
-        "remove the rows without one",
+        "row 3: the label (column 'species') is missing. Fix: give every row a label, or "
+        "set data.params.missing_label: drop (rows without one are dropped)",
+    ),
+    "beyond float32": lambda t: (
+        _bad_parquet(t, "width", 20, 1e39),
+        "row 20: feature 'width' is 1e+39, beyond float32 (±3.4e38). " + CELL_FIX,
     ),
     "a column of dates": lambda t: (
         _write_parquet(
@@ -229,7 +257,8 @@ PARQUET_CASES = {
             {"day": [1, 2, 3], "x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]},
             day=pa.date32(),
         ),  # fmt: skip
-        ": feature 'day' is a column of date32[day], not numbers. " + NUMERIC_FIX,
+        ": feature 'day' is a column of date32[day], not numbers or text. Fix: leave it out "
+        "(data.params.features: the columns to use)",
     ),
 }
 
@@ -237,8 +266,9 @@ PARQUET_CASES = {
 @pytest.mark.parametrize("case", list(PARQUET_CASES))
 def test_a_bad_parquet_cell_names_the_file_row_and_column(case, tmp_path):
     path, expected = PARQUET_CASES[case](tmp_path)
+    missing = "refuse" if "missing (" in expected and "label" not in expected else "impute"
     with pytest.raises(ConfigError) as err:
-        get_source("parquet").loader(seed=0, path=str(path))
+        get_source("parquet").loader(seed=0, path=str(path), missing=missing)
     separator = "" if expected.startswith(":") else " "
     assert str(err.value) == f"data.params.path: {path}{separator}{expected}"
 
@@ -263,8 +293,19 @@ def test_list_sources_shows_parquet():
         "name": "parquet",
         "input_kind": "features",
         "offline": True,
-        "params": {"path": None, "label_column": -1, "standardize": True},
-        "summary": "A Parquet table: numeric feature columns and a label column",
+        "params": {
+            "path": None,
+            "label_column": -1,
+            "standardize": True,
+            "features": None,
+            "column_types": None,
+            "missing": "impute",
+            "missing_values": None,
+            "missing_label": "refuse",
+            "task": "auto",
+        },
+        "summary": "A Parquet table: feature columns (numbers, categories, blanks) and a label "
+        "column",
     }
 
 
@@ -330,7 +371,7 @@ def test_a_bad_parquet_predict_input_names_the_row_and_column(tables):
     assert result.exit_code == 2
     assert result.output == (
         f"nnzoo: error: {bad_cell} row 4: feature 'height' is inf, not a finite number. "
-        f"{NAN_FIX}\n"
+        "Fix: correct the cell\n"
     )
     columns["height"][4] = 1.0
     bad_label = _write_parquet(tmp / "label.parquet", columns)

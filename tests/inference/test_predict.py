@@ -132,8 +132,9 @@ def test_nan_in_a_predict_input_names_the_file_row_and_column(wine_run, tmp_path
     result = CliRunner().invoke(cli, ["predict", str(run.run_dir), str(table)])
     assert result.exit_code == 2
     assert result.output == (
-        f"nnzoo: error: {table} line 3: feature 'magnesium' is nan, not a finite number. "
-        "Fix: fill in or drop the missing values (nnzoo does not impute)\n"
+        f"nnzoo: error: {table} line 3: feature 'magnesium' is missing ('nan'). Fix: fill it in "
+        "(the run was trained with no missing cell in this column, so its model has nothing to "
+        "fill it with)\n"
     )
     x[1, 4] = 1.0
     x[2, 0] = np.inf
@@ -209,7 +210,7 @@ def test_a_failure_midway_leaves_the_old_output_and_no_temporary_file(wine_run, 
         ["predict", str(run.run_dir), str(rows), "-o", str(out), "--force", "--batch-size", "4"],
     )
     assert result.exit_code == 2
-    assert "x.csv line 9: feature 'ash' is nan" in result.output
+    assert "x.csv line 9: feature 'ash' is missing ('nan')" in result.output
     assert out.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv", "x.csv"]
 
