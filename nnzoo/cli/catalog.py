@@ -215,7 +215,14 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
 
     cfg = load_config(config, overrides)
     needs = check_downloads(cfg)
+    from nnzoo.data.files import check_table
+
+    params = dict(cfg.data.params)
+    params.setdefault("task", cfg.model.params.get("task", "auto"))
+    table = check_table(cfg.data.source, params, file=cfg.source_file)
     click.echo(f"{config}: ok ({cfg.model.name} on {cfg.data.source}, {cfg.train.epochs} epochs)")
+    if table:
+        click.echo(f"  {table}")
     for need in needs:
         click.echo(f"  {need.report()}")
 

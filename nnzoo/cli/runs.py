@@ -107,6 +107,7 @@ def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
         started.append(path)
         if not quiet:
             click.echo(f"run: {path}")
+            _echo_data(path)
 
     try:
         return fit(*args, quiet=quiet, on_run_dir=on_run_dir, **kwargs)
@@ -117,6 +118,19 @@ def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
             f"nnzoo: interrupted — resume with: nnzoo train --resume {started[0]}", err=True
         )
         sys.exit(130)
+
+
+def _echo_data(run_dir: Path) -> None:
+    """``data: ...``: what the run assumes of its data (:meth:`DataSpec.describe`)."""
+    import json
+
+    from nnzoo.data import DataSpec
+
+    try:
+        spec = DataSpec.from_dict(json.loads((run_dir / "data_spec.json").read_text()))
+    except (OSError, ValueError, TypeError, KeyError):
+        return
+    click.echo(f"data: {spec.describe()}")
 
 
 def _print_result(result: Any) -> None:

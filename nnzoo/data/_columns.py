@@ -495,8 +495,10 @@ class Columns:
         """Each feature and its type, for the line ``train`` prints."""
         parts = []
         for f in self.features:
-            if f.category:
-                parts.append(f"{f.name} ({f.type}, {len(f.vocabulary or f.values)} values)")
+            if f.category and f.vocabulary is not None:
+                parts.append(f"{f.name} ({f.type}, {len(f.vocabulary)} values)")
+            elif f.category:
+                parts.append(f"{f.name} ({f.type})")
             else:
                 parts.append(f"{f.name} (numeric)")
         return ", ".join(parts)

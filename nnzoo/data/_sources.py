@@ -72,6 +72,50 @@ class DataSpec:
             "target": self.target,
         }
 
+    def describe(self) -> str:
+        """One line of what the run assumes of its data: the label column, the task, the
+        classes (or the target's mean and spread), each feature's type and the missing cells
+        (``train`` prints it when it starts)."""
+        table = self.table or {}
+        parts = []
+        if table.get("label") is not None:
+            parts.append(f"label {table['label']!r}")
+        if self.task == "classification" and self.class_names:
+            names = ", ".join(self.class_names[:8]) + (
+                ", ..." if len(self.class_names) > 8 else ""
+            )
+            parts.append(f"classification, {len(self.class_names)} classes ({names})")
+        elif self.task == "regression" and self.target:
+            t = self.target
+            parts.append(
+                f"regression, target mean {t['mean']:.4g}, std {t['std']:.4g}, "
+                f"range {t['min']:.4g} to {t['max']:.4g}"
+            )
+        else:
+            parts.append(self.task)
+        features = table.get("features")
+        if features:
+            shown = []
+            for f in features:
+                if f["type"] == "numeric":
+                    shown.append(f"{f['name']} numeric")
+                else:
+                    shown.append(f"{f['name']} {f['type']} ({len(f.get('vocabulary') or [])})")
+            parts.append("features: " + ", ".join(shown))
+        else:
+            shape = "x".join(str(d) for d in self.input_shape)
+            parts.append(f"{self.input_kind} {shape}")
+        missing = table.get("missing") or {}
+        cells = missing.get("cells") or {}
+        if cells and missing.get("policy") == "drop_rows":
+            parts.append(f"{missing.get('dropped_rows', 0)} rows with missing cells dropped")
+        elif cells:
+            listed = ", ".join(f"{k} {v}" for k, v in cells.items())
+            parts.append(f"{sum(cells.values())} missing cells imputed ({listed})")
+        if missing.get("dropped_rows") and missing.get("policy") != "drop_rows":
+            parts.append(f"{missing['dropped_rows']} rows without a label dropped")
+        return "; ".join(parts)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataSpec:
         data = dict(data)

@@ -197,9 +197,9 @@ def _fit(
     # config or data mistake leaves no empty run behind.
     run_dir = Path(make_run_dir())
     with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
-        if on_run_dir is not None:
-            on_run_dir(run_dir)
         run = _open_run(prepared, run_dir, resuming=resuming)
+        if on_run_dir is not None:  # its data_spec.json written: the CLI says what it assumes
+            on_run_dir(run_dir)
         model, init_report = _build(run)
         keeper = BestWeightsInMemory(config) if run.lean else None
         rows = _fit_epochs(run, model, quiet=quiet, callbacks=callbacks, keeper=keeper)
