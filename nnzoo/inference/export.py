@@ -123,6 +123,16 @@ def export_run(
     return report
 
 
+#: What the artifact of a table run with categories or missing cells takes (the export report
+#: and model.md say it): ``nnzoo predict`` on the export folder reads raw rows into it.
+TABLE_INPUTS = (
+    "one float32 row per example, in the order of data_spec.json's table.features: a number "
+    "as it is (NaN where missing: imputed inside the model), a category as its index in that "
+    "feature's vocabulary (NaN where missing, -1 for a value not in it); `nnzoo predict` on "
+    "this folder takes raw CSV or Parquet rows (names, text and blanks) and encodes them so"
+)
+
+
 def _refuse_format(model_name: str, fmt: str) -> None:
     """A format the model's card cannot take, refused in one line before any work."""
     from nnzoo.registry import get_card
@@ -166,6 +176,8 @@ def _export_into(run: Any, fmt: str, folder: Path, *, verify: bool) -> dict[str,
         "tolerance": TOLERANCE,
         "verified": verify,
     }
+    if (run.spec.table or {}).get("model_columns"):
+        report["inputs"] = TABLE_INPUTS
     if verify:
         report.update(verify_artifact(run, folder))
     report["versions"] = _versions(fmt)

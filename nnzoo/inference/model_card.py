@@ -37,6 +37,8 @@ def model_card(run: Any, export: dict[str, Any], report: dict[str, Any]) -> str:
         lines.append(
             "- images are float in [0, 1]; resizing and normalisation are inside the model"
         )
+    elif report.get("inputs"):
+        lines.append(f"- {report['inputs']}")
     elif run.spec.input_kind == "features":
         lines.append("- raw features: any scaling is inside the model")
     else:
