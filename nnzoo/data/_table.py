@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from nnzoo.data._columns import Columns, closest
+from nnzoo.data._columns import Columns, closest, is_number
 from nnzoo.data._prepare import check_finite
 from nnzoo.errors import ConfigError
 
@@ -74,14 +74,6 @@ PYTHON_ROWS = 65_536
 NUMERIC_FIX = "features must be numeric (only the label column may hold text)"
 
 R = TypeVar("R")
-
-
-def is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def has_header(first: Sequence[str], second: Sequence[str] | None) -> bool:
