@@ -3,10 +3,10 @@ categories, inside the model on every backend, with the parameter count the card
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from nnzoo.layers.table import TableEncoder, encoded_width, encoder_params, parse_columns
 
 COLUMNS = ["numeric+missing", "category:3", "numeric", "category:20"]
