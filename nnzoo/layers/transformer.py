@@ -39,6 +39,26 @@ def _activation(name: str) -> Any:
     return keras.activations.get(name)
 
 
+def quantized_policy_map(layer: keras.layers.Layer) -> Any | None:
+    """The ``DTypePolicyMap`` that rebuilds ``layer``'s quantized sublayers, or ``None``.
+
+    After ``model.quantize("int8")`` the sublayers a layer creates in ``__init__`` carry
+    quantized dtype policies that the layer's own constructor arguments do not say; loading
+    would then build float kernels and refuse the saved int8 ones. As KerasHub's ``Backbone``
+    does, the layer's ``dtype`` becomes a map from each quantized sublayer's path to its
+    policy (the layer's own policy is the default); the sublayers get ``dtype=`` that map and
+    look their path up in it when they are built.
+    """
+    policy = layer.dtype_policy
+    if isinstance(policy, keras.dtype_policies.DTypePolicyMap):
+        return None  # already a map: quantize() wrote each sublayer's policy into it
+    policy_map = keras.dtype_policies.DTypePolicyMap(default_policy=policy)
+    for sublayer in layer._flatten_layers(include_self=False):
+        if sublayer.quantization_mode is not None and sublayer.path:
+            policy_map[sublayer.path] = sublayer.dtype_policy
+    return policy_map if len(policy_map) else None
+
+
 def attention_mask(
     x: Any, padding_mask: Any | None = None, *, use_causal_mask: bool = False
 ) -> Any | None:
@@ -319,6 +339,9 @@ class TransformerLayer(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )
+        policy_map = quantized_policy_map(self)
+        if policy_map is not None:
+            config["dtype"] = keras.dtype_policies.serialize(policy_map)
         return config
 
 
