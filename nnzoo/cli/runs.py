@@ -121,16 +121,26 @@ def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
 
 
 def _echo_data(run_dir: Path) -> None:
-    """``data: ...``: what the run assumes of its data (:meth:`DataSpec.describe`)."""
+    """``data: ...``: what the run assumes of its data (:meth:`DataSpec.describe`), then
+    ``split: train N / validation N / test N``: the sizes of the split it recorded."""
     import json
 
     from nnzoo.data import DataSpec
+    from nnzoo.errors import RunDirError
+    from nnzoo.run.split import read_split
 
     try:
         spec = DataSpec.from_dict(json.loads((run_dir / "data_spec.json").read_text()))
     except (OSError, ValueError, TypeError, KeyError):
         return
     click.echo(f"data: {spec.describe()}")
+    try:
+        recorded = read_split(run_dir)
+    except RunDirError:
+        return
+    if recorded is not None:
+        sizes = " / ".join(f"{name} {len(recorded.indices[name]):,}" for name in recorded.indices)
+        click.echo(f"split: {sizes}")
 
 
 def _print_result(result: Any) -> None:

@@ -327,6 +327,18 @@ def load_text_folder(
 # --------------------------------------------------------------------------- npz
 
 
+#: An ``.npz`` array of examples must be (N, features) or images (N, H, W[, C]).
+RANK_FIX = "save x as (N, features) or images (N, H, W[, C]) (one feature: x.reshape(-1, 1))"
+
+
+def rank_message(where: str, shape: tuple[int, ...]) -> str:
+    """Why an array of examples of rank 1 or above 4 is refused (``validate`` says it too)."""
+    return (
+        f"{where} is an array of shape {tuple(shape)}: a model takes no examples of rank "
+        f"{len(shape) - 1}"
+    )
+
+
 def _npz_inputs(x: np.ndarray, input_kind: str, where: str, key: str) -> tuple[Any, str]:
     """Model inputs for array ``x`` and their kind (``auto``: by rank and dtype)."""
     x = np.asarray(x)
@@ -336,6 +348,8 @@ def _npz_inputs(x: np.ndarray, input_kind: str, where: str, key: str) -> tuple[A
             key=f"data.params.{key}",
             fix="save the examples as a numeric array (e.g. x.astype('float32'))",
         )
+    if x.ndim not in (2, 3, 4):
+        raise ConfigError(rank_message(where, x.shape), key=f"data.params.{key}", fix=RANK_FIX)
     if input_kind == "auto":
         if x.ndim in (3, 4):
             input_kind = "image"

@@ -381,6 +381,44 @@ def fill_model_params(
     return filled
 
 
+def _check_training_split(config: Config, splits: Splits) -> None:
+    """Refuse a drawn training split too small to learn from (:mod:`nnzoo.data._sizes`)."""
+    import numpy as np
+
+    from nnzoo.data._sizes import check_training_split
+
+    indices = splits.indices
+    if indices is None or np.array_equal(indices["train"], indices["test"]):
+        return  # no recorded split, or a tiny source trained and tested on every example
+    counts = names = None
+    labels = [part[1] for part in (splits.train, splits.validation, splits.test) if part]
+    if (
+        splits.spec.task == "classification"
+        and labels
+        and all(
+            y is not None and np.ndim(y) == 1 and np.asarray(y).dtype.kind in "iu" for y in labels
+        )
+    ):
+        total = np.bincount(np.concatenate(labels).astype("int64"))
+        train = np.bincount(np.asarray(labels[0]).astype("int64"), minlength=len(total))
+        # Classes the data holds at least 3 of: the fractions, not the data, leave too few.
+        enough = total >= 3
+        counts = train[enough]
+        names = [
+            str(splits.spec.class_names[i]) if splits.spec.class_names else str(i)
+            for i in np.flatnonzero(enough)
+        ]
+    check_training_split(
+        {name: len(indices[name]) for name in ("train", "validation", "test")},
+        batch_size=config.data.batch_size,
+        validation_split=config.data.validation_split,
+        test_split=config.data.test_split,
+        class_counts=counts,
+        class_names=names,
+        file=config.source_file,
+    )
+
+
 def prepare(
     config: Config, *, split: Mapping[str, Any] | None = None
 ) -> tuple[ModelCard, dict[str, Any], Splits]:
@@ -402,6 +440,8 @@ def prepare(
         file=file,
         split=split,
     )
+    if split is None:
+        _check_training_split(config, splits)
     if config.data.validation_source:
         other = load_data(
             config.data.validation_source,

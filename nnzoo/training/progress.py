@@ -3,9 +3,14 @@
 On a terminal, each epoch has a bar (``epoch 3/20``, steps done of the epoch's steps, time
 left, the running loss and monitored metric, examples per second), redrawn at most
 :data:`REFRESH_SECONDS` apart, and ends with its epoch line above the bar. When the output is
-not a terminal (a pipe, a file, a CI log) only the epoch lines are printed, one per epoch::
+not a terminal (a pipe, a file, a CI log) the epoch lines are printed, one per epoch::
 
     epoch 3/20  loss 0.4123  accuracy 0.8812  val_loss 0.4523  val_accuracy 0.8611  2.1 s
+
+and, so that a long epoch is not silent, a plain step line at most every
+:data:`PLAIN_SECONDS` within an epoch (the run's time left at this epoch's pace)::
+
+    epoch 1/4  step 120/500  loss 2.3456  1,234 ex/s  3m 05s left
 
 Epochs are counted from 1, as ``history.csv`` and the summary count them.
 """
@@ -22,6 +27,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 #: The bar is redrawn at most this often (seconds): reading the logs and drawing cost nothing
 #: measurable at this rate, whatever the number of steps.
 REFRESH_SECONDS = 0.25
+
+#: Without a terminal, a step line is printed at most this often (seconds) within an epoch.
+PLAIN_SECONDS = 30.0
 
 
 def format_value(value: float) -> str:
@@ -68,6 +76,76 @@ class EpochLines(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         seconds = time.monotonic() - self._epoch_started
         self.console.print(epoch_line(epoch + 1, self.epochs, logs or {}, seconds), markup=False)
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``3m 05s`` or ``2h 01m`` for a time left."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+class PlainLines(EpochLines):
+    """The epoch lines, and a plain step line at most every :data:`PLAIN_SECONDS` within an
+    epoch (for a pipe, a file, a CI log)::
+
+        epoch 1/4  step 120/500  loss 2.3456  1,234 ex/s  3m 05s left
+
+    The time left is the rest of the run (this epoch's steps and the later epochs') at this
+    epoch's pace. Between two lines a step costs one clock reading.
+
+    Args:
+        epochs: the run's number of epochs.
+        steps: training steps per epoch.
+        batch_size: examples per step (for examples per second).
+        console: where to print. Defaults to standard output.
+        every: seconds between step lines. Defaults to :data:`PLAIN_SECONDS`.
+    """
+
+    async_safe = True
+
+    def __init__(
+        self,
+        *,
+        epochs: int,
+        steps: int,
+        batch_size: int,
+        console: Console | None = None,
+        every: float = PLAIN_SECONDS,
+    ) -> None:
+        super().__init__(epochs=epochs, console=console)
+        self.steps = steps
+        self.batch_size = batch_size
+        self.every = every
+        self._epoch = 0
+        self._last_line = self._epoch_started
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_begin(epoch, logs)
+        self._epoch = epoch
+        self._last_line = self._epoch_started
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        now = time.monotonic()
+        if now - self._last_line < self.every:
+            return
+        self._last_line = now
+        self.console.print(self.step_line(batch + 1, logs or {}, now), markup=False)
+
+    def step_line(self, done: int, logs: dict[str, Any], now: float) -> str:
+        """``epoch 1/4  step 120/500  loss 2.3456  1,234 ex/s  3m 05s left``."""
+        parts = [f"epoch {self._epoch + 1}/{self.epochs}", f"step {done}/{self.steps}"]
+        if "loss" in logs:
+            parts.append(f"loss {format_value(logs['loss'])}")
+        seconds = now - self._epoch_started
+        if seconds > 0:
+            parts.append(f"{done * self.batch_size / seconds:,.0f} ex/s")
+            left_steps = max(0, self.steps - done) + self.steps * (self.epochs - self._epoch - 1)
+            parts.append(f"{duration(left_steps * seconds / done)} left")
+        return "  ".join(parts)
 
 
 class LiveProgress(EpochLines):
@@ -178,7 +256,7 @@ def progress_callback(
     console: Console | None = None,
 ) -> keras.callbacks.Callback | None:
     """The progress a run prints: nothing when ``quiet``, :class:`LiveProgress` on a terminal,
-    :class:`EpochLines` otherwise."""
+    :class:`PlainLines` otherwise."""
     if quiet:
         return None
     console = console or Console(highlight=False, soft_wrap=True)
@@ -186,4 +264,4 @@ def progress_callback(
         return LiveProgress(
             epochs=epochs, steps=steps, batch_size=batch_size, monitor=monitor, console=console
         )
-    return EpochLines(epochs=epochs, console=console)
+    return PlainLines(epochs=epochs, steps=steps, batch_size=batch_size, console=console)

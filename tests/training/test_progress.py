@@ -18,7 +18,13 @@ from rich.console import Console
 
 from nnzoo.cli import cli
 from nnzoo.training import progress
-from nnzoo.training.progress import LiveProgress, epoch_line, progress_callback
+from nnzoo.training.progress import (
+    LiveProgress,
+    PlainLines,
+    duration,
+    epoch_line,
+    progress_callback,
+)
 
 TINY = ["--set", "model.params.hidden_units=[8]", "--set", "train.schedule.name=constant"]
 EPOCH_LINE = re.compile(
@@ -48,9 +54,11 @@ def test_piped_output_is_the_run_then_one_line_per_epoch(tmp_path):
     lines = result.output.splitlines()
     run_dir = next((tmp_path / "quickstart").iterdir())
     assert lines[0] == f"run: {run_dir}"
+    assert lines[1].startswith("data: classification, 10 classes")
+    assert lines[2] == "split: train 1,293 / validation 144 / test 360"
     epochs = [m.group(1) for m in map(EPOCH_LINE.fullmatch, lines) if m]
     assert epochs == ["1", "2"]
-    assert lines[1:3] == [line for line in lines if EPOCH_LINE.fullmatch(line)]
+    assert lines[3:5] == [line for line in lines if EPOCH_LINE.fullmatch(line)]
     assert not any(line.startswith("Epoch ") for line in lines)  # Keras's own progress is off
 
 
@@ -155,3 +163,41 @@ def test_in_a_terminal_the_bar_moves_within_the_first_epoch(tmp_path):
     assert len([n for n, _ in drawn if 0 < n < total]) >= 2, text[-2000:]  # redrawn mid-epoch
     assert re.search(r"epoch 1/1  loss \d\.\d{4}  accuracy \d\.\d{4}  val_loss", text)
     assert text.index("run: ") < text.index("epoch 1/1")
+
+
+def _plain(monkeypatch, *, epochs=2, steps=1000):
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=200, color_system=None)
+    callback = progress_callback(
+        quiet=False, epochs=epochs, steps=steps, batch_size=8, monitor="val_loss", console=console
+    )
+    assert isinstance(callback, PlainLines)
+    return callback, clock, out
+
+
+def test_piped_a_long_epoch_prints_a_step_line_at_most_every_30_seconds(monkeypatch):
+    """Issue 27, item 11: gpt_nano printed nothing for 151 s when piped."""
+    callback, clock, out = _plain(monkeypatch)
+    callback.on_train_begin()
+    callback.on_epoch_begin(0)
+    for step in range(1000):  # 1/8 s a step: 125 s for the epoch
+        clock.now += 0.125
+        callback.on_train_batch_end(step, {"loss": 2.5 - step / 1000})
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "epoch 1/2  step 240/1000  loss 2.2610  64 ex/s  3m 40s left",
+        "epoch 1/2  step 480/1000  loss 2.0210  64 ex/s  3m 10s left",
+        "epoch 1/2  step 720/1000  loss 1.7810  64 ex/s  2m 40s left",
+        "epoch 1/2  step 960/1000  loss 1.5410  64 ex/s  2m 10s left",
+    ]
+    callback.on_epoch_end(0, {"loss": 1.5})
+    callback.on_epoch_begin(1)  # the clock restarts with the epoch: no line at its first step
+    clock.now += 0.125
+    callback.on_train_batch_end(0, {"loss": 1.5})
+    assert out.getvalue().splitlines()[4:] == ["epoch 1/2  loss 1.5000  125.0 s"]
+
+
+def test_a_time_left_reads_in_seconds_minutes_or_hours():
+    assert [duration(s) for s in (4.6, 185, 7260)] == ["5s", "3m 05s", "2h 01m"]
