@@ -105,6 +105,11 @@ def available_memory_bytes() -> int | None:
     return available
 
 
+class InsufficientMemoryError(ConfigError):
+    """A model too large for this machine's memory: ``train`` refuses it, ``init`` still
+    writes its config (another machine may train it)."""
+
+
 def check_memory(
     card: ModelCard,
     params: Mapping[str, Any],
@@ -151,7 +156,7 @@ def check_memory(
         if sizes
         else "choose a smaller catalog entry (`nnzoo list-models`)"
     )
-    raise ConfigError(
+    raise InsufficientMemoryError(
         f"model '{card.name}' would have {count:,} parameters: {_binary_size(needed)} for "
         f"{what}, more than half of the {_binary_size(available)} of memory available",
         file=file,

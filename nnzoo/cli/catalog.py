@@ -194,11 +194,14 @@ def init(name: str, source: str | None, overrides: tuple[str, ...], output: str 
                 fix="use --set data.params.NAME=VALUE here; edit the written file for the rest",
             )
         data_params[key.removeprefix("data.params.")] = value
-    text = config_template(name, source=source, data_params=data_params)
+    notes: list[str] = []
+    text = config_template(name, source=source, data_params=data_params, notes=notes)
     if output:
         click.echo(f"wrote {write_config(output, text)}", err=True)
     else:
         click.echo(text, nl=False)
+    for note in notes:  # on standard error: `nnzoo init NAME > my.yaml` stays a config
+        click.echo(f"nnzoo: note: {note}", err=True)
 
 
 @click.command()

@@ -375,6 +375,7 @@ def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: 
     is out of scope for now.
     """
     from nnzoo.inference.export import export_run
+    from nnzoo.inference.verify import examples_phrase
 
     report = export_run(run_dir, fmt, output=output, verify=verify, force=force)
     folder = report["folder"]
@@ -390,7 +391,7 @@ def export_cmd(run_dir: str, fmt: str, output: str | None, verify: bool, force: 
     )
     click.echo(
         f"max |difference| {report['max_abs_diff']:.3g} (tolerance {report['tolerance']:g}) on "
-        f"{report['examples']} examples from the {report['inputs_from']}{agreement}; latency "
+        f"{examples_phrase(report)}{agreement}; latency "
         f"per example: keras {lat['keras']:.3f} ms, {report['runtime']['name']} "
         f"{lat['export']:.3f} ms"
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,7 @@ def export_run(
             fix="export elsewhere with --output PATH, or replace it with --force",
         )
 
+    check_packages(fmt, verify=verify)
     run = load_run(run_dir)
     with atomic_dir(target) as work:
         report = _export_into(run, fmt, work, verify=verify)
@@ -131,6 +133,33 @@ TABLE_INPUTS = (
     "feature's vocabulary (NaN where missing, -1 for a value not in it); `nnzoo predict` on "
     "this folder takes raw CSV or Parquet rows (names, text and blanks) and encodes them so"
 )
+
+
+#: The modules each format needs to be written and, with verification, loaded back.
+_NEEDED = {
+    "saved_model": (("tensorflow",), ()),
+    "onnx": (("tensorflow", "onnx", "tf2onnx"), ("onnxruntime",)),
+    "litert": (("tensorflow",), ("ai_edge_litert",)),
+}
+
+
+def check_packages(fmt: str, *, verify: bool = True) -> None:
+    """Refuse, in one line naming the missing packages and the extra that installs them, an
+    export whose converter (or, with ``verify``, runtime) is not installed (exit 1)."""
+    import importlib.util
+
+    write, check = _NEEDED[fmt]
+    missing = [
+        name
+        for name in (*write, *(check if verify else ()))
+        if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        names = ", ".join(name.replace("_", "-") for name in missing)
+        raise ExportError(
+            f"exporting to {fmt} needs {names}, which {'is' if len(missing) == 1 else 'are'} "
+            "not installed. Fix: pip install 'nnzoo[export]'"
+        )
 
 
 def _refuse_format(model_name: str, fmt: str) -> None:
@@ -215,9 +244,17 @@ def _write_artifact(model: Any, fmt: str, artifact: Path) -> None:
         # so a model that would need one fails here rather than on the user's phone.
         options["target_spec"] = {"supported_ops": {tf.lite.OpsSet.TFLITE_BUILTINS}}
     try:
-        model.export(
-            str(artifact), format=FORMATS[fmt], verbose=False, input_signature=signature, **options
-        )
+        with warnings.catch_warnings():
+            # tf2onnx calls NumPy APIs NumPy deprecates: a FutureWarning that is not the
+            # user's to act on.
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            model.export(
+                str(artifact),
+                format=FORMATS[fmt],
+                verbose=False,
+                input_signature=signature,
+                **options,
+            )
     except Exception as err:  # the converters raise anything; say which and keep the cause
         text = " ".join(str(err).split())[:300]
         raise ExportError(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from nnzoo.inference.verify import examples_phrase
+
 __all__ = ["model_card"]
 
 
@@ -93,8 +95,8 @@ def model_card(run: Any, export: dict[str, Any], report: dict[str, Any]) -> str:
         verdict = "passed" if report["passed"] else "FAILED"
         lines.append(
             f"- verification {verdict}: max |difference| {report['max_abs_diff']:.3g} "
-            f"(tolerance {report['tolerance']:g}) on {report['examples']} examples from the "
-            f"{report['inputs_from']}, batch sizes {sorted(set(report['batch_sizes']))}"
+            f"(tolerance {report['tolerance']:g}) on {examples_phrase(report)}, "
+            f"batch sizes {sorted(set(report['batch_sizes']))}"
             + (
                 f", sequence lengths {report['sequence_lengths']}"
                 if report["sequence_lengths"]

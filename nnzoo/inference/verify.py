@@ -131,6 +131,15 @@ def _run_keras(model: Any, batches: list[dict[str, np.ndarray]]) -> tuple[list, 
     return outputs, seconds
 
 
+def examples_phrase(report: dict[str, Any]) -> str:
+    """``24 examples from the test split`` or ``24 generated examples`` (the data was not
+    here): what the verification ran on, for the export line and model.md."""
+    n = report["examples"]
+    if report.get("inputs_from") == "generated":
+        return f"{n} generated example{'s' if n != 1 else ''} (the test split was not available)"
+    return f"{n} example{'s' if n != 1 else ''} from the {report['inputs_from']}"
+
+
 def _test_examples(run: Any) -> tuple[dict[str, np.ndarray] | None, str]:
     """Up to :data:`MAX_EXAMPLES` of the run's test split, when its data loads here."""
     from nnzoo.data import num_examples, read_rows

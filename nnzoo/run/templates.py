@@ -41,14 +41,22 @@ def _flow(value: Any) -> str:
 
 
 def config_template(
-    name: str, *, source: str | None = None, data_params: Mapping[str, Any] | None = None
+    name: str,
+    *,
+    source: str | None = None,
+    data_params: Mapping[str, Any] | None = None,
+    notes: list[str] | None = None,
 ) -> str:
     """YAML text with every section, commented, for ``name`` on ``source``.
 
     ``data_params`` are the source's parameters (``data.params``: a file source's ``path``).
     The text is checked as ``nnzoo validate`` checks a file, so ``init`` writes only configs
-    that ``train`` accepts; one it cannot complete is refused, saying what to add.
+    that ``train`` accepts; one it cannot complete is refused, saying what to add. A model
+    too large for this machine's memory is written all the same (another machine may train
+    it): ``notes``, where given, gets a line saying so.
     """
+    from nnzoo.memory import InsufficientMemoryError
+
     card = get_card(name, key="NAME")
     if source is not None:
         get_source(source, key="--data")
@@ -57,6 +65,9 @@ def config_template(
     command = f"nnzoo init {card.name} --data {source}"
     try:
         config_from_dict(yaml.safe_load(text), label=command)
+    except InsufficientMemoryError as err:
+        if notes is not None:
+            notes.append(f"this machine cannot train it: {err.message}")
     except ConfigError as err:
         if err.key == "data.source":  # the model cannot take this source's inputs
             raise ConfigError(err.message, key="--data", fix=err.fix) from None

@@ -208,4 +208,14 @@ def print_summary(result: TuneResult, spec: StorageSpec, reporter: TrialReporter
             f"{escape(params)}"
         )
     reporter.note(f"trials: {result.trials_csv}; plots: {len(result.plots)} in {result.out_dir}")
-    reporter.note(f"dashboard: optuna-dashboard {escape(spec.dashboard)}")
+    reporter.note(dashboard_line(spec.dashboard))
+
+
+def dashboard_line(storage: str) -> str:
+    """``dashboard: optuna-dashboard STORAGE``, saying how to install it where it is not."""
+    import importlib.util
+
+    line = f"dashboard: optuna-dashboard {escape(storage)}"
+    if importlib.util.find_spec("optuna_dashboard") is None:
+        line += " (install it first: pip install optuna-dashboard)"
+    return line
