@@ -37,10 +37,32 @@ def network_size(input_shape: Any, image_size: Any) -> tuple[int, int]:
     return int(input_shape[0]), int(input_shape[1])
 
 
+#: Interpolations Keras resizes with on TensorFlow only (its JAX, NumPy and PyTorch
+#: backends have no ``"area"``): a model using one would fail at its first step on JAX, and
+#: a TensorFlow run of it could not be used there.
+TENSORFLOW_ONLY_INTERPOLATIONS = ("area",)
+
+
 def check_pixels(
-    *, input_shape: Any, pixel_scale: Any = None, pixel_offset: Any = None, **_: Any
+    *,
+    input_shape: Any,
+    pixel_scale: Any = None,
+    pixel_offset: Any = None,
+    interpolation: str = "bilinear",
+    **_: Any,
 ) -> None:
-    """``pixel_scale`` / ``pixel_offset`` hold one value or one per input channel."""
+    """``pixel_scale`` / ``pixel_offset`` hold one value or one per input channel; the
+    ``interpolation`` runs on every backend."""
+    if interpolation in TENSORFLOW_ONLY_INTERPOLATIONS:
+        raise HyperparameterError(
+            f"`interpolation` {interpolation!r} resizes on TensorFlow only (Keras's JAX, NumPy "
+            "and PyTorch backends have no area resize), so the model would not run on JAX. "
+            f"Received: interpolation={interpolation!r}",
+            fixes={
+                "interpolation": "use bilinear with antialias: true (an area-weighted "
+                "average when shrinking)"
+            },
+        )
     for name, values in (("pixel_scale", pixel_scale), ("pixel_offset", pixel_offset)):
         if values is None:
             continue

@@ -91,6 +91,7 @@ def _check_resnet(
     num_filters: Stages,
     pixel_scale: PixelValues | None = None,
     pixel_offset: PixelValues | None = None,
+    interpolation: str = "bilinear",
     **_: Any,
 ) -> None:
     if len(num_blocks) != len(num_filters):
@@ -107,7 +108,12 @@ def _check_resnet(
             f"`input_shape` must have 1 or 3 channels. Received: input_shape={tuple(input_shape)}",
             fixes={"input_shape": "use grey (1 channel) or RGB (3 channels) images"},
         )
-    check_pixels(input_shape=input_shape, pixel_scale=pixel_scale, pixel_offset=pixel_offset)
+    check_pixels(
+        input_shape=input_shape,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+        interpolation=interpolation,
+    )
 
 
 def _count_resnet(

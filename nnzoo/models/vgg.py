@@ -172,10 +172,16 @@ def _check_vgg16(
     image_size: ImageSize | None = None,
     pixel_scale: PixelValues | None = None,
     pixel_offset: PixelValues | None = None,
+    interpolation: str = "bilinear",
     **_: Any,
 ) -> None:
     _check_image_shape(input_shape)
-    check_pixels(input_shape=input_shape, pixel_scale=pixel_scale, pixel_offset=pixel_offset)
+    check_pixels(
+        input_shape=input_shape,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+        interpolation=interpolation,
+    )
     if image_size is not None:
         imagenet_shape = tuple(int(s) for s in image_size) == (224, 224)
     else:

@@ -60,10 +60,16 @@ def _check_vit(
     image_size: ImageSize | None = None,
     pixel_scale: PixelValues | None = None,
     pixel_offset: PixelValues | None = None,
+    interpolation: str = "bilinear",
     **_: Any,
 ) -> None:
     check_heads(hidden_dim, num_heads)
-    check_pixels(input_shape=input_shape, pixel_scale=pixel_scale, pixel_offset=pixel_offset)
+    check_pixels(
+        input_shape=input_shape,
+        pixel_scale=pixel_scale,
+        pixel_offset=pixel_offset,
+        interpolation=interpolation,
+    )
     if image_size is not None:
         height, width = int(image_size[0]), int(image_size[1])
         if height % int(patch_size) or width % int(patch_size):
