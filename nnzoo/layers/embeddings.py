@@ -130,6 +130,10 @@ class Bias(keras.layers.Layer):
 class MaskedMeanPooling(keras.layers.Layer):
     """Mean of a ``(B, T, D)`` sequence over its real tokens (``padding_mask`` = 1)."""
 
+    def build(self, inputs_shape: Any, padding_mask_shape: Any = None) -> None:
+        # Named as the call's inputs, so Keras's layer harness builds it from their shapes.
+        self.built = True
+
     def call(self, inputs: Any, padding_mask: Any) -> Any:
         weights = ops.expand_dims(ops.cast(padding_mask, inputs.dtype), -1)  # (B, T, 1)
         total = ops.sum(inputs * weights, axis=1)  # (B, D)

@@ -248,6 +248,26 @@ _register = functools.partial(
     count_params=_count_resnet,
 )
 
+#: TensorFlow's oneDNN CPU kernels abort the process while training a ResNet whose stem is
+#: narrower than this (``munmap_chunk(): invalid pointer`` / ``double free or corruption``,
+#: exit 134 or 139): reproduced with ``stem: cifar`` and ``num_filters: [8, 16, 32, 64]`` or
+#: ``[12, 16, 32, 64]`` on 64x64 images (``fit``, 3 of 3 tries; ``predict`` is fine); a stem of
+#: 16 or more, or ``TF_ENABLE_ONEDNN_OPTS=0``, trains.
+ONEDNN_MIN_STEM_FILTERS = 16
+
+
+def onednn_abort_reason(params: dict[str, Any]) -> str | None:
+    """Why training this ResNet (``params``: every hyperparameter) on TensorFlow needs its
+    oneDNN kernels off, or ``None``."""
+    filters = params.get("num_filters") or ()
+    if filters and int(filters[0]) < ONEDNN_MIN_STEM_FILTERS:
+        return (
+            f"num_filters[0]={int(filters[0])} (under {ONEDNN_MIN_STEM_FILTERS}) makes "
+            "TensorFlow's oneDNN convolutions abort the process while training"
+        )
+    return None
+
+
 _register(
     "resnet18",
     summary="ResNet-18: basic blocks [2, 2, 2, 2]; 11,689,512 trainable params at 224x224, "

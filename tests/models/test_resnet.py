@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,37 @@ def test_unknown_stem_names_the_value():
         "params.stem: must be one of 'imagenet', 'cifar'. Received: stem='tiny'. "
         "Fix: use one of them"
     )
+
+
+def test_a_stem_narrower_than_16_trains_with_onednn_off_and_says_so(monkeypatch, tmp_path):
+    """Issue 27, item 9: resnet18 with stem cifar and num_filters [8, 16, 32, 64] aborted
+    inside TensorFlow's oneDNN (exit 134); the CLI turns oneDNN off for it before TensorFlow
+    loads."""
+    import sys
+
+    from click.testing import CliRunner
+
+    from nnzoo.cli import cli
+
+    seen = {}
+
+    def fake_train(config, **kwargs):
+        seen["onednn"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+        raise KeyboardInterrupt  # before any run directory: nothing else to stub
+
+    monkeypatch.setattr("nnzoo.training.train", fake_train)
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)  # a fresh `nnzoo train`
+    monkeypatch.setattr("nnzoo.cli.runs.import_keras_quietly", lambda: None)  # stays so
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    args = ["train", "configs/resnet18.yaml", "--set", "data.source=shapes"]
+    result = CliRunner().invoke(cli, [*args, "--set", "model.params.num_filters=[8,16,32,64]"])
+    assert seen == {"onednn": "0"}
+    assert result.stderr.splitlines()[0] == (
+        "nnzoo: note: num_filters[0]=8 (under 16) makes TensorFlow's oneDNN convolutions abort "
+        "the process while training; they are off for this run (TF_ENABLE_ONEDNN_OPTS=0, "
+        "slower on CPU)"
+    )
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    result = CliRunner().invoke(cli, args)  # the default widths: oneDNN stays on
+    assert seen == {"onednn": None} and "oneDNN" not in result.stderr
