@@ -405,9 +405,19 @@ def _finish(
     write_curves(run.run_dir, rows, metrics)
     files.write_status(run.run_dir, "finished")
     # Finished: extended through model.init_from, never resumed, so what only a resume
-    # needs goes (the optimizer state is most of a run's size).
+    # needs goes (the optimizer state is most of a run's size), the fingerprint a resume
+    # checks the config against with it (config.yaml says what the run was trained with).
+    # The .lock stays: another process may hold or wait on that very file (flock).
     remove_resume_state(run.run_dir / files.CHECKPOINTS)
+    _remove_fingerprint(run.run_dir)
     return RunResult(run.run_dir, metrics, rows, model)
+
+
+def _remove_fingerprint(run_dir: Path) -> None:
+    """Delete ``checkpoints/fingerprint.json`` and ``checkpoints/`` once it is empty."""
+    (run_dir / files.FINGERPRINT_FILE).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty (a file the user put there), or gone
+        (run_dir / files.CHECKPOINTS).rmdir()
 
 
 @dataclass

@@ -86,8 +86,9 @@ def test_nnzoo_train_resume_finishes_the_interrupted_run(run_dir, tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs"] == 3
     assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
-    # The resume state goes with the finished run; the fingerprint stays.
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["fingerprint.json"]
+    # The resume state and the fingerprint it was checked against go with the finished run.
+    assert not (run_dir / "checkpoints").exists()
+    assert (run_dir / ".lock").is_file()  # an flock file stays (see the trainer)
 
     # model.keras predicts the test split as metrics.json says it did.
     x, y = load_data("digits", seed=42).test
