@@ -34,3 +34,31 @@ def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
+
+
+def avoid_native_aborts(cfg: Any) -> None:
+    """Turn TensorFlow's oneDNN kernels off, before TensorFlow loads, for a config they would
+    abort on (:func:`nnzoo.models.resnet.onednn_abort_reason`), and say so on stderr. A
+    TF_ENABLE_ONEDNN_OPTS the user set is left alone."""
+    import os
+    import sys
+
+    if cfg is None or "TF_ENABLE_ONEDNN_OPTS" in os.environ or "tensorflow" in sys.modules:
+        return
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    from nnzoo.registry import get_card
+
+    card = get_card(cfg.model.name)
+    if card.family != "resnet":
+        return
+    from nnzoo.models.resnet import onednn_abort_reason
+
+    reason = onednn_abort_reason({**card.defaults, **cfg.model.params})
+    if reason:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+        click.echo(
+            f"nnzoo: note: {reason}; they are off for this run (TF_ENABLE_ONEDNN_OPTS=0, "
+            "slower on CPU)",
+            err=True,
+        )

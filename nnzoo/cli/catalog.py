@@ -223,7 +223,7 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
     params = dict(cfg.data.params)
     params.setdefault("task", cfg.model.params.get("task", "auto"))
     table = check_table(cfg.data.source, params, file=cfg.source_file)
-    from nnzoo.data._precheck import check_data_shape
+    from nnzoo.data import check_data_shape
 
     check_data_shape(cfg)  # what train refuses of the data's shape and split, refused first
     click.echo(f"{config}: ok ({cfg.model.name} on {cfg.data.source}, {cfg.train.epochs} epochs)")

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from nnzoo._cli_options import import_keras_quietly
-from nnzoo.cli._common import console, runs_dir_option, set_option
+from nnzoo.cli._common import avoid_native_aborts, console, runs_dir_option, set_option
 from nnzoo.cli._errors import fail, stop_stdout
 from nnzoo.errors import NnzooError, ParameterError
 
@@ -71,7 +71,7 @@ def train(
         from nnzoo.training import resume
 
         check_resume_downloads(resume_dir)  # offline and not cached: before TensorFlow loads
-        _avoid_native_aborts(_run_config(resume_dir))
+        avoid_native_aborts(_run_config(resume_dir))
         import_keras_quietly()
         result = _run_training(resume, resume_dir, quiet=quiet)
         if result.already_finished:
@@ -92,7 +92,7 @@ def train(
         from nnzoo.run.bind import check_downloads
 
         check_downloads(cfg)  # offline and not cached: one line, before TensorFlow loads
-        _avoid_native_aborts(cfg)
+        avoid_native_aborts(cfg)
         import_keras_quietly()
         from nnzoo.training import train as train_fn
 
@@ -130,33 +130,6 @@ def _run_config(run_dir: str) -> Any:
         return load_run_config(Path(run_dir))
     except Exception:  # noqa: BLE001 - resume reports the damaged or missing config itself
         return None
-
-
-def _avoid_native_aborts(cfg: Any) -> None:
-    """Turn TensorFlow's oneDNN kernels off, before TensorFlow loads, for a config they would
-    abort on (:func:`nnzoo.models.resnet.onednn_abort_reason`), and say so on stderr. A
-    TF_ENABLE_ONEDNN_OPTS the user set is left alone."""
-    import os
-
-    if cfg is None or "TF_ENABLE_ONEDNN_OPTS" in os.environ or "tensorflow" in sys.modules:
-        return
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        return
-    from nnzoo.registry import get_card
-
-    card = get_card(cfg.model.name)
-    if card.family != "resnet":
-        return
-    from nnzoo.models.resnet import onednn_abort_reason
-
-    reason = onednn_abort_reason({**card.defaults, **cfg.model.params})
-    if reason:
-        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
-        click.echo(
-            f"nnzoo: note: {reason}; they are off for this run (TF_ENABLE_ONEDNN_OPTS=0, "
-            "slower on CPU)",
-            err=True,
-        )
 
 
 def _echo_data(run_dir: Path) -> None:

@@ -13,7 +13,7 @@ import click
 
 from nnzoo import tuning
 from nnzoo._cli_options import import_keras_quietly
-from nnzoo.cli._common import runs_dir_option, set_option
+from nnzoo.cli._common import avoid_native_aborts, runs_dir_option, set_option
 
 
 @click.command("tune")
@@ -110,6 +110,7 @@ def tune(
     from nnzoo.run.bind import check_downloads
 
     check_downloads(cfg)  # offline and not cached: one line, before a worker imports Keras
+    avoid_native_aborts(cfg)  # the base config's model (a space may widen it: not checked)
     import_keras_quietly()
     try:
         result = tuning.tune(

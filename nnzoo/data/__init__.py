@@ -12,6 +12,7 @@ package imports neither TensorFlow nor Keras (``nnzoo list-models`` / ``validate
 from nnzoo.data._fingerprint import data_fingerprint, fingerprint_changes
 from nnzoo.data._listed import ImageFiles
 from nnzoo.data._listing import FolderListing, is_hidden
+from nnzoo.data._precheck import check_data_shape
 from nnzoo.data._prepare import (
     IGNORE_INDEX,
     IMAGE_EXTENSIONS,
@@ -22,6 +23,7 @@ from nnzoo.data._prepare import (
     image_array,
     read_images,
 )
+from nnzoo.data._sizes import check_training_split
 from nnzoo.data._sources import (
     SPLIT_NAMES,
     DataSpec,
@@ -50,6 +52,8 @@ from nnzoo.data._table import (
 )
 
 __all__ = [
+    "check_data_shape",
+    "check_training_split",
     "CsvTable",
     "NamedTable",
     "CsvTexts",

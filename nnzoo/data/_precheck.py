@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from nnzoo.data._sizes import check_training_split, planned_class_counts, planned_sizes
+from nnzoo.data.files import RANK_FIX, rank_message
 from nnzoo.errors import ConfigError
 
 __all__ = ["check_data_shape"]
@@ -113,8 +114,6 @@ def _npz_labels(params: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray |
     input_kind = params.get("input_kind", "auto")
     where = f"{file} array {x_key!r}"
     if len(shape) not in (2, 3, 4):
-        from nnzoo.data.files import RANK_FIX, rank_message
-
         raise ConfigError(rank_message(where, shape), key="data.params.x_key", fix=RANK_FIX)
     if input_kind == "auto" and len(shape) not in (2, 3, 4):
         raise ConfigError(

@@ -33,6 +33,7 @@ from nnzoo.data import (
     Splits,
     check_required_params,
     check_source_params,
+    check_training_split,
     get_source,
     load_data,
 )
@@ -384,8 +385,6 @@ def fill_model_params(
 def _check_training_split(config: Config, splits: Splits) -> None:
     """Refuse a drawn training split too small to learn from (:mod:`nnzoo.data._sizes`)."""
     import numpy as np
-
-    from nnzoo.data._sizes import check_training_split
 
     indices = splits.indices
     if indices is None or np.array_equal(indices["train"], indices["test"]):

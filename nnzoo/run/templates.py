@@ -11,6 +11,7 @@ import yaml
 from nnzoo.cards import DATA_FILLED, ModelCard, plain_value
 from nnzoo.data import get_source
 from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.memory import InsufficientMemoryError
 from nnzoo.registry import get_card
 from nnzoo.run.bind import config_from_dict
 
@@ -55,7 +56,6 @@ def config_template(
     too large for this machine's memory is written all the same (another machine may train
     it): ``notes``, where given, gets a line saying so.
     """
-    from nnzoo.memory import InsufficientMemoryError
 
     card = get_card(name, key="NAME")
     if source is not None:
