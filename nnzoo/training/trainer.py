@@ -487,8 +487,32 @@ def _resolve_with(config: Config, splits: Splits) -> tuple[ModelCard, dict[str, 
 
 
 def _check_environment(config: Config) -> None:
-    """Packages a config asks for, checked before anything is written."""
+    """Packages a config asks for, and a model TensorFlow's oneDNN kernels would abort on,
+    checked before anything is written."""
     import importlib.util
+    import os
+
+    import keras
+
+    card = get_card(config.model.name)
+    if (
+        card.family == "resnet"
+        and keras.backend.backend() == "tensorflow"
+        and os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
+    ):
+        from nnzoo.models.resnet import onednn_abort_reason
+
+        reason = onednn_abort_reason({**card.defaults, **config.model.params})
+        if reason:  # `nnzoo train` turns oneDNN off before TensorFlow loads; this is too late
+            file, line = config.origin("model.params.num_filters")
+            raise ConfigError(
+                reason,
+                file=file,
+                key="model.params.num_filters",
+                line=line,
+                fix="give the stem 16 filters or more, or set TF_ENABLE_ONEDNN_OPTS=0 before "
+                "TensorFlow is imported (`nnzoo train` does so itself)",
+            )
 
     if config.train.callbacks.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ConfigError(

@@ -111,3 +111,28 @@ def test_a_stem_narrower_than_16_trains_with_onednn_off_and_says_so(monkeypatch,
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
     result = CliRunner().invoke(cli, args)  # the default widths: oneDNN stays on
     assert seen == {"onednn": None} and "oneDNN" not in result.stderr
+
+
+def test_in_process_training_refuses_a_narrow_stem_while_onednn_is_on(monkeypatch, tmp_path):
+    """Where TensorFlow is already loaded with oneDNN on (the library, or a user who set
+    TF_ENABLE_ONEDNN_OPTS=1), a clear refusal instead of a native abort; nothing is written."""
+    import keras
+
+    from nnzoo import load_config, train
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("oneDNN is TensorFlow's")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    config = load_config(
+        "configs/resnet18.yaml",
+        ["data.source=shapes", "model.params.num_filters=[12,16,32,64]"],
+    )
+    with pytest.raises(ConfigError) as err:
+        train(config, runs_dir=tmp_path, quiet=True)
+    assert str(err.value) == (
+        "--set: model.params.num_filters: num_filters[0]=12 (under 16) makes TensorFlow's "
+        "oneDNN convolutions abort the process while training. Fix: give the stem 16 filters "
+        "or more, or set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow is imported (`nnzoo train` "
+        "does so itself)"
+    )
+    assert list(tmp_path.iterdir()) == []
