@@ -28,6 +28,7 @@ from nnzoo.config import Config, dump_config
 from nnzoo.data import Splits, adapt_preprocessing, is_listing, num_examples
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.memory import optimizer_slots
+from nnzoo.models.resnet import onednn_abort_reason
 from nnzoo.registry import build_unchecked, check_buildable, get_card
 from nnzoo.run import directory as files
 from nnzoo.run.bind import effective_task, fill_model_params, prepare, source_params
@@ -500,8 +501,6 @@ def _check_environment(config: Config) -> None:
         and keras.backend.backend() == "tensorflow"
         and os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
     ):
-        from nnzoo.models.resnet import onednn_abort_reason
-
         reason = onednn_abort_reason({**card.defaults, **config.model.params})
         if reason:  # `nnzoo train` turns oneDNN off before TensorFlow loads; this is too late
             file, line = config.origin("model.params.num_filters")
