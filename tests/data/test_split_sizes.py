@@ -112,8 +112,6 @@ def test_validate_and_train_refuse_npz_examples_of_a_rank_no_model_takes(config,
 
 
 def test_train_prints_the_sizes_of_the_split_after_the_data_line(config):
-    result = CliRunner().invoke(cli, ["train", config, "--runs-dir", "runs", "-q"])
-    assert result.exit_code == 0, result.output
     result = CliRunner().invoke(cli, ["train", config, "--runs-dir", "runs"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
