@@ -203,7 +203,10 @@ def source_params(
     params = dict(config.data.params)
     accepted = src.parameters
     if "task" in accepted and "task" not in params:
-        params["task"] = task
+        if accepted["task"] != "auto" or "task" in config.model.params:
+            params["task"] = task
+        # else a table's labels decide: text and few integers are classes, other numbers a
+        # regression target (the resolved config.yaml records the task the model took)
     if "segments" in accepted and "segments" not in params:
         params["segments"] = card.input_kind == "tokens_segments"
     if "input_kind" in accepted and params.get("input_kind", "auto") == "auto":
