@@ -57,6 +57,9 @@ DATA_FILLED = (
 #: with ``feature_normalization=True``: ``nnzoo.data.adapt_preprocessing`` sets its statistics
 #: from the training split before ``fit``, and ``model.keras`` keeps them.
 FEATURE_NORMALIZATION = "feature_normalization"
+#: The name of a table model's encoder layer (:class:`nnzoo.layers.table.TableEncoder`),
+#: whose statistics are set from the training split.
+TABLE_ENCODER = "table_encoder"
 
 # --------------------------------------------------------------------------- hyperparameter types
 

@@ -69,7 +69,7 @@ class DataSpec:
             "task": self.task,
             "feature_scaling": self.feature_scaling,
             "table": self.table,
-            "target": self.target,
+            **({"target": self.target} if self.target is not None else {}),
         }
 
     def describe(self) -> str:

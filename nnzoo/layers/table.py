@@ -23,8 +23,9 @@ from typing import Any
 import keras
 from keras import ops
 
-#: The layer's name in the models that use it (the statistics are set through it).
-TABLE_ENCODER = "table_encoder"
+from nnzoo.cards import TABLE_ENCODER
+
+__all__ = ["TABLE_ENCODER", "TableEncoder", "encoded_width", "encoder_params", "parse_columns"]
 
 
 def parse_columns(columns: Sequence[str]) -> list[tuple[str, int]]:

@@ -202,11 +202,11 @@ def source_params(
     src = get_source(config.data.source)
     params = dict(config.data.params)
     accepted = src.parameters
-    if "task" in accepted and "task" not in params:
-        if accepted["task"] != "auto" or "task" in config.model.params:
-            params["task"] = task
-        # else a table's labels decide: text and few integers are classes, other numbers a
-        # regression target (the resolved config.yaml records the task the model took)
+    # A table's labels decide where the config does not (source default "auto"): text and few
+    # integers are classes, other numbers a regression target.
+    decides = accepted.get("task") == "auto" and "task" not in config.model.params
+    if "task" in accepted and "task" not in params and not decides:
+        params["task"] = task
     if "segments" in accepted and "segments" not in params:
         params["segments"] = card.input_kind == "tokens_segments"
     if "input_kind" in accepted and params.get("input_kind", "auto") == "auto":

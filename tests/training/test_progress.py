@@ -48,9 +48,12 @@ def test_piped_output_is_the_run_then_one_line_per_epoch(tmp_path):
     lines = result.output.splitlines()
     run_dir = next((tmp_path / "quickstart").iterdir())
     assert lines[0] == f"run: {run_dir}"
+    assert (
+        lines[1] == "data: classification, 10 classes (0, 1, 2, 3, 4, 5, 6, 7, ...); features 64"
+    )
     epochs = [m.group(1) for m in map(EPOCH_LINE.fullmatch, lines) if m]
     assert epochs == ["1", "2"]
-    assert lines[1:3] == [line for line in lines if EPOCH_LINE.fullmatch(line)]
+    assert lines[2:4] == [line for line in lines if EPOCH_LINE.fullmatch(line)]
     assert not any(line.startswith("Epoch ") for line in lines)  # Keras's own progress is off
 
 
