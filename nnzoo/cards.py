@@ -362,6 +362,7 @@ def register_model(
 FAMILY_MODULES = (
     "nnzoo.models.perceptron",
     "nnzoo.models.mlp",
+    "nnzoo.models.ft_transformer",
     "nnzoo.models.cnn",
     "nnzoo.models.vgg",
     "nnzoo.models.resnet",

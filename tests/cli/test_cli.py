@@ -78,7 +78,8 @@ def test_list_models_plain_word_matches_anywhere():
         (
             ["--family", "resnt"],
             "--family: no family 'resnt' in the catalog. Fix: did you mean 'resnet'? choose one "
-            "of: bert, cnn, gpt, mlp, perceptron, recurrent, resnet, transformer, vgg, vit",
+            "of: bert, cnn, ft_transformer, gpt, mlp, perceptron, recurrent, resnet, transformer, "
+            "vgg, vit",
         ),
         (
             ["--task", "detection"],
