@@ -73,13 +73,21 @@ def _count_ft_transformer(
     num_blocks: int,
     ffn_hidden_dim: int | None = None,
     feature_normalization: bool = False,
+    table_columns: list[str] | None = None,
     **_: Any,
 ) -> int:
     features = _counts.prod(input_shape)
     d = int(d_token)
     hidden = ffn_hidden_size(d, ffn_hidden_dim)
     total = _counts.normalization(features) if feature_normalization else 0
-    total += feature_tokenizer_params(features, (), d) + d  # tokens, then the [CLS] vector
+    slots: tuple[int, ...] = ()
+    if table_columns:
+        from nnzoo.layers.table import encoder_params, token_layout
+
+        numeric, slot_list = token_layout(table_columns)
+        features, slots = numeric, tuple(slot_list)
+        total = encoder_params(table_columns, embedding_above=None, embedding_dim=1)
+    total += feature_tokenizer_params(features, slots, d) + d  # tokens, then the [CLS] vector
     for i in range(int(num_blocks)):
         total += block_params(d, hidden, first_norm=i > 0)
     return total + _counts.layer_norm(d) + _counts.dense(d, output_units(num_classes))
@@ -97,8 +105,13 @@ def _build_ft_transformer(
     ffn_dropout: Rate = 0.1,
     residual_dropout: Rate = 0.0,
     feature_normalization: bool = False,
+    table_columns: list[str] | None = None,
 ) -> Any:
-    """``ffn_hidden_dim``: `None` is the paper's ``d_token * 4 // 3`` (256 at d_token 192)."""
+    """``ffn_hidden_dim``: `None` is the paper's ``d_token * 4 // 3`` (256 at d_token 192).
+    ``table_columns`` (filled from a table with categories or missing cells): a
+    :class:`~nnzoo.layers.table.TableEncoder` imputes and standardises the numbers (adding
+    missing indicators) and gives each category's slot, which the feature tokenizer embeds (a
+    token per numeric input and per category, as the paper's categorical embeddings)."""
     import keras
 
     from nnzoo.layers import FeatureTokenizer, FTTransformerBlock, TrailingClassToken
@@ -109,9 +122,24 @@ def _build_ft_transformer(
     hidden = ffn_hidden_size(d, ffn_hidden_dim)
     inputs = keras.Input(shape=tuple(input_shape), name="features")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
-    # Feature scaling learned on the training split (filled from the data; see _common).
-    x = normalized_features(x, feature_normalization)
-    x = FeatureTokenizer(_counts.prod(input_shape), d_token=d, name="feature_tokenizer")(x)
+    if table_columns:
+        from nnzoo.layers.table import TABLE_ENCODER, TableEncoder, token_layout
+
+        numeric, slots = token_layout(table_columns)
+        parts = TableEncoder(table_columns, output="tokens", name=TABLE_ENCODER)(x)
+        tokenizer = FeatureTokenizer(
+            numeric, category_slots=slots, d_token=d, name="feature_tokenizer"
+        )
+        if numeric and slots:
+            x = tokenizer(parts[0], parts[1])
+        elif numeric:
+            x = tokenizer(parts[0])
+        else:
+            x = tokenizer(None, parts[0])
+    else:
+        # Feature scaling learned on the training split (filled from the data; see _common).
+        x = normalized_features(x, feature_normalization)
+        x = FeatureTokenizer(_counts.prod(input_shape), d_token=d, name="feature_tokenizer")(x)
     x = TrailingClassToken(name="class_token")(x)  # (B, F + 1, d_token)
     for i in range(int(num_blocks)):
         x = FTTransformerBlock(
