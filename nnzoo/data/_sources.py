@@ -280,6 +280,8 @@ class Source:
         for p in inspect.signature(self.loader).parameters.values():
             if p.name == "seed" or p.kind not in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                 continue
+            if p.name.startswith("_"):  # the loader's own options (e.g. validate's sample)
+                continue
             params[p.name] = None if p.default is inspect.Parameter.empty else p.default
         return params
 
