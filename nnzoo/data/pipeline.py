@@ -280,6 +280,14 @@ def _tf_dataset(
     return _finish(ds, passes, augmenter)
 
 
+def _graph_as_written(fn: Any) -> Any:
+    """``fn`` traced by ``tf.data`` as written, without AutoGraph: it has no Python control
+    flow on tensors, and converting its source costs each new process ~0.1 s of a pass."""
+    import tensorflow as tf
+
+    return tf.autograph.experimental.do_not_convert(fn)
+
+
 def _index_batches(passes: _Passes, shard: tuple[int, int] | None = None) -> Any:
     """The example indices of each batch of the stream (the ``tf.data`` paths): pass ``p``
     in the order drawn from ``(seed, p)`` (stateless: nothing else decides it), from batch
@@ -287,6 +295,7 @@ def _index_batches(passes: _Passes, shard: tuple[int, int] | None = None) -> Any
     ``(worker, workers)``, that worker's batches alone: ``worker, worker + workers, ...``."""
     import tensorflow as tf
 
+    @_graph_as_written
     def pass_batches(p: Any) -> Any:
         index = tf.range(passes.n, dtype=tf.int64)
         if passes.shuffle:
@@ -347,6 +356,7 @@ def _tf_file_dataset(
     shape = rows.files.example_shape
     read = _batch_reader(rows)
 
+    @_graph_as_written
     def batch(index: Any) -> Any:
         pixels = tf.numpy_function(read, [index], tf.uint8, stateful=False)
         pixels.set_shape((None, *shape))  # (B, H, W, C)
