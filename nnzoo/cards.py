@@ -57,6 +57,9 @@ DATA_FILLED = (
 #: with ``feature_normalization=True``: ``nnzoo.data.adapt_preprocessing`` sets its statistics
 #: from the training split before ``fit``, and ``model.keras`` keeps them.
 FEATURE_NORMALIZATION = "feature_normalization"
+#: The name of a table model's encoder layer (:class:`nnzoo.layers.table.TableEncoder`),
+#: whose statistics are set from the training split.
+TABLE_ENCODER = "table_encoder"
 
 # --------------------------------------------------------------------------- hyperparameter types
 
@@ -359,6 +362,7 @@ def register_model(
 FAMILY_MODULES = (
     "nnzoo.models.perceptron",
     "nnzoo.models.mlp",
+    "nnzoo.models.ft_transformer",
     "nnzoo.models.cnn",
     "nnzoo.models.vgg",
     "nnzoo.models.resnet",

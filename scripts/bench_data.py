@@ -10,10 +10,17 @@ subprocess (so one measurement's memory never counts in another's):
   folder and building the pipeline);
 - a capped number of training steps of a small CNN (``nnzoo.train`` on the folder, batch 32,
   ``data.cache: false``) at N and 10N images, and the same model on random tensors (the
-  ``synthetic`` source, two batches in memory): peak resident memory.
+  ``synthetic`` source, two batches in memory): peak resident memory;
+- the seconds per training step of that CNN on the N folder, ``nnzoo.train`` vs a bare Keras
+  script (``keras.utils.image_dataset_from_directory`` scaled to [0, 1], the very model built
+  by nnzoo's registry, compiled as nnzoo compiles it: Adam 1e-3, sparse cross-entropy on
+  logits, accuracy): the same batch size and number of steps, timed by the same callback from
+  the end of step ``--warm-steps`` to the end of the last (tracing and the first batches left
+  out); the run of median speed of ``--repeat``, the two alternated.
 
 Goals (issue 25): peak memory at 10N <= 1.25x that at N; <= 1.5 GB above random tensors;
-decoding >= 0.9x Keras's images/s. Nothing here is asserted.
+decoding >= 0.9x Keras's images/s; training steps <= 1.10x the bare Keras script's time.
+Nothing here is asserted.
 
     python scripts/bench_data.py                       # N = 300: a few minutes on 2 cores
     python scripts/bench_data.py --images 2000 --steps 30   # the issue's sizes (2,000 / 20,000)
@@ -112,7 +119,32 @@ def decode_keras(folder: str, batch_size: int) -> dict:
     return _decode_pass(make)
 
 
-def _small_cnn(source: list[str], steps: int, runs: str) -> dict:
+#: The small CNN of the training measurements (``cnn_cifar``'s architecture, made small).
+CNN_PARAMS = {"filters": [8, 16], "convs_per_block": [1, 1], "dense_units": 32}
+
+
+def _step_timer(warm: int) -> Any:
+    """A Keras callback that times the training steps after the first ``warm``: ``.result()``
+    is ``(steps, seconds)`` from the end of step ``warm`` to the end of the last."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ends: list[float] = []
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.ends.append(time.perf_counter())
+
+        def result(self) -> tuple[int, float]:
+            if len(self.ends) <= warm:
+                return 0, 0.0
+            return len(self.ends) - warm, self.ends[-1] - self.ends[warm - 1]
+
+    return StepTimer()
+
+
+def _small_cnn(source: list[str], steps: int, runs: str, warm: int = 0) -> dict:
     from nnzoo.run.bind import load_config
     from nnzoo.training import train
 
@@ -123,17 +155,24 @@ def _small_cnn(source: list[str], steps: int, runs: str) -> dict:
         "data.augment={}",
         "data.validation_split=0.02",  # a few files: the steps are what is measured
         "data.test_split=0.02",
-        "model.params.filters=[8, 16]",
-        "model.params.convs_per_block=[1, 1]",
-        "model.params.dense_units=32",
+        *(f"model.params.{k}={json.dumps(v)}" for k, v in CNN_PARAMS.items()),
         "train.epochs=1",
         f"train.steps_per_epoch={steps}",
     ]
     config = load_config(ROOT / "configs" / "cnn_cifar.yaml", overrides)
     baseline = _rss_now()
+    timer = _step_timer(warm)
     started = time.perf_counter()
-    train(config, runs_dir=runs, quiet=True)
-    return {"steps": steps, "seconds": time.perf_counter() - started, "baseline": baseline}
+    train(config, runs_dir=runs, quiet=True, callbacks=[timer])
+    seconds = time.perf_counter() - started
+    timed, step_seconds = timer.result()
+    return {
+        "steps": steps,
+        "seconds": seconds,
+        "baseline": baseline,
+        "timed_steps": timed,
+        "step_seconds": step_seconds,
+    }
 
 
 def train_folder(folder: str, steps: int, runs: str) -> dict:
@@ -143,6 +182,53 @@ def train_folder(folder: str, steps: int, runs: str) -> dict:
         f"data.params.image_size={SIZE}",
     ]
     return _small_cnn(source, steps, runs)
+
+
+def steps_nnzoo(folder: str, steps: int, warm: int, runs: str) -> dict:
+    """``steps`` training steps of the small CNN by ``nnzoo.train`` on ``folder``."""
+    source = [
+        "data.source=image_folder",
+        f"data.params.path={folder}",
+        f"data.params.image_size={SIZE}",
+    ]
+    return _small_cnn(source, steps, runs, warm)
+
+
+def steps_keras(folder: str, steps: int, warm: int, batch_size: int) -> dict:
+    """The same steps in a bare Keras script: ``image_dataset_from_directory`` and ``fit``."""
+    import keras
+
+    from nnzoo.registry import build_model
+
+    keras.utils.set_random_seed(42)
+    ds = keras.utils.image_dataset_from_directory(
+        folder, image_size=(SIZE, SIZE), batch_size=batch_size, shuffle=True, seed=42
+    )
+    ds = ds.map(lambda x, y: (x / 255.0, y)).repeat().prefetch(-1)  # nnzoo's [0, 1]
+    shape = [SIZE, SIZE, 3]
+    model = build_model(
+        "cnn_cifar",
+        input_shape=shape,
+        num_classes=len(CLASSES),
+        batch_norm=False,
+        l2=0.0,
+        **CNN_PARAMS,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    timer = _step_timer(warm)
+    started = time.perf_counter()
+    model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
+    timed, step_seconds = timer.result()
+    return {
+        "steps": steps,
+        "seconds": time.perf_counter() - started,
+        "timed_steps": timed,
+        "step_seconds": step_seconds,
+    }
 
 
 def train_random(steps: int, runs: str) -> dict:
@@ -161,6 +247,8 @@ WORKERS = {
     "decode_keras": decode_keras,
     "train_folder": train_folder,
     "train_random": train_random,
+    "steps_nnzoo": steps_nnzoo,
+    "steps_keras": steps_keras,
 }
 
 
@@ -183,6 +271,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=300, help="N (default 300)")
     parser.add_argument("--scale", type=int, default=10, help="the larger folder is N x this")
     parser.add_argument("--steps", type=int, default=15, help="training steps measured")
+    parser.add_argument(
+        "--warm-steps", type=int, default=5, help="steps left out of the step timing"
+    )
+    parser.add_argument(
+        "--only-steps", action="store_true", help="measure the training steps alone (N only)"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3, help="decode passes of each (median)")
     parser.add_argument("--keep", help="generate into (and keep) this folder")
@@ -198,7 +292,7 @@ def main() -> None:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="nnzoo-bench-data-"))
     try:
         folders = {}
-        for n in sizes:
+        for n in sizes[:1] if args.only_steps else sizes:
             folders[n] = work / f"images_{n}"
             if not folders[n].exists():
                 started = time.perf_counter()
@@ -206,6 +300,16 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 print(f"generated {n} JPEGs at {SIZE}x{SIZE} in {seconds:.0f} s")
         rows = {}
+        small = sizes[0]
+        steps: dict[str, list[dict]] = {"nnzoo": [], "keras": []}
+        for i in range(args.repeat):
+            for name in steps:
+                last = (folders[small], args.steps, args.warm_steps)
+                last += (work / f"runs_steps_{i}",) if name == "nnzoo" else (args.batch_size,)
+                steps[name].append(measure(f"steps_{name}", *last))
+        if args.only_steps:
+            _report_steps(steps, args)
+            return
         for n in sizes:
             # Alternated and repeated: a shared machine's load falls on both alike.
             passes: dict[str, list[dict]] = {"nnzoo": [], "keras": []}
@@ -221,6 +325,20 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     _report(rows, sizes, args)
+    _report_steps(steps, args)
+
+
+def _report_steps(steps: dict[str, list[dict]], args: argparse.Namespace) -> None:
+    """Seconds per training step after the warm ones, each side's run of median speed."""
+    print(f"\ntraining steps {args.warm_steps + 1}..{args.steps} at N = {args.images}")
+    medians = {}
+    for name, results in steps.items():
+        per_step = sorted(r["step_seconds"] / r["timed_steps"] for r in results)
+        medians[name] = per_step[len(per_step) // 2]
+        runs = ", ".join(f"{1e3 * v:.0f}" for v in per_step)
+        print(f"  {name:8s} {1e3 * medians[name]:7.0f} ms/step   (runs: {runs} ms)")
+    ratio = medians["nnzoo"] / medians["keras"]
+    print(f"  nnzoo / bare keras step time  {ratio:.2f}x   (goal <= 1.10)")
 
 
 def _median_pass(results: list[dict]) -> dict:
@@ -234,6 +352,10 @@ def _worker_args(name: str, rest: list[str]) -> list[object]:
         return [rest[0], int(rest[1])]
     if name == "train_folder":
         return [rest[0], int(rest[1]), rest[2]]
+    if name == "steps_nnzoo":
+        return [rest[0], int(rest[1]), int(rest[2]), rest[3]]
+    if name == "steps_keras":
+        return [rest[0], int(rest[1]), int(rest[2]), int(rest[3])]
     return [int(rest[0]), rest[1]]
 
 

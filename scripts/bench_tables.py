@@ -1,6 +1,6 @@
 """Reading a table: the old ``csv``-module reader vs nnzoo's pyarrow reader vs bare pyarrow.
 
-python scripts/bench_tables.py [--rows 200000] [--columns 20] [--repeat 3] [--parquet]
+python scripts/bench_tables.py [--rows 200000] [--columns 20] [--repeat 3] [--parquet] [--train]
 
 Writes a CSV of ``--rows`` rows of ``--columns`` numeric features (6 decimals) and a string
 label, then reads it into training arrays in a fresh process per reader and per repeat:
@@ -15,6 +15,11 @@ With ``--parquet`` the same table is also written as Parquet and read by nnzoo's
 source and by ``pyarrow.parquet.read_table``. Seconds are the median over ``--repeat`` runs of
 the reading alone; peak RSS is the process's high-water mark (imports included; the line
 ``imports only`` gives that floor).
+
+With ``--train``, one epoch of ``mlp`` (``nnzoo.train``: hidden units 32 and 16, batch 1024,
+the configs/parquet_mlp.yaml recipe on the CSV) runs once in its own process: its wall time
+and peak resident memory (VmHWM: reading, splitting, feature statistics, the pipeline and the
+epoch) beside ``pyarrow.csv.read_csv``'s peak. Goal (issue 25): <= 1.5 GB at 5M rows (~1 GB).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +78,40 @@ PARQUET_READERS = {
     "nnzoo parquet source": NNZOO.format(source="parquet"),
     "pyarrow.parquet.read_table": PYARROW.format(read="parquet.read_table"),
 }
+
+
+# One epoch of an MLP on the table ({path}), in its own process; prints one JSON line.
+TRAIN_CHILD = """
+import json, sys, tempfile, time
+sys.path.insert(0, {root!r})
+from nnzoo.run.bind import load_config
+from nnzoo.training import train
+overrides = [
+    "data.source=csv", "data.params.path={path}", "data.params.label_column=label",
+    "data.batch_size=1024", "data.validation_split=0.1", "data.test_split=0.1",
+    "model.params.hidden_units=[32, 16]", "train.epochs=1",
+]
+config = load_config({config!r}, overrides)
+start = time.perf_counter()
+with tempfile.TemporaryDirectory() as runs:
+    train(config, runs_dir=runs, quiet=True)
+seconds = time.perf_counter() - start
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+print(json.dumps({{"seconds": seconds, "peak": int(status.split()[0]) * 1024}}))
+"""
+
+
+def measure_training(path: Path) -> dict[str, float]:
+    """One epoch of ``mlp`` on ``path`` by ``nnzoo.train``: wall time and peak RSS."""
+    code = TRAIN_CHILD.format(
+        root=str(ROOT), path=str(path), config=str(ROOT / "configs" / "parquet_mlp.yaml")
+    )
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**result, "wall": time.perf_counter() - started}
 
 
 def write_table(folder: Path, rows: int, columns: int, parquet: bool) -> tuple[Path, Path | None]:
@@ -147,6 +187,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--parquet", action="store_true", help="also read it as Parquet")
     parser.add_argument("--skip-before", action="store_true", help="leave out the csv module")
+    parser.add_argument(
+        "--train", action="store_true", help="also one epoch of mlp: its time and peak RSS"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         csv_path, parquet_path = write_table(Path(tmp), args.rows, args.columns, args.parquet)
@@ -158,6 +201,16 @@ def main() -> None:
         readers = {k: v for k, v in READERS.items() if not (args.skip_before and "before" in k)}
         results = {name: measure(body, csv_path, args.repeat) for name, body in readers.items()}
         report("CSV", results, "pyarrow.csv.read_csv")
+        if args.train:
+            trained = measure_training(csv_path)
+            yardstick = results["pyarrow.csv.read_csv"]["peak"]
+            print(
+                f"\nnnzoo.train, mlp [32, 16], batch 1024, one epoch: "
+                f"{trained['seconds']:.1f} s training ({trained['wall']:.1f} s with imports), "
+                f"peak RSS {trained['peak'] / 2**20:.0f} MB = "
+                f"{trained['peak'] / yardstick:.2f}x pyarrow.csv.read_csv's "
+                f"{yardstick / 2**20:.0f} MB   (goal <= 1.5 GB at 5M rows)"
+            )
         if parquet_path is not None:
             results = {
                 name: measure(body, parquet_path, args.repeat)

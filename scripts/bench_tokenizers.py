@@ -3,20 +3,27 @@ encoding >= 3x the old throughput on 5 MB of text, ids identical).
 
 The text is the standard library's source as ``text_corpus`` reads it (files in sorted order,
 repeated if the library is smaller) up to ``--mb`` megabytes of UTF-8. For WordPiece and GPT-2's
-byte-pair encoding, each text is encoded (one ``encode`` call per file, one thread, as the
-text sources call it) by
+byte-pair encoding, every text is encoded by
 
 (a) the pure-Python encoder nnzoo had before (kept as the reference:
-    ``nnzoo.data.tokenizers._wordpiece_reference`` / ``_byte_pair_reference``), and
-(b) ``WordPieceTokenizer`` / ``BytePairTokenizer`` on ``tokenizers``,
+    ``nnzoo.data.tokenizers._wordpiece_reference`` / ``_byte_pair_reference``), one ``encode``
+    call per file, as the text sources called it;
+(b) ``WordPieceTokenizer`` / ``BytePairTokenizer`` on ``tokenizers``, one ``encode`` call per
+    file, one thread;
+(c) the same tokenizer as the text sources now call it (``encode_texts``, ``text_corpus``):
+    ``encode_in_chunks``, one ``encode_batch`` (``encode_batch_fast``: no offsets) per chunk
+    of texts, over ``tokenizers``' threads (``--threads``, else ``RAYON_NUM_THREADS``, else
+    every CPU),
 
 with the same vocabulary (learned on the text by (b)), each from a fresh instance with its
-engine built before the clock starts; MB/s is the best of ``--repeat`` passes. "ids
-identical" compares every text's ids. A third row encodes only the library's non-ASCII files
-(repeated to 1 MB): the WordPiece engine's other path. Learning a vocabulary of
-``--vocabulary-size``: before, KerasHub's ``compute_word_piece_vocabulary`` (TensorFlow Text)
-for WordPiece and no byte-pair learner; after, ``tokenizers``' trainers. Shared CPUs make
-timings noisy: run it alone on the machine,
+engine built before the clock starts; MB/s is the best of ``--repeat`` passes (per wall
+second, or with ``--cpu-time`` per CPU second of the process) and the speed-ups are (b)'s and
+(c)'s over (a). "ids identical" compares every text's ids of (b) and of (c) with (a)'s. A
+second row encodes only the library's non-ASCII files (repeated to 1 MB): the WordPiece
+engine's other path. Learning a vocabulary of ``--vocabulary-size``: before, KerasHub's
+``compute_word_piece_vocabulary`` (TensorFlow Text) for WordPiece and no byte-pair learner;
+after, ``tokenizers``' trainers. Shared CPUs make timings noisy: run it alone on the machine
+(on a busy one, ``--cpu-time --threads 1`` compares the encoders' cost on one core),
 
     flock /tmp/bench.lock python scripts/bench_tokenizers.py
 """
@@ -30,6 +37,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -52,16 +60,21 @@ def _texts(megabytes: float, *, ascii_only: bool | None = None) -> list[str]:
     return texts
 
 
-def _rate(make: Callable[[], Callable[[str], list[int]]], texts: Sequence[str], repeat: int):
-    """(best MB/s over ``repeat`` passes, the ids of the last pass); each pass a fresh
-    encoder from ``make``."""
+def _rate(
+    make: Callable[[], Callable[[Sequence[str]], list[list[int]]]],
+    texts: Sequence[str],
+    repeat: int,
+    clock: Callable[[], float] = time.perf_counter,
+):
+    """(best MB/s over ``repeat`` passes by ``clock``, the ids of the last pass); each pass a
+    fresh encoder of all the texts from ``make``."""
     size = sum(len(text.encode("utf-8")) for text in texts) / 1e6
     best, ids = 0.0, []
     for _ in range(repeat):
         encode = make()
-        start = time.perf_counter()
-        ids = [encode(text) for text in texts]
-        best = max(best, size / (time.perf_counter() - start))
+        start = clock()
+        ids = encode(texts)
+        best = max(best, size / (clock() - start))
     return best, ids
 
 
@@ -93,11 +106,22 @@ def main() -> None:
     parser.add_argument("--vocabulary-size", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=2, help="passes; the best one counts")
     parser.add_argument("--skip-old-learner", action="store_true", help="no TensorFlow Text")
+    parser.add_argument(
+        "--threads", type=int, help="tokenizers' threads (RAYON_NUM_THREADS); default all CPUs"
+    )
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="MB per CPU second of this process (all its threads) instead of per wall second: "
+        "steadier on a shared machine, and with --threads 1 each encoder's cost on one core",
+    )
     args = parser.parse_args()
+    if args.threads is not None:
+        os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # before the pool starts
 
     import tokenizers
 
-    from nnzoo.data.tokenizers import BytePairTokenizer, WordPieceTokenizer
+    from nnzoo.data.tokenizers import BytePairTokenizer, WordPieceTokenizer, encode_in_chunks
 
     texts = _texts(args.mb)
     others = _texts(1.0, ascii_only=False)
@@ -106,7 +130,10 @@ def main() -> None:
     print(
         f"tokenizers {tokenizers.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs (load {load:.1f}); {size:.2f} MB: {len(texts)} standard-library "
-        f"files ({sum(not t.isascii() for t in texts)} not ASCII)"
+        f"files ({sum(not t.isascii() for t in texts)} not ASCII); batch threads "
+        f"{os.environ.get('RAYON_NUM_THREADS', os.cpu_count())} (RAYON_NUM_THREADS), "
+        f"TOKENIZERS_PARALLELISM={os.environ.get('TOKENIZERS_PARALLELISM', 'unset')}; MB per "
+        f"{'CPU' if args.cpu_time else 'wall'} second"
     )
 
     learned = {}
@@ -121,33 +148,43 @@ def main() -> None:
 
     # Each pass a fresh tokenizer: the old encoder (its reference) starts with an empty word
     # cache; the new one has its engine built before the clock starts.
-    def wordpiece(*, engine: bool) -> Callable[[str], list[int]]:
-        tok = WordPieceTokenizer(learned["WordPiece"].vocabulary)
-        if not engine:
-            return tok._reference.encode
-        tok.encode("é")  # builds the engine and its Unicode classes
-        return tok.encode
+    def one_by_one(encode: Callable[[str], list[int]]) -> Callable[..., list[list[int]]]:
+        return lambda texts: [encode(text) for text in texts]
 
-    def byte_pair(*, engine: bool) -> Callable[[str], list[int]]:
+    def encoder(tok: Any, how: str) -> Callable[[Sequence[str]], list[list[int]]]:
+        if how == "old":
+            return one_by_one(tok._reference.encode)
+        tok.encode("é")  # builds the engine and its Unicode classes
+        if how == "new":
+            return one_by_one(tok.encode)
+        return lambda texts: list(encode_in_chunks(tok, texts))
+
+    def wordpiece(how: str) -> Callable[[Sequence[str]], list[list[int]]]:
+        return encoder(WordPieceTokenizer(learned["WordPiece"].vocabulary), how)
+
+    def byte_pair(how: str) -> Callable[[Sequence[str]], list[list[int]]]:
         old = learned["byte-pair"]
         tok = BytePairTokenizer(old.vocabulary, old.merges, special_tokens=old.special_tokens)
-        if not engine:
-            return tok._reference.encode
-        tok.encode("é")
-        return tok.encode
+        return encoder(tok, how)
 
     rows = [
         ("encode WordPiece", wordpiece, texts),
         ("encode WordPiece, non-ASCII files", wordpiece, others),
         ("encode byte-pair (GPT-2)", byte_pair, texts),
     ]
-    print(f"{'':36}{'old MB/s':>10}{'new MB/s':>10}{'speed-up':>10}  ids identical")
+    print(
+        f"{'':36}{'old MB/s':>10}{'new MB/s':>10}{'speed-up':>10}{'batch MB/s':>12}"
+        f"{'speed-up':>10}  ids identical (new, batch)"
+    )
     for label, make, data in rows:
-        old_rate, old_ids = _rate(functools.partial(make, engine=False), data, args.repeat)
-        new_rate, new_ids = _rate(functools.partial(make, engine=True), data, args.repeat)
+        clock = time.process_time if args.cpu_time else time.perf_counter
+        old_rate, old_ids = _rate(functools.partial(make, "old"), data, args.repeat, clock)
+        new_rate, new_ids = _rate(functools.partial(make, "new"), data, args.repeat, clock)
+        batch_rate, batch_ids = _rate(functools.partial(make, "batch"), data, args.repeat, clock)
         print(
-            f"{label:36}{old_rate:>10.2f}{new_rate:>10.2f}{new_rate / old_rate:>9.1f}x  "
-            f"{old_ids == new_ids}"
+            f"{label:36}{old_rate:>10.2f}{new_rate:>10.2f}{new_rate / old_rate:>9.1f}x"
+            f"{batch_rate:>12.2f}{batch_rate / old_rate:>9.1f}x  "
+            f"{old_ids == new_ids}, {old_ids == batch_ids}"
         )
     print(f"{'':36}{'old s':>10}{'new s':>10}{'speed-up':>10}")
     old_text = "n/a" if old_seconds is None else f"{old_seconds:.1f}"

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nnzoo.cards import FEATURE_NORMALIZATION
+from nnzoo.cards import FEATURE_NORMALIZATION, TABLE_ENCODER
 from nnzoo.data._sources import num_examples, read_rows
 from nnzoo.errors import ConfigError
 
@@ -231,8 +231,6 @@ def adapt_preprocessing(model: Any, splits: Any) -> None:
     statistics of their own), is left as it is.
     """
     feature_scaling = splits.spec.feature_scaling
-    from nnzoo.layers.table import TABLE_ENCODER
-
     try:
         encoder = model.get_layer(TABLE_ENCODER)
     except ValueError:

@@ -69,7 +69,7 @@ class DataSpec:
             "task": self.task,
             "feature_scaling": self.feature_scaling,
             "table": self.table,
-            "target": self.target,
+            **({"target": self.target} if self.target is not None else {}),
         }
 
     def describe(self) -> str:
@@ -279,6 +279,8 @@ class Source:
         params = {}
         for p in inspect.signature(self.loader).parameters.values():
             if p.name == "seed" or p.kind not in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                continue
+            if p.name.startswith("_"):  # the loader's own options (e.g. validate's sample)
                 continue
             params[p.name] = None if p.default is inspect.Parameter.empty else p.default
         return params

@@ -548,7 +548,8 @@ def load_csv(
     vocabulary_size: int | None = None,
     sequence_length: int = 128,
     segments: bool = False,
-) -> SourceData:
+    _sample_only: bool = False,
+) -> Any:
     """A table of feature columns and one label column, read as UTF-8 by pyarrow's streaming
     CSV reader (a record batch at a time; see :mod:`nnzoo.data._table`).
 
@@ -573,47 +574,6 @@ def load_csv(
     line. ``tokenizer``, ``vocabulary_size``, ``sequence_length`` and ``segments`` are as for
     ``text_folder`` (learned on the training split only).
     """
-    return _read_csv(**locals())
-
-
-def check_table(source: str, params: dict[str, Any], *, file: str | None = None) -> str | None:
-    """What ``nnzoo validate`` checks of a ``csv`` or ``parquet`` source without reading the
-    whole table: the header, the columns asked for, each feature's type and the label column
-    (the task its labels imply) from the first rows; a refusal is the :class:`ConfigError`
-    ``train`` would give. Returns a one-line summary, or ``None`` for other sources."""
-    if source not in ("csv", "parquet") or params.get("text_column") is not None:
-        return None
-    try:
-        if source == "csv":
-            return _read_csv(sample_only=True, seed=0, **params)
-        return _read_parquet(sample_only=True, seed=0, **params)
-    except ConfigError as err:
-        if file is None or err.file is not None:
-            raise
-        raise ConfigError(err.message, file=file, key=err.key, fix=err.fix) from None
-
-
-def _read_csv(
-    *,
-    seed: int,
-    path: str | None = None,
-    label_column: str | int = -1,
-    header: bool | str = "auto",
-    standardize: bool = True,
-    delimiter: str = ",",
-    features: Sequence[str | int] | None = None,
-    column_types: dict[str, str] | None = None,
-    missing: str = "impute",
-    missing_values: Sequence[str] | None = None,
-    missing_label: str = "refuse",
-    task: str = "auto",
-    text_column: str | int | None = None,
-    tokenizer: str = "word",
-    vocabulary_size: int | None = None,
-    sequence_length: int = 128,
-    segments: bool = False,
-    sample_only: bool = False,
-) -> Any:
     file = existing_path(path, kind="file")
     check_choice("header", header, (True, False, "auto"))
     check_choice("missing", missing, MISSING_POLICIES)
@@ -692,7 +652,7 @@ def _read_csv(
         missing_values=missing_values,
         start_line=(peek[1][0] if header else peek[0][0]) if len(peek) > int(header) else 2,
     )
-    if sample_only:
+    if _sample_only:
         label_name = columns[label_index] if columns else str(label_index)
         return _sample_summary(cols, [row[label_index] for row in sample], task, file, label_name)
     reader = CsvReader(
@@ -717,6 +677,23 @@ def _read_csv(
         task=task,
         standardize=standardize,
     )
+
+
+def check_table(source: str, params: dict[str, Any], *, file: str | None = None) -> str | None:
+    """What ``nnzoo validate`` checks of a ``csv`` or ``parquet`` source without reading the
+    whole table: the header, the columns asked for, each feature's type and the label column
+    (the task its labels imply) from the first rows; a refusal is the :class:`ConfigError`
+    ``train`` would give. Returns a one-line summary, or ``None`` for other sources."""
+    if source not in ("csv", "parquet") or params.get("text_column") is not None:
+        return None
+    try:
+        if source == "csv":
+            return load_csv(_sample_only=True, seed=0, **params)
+        return load_parquet(_sample_only=True, seed=0, **params)
+    except ConfigError as err:
+        if file is None or err.file is not None:
+            raise
+        raise ConfigError(err.message, file=file, key=err.key, fix=err.fix) from None
 
 
 def _sample_summary(cols: Columns, labels: list[str], task: str, file: Path, name: str) -> str:
@@ -982,7 +959,8 @@ def load_parquet(
     missing_values: Sequence[str] | None = None,
     missing_label: str = "refuse",
     task: str = "auto",
-) -> SourceData:
+    _sample_only: bool = False,
+) -> Any:
     """A Parquet table of feature columns and one label column, read a record batch at a time
     (``pyarrow.parquet.ParquetFile.iter_batches``).
 
@@ -993,23 +971,6 @@ def load_parquet(
     their first rows as in a CSV, and a null cell is missing. Bad cells are named by their
     row (0-based) and column.
     """
-    return _read_parquet(**locals())
-
-
-def _read_parquet(
-    *,
-    seed: int,
-    path: str | None = None,
-    label_column: str | int = -1,
-    standardize: bool = True,
-    features: Sequence[str | int] | None = None,
-    column_types: dict[str, str] | None = None,
-    missing: str = "impute",
-    missing_values: Sequence[str] | None = None,
-    missing_label: str = "refuse",
-    task: str = "auto",
-    sample_only: bool = False,
-) -> Any:
     import pyarrow.types as pt
 
     file = existing_path(path, kind="file")
@@ -1069,7 +1030,7 @@ def _read_parquet(
         start_line=0,
         row_word="row",
     )
-    if sample_only:
+    if _sample_only:
         labels_sample = [row[label_index] for row in sample]
         return _sample_summary(cols, labels_sample, task, file, columns[label_index])
     x, labels = read_parquet(parquet, cols, label_index, path=file, missing_label=missing_label)

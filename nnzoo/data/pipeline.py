@@ -229,8 +229,9 @@ def sequence_weights(y: Any) -> Any:
     return (np.asarray(y) != IGNORE_INDEX).astype("float32")
 
 
-#: In-memory data up to this size is gathered batch-wise from tensors held by the pipeline.
-IN_GRAPH_BYTES = 1 << 30
+#: In-memory data up to this size is gathered batch-wise from tensors held by the pipeline;
+#: larger arrays are gathered from NumPy (not copied into the graph: memory stays one copy).
+IN_GRAPH_BYTES = 1 << 26
 
 
 def _row_bytes(parts: tuple[Any, ...]) -> int:
@@ -249,7 +250,7 @@ def _tf_dataset(
     import tensorflow as tf
 
     parts = (x,) if y is None else (x, y) if weights is None else (x, y, weights)
-    n, batch_size, seed = passes.n, passes.batch_size, passes.seed
+    n = passes.n
     if n * _row_bytes(parts) <= IN_GRAPH_BYTES:
         # Shuffle indices and gather whole batches from in-memory tensors (as Keras's own
         # array adapter does): far cheaper than shuffling examples one by one.
@@ -259,25 +260,35 @@ def _tf_dataset(
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
-        if y is None:
-            ds = ds.map(lambda xb: xb[0] if isinstance(xb, tuple) else xb)
     else:
-        examples = tf.data.Dataset.from_tensor_slices(parts if y is not None else x)
-        if cache:
-            examples = examples.cache()
+        # Larger arrays stay where they are (no copy into the graph): the same batches of
+        # indices gather their rows from NumPy, one Python call a batch.
+        arrays = [np.asarray(a) for a in tf.nest.flatten(parts)]
 
-        def pass_batches(p: Any) -> Any:
-            ds = examples
-            if passes.shuffle:
-                ds = ds.shuffle(min(n, 50_000), seed=seed * 1_000_003 + p)
-            return ds.batch(batch_size)
+        def gather(index: np.ndarray) -> list[np.ndarray]:
+            return [a[index] for a in arrays]
 
-        if passes.endless:
-            pass_ids = tf.data.Dataset.counter(passes.first)
-        else:
-            pass_ids = tf.data.Dataset.range(passes.first, passes.first + 1)
-        ds = pass_ids.flat_map(pass_batches).skip(passes.skip)
+        def batch(index: Any) -> Any:
+            dtypes = [tf.as_dtype(a.dtype) for a in arrays]
+            out = tf.numpy_function(gather, [index], dtypes, stateful=False)
+            for tensor, a in zip(out, arrays, strict=True):
+                tensor.set_shape((None, *a.shape[1:]))
+            return tf.nest.pack_sequence_as(parts, out)
+
+        ds = _index_batches(passes).map(
+            batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
+    if y is None:
+        ds = ds.map(lambda xb: xb[0] if isinstance(xb, tuple) else xb)
     return _finish(ds, passes, augmenter)
+
+
+def _graph_as_written(fn: Any) -> Any:
+    """``fn`` traced by ``tf.data`` as written, without AutoGraph: it has no Python control
+    flow on tensors, and converting its source costs each new process ~0.1 s of a pass."""
+    import tensorflow as tf
+
+    return tf.autograph.experimental.do_not_convert(fn)
 
 
 def _index_batches(passes: _Passes, shard: tuple[int, int] | None = None) -> Any:
@@ -287,6 +298,7 @@ def _index_batches(passes: _Passes, shard: tuple[int, int] | None = None) -> Any
     ``(worker, workers)``, that worker's batches alone: ``worker, worker + workers, ...``."""
     import tensorflow as tf
 
+    @_graph_as_written
     def pass_batches(p: Any) -> Any:
         index = tf.range(passes.n, dtype=tf.int64)
         if passes.shuffle:
@@ -347,6 +359,7 @@ def _tf_file_dataset(
     shape = rows.files.example_shape
     read = _batch_reader(rows)
 
+    @_graph_as_written
     def batch(index: Any) -> Any:
         pixels = tf.numpy_function(read, [index], tf.uint8, stateful=False)
         pixels.set_shape((None, *shape))  # (B, H, W, C)

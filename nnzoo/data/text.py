@@ -37,7 +37,13 @@ from nnzoo.data._sources import (
     register_source,
 )
 from nnzoo.data._table import read_text_file, text_lines
-from nnzoo.data.tokenizers import TOKENIZER_KINDS, Tokenizer, WordTokenizer, make_tokenizer
+from nnzoo.data.tokenizers import (
+    TOKENIZER_KINDS,
+    Tokenizer,
+    WordTokenizer,
+    encode_in_chunks,
+    make_tokenizer,
+)
 from nnzoo.errors import ConfigError
 
 __all__ = [
@@ -116,7 +122,8 @@ def encode_texts(
     and ``segment_ids`` (all zeros: one segment) is added. Returns int32 arrays of shape
     ``(len(texts), T)``: ``token_ids``, ``padding_mask`` (1 = real token, from each text's
     length, so a padding id that is also an ordinary token, as GPT-2's, is no problem) and,
-    with ``segments``, ``segment_ids``.
+    with ``segments``, ``segment_ids``. The texts are encoded a chunk at a time by
+    :meth:`~nnzoo.data.tokenizers.Tokenizer.encode_batch` (the same ids as ``encode``).
     """
     if segments and (tokenizer.cls_id is None or tokenizer.sep_id is None):
         raise ValueError(
@@ -125,8 +132,7 @@ def encode_texts(
         )
     token_ids = np.full((len(texts), sequence_length), tokenizer.pad_id, dtype="int32")
     lengths = np.zeros(len(texts), dtype="int64")
-    for row, text in enumerate(texts):
-        ids = tokenizer.encode(text)
+    for row, ids in enumerate(encode_in_chunks(tokenizer, texts)):
         if segments:
             ids = [tokenizer.cls_id, *ids[: sequence_length - 2], tokenizer.sep_id]
         ids = ids[:sequence_length]
@@ -407,8 +413,9 @@ def load_text_corpus(
     # as GPT-2 saw its training text; windows then cut the stream wherever they fall.
     frame = [tok.bos_id] if tok.frames_documents and tok.bos_id is not None else []
     for name in ("train", "validation", "test"):
-        stream = (i for text in split[name] for i in (*frame, *tok.encode(text)))
-        ids = np.fromiter(stream, dtype="int32")
+        encoded = encode_in_chunks(tok, split[name])
+        parts = [np.asarray([*frame, *ids], dtype="int32") for ids in encoded]
+        ids = np.concatenate(parts) if parts else np.zeros(0, dtype="int32")
         if task == "language_modeling":
             x, y, mask = _lm_windows(ids, sequence_length, tok.pad_id)
             inputs = {"token_ids": x, "padding_mask": mask}
@@ -511,10 +518,11 @@ def load_stdlib_topics(
     fixed = _tokenizer(tokenizer, (), vocabulary_size) if saved else None
     window = sequence_length - 2 if segments else sequence_length
     seen: dict[Any, int] = {}
+    encoded = encode_in_chunks(fixed, texts) if fixed is not None else None
     for row, text in enumerate(texts):
         # What a model sees of a text, whatever vocabulary is fitted later.
-        if fixed is not None:
-            key: Any = tuple(fixed.encode(text)[:window])
+        if encoded is not None:
+            key: Any = tuple(next(encoded)[:window])
         elif tokenizer == "byte":
             key = text.encode("utf-8")[:window]
         else:

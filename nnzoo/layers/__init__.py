@@ -2,6 +2,7 @@
 
 from nnzoo.layers.embeddings import Bias, ClassToken, MaskedMeanPooling, PositionEmbedding
 from nnzoo.layers.image_preprocess import ImagePreprocess
+from nnzoo.layers.tabular import FeatureTokenizer, FTTransformerBlock, TrailingClassToken
 from nnzoo.layers.transformer import (
     CachedMultiHeadAttention,
     TransformerLayer,
@@ -16,9 +17,12 @@ __all__ = [
     "Bias",
     "CachedMultiHeadAttention",
     "ClassToken",
+    "FTTransformerBlock",
+    "FeatureTokenizer",
     "ImagePreprocess",
     "MaskedMeanPooling",
     "PositionEmbedding",
+    "TrailingClassToken",
     "TransformerLayer",
     "attention_mask",
     "causal_cache_mask",

@@ -23,8 +23,16 @@ from typing import Any
 import keras
 from keras import ops
 
-#: The layer's name in the models that use it (the statistics are set through it).
-TABLE_ENCODER = "table_encoder"
+from nnzoo.cards import TABLE_ENCODER
+
+__all__ = [
+    "TABLE_ENCODER",
+    "TableEncoder",
+    "encoded_width",
+    "encoder_params",
+    "parse_columns",
+    "token_layout",
+]
 
 
 def parse_columns(columns: Sequence[str]) -> list[tuple[str, int]]:
@@ -73,6 +81,14 @@ def encoder_params(
     return total
 
 
+def token_layout(columns: Sequence[str]) -> tuple[int, list[int]]:
+    """``(numeric inputs, slots of each category)`` of the encoder's ``tokens`` output: the
+    numeric columns and their missing indicators, and ``V + 2`` slots per category."""
+    kinds = parse_columns(columns)
+    numeric = sum(1 + (kind == "missing") for kind, _ in kinds if kind != "category")
+    return numeric, [size + 2 for kind, size in kinds if kind == "category"]
+
+
 def _embedded(size: int, embedding_above: int | None) -> bool:
     return embedding_above is not None and size > int(embedding_above)
 
@@ -86,6 +102,11 @@ class TableEncoder(keras.layers.Layer):
         embedding_above: a category with more training values than this is embedded (a
             trainable ``embedding_dim`` vector per value) instead of one-hot; ``None``: never.
         embedding_dim: the size of those vectors.
+        output: ``concat`` (one vector per row: the numbers, indicators, one-hot and embedded
+            categories) or ``tokens`` (``[numbers and indicators (B, n), category slots
+            (B, c) int32]``, each category's slot offset past the previous ones' ``V + 2``:
+            what a feature tokenizer embeds, as FT-Transformer does); a part with no column
+            is left out of the list.
     """
 
     def __init__(
@@ -94,9 +115,13 @@ class TableEncoder(keras.layers.Layer):
         *,
         embedding_above: int | None = 16,
         embedding_dim: int = 8,
+        output: str = "concat",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if output not in ("concat", "tokens"):
+            raise ValueError(f"`output` must be 'concat' or 'tokens'. Received: {output!r}")
+        self.output_mode = output
         self.columns = [str(c) for c in columns]
         self.kinds = parse_columns(self.columns)
         self.embedding_above = None if embedding_above is None else int(embedding_above)
@@ -113,7 +138,7 @@ class TableEncoder(keras.layers.Layer):
         )
         self.embeddings = {}
         for j, size in self.categories:
-            if _embedded(size, self.embedding_above):
+            if self.output_mode == "concat" and _embedded(size, self.embedding_above):
                 self.embeddings[j] = self.add_weight(
                     shape=(size + 2, self.embedding_dim),
                     initializer="uniform",
@@ -139,18 +164,31 @@ class TableEncoder(keras.layers.Layer):
             if self.indicators:
                 at = [self.numeric.index(j) for j in self.indicators]
                 parts.append(ops.cast(ops.take(missing, at, axis=1), "float32"))
+        slots, offset = [], 0
         for j, size in self.categories:
             codes = x[:, j]
             slot = ops.where(ops.isnan(codes), float(size), codes)
             slot = ops.where(slot < 0, float(size + 1), slot)
             slot = ops.cast(ops.clip(slot, 0, size + 1), "int32")
-            if j in self.embeddings:
+            if self.output_mode == "tokens":
+                slots.append(slot + offset)
+                offset += size + 2
+            elif j in self.embeddings:
                 parts.append(ops.take(self.embeddings[j], slot, axis=0))
             else:
                 parts.append(ops.one_hot(slot, size + 2))
+        if self.output_mode == "tokens":  # the parts there are: numbers, then category slots
+            out = (
+                [ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]] if parts else []
+            )
+            return out + ([ops.stack(slots, axis=1)] if slots else [])
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
 
-    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self.output_mode == "tokens":
+            numeric, slots = token_layout(self.columns)
+            shapes = [(input_shape[0], numeric)] if numeric else []
+            return shapes + ([(input_shape[0], len(slots))] if slots else [])
         width = encoded_width(
             self.columns, embedding_above=self.embedding_above, embedding_dim=self.embedding_dim
         )
@@ -162,4 +200,5 @@ class TableEncoder(keras.layers.Layer):
             "columns": list(self.columns),
             "embedding_above": self.embedding_above,
             "embedding_dim": self.embedding_dim,
+            "output": self.output_mode,
         }

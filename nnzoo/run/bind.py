@@ -203,7 +203,10 @@ def source_params(
     src = get_source(config.data.source)
     params = dict(config.data.params)
     accepted = src.parameters
-    if "task" in accepted and "task" not in params:
+    # A table's labels decide where the config does not (source default "auto"): text and few
+    # integers are classes, other numbers a regression target.
+    decides = accepted.get("task") == "auto" and "task" not in config.model.params
+    if "task" in accepted and "task" not in params and not decides:
         params["task"] = task
     if "segments" in accepted and "segments" not in params:
         params["segments"] = card.input_kind == "tokens_segments"

@@ -78,7 +78,8 @@ def test_list_models_plain_word_matches_anywhere():
         (
             ["--family", "resnt"],
             "--family: no family 'resnt' in the catalog. Fix: did you mean 'resnet'? choose one "
-            "of: bert, cnn, gpt, mlp, perceptron, recurrent, resnet, transformer, vgg, vit",
+            "of: bert, cnn, ft_transformer, gpt, mlp, perceptron, recurrent, resnet, transformer, "
+            "vgg, vit",
         ),
         (
             ["--task", "detection"],
@@ -206,7 +207,7 @@ def test_init_with_a_file_source_writes_what_validate_and_train_accept(tmp_path,
     assert CliRunner().invoke(cli, ["validate", "c.yaml"]).exit_code == 0
     table.unlink()  # validate and train refuse the missing file alike, before any work
     expected = (
-        "nnzoo: error: c.yaml:18: data.params.path: file not found. Received: path='t.csv'. "
+        "nnzoo: error: c.yaml:20: data.params.path: file not found. Received: path='t.csv'. "
         f"Fix: give the path of an existing file (relative paths start at {tmp_path})"
     )
     for command in ("validate", "train"):

@@ -56,3 +56,25 @@ def test_sequence_targets_get_weights_that_skip_ignored_labels():
     x = {"token_ids": np.ones((2, 3), "int32"), "padding_mask": np.ones((2, 3), "int32")}
     ((_, _, wb),) = batches(make_dataset(x, y, batch_size=2, training=False))
     np.testing.assert_array_equal(np.asarray(wb), [[1, 1, 0], [1, 0, 0]])
+
+
+def test_large_arrays_are_gathered_from_numpy_in_the_same_batches(monkeypatch):
+    """Rule: arrays above IN_GRAPH_BYTES are not copied into the graph; their batches (and
+    a dict input's) are the in-graph path's, row for row."""
+    from nnzoo.data import pipeline
+
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(300, 5)).astype("float32"), "b": np.arange(300).reshape(300, 1)}
+    y = np.arange(300) % 3
+
+    def batches():
+        ds = pipeline.make_dataset(x, y, batch_size=32, training=True, seed=3)
+        return [(xb["a"].numpy(), xb["b"].numpy(), yb.numpy()) for xb, yb in ds]
+
+    in_graph = batches()
+    monkeypatch.setattr(pipeline, "IN_GRAPH_BYTES", 16)
+    from_numpy = batches()
+    assert len(in_graph) == len(from_numpy) == 10
+    for got, want in zip(from_numpy, in_graph, strict=True):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)

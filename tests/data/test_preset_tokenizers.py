@@ -186,6 +186,7 @@ def test_wordpiece_gives_keras_hub_and_reference_ids_around_unsplittable_tokens(
     reference, tok = bert_pair
     eager = [np.asarray(reference(t)).tolist() for t in MIXED]
     assert [tok.encode(t) for t in MIXED] == eager == [tok._reference.encode(t) for t in MIXED]
+    assert tok.encode_batch(MIXED) == eager
     if tok.unsplittable_tokens:
         assert tok.encode(MIXED[0])[0] == tok.cls_id  # kept whole, not case-folded
 
@@ -261,7 +262,8 @@ def test_byte_pair_gives_the_reference_ids(gpt2, pre_tokenizer, add_prefix_space
     )
     assert tok._engine is not None
     texts = [*TEXTS, *BYTE_PAIR_EDGES, _CORPUS]
-    assert [tok.encode(t) for t in texts] == [tok._reference.encode(t) for t in texts]
+    expected = [tok._reference.encode(t) for t in texts]
+    assert [tok.encode(t) for t in texts] == expected == tok.encode_batch(texts)
 
 
 def test_byte_pair_splits_random_whitespace_and_symbols_into_the_reference_s_words(gpt2):
@@ -321,6 +323,8 @@ def test_byte_pair_leaves_to_the_reference_what_the_engine_cannot_encode(gpt2):
     for text in ("a६", "x\n\t <|endoftext|>"):
         assert engine.encode(text, add_special_tokens=False).ids != tok._reference.encode(text)
         assert tok.encode(text) == tok._reference.encode(text)
+    texts = ["a६", "x\n\t <|endoftext|>", "x\n\t y", "", "a६"]  # the batch path as well
+    assert tok.encode_batch(texts) == [tok._reference.encode(text) for text in texts]
     assert tok.encode("a६") == [tok.vocabulary["a"]]
     assert tok.encode("x\n\t <|endoftext|>")[1] == 507
     # Without every byte's symbol, tokenizers' BPE would merge across a dropped byte; with a
@@ -330,6 +334,7 @@ def test_byte_pair_leaves_to_the_reference_what_the_engine_cannot_encode(gpt2):
         tok = BytePairTokenizer(incomplete, merges, special_tokens=gpt2.special_tokens)
         assert tok._engine is None
         assert tok.encode("axb aq") == tok._reference.encode("axb aq")
+        assert tok.encode_batch(["axb aq", ""]) == [tok._reference.encode("axb aq"), []]
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate, as the reference says
         gpt2.encode("caf\udce9")
 

@@ -313,3 +313,67 @@ def test_byte_pair_learning_gives_the_same_merges_every_time(corpus, byte_pair):
     assert again == byte_pair
     with pytest.raises(ValueError, match="Received: vocabulary_size=257"):
         BytePairTokenizer.fit(corpus["train"], vocabulary_size=257)
+
+
+# ------------------------------------------------------------------ the batch path
+
+
+#: Texts each engine leaves to its reference or reads on its other path: "६" (KerasHub's
+#: mark) and unsplittable tokens (byte pairs), non-ASCII text (WordPiece), empty text.
+FALLBACKS = ["a६ b", "x\n\t <|endoftext|>", "a<|endoftext|>b", "ж" * 51, "café", ""]
+
+
+def _batch_cases(byte_pair, corpus):
+    symbols = byte_to_unicode()
+    incomplete = {s: i for s, i in byte_pair.vocabulary.items() if s != symbols[ord("x")]}
+    long = "<" + "x" * 100 + ">"
+    return [
+        byte_pair,
+        BytePairTokenizer(byte_pair.vocabulary, byte_pair.merges, add_prefix_space=True),
+        BytePairTokenizer(
+            byte_pair.vocabulary,
+            byte_pair.merges,
+            special_tokens=byte_pair.special_tokens,
+            pre_tokenizer="none",
+        ),
+        BytePairTokenizer(incomplete, byte_pair.merges),  # no engine: the reference
+        WordPieceTokenizer.fit(PROSE + EDGES, vocabulary_size=300),
+        WordPieceTokenizer(  # no ASCII engine: every text on the other path
+            ["[UNK]", "a", "ж", long], special_tokens={"unk": "[UNK]"}, unsplittable_tokens=[long]
+        ),
+        ByteTokenizer(),
+        WordTokenizer.fit(corpus["train"][:3], vocabulary_size=300),
+    ]
+
+
+def test_the_batch_path_gives_the_one_by_one_ids(byte_pair, corpus, monkeypatch):
+    """``encode_batch`` and the chunks the text sources encode give ``encode``'s ids (the
+    reference's), the texts the engine cannot encode exactly included, in any chunking."""
+    from nnzoo.data import text as text_module
+    from nnzoo.data.tokenizers import _base, encode_in_chunks
+
+    texts = [*PROSE, *EDGES, *FALLBACKS, CODE, *corpus["test"][:3]]
+    texts += [t for t in map(_read, stdlib_files()) if not t.isascii()][:2]
+    assert byte_pair._engine_text("a६ b") is None  # left to the reference
+    assert byte_pair._engine_text("x <|endoftext|>") is None
+    for tok in _batch_cases(byte_pair, corpus):
+        one_by_one = [tok.encode(text) for text in texts]
+        if not isinstance(tok, (ByteTokenizer, WordTokenizer)):
+            assert one_by_one == [tok._reference.encode(text) for text in texts], tok
+        assert tok.encode_batch(texts) == one_by_one, tok
+        assert tok.encode_batch([]) == []
+        monkeypatch.setattr(_base, "CHUNK_TEXTS", 5)
+        assert list(encode_in_chunks(tok, texts)) == one_by_one, tok
+        monkeypatch.setattr(_base, "CHUNK_TEXTS", 2048)
+        monkeypatch.setattr(_base, "CHUNK_CHARS", 200)  # long texts alone in their chunk
+        assert list(encode_in_chunks(tok, texts)) == one_by_one, tok
+        inputs = text_module.encode_texts(tok, texts, 64)
+        for row, ids in zip(inputs["token_ids"], one_by_one, strict=True):
+            assert row[: len(ids)].tolist() == ids[:64]
+        monkeypatch.undo()
+
+
+def test_the_batch_path_fails_on_a_lone_surrogate_as_encode_does(byte_pair, wordpiece):
+    for tok in (byte_pair, wordpiece):
+        with pytest.raises(UnicodeEncodeError):
+            tok.encode_batch(["fine", "caf\udce9", "also fine"])

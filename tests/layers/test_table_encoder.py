@@ -7,7 +7,13 @@ import keras
 import numpy as np
 import pytest
 
-from nnzoo.layers.table import TableEncoder, encoded_width, encoder_params, parse_columns
+from nnzoo.layers.table import (
+    TableEncoder,
+    encoded_width,
+    encoder_params,
+    parse_columns,
+    token_layout,
+)
 
 COLUMNS = ["numeric+missing", "category:3", "numeric", "category:20"]
 
@@ -59,3 +65,38 @@ def test_bad_column_descriptions_are_refused():
     assert parse_columns(["numeric", "category:0"]) == [("numeric", 0), ("category", 0)]
     with pytest.raises(ValueError, match="Received: 'category'"):
         parse_columns(["category"])
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [COLUMNS, ["numeric", "numeric+missing"], ["category:3", "category:1"]],
+    ids=["mixed", "numbers only", "categories only"],
+)
+def test_the_tokens_output_feeds_ft_transformer_with_the_counted_parameters(columns):
+    from nnzoo.registry import build_model, get_card
+
+    card = get_card("ft_transformer")
+    params = dict(
+        input_shape=(len(columns),),
+        num_classes=3,
+        d_token=8,
+        num_blocks=1,
+        num_heads=2,
+        table_columns=columns,
+        feature_normalization=True,
+    )
+    model = build_model("ft_transformer", **params)
+    assert card.count_params(**{**card.defaults, **params}) == model.count_params()
+    x = np.zeros((2, len(columns)), dtype="float32")
+    x[1] = np.nan  # every cell missing: numbers imputed, categories to their missing slot
+    assert model.predict(x, verbose=0).shape == (2, 3)
+    layer = TableEncoder(columns, output="tokens")
+    parts = layer(x)
+    numeric, slots = token_layout(columns)
+    assert len(parts) == bool(numeric) + bool(slots)
+    if slots:
+        got = keras.ops.convert_to_numpy(parts[-1])
+        # codes 0 land on each category's first slot; NaN on its "missing" slot (V)
+        offsets = np.cumsum([0, *slots[:-1]])
+        np.testing.assert_array_equal(got[0], offsets)
+        np.testing.assert_array_equal(got[1], offsets + np.asarray(slots) - 2)

@@ -264,6 +264,10 @@ SIZES = [
     ("mlp", dict(input_shape=(3, 4), hidden_units=(7, 5), num_classes=2)),
     ("mlp", dict(input_shape=(6,), hidden_units=(4,), batch_norm=True, num_classes=3)),
     ("mlp", dict(input_shape=(6,), hidden_units=(), num_classes=4)),
+    (
+        "ft_transformer",
+        dict(input_shape=(2, 3), d_token=12, num_blocks=2, num_heads=3, ffn_hidden_dim=5),
+    ),
     ("cnn_cifar", dict(input_shape=(20, 24, 1), filters=(4, 6), convs_per_block=(1, 2))),
     (
         "cnn_cifar",
@@ -341,7 +345,7 @@ def test_closed_form_count_equals_keras(name, params):
     "feature_normalization" not in get_card("mlp").parameters,
     reason="features models without a Normalization layer",
 )
-@pytest.mark.parametrize("name", ["perceptron", "mlp"])
+@pytest.mark.parametrize("name", ["perceptron", "mlp", "ft_transformer"])
 def test_closed_form_counts_the_feature_normalization(name):
     card = get_card(name)
     full = {**card.defaults, "input_shape": (7,), "feature_normalization": True}

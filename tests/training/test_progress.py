@@ -54,7 +54,9 @@ def test_piped_output_is_the_run_then_one_line_per_epoch(tmp_path):
     lines = result.output.splitlines()
     run_dir = next((tmp_path / "quickstart").iterdir())
     assert lines[0] == f"run: {run_dir}"
-    assert lines[1].startswith("data: classification, 10 classes")
+    assert (
+        lines[1] == "data: classification, 10 classes (0, 1, 2, 3, 4, 5, 6, 7, ...); features 64"
+    )
     assert lines[2] == "split: train 1,293 / validation 144 / test 360"
     epochs = [m.group(1) for m in map(EPOCH_LINE.fullmatch, lines) if m]
     assert epochs == ["1", "2"]

@@ -29,7 +29,12 @@ encode exactly (each class says which). ``_char_classes`` writes their character
 as code-point ranges for the engine's patterns.
 """
 
-from nnzoo.data.tokenizers._base import NUM_SPECIAL, SPECIAL_TOKENS, Tokenizer
+from nnzoo.data.tokenizers._base import (
+    NUM_SPECIAL,
+    SPECIAL_TOKENS,
+    Tokenizer,
+    encode_in_chunks,
+)
 from nnzoo.data.tokenizers.byte import ByteTokenizer
 from nnzoo.data.tokenizers.byte_pair import BYTE_PAIR_PRE_TOKENIZERS, BytePairTokenizer
 from nnzoo.data.tokenizers.factory import (
@@ -52,6 +57,7 @@ __all__ = [
     "Tokenizer",
     "WordPieceTokenizer",
     "WordTokenizer",
+    "encode_in_chunks",
     "from_keras_hub",
     "load_tokenizer",
     "make_tokenizer",

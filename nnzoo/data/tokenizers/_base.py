@@ -5,7 +5,7 @@ tokens (:data:`SPECIAL_TOKENS`: ids 0 to 6, before the ordinary tokens).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 #: The special tokens, in id order (``[PAD]`` is id 0).
@@ -13,6 +13,10 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 NUM_SPECIAL = len(SPECIAL_TOKENS)
 #: The roles a special token can have (``Tokenizer.<role>_id``).
 _ROLES = ("pad", "unk", "cls", "sep", "mask", "bos", "eos")
+#: At most this many texts, or about this many characters, go to one ``encode_batch`` call of
+#: :func:`encode_in_chunks`: the engine holds a batch's encodings at once, not the corpus's.
+CHUNK_TEXTS = 2048
+CHUNK_CHARS = 4_000_000
 
 
 class Tokenizer:
@@ -47,6 +51,12 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         raise NotImplementedError
 
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's ids, exactly as :meth:`encode` gives them; the tokenizers on Hugging
+        Face ``tokenizers`` encode the whole list in one call (over the CPU cores). Callers
+        with many texts use :func:`encode_in_chunks`, which bounds what one call holds."""
+        return [self.encode(text) for text in texts]
+
     def decode(self, ids: Iterable[int]) -> str:
         raise NotImplementedError
 
@@ -66,3 +76,19 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocabulary_size={self.vocabulary_size})"
+
+
+def encode_in_chunks(tokenizer: Tokenizer, texts: Iterable[str]) -> Iterator[list[int]]:
+    """Each text's ids in order, as :meth:`Tokenizer.encode` gives them, encoded by
+    :meth:`Tokenizer.encode_batch` a chunk at a time (at most :data:`CHUNK_TEXTS` texts,
+    :data:`CHUNK_CHARS` characters unless one text alone is longer)."""
+    chunk: list[str] = []
+    size = 0
+    for text in texts:
+        if chunk and (len(chunk) >= CHUNK_TEXTS or size + len(text) > CHUNK_CHARS):
+            yield from tokenizer.encode_batch(chunk)
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text)
+    if chunk:
+        yield from tokenizer.encode_batch(chunk)
