@@ -76,10 +76,11 @@ def test_run_directory_contents_and_no_overwrite(tmp_path):
         "metrics.json",
         "curves.png",
         "data_spec.json",
-        "checkpoints",
         "split.npz",
         "status.json",
+        ".lock",
     } <= names
+    assert "checkpoints" not in names  # a finished run keeps nothing only a resume needs
     metrics = json.loads((first.run_dir / "metrics.json").read_text())
     assert set(metrics) >= {"test", "params", "epochs", "wall_seconds"}
     assert metrics["epochs"] == 2
