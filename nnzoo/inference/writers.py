@@ -24,17 +24,19 @@ def check_output(path: Path, *, force: bool = False) -> Path:
     if path.suffix not in (".csv", ".json"):
         raise InputError(f"{path}: --output must end in .csv or .json. Fix: rename it")
     folder = path.parent
-    if not folder.is_dir():
-        raise InputError(
-            f"{path}: the folder {folder} does not exist. Fix: create it first (mkdir -p "
-            f"{folder}) or write elsewhere"
-        )
+    # A run directory first: a folder that is not there inside a run (a finished run has no
+    # checkpoints/) must not be suggested to mkdir.
     for directory in (folder.resolve(), *folder.resolve().parents):
         if (directory / "config.yaml").is_file() and (directory / "status.json").is_file():
             raise InputError(
                 f"{path}: inside the run directory {directory}; predict never writes into a "
                 "run. Fix: write it elsewhere, e.g. --output predictions.csv"
             )
+    if not folder.is_dir():
+        raise InputError(
+            f"{path}: the folder {folder} does not exist. Fix: create it first (mkdir -p "
+            f"{folder}) or write elsewhere"
+        )
     if path.exists() and not force:
         raise InputError(
             f"{path}: exists. Fix: pass --force to replace it, or choose another file name"
