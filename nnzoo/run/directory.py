@@ -3,9 +3,12 @@
 ``runs/<name>/<run-id>/``: ``config.yaml`` (resolved), ``data_spec.json``, ``status.json``
 (state and ``schema_version``), ``history.csv`` (epochs from 1), ``metrics.json``,
 ``model.keras`` (the best model by ``train.monitor``, without optimizer state), ``curves.png``,
-``checkpoints/`` (the resume state, deleted when the run finishes, and the fingerprint),
-``split.npz`` (the recorded split and data fingerprint: :mod:`nnzoo.run.split`),
-``tensorboard/`` and any data artifacts (a tokenizer). Every JSON file is written atomically.
+``checkpoints/`` (the resume state and the config fingerprint a resume checks; removed, with
+the folder, when the run finishes), ``split.npz`` (the recorded split and data fingerprint:
+:mod:`nnzoo.run.split`), ``tensorboard/``, any data artifacts (a tokenizer) and ``.lock``
+(the file :func:`locked` flocks, naming the last holder's pid; it stays, as a lock file must:
+removing it would let two processes lock two different files of that name). Every JSON file
+is written atomically.
 """
 
 from __future__ import annotations
