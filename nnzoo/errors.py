@@ -89,3 +89,10 @@ class ParameterError(NnzooError, ValueError):
     def named(self, name: str) -> str:
         """The message with ``name`` (e.g. ``--temperature``) for what must be corrected."""
         return f"{name} {self.requirement}. Received: {self.parameter}={self.value!r}"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, Docker, Kubernetes, SLURM), raised where Ctrl-C raises
+    ``KeyboardInterrupt``, so that it is handled as Ctrl-C is: a run is left ``interrupted``
+    and resumable, a tuning trial is recorded failed. Only the CLI turns SIGTERM into it (see
+    :func:`nnzoo.cli._errors.sigterm_as_interrupt`); the CLI exits with 143 (128 + 15)."""

@@ -10,18 +10,23 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import NoReturn
 
 import click
 
 from nnzoo._cli_options import STATE
-from nnzoo.errors import NnzooError
+from nnzoo.errors import NnzooError, Terminated
 
 #: Errors of the machine rather than of the user's input (exit code 1), with what to do.
 _ENVIRONMENT_ERRORS = {
     errno.ENOSPC: "free some space, or write elsewhere with --runs-dir / --output",
+    # A file-size limit (ulimit -f, RLIMIT_FSIZE) reached: a full disk, as far as we can do.
+    errno.EFBIG: "raise the file-size limit (ulimit -f) or free some space, or write "
+    "elsewhere with --runs-dir / --output",
     errno.EDQUOT: "free some space, or write elsewhere with --runs-dir / --output",
     errno.EROFS: "write to a folder you can write to (--runs-dir / --output)",
     errno.EACCES: "write to a folder you can write to (--runs-dir / --output)",
@@ -35,20 +40,25 @@ _ENVIRONMENT_ERRORS = {
 def reported_errors() -> Iterator[None]:
     """Run a command, turning what it raises into one line and an exit code.
 
-    Click's own usage errors keep their line and code; Ctrl-C exits with 130; a reader that
-    closed our output (``nnzoo init mlp | head``) ends the command quietly with 1.
+    Click's own usage errors keep their line and code; Ctrl-C exits with 130 and SIGTERM
+    (handled as Ctrl-C is: :func:`sigterm_as_interrupt`) with 143; a reader that closed our
+    output (``nnzoo init mlp | head``) ends the command quietly with 1.
     """
     try:
-        yield
+        with sigterm_as_interrupt():
+            yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
         raise  # Click's own usage errors: its one line and exit code
     except NnzooError as err:
         if STATE["debug"]:
             raise
         fail(err.one_line(), err.exit_code)
-    except KeyboardInterrupt:
-        click.echo("nnzoo: interrupted (a run can continue with `nnzoo train --resume`)", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as err:
+        click.echo(
+            f"nnzoo: {interrupted(err)} (a run can continue with `nnzoo train --resume`)",
+            err=True,
+        )
+        sys.exit(interrupt_exit_code(err))
     except BrokenPipeError:
         stop_stdout()
         sys.exit(1)
@@ -63,6 +73,40 @@ def reported_errors() -> Iterator[None]:
         if STATE["debug"]:
             raise
         raise _internal_error(err) from None
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`~nnzoo.errors.Terminated` (a
+    ``KeyboardInterrupt``) in the main thread, so it is handled as Ctrl-C is; the handler
+    before is restored after. The CLI process only: a library user keeps their own handler.
+
+    A second SIGTERM while the first is being handled ends the process at once (the default
+    action), as a second Ctrl-C would not: whoever sent it wants the process gone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted(err: BaseException) -> str:
+    """``interrupted`` (Ctrl-C) or ``terminated (SIGTERM)``: how the command was stopped."""
+    return "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+
+
+def interrupt_exit_code(err: BaseException) -> int:
+    """130 after Ctrl-C, 143 after SIGTERM (128 + the signal's number, as a shell reports)."""
+    return 128 + signal.SIGTERM if isinstance(err, Terminated) else 130
 
 
 def fail(message: str, exit_code: int) -> NoReturn:

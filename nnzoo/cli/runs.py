@@ -17,7 +17,7 @@ import click
 
 from nnzoo._cli_options import import_keras_quietly
 from nnzoo.cli._common import console, runs_dir_option, set_option
-from nnzoo.cli._errors import fail, stop_stdout
+from nnzoo.cli._errors import fail, interrupt_exit_code, interrupted, stop_stdout
 from nnzoo.errors import NnzooError, ParameterError
 
 
@@ -62,17 +62,13 @@ def train(
     from nnzoo.run.bind import load_config
 
     if resume_dir:
-        if config or overrides:
-            raise NnzooError(
-                "--resume continues a run with its own config. Fix: drop CONFIG "
-                "and --set, or start a new run without --resume"
-            )
+        changes = _resume_changes(resume_dir, config, overrides, epochs, batch_size, seed)
         from nnzoo.run.directory import check_resume_downloads
         from nnzoo.training import resume
 
         check_resume_downloads(resume_dir)  # offline and not cached: before TensorFlow loads
         import_keras_quietly()
-        result = _run_training(resume, resume_dir, quiet=quiet)
+        result = _run_training(resume, resume_dir, overrides=changes, quiet=quiet)
         if result.already_finished:
             click.echo(
                 f"{resume_dir}: this run already finished "
@@ -98,9 +94,57 @@ def train(
     _print_result(result)
 
 
+def _resume_changes(
+    resume_dir: str,
+    config: str | None,
+    overrides: tuple[str, ...],
+    epochs: int | None,
+    batch_size: int | None,
+    seed: int | None,
+) -> tuple[str, ...]:
+    """What ``--epochs`` and ``--set`` change in a resumed run (keys of
+    :data:`~nnzoo.run.directory.RESUMABLE_KEYS` only), after refusing what a resume cannot
+    change; says what will apply, so that no flag is ignored silently."""
+    from nnzoo.run.directory import load_run_config, read_status
+
+    if config:
+        raise NnzooError(
+            f"--resume continues a run with its own config, so CONFIG ({config}) cannot be "
+            "given. Fix: drop CONFIG (change train.epochs with --epochs), or start a new run "
+            "without --resume"
+        )
+    for flag, value in (("--batch-size", batch_size), ("--seed", seed)):
+        if value is not None:
+            raise NnzooError(
+                f"{flag} cannot change when resuming: the run continues with the batches and "
+                f"seeds it started with. Fix: drop {flag}, or start a new run from this one: "
+                f"nnzoo train {resume_dir}/config.yaml --set model.init_from={resume_dir} "
+                f"{flag} {value}"
+            )
+    changes = (*([f"train.epochs={epochs}"] if epochs is not None else []), *overrides)
+    if not changes or read_status(resume_dir).get("state") == "finished":
+        return changes  # resume() refuses them for a finished run
+    before = load_run_config(resume_dir)
+    after = load_run_config(resume_dir, changes)
+    if after.train.epochs != before.train.epochs:
+        schedule = after.train.schedule.name
+        kept = (
+            f"; the {schedule} learning-rate schedule keeps the length it was compiled with "
+            f"({before.train.epochs} epochs)"
+            + (", then stays at its final rate" if schedule == "cosine" else "")
+            if schedule != "constant"
+            else ""
+        )
+        click.echo(
+            f"note: training to {after.train.epochs} epochs (was {before.train.epochs}){kept}",
+            err=True,
+        )
+    return changes
+
+
 def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
     """Call ``train`` or ``resume``: the run directory is printed as soon as it exists (before
-    the first epoch), and Ctrl-C then says how to resume it (exit code 130)."""
+    the first epoch), and Ctrl-C (exit code 130) or SIGTERM (143) then says how to resume it."""
     started: list[Path] = []
 
     def on_run_dir(path: Path) -> None:
@@ -111,13 +155,14 @@ def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
 
     try:
         return fit(*args, quiet=quiet, on_run_dir=on_run_dir, **kwargs)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if not started:
             raise
         click.echo(
-            f"nnzoo: interrupted — resume with: nnzoo train --resume {started[0]}", err=True
+            f"nnzoo: {interrupted(err)} — resume with: nnzoo train --resume {started[0]}",
+            err=True,
         )
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(err))
 
 
 def _echo_data(run_dir: Path) -> None:

@@ -14,6 +14,7 @@ import click
 from nnzoo import tuning
 from nnzoo._cli_options import import_keras_quietly
 from nnzoo.cli._common import runs_dir_option, set_option
+from nnzoo.cli._errors import interrupt_exit_code, interrupted
 
 
 @click.command("tune")
@@ -115,13 +116,13 @@ def tune(
         result = tuning.tune(
             cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat, keep_artifacts=keep_artifacts
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         click.echo(
-            "nnzoo: interrupted; the running trial was recorded as failed. Rerun the same "
-            "command to resume the study",
+            f"nnzoo: {interrupted(err)}; the running trial was recorded as failed. Rerun the "
+            "same command to resume the study",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(err))
     if result.best_config is not None:  # the one line that names it (stdout, also with -q)
         hint = "" if quiet else f"  (train it: nnzoo train {result.best_config})"
         click.echo(f"best config: {result.best_config}{hint}")

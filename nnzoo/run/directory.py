@@ -15,7 +15,7 @@ import csv
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, get_origin
@@ -25,6 +25,7 @@ from pydantic_core import to_jsonable_python
 
 from nnzoo import _atomic
 from nnzoo.config import Config
+from nnzoo.config.loader import SET_ORIGIN, parse_set
 from nnzoo.errors import ConfigError, RunDirError
 from nnzoo.run.bind import check_downloads, load_config
 
@@ -129,11 +130,26 @@ def check_run_dir(run_dir: str | Path) -> Path:
     return run_dir
 
 
-def load_run_config(run_dir: str | Path) -> Config:
+def load_run_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> Config:
     """The resolved config a run wrote (its provenance is the run's ``config.yaml``), after
-    checking that this nnzoo reads the run's layout for that config."""
+    checking that this nnzoo reads the run's layout for that config.
+
+    ``overrides``: ``--set``-style ``"train.epochs=8"`` strings of :data:`RESUMABLE_KEYS`
+    only (what a resume may change); any other key is refused, naming it.
+    """
+    for item in overrides:
+        key, _ = parse_set(item)
+        if key not in RESUMABLE_KEYS:
+            raise ConfigError(
+                "cannot change when resuming: a resume continues the same run and may change "
+                "only " + ", ".join(RESUMABLE_KEYS),
+                file=SET_ORIGIN,
+                key=key,
+                fix=f"drop it, or start a new run from this one with --set "
+                f"model.init_from={run_dir}",
+            )
     # Without checking its data files: a copied run predicts without its training data.
-    config = load_config(Path(run_dir) / CONFIG_FILE, check_data_files=False)
+    config = load_config(Path(run_dir) / CONFIG_FILE, overrides, check_data_files=False)
     version = int(read_status(run_dir).get("schema_version", 1))
     scaled = [s for s in (config.data.source, config.data.validation_source) if s]
     if version < 2 and set(scaled) & set(SCALED_OUTSIDE_IN_V1):
@@ -152,6 +168,18 @@ def check_resume_downloads(run_dir: str | Path) -> None:
     imported. A finished run resumes to nothing, so it needs nothing."""
     if read_status(check_run_dir(run_dir)).get("state") != "finished":
         check_downloads(load_run_config(run_dir))
+
+
+def epochs_completed(run_dir: str | Path) -> int:
+    """The epochs an interrupted run completed (saved in its resume state): where a resume
+    starts. 0 when it has no resume state (killed before its first save)."""
+    path = Path(run_dir) / CHECKPOINTS / "state.json"
+    if not path.is_file():
+        return 0
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8")).get("epochs_completed", 0))
+    except (ValueError, AttributeError, TypeError):
+        return 0
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
