@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from nnzoo._cli_options import import_keras_quietly
+from nnzoo._atomic import FULL_DISK_ERRNOS
+from nnzoo._cli_options import STATE, import_keras_quietly
 from nnzoo.cli._common import console, runs_dir_option, set_option
 from nnzoo.cli._errors import fail, interrupt_exit_code, interrupted, stop_stdout
 from nnzoo.errors import NnzooError, ParameterError
@@ -163,6 +164,24 @@ def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
             err=True,
         )
         sys.exit(interrupt_exit_code(err))
+    except OSError as err:
+        if not started or err.errno not in FULL_DISK_ERRNOS or STATE["debug"]:
+            raise
+        from nnzoo.run.directory import epochs_completed
+
+        run = started[0]
+        done = epochs_completed(run)
+        kept = (
+            f"its last good checkpoint (epoch {done}) is kept"
+            if done
+            else "it had no checkpoint yet"
+        )
+        fail(
+            f"{err.filename or run}: {err.strerror}; the run {run} stopped (status failed) and "
+            f"{kept}. Fix: free some space (or raise ulimit -f), then resume it: nnzoo train "
+            f"--resume {run}",
+            1,
+        )
 
 
 def _echo_data(run_dir: Path) -> None:

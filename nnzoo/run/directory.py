@@ -76,7 +76,19 @@ def write_status(run_dir: Path, state: str, **extra: Any) -> None:
         "updated": datetime.now().isoformat(timespec="seconds"),
         **extra,
     }
-    _atomic.write_json(Path(run_dir) / STATUS_FILE, data)
+    path = Path(run_dir) / STATUS_FILE
+    try:
+        _atomic.write_json(path, data)
+    except OSError as err:
+        if err.errno not in _atomic.FULL_DISK_ERRNOS or not path.is_file():
+            raise
+        # A full disk has no room for a new file, but the old one's blocks are its own:
+        # rewritten in place, the run at least says why it stopped (a few hundred bytes).
+        with path.open("r+", encoding="utf-8") as f:
+            f.write(json.dumps(data, indent=2))
+            f.truncate()
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def require_file(run_dir: str | Path, name: str) -> Path:

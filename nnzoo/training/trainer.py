@@ -698,5 +698,10 @@ def _final_metrics(
 
 
 def _one_line(err: BaseException) -> str:
-    text = err.one_line() if isinstance(err, NnzooError) else f"{type(err).__name__}: {err}"
+    if isinstance(err, NnzooError):
+        text = err.one_line()
+    elif isinstance(err, OSError) and err.filename and err.strerror:
+        text = f"{err.filename}: {err.strerror}"  # a full disk: the file it could not write
+    else:
+        text = f"{type(err).__name__}: {err}"
     return " ".join(text.split())[:500]
