@@ -334,7 +334,7 @@ def _echo_predictions(rows: Any) -> bool:
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
-    help='Also write {"prompt", "text"} JSON lines to this file (.jsonl).',
+    help='Also write {"prompt", "text"} JSON lines to this .jsonl file (not in a run directory).',
 )
 @click.option("--max-new-tokens", default=200, show_default=True, type=int)
 @click.option(
@@ -346,6 +346,7 @@ def _echo_predictions(rows: Any) -> bool:
 )
 @click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
 @click.option("--seed", type=int, help="Seed of the sampler.")
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
 def generate(
     run_dir: str,
     prompt: str | None,
@@ -355,6 +356,7 @@ def generate(
     temperature: float,
     top_k: int | None,
     seed: int | None,
+    force: bool,
 ) -> None:
     """Sample text from a trained language model (e.g. gpt_nano).
 
@@ -364,12 +366,16 @@ def generate(
     nnzoo generate RUN_DIR --prompts prompts.txt --output out.jsonl
     """
     from nnzoo.inference.generate import generate_batch, read_prompts, write_generations
+    from nnzoo.inference.writers import check_output
 
     if prompt is not None and prompts_file is not None:
         raise NnzooError(
             "--prompt and --prompts cannot be used together. Fix: give one prompt with "
             "--prompt, or a file of prompts with --prompts"
         )
+    # Before generating: as predict's, never into a run, nor over a file without --force.
+    if output:
+        check_output(Path(output), force=force, suffixes=(".jsonl",), command="generate")
     try:
         prompts = read_prompts(prompts_file) if prompts_file is not None else [prompt or ""]
     except NnzooError as err:  # the library names the file; the user gave it as --prompts

@@ -25,6 +25,7 @@ from nnzoo.run.directory import (
     check_run_dir,
     load_run_config,
     read_json,
+    why_no_model,
 )
 
 __all__ = [
@@ -56,8 +57,7 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     run_dir = Path(run_dir)
     if not (run_dir / MODEL_FILE).exists():
         raise RunDirError(
-            f"{run_dir}: no {MODEL_FILE} (the run did not finish). Fix: "
-            f"`nnzoo train --resume {run_dir}`"
+            why_no_model(run_dir)
             if (run_dir / CONFIG_FILE).exists()
             else f"{run_dir}: not a run directory. Fix: give a directory under runs/<name>/"
         )

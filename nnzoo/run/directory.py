@@ -271,6 +271,73 @@ def locked(run_dir: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+def lock_holder(run_dir: str | Path) -> int | None:
+    """The pid of the process that holds ``run_dir``'s lock (training it), or ``None`` when
+    none does. Reads only: the run may be on a read-only copy."""
+    import fcntl
+
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            # Shared and at once released: a trainer taking the lock in the same instant
+            # would be told the run is in use, as it is.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 64).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        return None
+    finally:
+        os.close(fd)
+
+
+def why_no_model(run_dir: str | Path) -> str:
+    """One line saying why the run ``run_dir`` (which has a ``config.yaml``) has no
+    ``model.keras``, and what to do: it is still training (by which process, at which
+    epoch), it stopped before finishing, or it finished and the file was deleted since."""
+    run_dir = Path(run_dir)
+    state = read_status(run_dir)
+    epochs: Any = "?"
+    with contextlib.suppress(Exception):  # a damaged config must not hide the answer
+        epochs = load_config(run_dir / CONFIG_FILE, check_catalog=False).train.epochs
+    done = len(read_history(run_dir))
+    holder = lock_holder(run_dir)
+    if holder is not None:
+        who = f"pid {holder}" if holder > 0 else "another process"
+        epoch = done + 1 if not isinstance(epochs, int) else min(done + 1, epochs)
+        return (
+            f"{run_dir}: in use by a training process ({who}, epoch {epoch} of {epochs}); "
+            f"its {MODEL_FILE} is written when training ends. Fix: wait for it to finish, or "
+            f"use a finished copy of the run"
+        )
+    what = state.get("state", "unknown")
+    if what == "finished":
+        metrics = read_json(run_dir, METRICS_FILE, required=False) or {}
+        if metrics.get("test") == {}:  # a lean tuning trial: only the best trial keeps one
+            return (
+                f"{run_dir}: a tuning trial's run, which keeps no {MODEL_FILE} (only the best "
+                f"trial's does). Fix: train its config: nnzoo train {run_dir}/{CONFIG_FILE} "
+                "(or tune with --keep-artifacts)"
+            )
+        return (
+            f"{run_dir / MODEL_FILE}: missing, though the run finished ({done} epoch"
+            f"{'' if done == 1 else 's'}): it was "
+            f"deleted or not copied. Fix: copy it again from where the run was trained, or "
+            f"train again: nnzoo train {run_dir}/{CONFIG_FILE}"
+        )
+    reason = state.get("reason")
+    if what == "running":  # not locked: its process is gone (killed, or the machine died)
+        reason = "its process is gone"
+    how = f"status {what}" + (f": {reason}" if reason else "")
+    return (
+        f"{run_dir}: no {MODEL_FILE}: the run did not finish ({how}; {done} of {epochs} "
+        f"epochs done). Fix: finish it: nnzoo train --resume {run_dir}"
+    )
+
+
 # --------------------------------------------------------------------------- fingerprint
 
 
