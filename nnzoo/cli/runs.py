@@ -106,7 +106,7 @@ def _resume_changes(
     """What ``--epochs`` and ``--set`` change in a resumed run (keys of
     :data:`~nnzoo.run.directory.RESUMABLE_KEYS` only), after refusing what a resume cannot
     change; says what will apply, so that no flag is ignored silently."""
-    from nnzoo.run.directory import load_run_config, read_status
+    from nnzoo.run.directory import check_run_dir, load_run_config, read_status
 
     if config:
         raise NnzooError(
@@ -123,17 +123,17 @@ def _resume_changes(
                 f"{flag} {value}"
             )
     changes = (*([f"train.epochs={epochs}"] if epochs is not None else []), *overrides)
-    if not changes or read_status(resume_dir).get("state") == "finished":
+    if not changes or read_status(check_run_dir(resume_dir)).get("state") == "finished":
         return changes  # resume() refuses them for a finished run
     before = load_run_config(resume_dir)
     after = load_run_config(resume_dir, changes)
     if after.train.epochs != before.train.epochs:
-        schedule = after.train.schedule.name
+        # Only cosine has a length (the other schedules change the rate every so many
+        # epochs, however many there are): the resumed optimizer keeps the compiled one.
         kept = (
-            f"; the {schedule} learning-rate schedule keeps the length it was compiled with "
-            f"({before.train.epochs} epochs)"
-            + (", then stays at its final rate" if schedule == "cosine" else "")
-            if schedule != "constant"
+            "; the cosine learning-rate schedule keeps the length it was compiled with "
+            f"({before.train.epochs} epochs), then stays at its final rate"
+            if after.train.schedule.name == "cosine"
             else ""
         )
         click.echo(
