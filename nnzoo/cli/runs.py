@@ -37,7 +37,8 @@ def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -
     "--resume",
     "resume_dir",
     type=click.Path(file_okay=False),
-    help="Continue an interrupted run from its last completed epoch.",
+    help="Continue an interrupted run from its last completed epoch (with --epochs N or "
+    "--set train.epochs=N: to N epochs).",
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress and no run line: only the final summary."
@@ -55,7 +56,10 @@ def train(
     """Train the model of CONFIG and write a run directory.
 
     Flags override the file; --set overrides both. The run directory is printed first
-    (`run: runs/NAME/RUN-ID`); Ctrl-C stops the run, which `--resume` continues. On a terminal
+    (`run: runs/NAME/RUN-ID`); Ctrl-C or SIGTERM (kill, timeout, Docker, SLURM) stops the run
+    (exit code 130 or 143), which `--resume` continues, and so does a full disk (exit code
+    1) once there is space again. A resume may change only train.epochs and
+    train.checkpoint_every_seconds (--epochs, --set). On a terminal
     each epoch shows a live bar (steps, time left, running loss and monitored metric,
     examples/s); otherwise one line per epoch. A finished run keeps model.keras (the best
     weights, no optimizer state) and drops its resume checkpoints.
@@ -113,6 +117,13 @@ def _resume_changes(
             f"--resume continues a run with its own config, so CONFIG ({config}) cannot be "
             "given. Fix: drop CONFIG (change train.epochs with --epochs), or start a new run "
             "without --resume"
+        )
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("runs_dir") == click.core.ParameterSource.COMMANDLINE:
+        raise NnzooError(
+            f"--runs-dir does not apply with --resume: the run continues in {resume_dir}. "
+            "Fix: drop --runs-dir (to train elsewhere, copy the whole run directory there and "
+            "resume the copy)"
         )
     for flag, value in (("--batch-size", batch_size), ("--seed", seed)):
         if value is not None:

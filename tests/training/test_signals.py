@@ -92,6 +92,9 @@ def test_a_resume_refuses_what_it_cannot_change_and_changes_nothing(terminated_r
         "when resuming: a resume continues the same run and may change only train.epochs, "
         "train.checkpoint_every_seconds. Fix: drop it, or start a new run from this one with "
         f"--set model.init_from={run}",
+        ("--runs-dir", "elsewhere"): f"nnzoo: error: --runs-dir does not apply with --resume: "
+        f"the run continues in {run}. Fix: drop --runs-dir (to train elsewhere, copy the whole "
+        "run directory there and resume the copy)",
         ("--epochs", "0"): "nnzoo: error: --set: train.epochs: input should be greater than "
         "or equal to 1; received 0. Fix: change the value to fit that bound",
     }
