@@ -73,7 +73,9 @@ def train(
 
         check_resume_downloads(resume_dir)  # offline and not cached: before TensorFlow loads
         import_keras_quietly()
-        result = _run_training(resume, resume_dir, overrides=changes, quiet=quiet)
+        result = _run_training(
+            resume, resume_dir, overrides=changes, quiet=quiet, run_dir=Path(resume_dir)
+        )
         if result.already_finished:
             click.echo(
                 f"{resume_dir}: this run already finished "
@@ -154,13 +156,15 @@ def _resume_changes(
     return changes
 
 
-def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
+def _run_training(
+    fit: Any, *args: Any, quiet: bool, run_dir: Path | None = None, **kwargs: Any
+) -> Any:
     """Call ``train`` or ``resume``: the run directory is printed as soon as it exists (before
     the first epoch), and Ctrl-C (exit code 130) or SIGTERM (143) then says how to resume it."""
-    started: list[Path] = []
+    started: list[Path] = [run_dir] if run_dir is not None else []  # a resumed run exists
 
     def on_run_dir(path: Path) -> None:
-        started.append(path)
+        started[:] = [path]
         if not quiet:
             click.echo(f"run: {path}")
             _echo_data(path)

@@ -151,3 +151,55 @@ def test_predict_output_on_a_full_disk_keeps_the_old_file_and_names_it(tmp_path)
     )
     assert output.read_text() == "the old predictions\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "tiny", "x.npy"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs at ``tmp_path / "disk"``, where this test may mount one (root on Linux);
+    skipped elsewhere."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)]
+    try:
+        mounted = subprocess.run(mount, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        mounted = False
+    if not mounted:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+
+
+def test_a_really_full_disk_fails_the_run_and_it_resumes_once_there_is_space(small_disk):
+    config = load_config("configs/quickstart.yaml", TINY)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, runs_dir=small_disk, quiet=True, callbacks=[StopAfterFirstEpoch()])
+    run_dir = next((small_disk / "tiny").iterdir())
+    before = digests(run_dir)
+    filler = small_disk / "filler"
+    with filler.open("wb", buffering=0) as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * 4096)
+    assert shutil.disk_usage(small_disk).free == 0
+
+    result = resume(run_dir)
+    assert result.exit_code == 1, result.output
+    history = run_dir / "history.csv"  # the first file a resume rewrites
+    assert result.stderr == (
+        f"nnzoo: error: {history}: No space left on device; the run {run_dir} stopped (status "
+        "failed) and its last good checkpoint (epoch 1) is kept. Fix: free some space (or raise "
+        f"ulimit -f), then resume it: nnzoo train --resume {run_dir}\n"
+    )
+    # No room for a new status.json: the old one was rewritten in place.
+    assert status(run_dir)["state"] == "failed"
+    assert status(run_dir)["reason"] == f"{history}: No space left on device"
+    assert digests(run_dir) == before
+
+    filler.unlink()
+    result = resume(run_dir)
+    assert result.exit_code == 0, result.output
+    assert status(run_dir)["state"] == "finished"
