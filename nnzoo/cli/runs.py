@@ -8,6 +8,7 @@ the ``nnzoo`` group resolves them, before they run.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -191,10 +192,10 @@ def _run_training(
             if done
             else "it had no checkpoint yet"
         )
+        limit = " (or raise ulimit -f)" if err.errno == errno.EFBIG else ""
         fail(
             f"{err.filename or run}: {err.strerror}; the run {run} stopped (status failed) and "
-            f"{kept}. Fix: free some space (or raise ulimit -f), then resume it: nnzoo train "
-            f"--resume {run}",
+            f"{kept}. Fix: free some space{limit}, then resume it: nnzoo train --resume {run}",
             1,
         )
 

@@ -126,8 +126,8 @@ def test_a_checkpoint_is_not_started_without_the_space_for_it(interrupted_run, m
     assert result.stderr == (
         f"nnzoo: error: {best}: No space left on device (0.0 MiB free, about "
         f"{(size + 2**16) / 2**20:.1f} MiB needed); the run {run_dir} stopped (status failed) "
-        "and its last good checkpoint (epoch 1) is kept. Fix: free some space (or raise ulimit "
-        f"-f), then resume it: nnzoo train --resume {run_dir}\n"
+        "and its last good checkpoint (epoch 1) is kept. Fix: free some space, then resume it: "
+        f"nnzoo train --resume {run_dir}\n"
     )
     assert status(run_dir)["state"] == "failed"
     assert digests(run_dir) == before
@@ -191,8 +191,8 @@ def test_a_really_full_disk_fails_the_run_and_it_resumes_once_there_is_space(sma
     history = run_dir / "history.csv"  # the first file a resume rewrites
     assert result.stderr == (
         f"nnzoo: error: {history}: No space left on device; the run {run_dir} stopped (status "
-        "failed) and its last good checkpoint (epoch 1) is kept. Fix: free some space (or raise "
-        f"ulimit -f), then resume it: nnzoo train --resume {run_dir}\n"
+        "failed) and its last good checkpoint (epoch 1) is kept. Fix: free some space, then "
+        f"resume it: nnzoo train --resume {run_dir}\n"
     )
     # No room for a new status.json: the old one was rewritten in place.
     assert status(run_dir)["state"] == "failed"
