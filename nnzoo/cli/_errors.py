@@ -35,13 +35,21 @@ _ENVIRONMENT_ERRORS = {
 def reported_errors() -> Iterator[None]:
     """Run a command, turning what it raises into one line and an exit code.
 
-    Click's own usage errors keep their line and code; Ctrl-C exits with 130; a reader that
+    Click's usage errors (a bad flag or argument) become one line with exit code 2; Ctrl-C exits with 130; a reader that
     closed our output (``nnzoo init mlp | head``) ends the command quietly with 1.
     """
     try:
         yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
-        raise  # Click's own usage errors: its one line and exit code
+    except (click.exceptions.Exit, click.Abort):
+        raise
+    except click.UsageError as err:  # a flag or argument: one line, not Click's usage block
+        if STATE["debug"]:
+            raise
+        fail(usage_line(err), 2)
+    except click.ClickException as err:
+        if STATE["debug"]:
+            raise
+        fail(_one_line(err.format_message()), err.exit_code)
     except NnzooError as err:
         if STATE["debug"]:
             raise
@@ -63,6 +71,42 @@ def reported_errors() -> Iterator[None]:
         if STATE["debug"]:
             raise
         raise _internal_error(err) from None
+
+
+def usage_line(err: click.UsageError) -> str:
+    """Click's usage error as the house's one line: the flag or argument, what is wrong, a fix.
+
+    E.g. ``--top-k: must be >= 1 (received 0). Fix: see `nnzoo generate --help```.
+    """
+    command = err.ctx.command_path if err.ctx is not None else "nnzoo"
+    fix = f"see `{command} --help`"
+    param = getattr(err, "param", None)
+    if isinstance(err, click.BadParameter) and not isinstance(err, click.MissingParameter) and (
+        param is not None
+    ):
+        message = err.message
+        kind = param.type
+        if isinstance(kind, click.Choice):
+            fix = "use one of " + ", ".join(str(c) for c in kind.choices)
+        if isinstance(kind, click.Path):  # "File 'x' is a directory" -> "'x' is a directory"
+            message = message.removeprefix("File ").removeprefix("Directory ")
+            message = message.removeprefix("Path ")
+        if isinstance(kind, click.Path) and "is a directory" in message:
+            fix = "give the path of a file, not of a folder"
+        elif isinstance(kind, click.Path) and "is a file" in message:
+            fix = "give the path of a folder (a new one is created), not of a file"
+        return f"{_param_name(param)}: {_one_line(message)}. Fix: {fix}"
+    return f"{_one_line(err.format_message())}. Fix: {fix}"
+
+
+def _param_name(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)  # --output rather than -o
+    return (param.human_readable_name or str(param.name)).strip("[]").upper()
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split()).rstrip(".")
 
 
 def fail(message: str, exit_code: int) -> NoReturn:

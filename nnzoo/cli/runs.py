@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from nnzoo._cli_options import import_keras_quietly
-from nnzoo.cli._common import console, runs_dir_option, set_option
+from nnzoo.cli._common import AtLeast, console, runs_dir_option, set_option
 from nnzoo.cli._errors import fail, stop_stdout
 from nnzoo.errors import NnzooError, ParameterError
 
@@ -206,7 +206,7 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     "--batch-size",
     default=1024,
     show_default=True,
-    type=click.IntRange(1),
+    type=AtLeast(1),
     help="Examples read and predicted at a time.",
 )
 def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int) -> None:
@@ -272,15 +272,15 @@ def _echo_predictions(rows: Any) -> bool:
     type=click.Path(dir_okay=False),
     help='Also write {"prompt", "text"} JSON lines to this file (.jsonl).',
 )
-@click.option("--max-new-tokens", default=200, show_default=True, type=int)
+@click.option("--max-new-tokens", default=200, show_default=True, type=AtLeast(1))
 @click.option(
     "--temperature",
     default=1.0,
     show_default=True,
-    type=float,
+    type=AtLeast(0, number=float),
     help="0 is greedy (deterministic).",
 )
-@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
+@click.option("--top-k", type=AtLeast(1), help="Sample from the k most likely tokens.")
 @click.option("--seed", type=int, help="Seed of the sampler.")
 def generate(
     run_dir: str,
