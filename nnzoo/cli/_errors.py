@@ -35,8 +35,9 @@ _ENVIRONMENT_ERRORS = {
 def reported_errors() -> Iterator[None]:
     """Run a command, turning what it raises into one line and an exit code.
 
-    Click's usage errors (a bad flag or argument) become one line with exit code 2; Ctrl-C exits with 130; a reader that
-    closed our output (``nnzoo init mlp | head``) ends the command quietly with 1.
+    Click's usage errors (a bad flag or argument) become one line with exit code 2; Ctrl-C
+    exits with 130; a reader that closed our output (``nnzoo init mlp | head``) ends the
+    command quietly with 1.
     """
     try:
         yield
@@ -81,8 +82,10 @@ def usage_line(err: click.UsageError) -> str:
     command = err.ctx.command_path if err.ctx is not None else "nnzoo"
     fix = f"see `{command} --help`"
     param = getattr(err, "param", None)
-    if isinstance(err, click.BadParameter) and not isinstance(err, click.MissingParameter) and (
-        param is not None
+    if (
+        isinstance(err, click.BadParameter)
+        and not isinstance(err, click.MissingParameter)
+        and (param is not None)
     ):
         message = err.message
         kind = param.type

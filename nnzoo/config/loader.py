@@ -129,10 +129,21 @@ def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, An
     return out
 
 
+#: How many files an ``extends`` chain may hold (a deeper one would exhaust Python's stack).
+MAX_EXTENDS_DEPTH = 64
+
+
 def _load_with_extends(
     path: Path, label: str, seen: tuple[Path, ...] = ()
 ) -> tuple[dict[str, Any], Origins]:
     resolved = path.resolve()
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise ConfigError(
+            f"the chain of `extends` is more than {MAX_EXTENDS_DEPTH} files deep",
+            file=label,
+            key="extends",
+            fix="extend a config that extends fewer others (merge the chain into fewer files)",
+        )
     if resolved in seen:
         raise ConfigError(
             "`extends` forms a cycle", file=label, key="extends", fix="remove one of the extends"
