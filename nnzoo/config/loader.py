@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from nnzoo.config.schema import Config
+from nnzoo.config.schema import Config, SpaceParam
 from nnzoo.errors import ConfigError
 
 #: Where a dotted key was last set: (file or "--set", line or None).
@@ -228,6 +228,8 @@ def get_dotted(data: Mapping[str, Any], key: str) -> Any:
 
 def _section_fields(loc: tuple[Any, ...]) -> list[str]:
     """Field names allowed at ``loc`` (a pydantic error location) in the schema."""
+    if len(loc) == 3 and tuple(map(str, loc[:2])) == ("tune", "space"):  # one space entry
+        return [f.alias or n for n, f in SpaceParam.model_fields.items()]
     model: type[BaseModel] | None = Config
     for part in loc:
         if model is None:
@@ -249,13 +251,23 @@ def _section_fields(loc: tuple[Any, ...]) -> list[str]:
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
+def _is_space_key(parents: tuple[Any, ...], part: str) -> bool:
+    """A ``tune.space`` entry is a dotted key (``train.optimizer.learning_rate``)."""
+    return tuple(map(str, parents)) == ("tune", "space") and all(
+        _NAME.fullmatch(p) for p in part.split(".")
+    )
+
+
 def _validation_error(err: ValidationError, origins: Origins, label: str) -> ConfigError:
     first = err.errors()[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     origin_file, line = _origin(origins, ".".join(str(p) for p in loc), label)
     # Name a key only when it looks like one: a line of some other file (`extends:
     # /etc/shadow`) parses as a key, and must not be echoed.
-    key = ".".join(p if _NAME.fullmatch(str(p)) else "<not a key name>" for p in map(str, loc))
+    key = ".".join(
+        p if _NAME.fullmatch(p) or _is_space_key(loc[:i], p) else "<not a key name>"
+        for i, p in enumerate(map(str, loc))
+    )
     kind = first["type"]
     received = first.get("input")
     if kind == "extra_forbidden":
