@@ -144,6 +144,11 @@ USAGE_CASES = [
     ),
     (["list-models", "--bogus"], "No such option '--bogus'. Fix: see `nnzoo list-models --help`"),
     (["bogus"], "No such command 'bogus'. Fix: see `nnzoo --help`"),
+    (["validate"], "Missing argument 'CONFIG'. Fix: see `nnzoo validate --help`"),
+    (
+        ["tune", "good.yaml", "--heartbeat", "nan"],
+        "--heartbeat: must be a finite number >= 1 (received nan). Fix: see `nnzoo tune --help`",
+    ),
 ]
 
 
