@@ -90,8 +90,8 @@ def _check_class_names(run_dir: Path, model: Any, spec: DataSpec) -> None:
     if len(spec.class_names) != needed:
         raise RunDirError(
             f"{run_dir / SPEC_FILE}: names {len(spec.class_names)} classes but the model "
-            f"predicts {needed} (its output has width {outputs}). Fix: copy the whole run directory again (data_spec.json and "
-            "model.keras must come from the same run)"
+            f"predicts {needed} (its output has width {outputs}). Fix: copy the whole run "
+            "directory again (data_spec.json and model.keras must come from the same run)"
         )
 
 
