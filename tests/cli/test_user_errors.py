@@ -432,3 +432,18 @@ def test_duplicates_that_empty_the_validation_split_are_named(tmp_path, monkeypa
         "validation split is empty, its 10 example(s) were dropped as duplicates of training "
         "examples. Fix: give more distinct examples, or monitor one of: loss, accuracy\n",
     )
+
+
+def test_tuning_says_duplicates_emptied_the_validation_split():
+    from nnzoo.errors import ConfigError
+    from nnzoo.tuning._pruning import PruningCallback
+
+    callback = PruningCallback(None, "val_accuracy", file="t.yaml", duplicates_dropped=10)
+    with pytest.raises(ConfigError) as err:
+        callback.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.5})
+    assert err.value.one_line() == (
+        "t.yaml: tune.metric: the metric 'val_accuracy' is not in the training logs (logged: "
+        "accuracy, loss); the validation split is empty, its 10 example(s) were dropped as "
+        "duplicates of training examples. Fix: give more distinct examples, or set tune.metric "
+        "to one of: accuracy, loss"
+    )
