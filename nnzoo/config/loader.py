@@ -300,10 +300,7 @@ def _validation_error(err: ValidationError, origins: Origins, label: str) -> Con
     message = message[0].lower() + message[1:] if message else message
     if kind != "value_error" and received is not None and not isinstance(received, dict):
         message += f"; received {received!r}"
-    fix = _fix_for(kind, first)
-    if kind == "value_error" and ". Fix: " in message:  # a validator that says what to do
-        message, fix = message.split(". Fix: ", 1)
-    return ConfigError(message, file=origin_file, key=key, line=line, fix=fix)
+    return ConfigError(message, file=origin_file, key=key, line=line, fix=_fix_for(kind, first))
 
 
 def _fix_for(kind: str, error: dict[str, Any]) -> str:

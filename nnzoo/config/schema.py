@@ -247,20 +247,6 @@ class TuneConfig(_Section):
     workers: int = Field(1, ge=1)
     space: dict[str, SpaceParam] = Field(default_factory=dict)
 
-    @field_validator("study")
-    @classmethod
-    def _study_is_a_folder_name(cls, value: str | None) -> str | None:
-        # The study's folder under runs/<name>/tune/: an empty name would be tune/ itself.
-        if value is not None and (
-            not value.strip() or value in (".", "..") or "/" in value or "\\" in value
-        ):
-            raise ValueError(
-                f"must be a non-empty folder name (no '/', not '.' or '..'). Received: "
-                f"{value!r}. Fix: give a name such as --study lr_search, or leave --study out "
-                "to use the config's name"
-            )
-        return value
-
 
 class Config(_Section):
     """A whole nnzoo config: what to build, on what data, how to train and tune it."""

@@ -257,11 +257,10 @@ def _config_case(workspace: Path, name: str) -> tuple[list[str], str]:
             f"c.yaml:{line + 2}: tune.space.train.optimizer.learning_rate.flot: unknown key. "
             "Fix: did you mean 'float'?"
         )
-    if name == "empty study name":
+    if name == "empty study name":  # once the config's own study, silently
         return ["tune", str(ROOT / "configs/tune/mlp_digits.yaml"), "--study", ""], (
-            "command line: tune.study: must be a non-empty folder name (no '/', not '.' or "
-            "'..'). Received: ''. Fix: give a name such as --study lr_search, or leave --study "
-            "out to use the config's name"
+            "--study: a study name is a folder name under --runs-dir (letters, digits, '_', '.', "
+            "'-', starting with a letter or digit); received ''. Fix: e.g. --study mlp_digits_2"
         )
     raise AssertionError(name)
 
