@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import NoReturn
@@ -99,7 +100,11 @@ def usage_line(err: click.UsageError) -> str:
         elif isinstance(kind, click.Path) and "is a file" in message:
             fix = "give the path of a folder (a new one is created), not of a file"
         return f"{_param_name(param)}: {_one_line(message)}. Fix: {fix}"
-    return f"{_one_line(err.format_message())}. Fix: {fix}"
+    message = _one_line(err.format_message())
+    close = re.search(r"\.? Did you mean (.+)\?$", message)  # an unknown option or command
+    if close:
+        message, fix = message[: close.start()], f"did you mean {close.group(1)}?"
+    return f"{message}. Fix: {fix}"
 
 
 def _param_name(param: click.Parameter) -> str:

@@ -144,6 +144,8 @@ USAGE_CASES = [
     ),
     (["list-models", "--bogus"], "No such option '--bogus'. Fix: see `nnzoo list-models --help`"),
     (["bogus"], "No such command 'bogus'. Fix: see `nnzoo --help`"),
+    (["list-models", "--jsn"], "No such option '--jsn'. Fix: did you mean '--json'?"),
+    (["list-modls"], "No such command 'list-modls'. Fix: did you mean 'list-models'?"),
     (["validate"], "Missing argument 'CONFIG'. Fix: see `nnzoo validate --help`"),
     (
         ["tune", "good.yaml", "--heartbeat", "nan"],
