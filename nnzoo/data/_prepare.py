@@ -152,6 +152,8 @@ _WIDE_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 def _is_wide_gray(file: Path | str) -> bool:
     from PIL import Image
 
+    if Path(file).suffix.lower() not in (".png", ".tif", ".tiff"):  # JPEG, GIF, BMP: 8-bit
+        return False
     with Image.open(file) as image:  # reads the header only
         return image.mode in _WIDE_GRAY_MODES
 
