@@ -134,13 +134,15 @@ MAX_EXTENDS_DEPTH = 64
 
 
 def _load_with_extends(
-    path: Path, label: str, seen: tuple[Path, ...] = ()
+    path: Path, label: str, seen: tuple[Path, ...] = (), root: str | None = None
 ) -> tuple[dict[str, Any], Origins]:
     resolved = path.resolve()
+    root = label if root is None else root  # the file the user gave: the one to name
     if len(seen) >= MAX_EXTENDS_DEPTH:
         raise ConfigError(
-            f"the chain of `extends` is more than {MAX_EXTENDS_DEPTH} files deep",
-            file=label,
+            f"the chain of `extends` is more than {MAX_EXTENDS_DEPTH} files deep (it goes on "
+            f"at {label})",
+            file=root,
             key="extends",
             fix="extend a config that extends fewer others (merge the chain into fewer files)",
         )
@@ -169,7 +171,7 @@ def _load_with_extends(
             line=origins.get("extends", (None, None))[1],
             fix="give a path relative to this config file",
         )
-    base, base_origins = _load_with_extends(parent_path, str(parent_path), (*seen, resolved))
+    base, base_origins = _load_with_extends(parent_path, str(parent_path), (*seen, resolved), root)
     return _deep_merge(base, data), {**base_origins, **origins}
 
 
