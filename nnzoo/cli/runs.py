@@ -281,7 +281,7 @@ def _echo_predictions(rows: Any) -> bool:
     help="0 is greedy (deterministic).",
 )
 @click.option("--top-k", type=AtLeast(1), help="Sample from the k most likely tokens.")
-@click.option("--seed", type=int, help="Seed of the sampler.")
+@click.option("--seed", type=AtLeast(0), help="Seed of the sampler.")
 def generate(
     run_dir: str,
     prompt: str | None,

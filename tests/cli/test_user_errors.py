@@ -117,6 +117,10 @@ USAGE_CASES = [
         "Fix: see `nnzoo generate --help`",
     ),
     (
+        ["generate", "run", "--seed", "-1"],
+        "--seed: must be an integer >= 0 (received -1). Fix: see `nnzoo generate --help`",
+    ),
+    (
         ["predict", "run", "file.txt", "--batch-size", "0"],
         "--batch-size: must be an integer >= 1 (received 0). Fix: see `nnzoo predict --help`",
     ),
