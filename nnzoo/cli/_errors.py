@@ -98,7 +98,8 @@ def usage_line(err: click.UsageError) -> str:
         if isinstance(kind, click.Path) and "is a directory" in message:
             fix = "give the path of a file, not of a folder"
         elif isinstance(kind, click.Path) and "is a file" in message:
-            fix = "give the path of a folder (a new one is created), not of a file"
+            made = "" if isinstance(param, click.Argument) else " (a new one is created)"
+            fix = f"give the path of a folder{made}, not of a file"
         return f"{_param_name(param)}: {_one_line(message)}. Fix: {fix}"
     message = _one_line(err.format_message())
     close = re.search(r"\.? Did you mean (.+)\?$", message)  # an unknown option or command

@@ -142,6 +142,10 @@ USAGE_CASES = [
         "Fix: give the path of a folder (a new one is created), not of a file",
     ),
     (
+        ["evaluate", "file.txt"],
+        "RUN_DIR: 'file.txt' is a file. Fix: give the path of a folder, not of a file",
+    ),
+    (
         ["--backend", "bogus", "list-models"],
         "--backend: 'bogus' is not one of 'tensorflow', 'jax', 'torch'. "
         "Fix: use one of tensorflow, jax, torch",
