@@ -84,7 +84,7 @@ def _check_class_names(run_dir: Path, model: Any, spec: DataSpec) -> None:
         return
     try:
         outputs = int(model.output_shape[-1])
-    except (AttributeError, TypeError, ValueError, IndexError):
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return  # several outputs, or an unknown width: nothing to compare
     needed = 2 if outputs == 1 else outputs  # one sigmoid output: two classes
     if len(spec.class_names) != needed:
