@@ -80,8 +80,7 @@ def usage_line(err: click.UsageError) -> str:
 
     E.g. ``--top-k: must be >= 1 (received 0). Fix: see `nnzoo generate --help```.
     """
-    command = err.ctx.command_path if err.ctx is not None else "nnzoo"
-    fix = f"see `{command} --help`"
+    fix = f"see `{_command_path(err.ctx)} --help`"
     param = getattr(err, "param", None)
     if (
         isinstance(err, click.BadParameter)
@@ -100,12 +99,24 @@ def usage_line(err: click.UsageError) -> str:
         elif isinstance(kind, click.Path) and "is a file" in message:
             made = "" if isinstance(param, click.Argument) else " (a new one is created)"
             fix = f"give the path of a folder{made}, not of a file"
+        if ". Fix: " in message:  # a callback's own message says what to do
+            return f"{_param_name(param)}: {_one_line(message)}"
         return f"{_param_name(param)}: {_one_line(message)}. Fix: {fix}"
     message = _one_line(err.format_message())
     close = re.search(r"\.? Did you mean (.+)\?$", message)  # an unknown option or command
     if close:
         message, fix = message[: close.start()], f"did you mean {close.group(1)}?"
     return f"{message}. Fix: {fix}"
+
+
+def _command_path(ctx: click.Context | None) -> str:
+    """``nnzoo generate``: the command's path under the name users type, whatever the program
+    was called (``python -m nnzoo.cli``, a test's runner)."""
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["nnzoo", *reversed(names)])
 
 
 def _param_name(param: click.Parameter) -> str:
