@@ -397,16 +397,17 @@ def existing_path(path: Any, *, kind: str, key: str = "path") -> Path:
         ok = resolved.is_dir() if kind == "folder" else resolved.is_file()
     if not ok:
         what = "not a folder" if kind == "folder" and resolved.exists() else f"{kind} not found"
+        wanted = kind
         if kind != "folder" and resolved.exists() and not resolved.is_dir():
             # A FIFO, a device (/dev/zero), a socket: reading it would block or never end.
             what = "not a regular file (a pipe, device or socket)"
+            wanted = kind.replace("file", "regular file")
         elif kind == "file" and resolved.is_dir():
             what = "a folder, not a file"
         raise ConfigError(
             f"{what}. Received: {key}={str(path)!r}",
             key=f"data.params.{key}",
-            fix=f"give the path of an existing {kind.replace('file', 'regular file')} (relative "
-            f"paths start at {os.getcwd()})",
+            fix=f"give the path of an existing {wanted} (relative paths start at {os.getcwd()})",
         )
     return resolved
 
