@@ -16,6 +16,12 @@ class NnzooError(Exception):
         return " ".join(str(self).split())
 
 
+class EnvironmentSettingError(NnzooError):
+    """The machine's setting is wrong (an environment variable), not the user's input: exit 1."""
+
+    exit_code = 1
+
+
 class ConfigError(NnzooError):
     """A config file or override is wrong.
 

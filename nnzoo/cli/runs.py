@@ -18,7 +18,7 @@ import click
 
 from nnzoo._atomic import FULL_DISK_ERRNOS
 from nnzoo._cli_options import STATE, import_keras_quietly
-from nnzoo.cli._common import console, runs_dir_option, set_option
+from nnzoo.cli._common import AtLeast, console, runs_dir_option, set_option
 from nnzoo.cli._errors import fail, interrupt_exit_code, interrupted, stop_stdout
 from nnzoo.errors import NnzooError, ParameterError
 
@@ -286,7 +286,7 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     "--batch-size",
     default=1024,
     show_default=True,
-    type=click.IntRange(1),
+    type=AtLeast(1),
     help="Examples read and predicted at a time.",
 )
 def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int) -> None:
@@ -352,16 +352,16 @@ def _echo_predictions(rows: Any) -> bool:
     type=click.Path(dir_okay=False),
     help='Also write {"prompt", "text"} JSON lines to this .jsonl file (not in a run directory).',
 )
-@click.option("--max-new-tokens", default=200, show_default=True, type=int)
+@click.option("--max-new-tokens", default=200, show_default=True, type=AtLeast(1))
 @click.option(
     "--temperature",
     default=1.0,
     show_default=True,
-    type=float,
+    type=AtLeast(0, number=float),
     help="0 is greedy (deterministic).",
 )
-@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
-@click.option("--seed", type=int, help="Seed of the sampler.")
+@click.option("--top-k", type=AtLeast(1), help="Sample from the k most likely tokens.")
+@click.option("--seed", type=AtLeast(0), help="Seed of the sampler.")
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
 def generate(
     run_dir: str,

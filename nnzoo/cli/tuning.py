@@ -13,7 +13,7 @@ import click
 
 from nnzoo import tuning
 from nnzoo._cli_options import import_keras_quietly
-from nnzoo.cli._common import runs_dir_option, set_option
+from nnzoo.cli._common import AtLeast, runs_dir_option, set_option
 from nnzoo.cli._errors import interrupt_exit_code, interrupted
 
 
@@ -49,7 +49,7 @@ from nnzoo.cli._errors import interrupt_exit_code, interrupted
 @runs_dir_option("Where runs/<name>/tune/ is written.")
 @click.option(
     "--heartbeat",
-    type=float,
+    type=AtLeast(1, number=float),
     default=60.0,
     show_default=True,
     help="Seconds between heartbeats of running trials (RDB storages); a trial silent for "

@@ -31,6 +31,7 @@ from nnzoo._atomic import (
 )
 from nnzoo.config import Config
 from nnzoo.data.pipeline import seed_generator_states
+from nnzoo.errors import RunDirError
 from nnzoo.run.directory import CHECKPOINTS, HISTORY_FILE
 from nnzoo.run.saving import load_weights, save_weights, state_bytes
 from nnzoo.training.optimizers import learning_rate_at
@@ -385,4 +386,14 @@ def read_state(directory: Path) -> dict[str, Any] | None:
     path = Path(directory) / STATE_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        state = err
+    if not isinstance(state, dict):  # torn or edited by hand: the checkpoint cannot resume
+        line = f" at line {state.lineno}" if isinstance(state, json.JSONDecodeError) else ""
+        raise RunDirError(
+            f"{path}: not valid resume state{line}, so this run cannot resume. Fix: copy the "
+            "whole run directory again, or start a new run with nnzoo train CONFIG"
+        )
+    return state

@@ -344,7 +344,12 @@ def _build(run: _Run) -> tuple[Any, dict[str, Any] | None]:
     if run.pool is not None:
         steps = run.data.steps_per_epoch * (config.train.epochs - run.initial_epoch)
         model = run.pool.take(fresh, run.splits, steps=steps)
-    check_monitor(config, metric_names, has_validation=run.data.validation is not None)
+    check_monitor(
+        config,
+        metric_names,
+        has_validation=run.data.validation is not None,
+        duplicates_dropped=run.splits.dropped.get("validation", 0),
+    )
     if config.distribute.strategy == "multi_worker" and keras.backend.backend() == "tensorflow":
         patch_keras_for_multi_worker(model, run.data.train)
     if model is fresh:  # a kept model has its state
