@@ -18,6 +18,7 @@ Standard library only: the lowest layer (the Keras cache) uses it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import os
@@ -27,7 +28,9 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
+    "FULL_DISK_ERRNOS",
     "TEMPORARY_PREFIX",
+    "check_free_space",
     "atomic_dir",
     "atomic_open",
     "atomic_path",
@@ -38,6 +41,9 @@ __all__ = [
     "write_json",
     "write_text",
 ]
+
+#: A full disk, a full quota, a file-size limit (``ulimit -f``) reached.
+FULL_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 #: How every temporary name begins (``.tmp-<pid>.<n>-<name>``).
 TEMPORARY_PREFIX = ".tmp-"
@@ -61,6 +67,24 @@ def remove_temporaries(folder: str | Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def check_free_space(path: str | Path, needed: int) -> None:
+    """Raise ``OSError(ENOSPC)`` naming ``path`` when its file system has fewer than
+    ``needed`` bytes free (plus 1 MiB for the small files written after it), before a writer
+    starts: a writer that meets a full disk halfway may not fail cleanly."""
+    folder = Path(path).parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # cannot tell: the write itself will say
+    if free < needed + 2**20:
+        raise OSError(
+            errno.ENOSPC,
+            f"{os.strerror(errno.ENOSPC)} ({free / 2**20:.1f} MiB free, about "
+            f"{needed / 2**20:.1f} MiB needed)",
+            str(path),
+        )
 
 
 def _fsync_path(path: Path) -> None:
@@ -113,6 +137,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         replace_file(tmp, path)
+    except OSError as err:
+        if err.errno not in FULL_DISK_ERRNOS:
+            raise
+        # Named by the file the user knows (not the temporary one, nor no file at all, as a
+        # failed write() says), in the words of the system (not a library's wrapping).
+        raise OSError(err.errno, os.strerror(err.errno), str(path)) from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -16,6 +16,12 @@ class NnzooError(Exception):
         return " ".join(str(self).split())
 
 
+class EnvironmentSettingError(NnzooError):
+    """The machine's setting is wrong (an environment variable), not the user's input: exit 1."""
+
+    exit_code = 1
+
+
 class ConfigError(NnzooError):
     """A config file or override is wrong.
 
@@ -89,3 +95,10 @@ class ParameterError(NnzooError, ValueError):
     def named(self, name: str) -> str:
         """The message with ``name`` (e.g. ``--temperature``) for what must be corrected."""
         return f"{name} {self.requirement}. Received: {self.parameter}={self.value!r}"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, Docker, Kubernetes, SLURM), raised where Ctrl-C raises
+    ``KeyboardInterrupt``, so that it is handled as Ctrl-C is: a run is left ``interrupted``
+    and resumable, a tuning trial is recorded failed. Only the CLI turns SIGTERM into it (see
+    :func:`nnzoo.cli._errors.sigterm_as_interrupt`); the CLI exits with 143 (128 + 15)."""

@@ -21,6 +21,7 @@ from nnzoo.hyperparameters import as_yaml
 __all__ = [
     "BYTES_PER_PARAMETER",
     "available_memory_bytes",
+    "check_image_memory",
     "check_memory",
     "count_params",
     "estimate_memory_bytes",
@@ -163,6 +164,39 @@ def check_memory(
         key=key,
         line=line,
         fix=fix,
+    )
+
+
+def check_image_memory(
+    image_size: Any,
+    *,
+    batch_size: int,
+    channels: int = 3,
+    file: str | None = None,
+    key: str = "data.params.image_size",
+    line: int | None = None,
+) -> None:
+    """Refuse an ``image_size`` whose batch of float32 images would take more than half the
+    available memory, before any image is decoded (``image_size: 100000`` asks for TiBs).
+
+    A value that is not a size is left to the source's own check.
+    """
+    sizes = image_size if isinstance(image_size, list | tuple) else [image_size, image_size]
+    if len(sizes) != 2 or not _is_size(sizes) or min(sizes) <= 0:
+        return
+    height, width = sizes
+    needed = int(batch_size) * height * width * channels * 4
+    available = available_memory_bytes()
+    if available is None or needed <= available / 2:
+        return
+    raise ConfigError(
+        f"a batch of {batch_size} images of {height}x{width}x{channels} takes "
+        f"{_binary_size(needed)} as float32, more than half of the {_binary_size(available)} "
+        f"of memory available. Received: image_size={as_yaml(image_size)}",
+        file=file,
+        key=key,
+        line=line,
+        fix="use a smaller data.params.image_size (e.g. 224) or data.batch_size",
     )
 
 

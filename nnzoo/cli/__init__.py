@@ -21,6 +21,7 @@ import click
 from nnzoo._cli_options import STATE, import_keras_quietly
 from nnzoo.cli import catalog, runs, tuning
 from nnzoo.cli._errors import reported_errors
+from nnzoo.errors import EnvironmentSettingError
 
 __all__ = ["cli", "main"]
 
@@ -73,9 +74,29 @@ class _Group(click.Group):
             import_keras_quietly()
         return name, command, rest
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        # The root's own options (``--backend bogus``) are parsed here, before invoke.
+        with reported_errors():
+            return super().make_context(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         with reported_errors():
+            _check_keras_backend_variable()
             return super().invoke(ctx)
+
+
+#: What Keras accepts as KERAS_BACKEND (nnzoo trains on the first three).
+_KERAS_BACKENDS = (*BACKENDS, "numpy", "openvino")
+
+
+def _check_keras_backend_variable() -> None:
+    """A misspelt ``KERAS_BACKEND`` is the environment's mistake: say so before Keras loads."""
+    value = os.environ.get("KERAS_BACKEND")
+    if value is not None and value not in _KERAS_BACKENDS:
+        raise EnvironmentSettingError(
+            f"KERAS_BACKEND={value!r} is not a Keras backend. Fix: set KERAS_BACKEND to one of "
+            f"{', '.join(BACKENDS)} (or unset it), or pass --backend"
+        )
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -36,6 +36,31 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
+class AtLeast(click.ParamType):
+    """A number flag with a lower bound whose error reads ``must be >= 1 (received 0)``.
+
+    Click's ``IntRange`` says "0 is not in the range x>=1"; this states the rule, then the
+    value, as the house's messages do. Floats must also be finite (``nan``, ``inf`` refused).
+    """
+
+    def __init__(self, minimum: float, *, number: type = int) -> None:
+        self.minimum = minimum
+        self.number = number
+        self.name = "integer" if number is int else "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        what = "an integer" if self.number is int else "a finite number"
+        try:
+            number = self.number(value)
+        except (TypeError, ValueError):
+            self.fail(f"must be {what} >= {self.minimum} (received {value!r})", param, ctx)
+        if not (math.isfinite(number) and number >= self.minimum):
+            self.fail(f"must be {what} >= {self.minimum} (received {value})", param, ctx)
+        return number
+
+
 def avoid_native_aborts(cfg: Any) -> None:
     """Turn TensorFlow's oneDNN kernels off, before TensorFlow loads, for a config they would
     abort on (:func:`nnzoo.models.resnet.onednn_abort_reason`), and say so on stderr. A

@@ -8,6 +8,7 @@ the ``nnzoo`` group resolves them, before they run.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -15,9 +16,10 @@ from typing import Any
 
 import click
 
-from nnzoo._cli_options import import_keras_quietly
-from nnzoo.cli._common import avoid_native_aborts, console, runs_dir_option, set_option
-from nnzoo.cli._errors import fail, stop_stdout
+from nnzoo._atomic import FULL_DISK_ERRNOS
+from nnzoo._cli_options import STATE, import_keras_quietly
+from nnzoo.cli._common import AtLeast, avoid_native_aborts, console, runs_dir_option, set_option
+from nnzoo.cli._errors import fail, interrupt_exit_code, interrupted, stop_stdout
 from nnzoo.errors import NnzooError, ParameterError
 
 
@@ -36,7 +38,8 @@ def _train_flags(epochs: int | None, batch_size: int | None, seed: int | None) -
     "--resume",
     "resume_dir",
     type=click.Path(file_okay=False),
-    help="Continue an interrupted run from its last completed epoch.",
+    help="Continue an interrupted run from its last completed epoch (with --epochs N or "
+    "--set train.epochs=N: to N epochs).",
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress and no run line: only the final summary."
@@ -54,7 +57,10 @@ def train(
     """Train the model of CONFIG and write a run directory.
 
     Flags override the file; --set overrides both. The run directory is printed first
-    (`run: runs/NAME/RUN-ID`); Ctrl-C stops the run, which `--resume` continues. On a terminal
+    (`run: runs/NAME/RUN-ID`); Ctrl-C or SIGTERM (kill, timeout, Docker, SLURM) stops the run
+    (exit code 130 or 143), which `--resume` continues, and so does a full disk (exit code
+    1) once there is space again. A resume may change only train.epochs and
+    train.checkpoint_every_seconds (--epochs, --set). On a terminal
     each epoch shows a live bar (steps, time left, running loss and monitored metric,
     examples/s); otherwise one line per epoch. A finished run keeps model.keras (the best
     weights, no optimizer state) and drops its resume checkpoints.
@@ -62,18 +68,16 @@ def train(
     from nnzoo.run.bind import load_config
 
     if resume_dir:
-        if config or overrides:
-            raise NnzooError(
-                "--resume continues a run with its own config. Fix: drop CONFIG "
-                "and --set, or start a new run without --resume"
-            )
+        changes = _resume_changes(resume_dir, config, overrides, epochs, batch_size, seed)
         from nnzoo.run.directory import check_resume_downloads
         from nnzoo.training import resume
 
         check_resume_downloads(resume_dir)  # offline and not cached: before TensorFlow loads
         avoid_native_aborts(_run_config(resume_dir))
         import_keras_quietly()
-        result = _run_training(resume, resume_dir, quiet=quiet)
+        result = _run_training(
+            resume, resume_dir, overrides=changes, quiet=quiet, run_dir=Path(resume_dir)
+        )
         if result.already_finished:
             click.echo(
                 f"{resume_dir}: this run already finished "
@@ -100,26 +104,102 @@ def train(
     _print_result(result)
 
 
-def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
+def _resume_changes(
+    resume_dir: str,
+    config: str | None,
+    overrides: tuple[str, ...],
+    epochs: int | None,
+    batch_size: int | None,
+    seed: int | None,
+) -> tuple[str, ...]:
+    """What ``--epochs`` and ``--set`` change in a resumed run (keys of
+    :data:`~nnzoo.run.directory.RESUMABLE_KEYS` only), after refusing what a resume cannot
+    change; says what will apply, so that no flag is ignored silently."""
+    from nnzoo.run.directory import check_run_dir, load_run_config, read_status
+
+    if config:
+        raise NnzooError(
+            f"--resume continues a run with its own config, so CONFIG ({config}) cannot be "
+            "given. Fix: drop CONFIG (change train.epochs with --epochs), or start a new run "
+            "without --resume"
+        )
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("runs_dir") == click.core.ParameterSource.COMMANDLINE:
+        raise NnzooError(
+            f"--runs-dir does not apply with --resume: the run continues in {resume_dir}. "
+            "Fix: drop --runs-dir (to train elsewhere, copy the whole run directory there and "
+            "resume the copy)"
+        )
+    for flag, value in (("--batch-size", batch_size), ("--seed", seed)):
+        if value is not None:
+            raise NnzooError(
+                f"{flag} cannot change when resuming: the run continues with the batches and "
+                f"seeds it started with. Fix: drop {flag}, or start a new run from this one: "
+                f"nnzoo train {resume_dir}/config.yaml --set model.init_from={resume_dir} "
+                f"{flag} {value}"
+            )
+    changes = (*([f"train.epochs={epochs}"] if epochs is not None else []), *overrides)
+    if not changes or read_status(check_run_dir(resume_dir)).get("state") == "finished":
+        return changes  # resume() refuses them for a finished run
+    before = load_run_config(resume_dir)
+    after = load_run_config(resume_dir, changes)
+    if after.train.epochs != before.train.epochs:
+        # Only cosine has a length (the other schedules change the rate every so many
+        # epochs, however many there are): the resumed optimizer keeps the compiled one.
+        kept = (
+            "; the cosine learning-rate schedule keeps the length it was compiled with "
+            f"({before.train.epochs} epochs), then stays at its final rate"
+            if after.train.schedule.name == "cosine"
+            else ""
+        )
+        click.echo(
+            f"note: training to {after.train.epochs} epochs (was {before.train.epochs}){kept}",
+            err=True,
+        )
+    return changes
+
+
+def _run_training(
+    fit: Any, *args: Any, quiet: bool, run_dir: Path | None = None, **kwargs: Any
+) -> Any:
     """Call ``train`` or ``resume``: the run directory is printed as soon as it exists (before
-    the first epoch), and Ctrl-C then says how to resume it (exit code 130)."""
-    started: list[Path] = []
+    the first epoch), and Ctrl-C (exit code 130) or SIGTERM (143) then says how to resume it."""
+    started: list[Path] = [run_dir] if run_dir is not None else []  # a resumed run exists
 
     def on_run_dir(path: Path) -> None:
-        started.append(path)
+        started[:] = [path]
         if not quiet:
             click.echo(f"run: {path}")
             _echo_data(path)
 
     try:
         return fit(*args, quiet=quiet, on_run_dir=on_run_dir, **kwargs)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if not started:
             raise
         click.echo(
-            f"nnzoo: interrupted — resume with: nnzoo train --resume {started[0]}", err=True
+            f"nnzoo: {interrupted(err)} — resume with: nnzoo train --resume {started[0]}",
+            err=True,
         )
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(err))
+    except OSError as err:
+        if not started or err.errno not in FULL_DISK_ERRNOS or STATE["debug"]:
+            raise
+        from nnzoo.run.directory import epochs_completed
+
+        run = started[0]
+        done = epochs_completed(run)
+        kept = (
+            f"its last good checkpoint (epoch {done}) is kept"
+            if done
+            else "it had no checkpoint yet"
+        )
+        limit = " (or raise ulimit -f)" if err.errno == errno.EFBIG else ""
+        fail(
+            f"{err.filename or run}: {err.strerror}; the run {run} stopped (status failed) and "
+            f"{kept}. Fix: free some space{limit}, then resume it: nnzoo train --resume {run}",
+            1,
+        )
 
 
 def _run_config(run_dir: str) -> Any:
@@ -228,7 +308,7 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     "--batch-size",
     default=1024,
     show_default=True,
-    type=click.IntRange(1),
+    type=AtLeast(1),
     help="Examples read and predicted at a time.",
 )
 def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int) -> None:
@@ -292,18 +372,19 @@ def _echo_predictions(rows: Any) -> bool:
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
-    help='Also write {"prompt", "text"} JSON lines to this file (.jsonl).',
+    help='Also write {"prompt", "text"} JSON lines to this .jsonl file (not in a run directory).',
 )
-@click.option("--max-new-tokens", default=200, show_default=True, type=int)
+@click.option("--max-new-tokens", default=200, show_default=True, type=AtLeast(1))
 @click.option(
     "--temperature",
     default=1.0,
     show_default=True,
-    type=float,
+    type=AtLeast(0, number=float),
     help="0 is greedy (deterministic).",
 )
-@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
-@click.option("--seed", type=int, help="Seed of the sampler.")
+@click.option("--top-k", type=AtLeast(1), help="Sample from the k most likely tokens.")
+@click.option("--seed", type=AtLeast(0), help="Seed of the sampler.")
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
 def generate(
     run_dir: str,
     prompt: str | None,
@@ -313,6 +394,7 @@ def generate(
     temperature: float,
     top_k: int | None,
     seed: int | None,
+    force: bool,
 ) -> None:
     """Sample text from a trained language model (e.g. gpt_nano).
 
@@ -322,12 +404,16 @@ def generate(
     nnzoo generate RUN_DIR --prompts prompts.txt --output out.jsonl
     """
     from nnzoo.inference.generate import generate_batch, read_prompts, write_generations
+    from nnzoo.inference.writers import check_output
 
     if prompt is not None and prompts_file is not None:
         raise NnzooError(
             "--prompt and --prompts cannot be used together. Fix: give one prompt with "
             "--prompt, or a file of prompts with --prompts"
         )
+    # Before generating: as predict's, never into a run, nor over a file without --force.
+    if output:
+        check_output(Path(output), force=force, suffixes=(".jsonl",), command="generate")
     try:
         prompts = read_prompts(prompts_file) if prompts_file is not None else [prompt or ""]
     except NnzooError as err:  # the library names the file; the user gave it as --prompts

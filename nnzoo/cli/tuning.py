@@ -13,7 +13,8 @@ import click
 
 from nnzoo import tuning
 from nnzoo._cli_options import import_keras_quietly
-from nnzoo.cli._common import avoid_native_aborts, runs_dir_option, set_option
+from nnzoo.cli._common import AtLeast, avoid_native_aborts, runs_dir_option, set_option
+from nnzoo.cli._errors import interrupt_exit_code, interrupted
 
 
 @click.command("tune")
@@ -48,7 +49,7 @@ from nnzoo.cli._common import avoid_native_aborts, runs_dir_option, set_option
 @runs_dir_option("Where runs/<name>/tune/ is written.")
 @click.option(
     "--heartbeat",
-    type=float,
+    type=AtLeast(1, number=float),
     default=60.0,
     show_default=True,
     help="Seconds between heartbeats of running trials (RDB storages); a trial silent for "
@@ -116,13 +117,13 @@ def tune(
         result = tuning.tune(
             cfg, runs_dir=runs_dir, quiet=quiet, heartbeat=heartbeat, keep_artifacts=keep_artifacts
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         click.echo(
-            "nnzoo: interrupted; the running trial was recorded as failed. Rerun the same "
-            "command to resume the study",
+            f"nnzoo: {interrupted(err)}; the running trial was recorded as failed. Rerun the "
+            "same command to resume the study",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(err))
     if result.best_config is not None:  # the one line that names it (stdout, also with -q)
         hint = "" if quiet else f"  (train it: nnzoo train {result.best_config})"
         click.echo(f"best config: {result.best_config}{hint}")

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from nnzoo.config.schema import Config
+from nnzoo.config.schema import Config, SpaceParam
 from nnzoo.errors import ConfigError
 
 #: Where a dotted key was last set: (file or "--set", line or None).
@@ -129,10 +129,23 @@ def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, An
     return out
 
 
+#: How many files an ``extends`` chain may hold (a deeper one would exhaust Python's stack).
+MAX_EXTENDS_DEPTH = 64
+
+
 def _load_with_extends(
-    path: Path, label: str, seen: tuple[Path, ...] = ()
+    path: Path, label: str, seen: tuple[Path, ...] = (), root: str | None = None
 ) -> tuple[dict[str, Any], Origins]:
     resolved = path.resolve()
+    root = label if root is None else root  # the file the user gave: the one to name
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise ConfigError(
+            f"the chain of `extends` is more than {MAX_EXTENDS_DEPTH} files deep (it goes on "
+            f"at {label})",
+            file=root,
+            key="extends",
+            fix="extend a config that extends fewer others (merge the chain into fewer files)",
+        )
     if resolved in seen:
         raise ConfigError(
             "`extends` forms a cycle", file=label, key="extends", fix="remove one of the extends"
@@ -158,7 +171,7 @@ def _load_with_extends(
             line=origins.get("extends", (None, None))[1],
             fix="give a path relative to this config file",
         )
-    base, base_origins = _load_with_extends(parent_path, str(parent_path), (*seen, resolved))
+    base, base_origins = _load_with_extends(parent_path, str(parent_path), (*seen, resolved), root)
     return _deep_merge(base, data), {**base_origins, **origins}
 
 
@@ -217,6 +230,8 @@ def get_dotted(data: Mapping[str, Any], key: str) -> Any:
 
 def _section_fields(loc: tuple[Any, ...]) -> list[str]:
     """Field names allowed at ``loc`` (a pydantic error location) in the schema."""
+    if len(loc) == 3 and tuple(map(str, loc[:2])) == ("tune", "space"):  # one space entry
+        return [f.alias or n for n, f in SpaceParam.model_fields.items()]
     model: type[BaseModel] | None = Config
     for part in loc:
         if model is None:
@@ -238,13 +253,23 @@ def _section_fields(loc: tuple[Any, ...]) -> list[str]:
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
+def _is_space_key(parents: tuple[Any, ...], part: str) -> bool:
+    """A ``tune.space`` entry is a dotted key (``train.optimizer.learning_rate``)."""
+    return tuple(map(str, parents)) == ("tune", "space") and all(
+        _NAME.fullmatch(p) for p in part.split(".")
+    )
+
+
 def _validation_error(err: ValidationError, origins: Origins, label: str) -> ConfigError:
     first = err.errors()[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     origin_file, line = _origin(origins, ".".join(str(p) for p in loc), label)
     # Name a key only when it looks like one: a line of some other file (`extends:
     # /etc/shadow`) parses as a key, and must not be echoed.
-    key = ".".join(p if _NAME.fullmatch(str(p)) else "<not a key name>" for p in map(str, loc))
+    key = ".".join(
+        p if _NAME.fullmatch(p) or _is_space_key(loc[:i], p) else "<not a key name>"
+        for i, p in enumerate(map(str, loc))
+    )
     kind = first["type"]
     received = first.get("input")
     if kind == "extra_forbidden":

@@ -252,7 +252,7 @@ class Config(_Section):
     """A whole nnzoo config: what to build, on what data, how to train and tune it."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    seed: int = 42
+    seed: int = Field(42, ge=0, lt=2**32)  # NumPy's and TensorFlow's seeds are uint32
     model: ModelConfig
     data: DataConfig
     train: TrainConfig = Field(default_factory=TrainConfig)

@@ -117,12 +117,23 @@ def decode_image(
     :class:`ConfigError` naming it.
     """
     import keras
+    from PIL import Image
 
     try:
-        image = keras.utils.load_img(
-            file, color_mode=color_mode, target_size=size, interpolation="bilinear"
-        )
-        pixels = np.asarray(image)
+        if color_mode != "grayscale" and _is_wide_gray(file):
+            pixels = _wide_gray_as_color(file, size, color_mode)
+        else:
+            image = keras.utils.load_img(
+                file, color_mode=color_mode, target_size=size, interpolation="bilinear"
+            )
+            pixels = np.asarray(image)
+    except Image.DecompressionBombError:
+        raise ConfigError(
+            f"{file}: an image of more than {2 * Image.MAX_IMAGE_PIXELS} pixels, over Pillow's "
+            "decompression-bomb limit",
+            key=key,
+            fix="shrink the image, or remove it",
+        ) from None
     except (OSError, ValueError, SyntaxError):  # PIL: corrupt, truncated, not an image
         raise ConfigError(
             f"{file}: not a readable image (corrupt, truncated or not an image)",
@@ -132,6 +143,36 @@ def decode_image(
     if pixels.dtype != np.uint8:  # 16-bit grayscale (PIL's I;16 or I): 65535 -> 255
         pixels = np.rint(np.clip(pixels, 0, 65535) / 257.0).astype(np.uint8)
     return pixels[..., None] if pixels.ndim == 2 else pixels  # (H, W, C)
+
+
+#: PIL's modes of 16- and 32-bit grayscale images (a 16-bit PNG reads as ``I;16``).
+_WIDE_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _is_wide_gray(file: Path | str) -> bool:
+    from PIL import Image
+
+    if Path(file).suffix.lower() not in (".png", ".tif", ".tiff"):  # JPEG, GIF, BMP: 8-bit
+        return False
+    with Image.open(file) as image:  # reads the header only
+        return image.mode in _WIDE_GRAY_MODES
+
+
+def _wide_gray_as_color(file: Path | str, size: tuple[int, int], color_mode: str) -> np.ndarray:
+    """A 16-bit grayscale image as 8-bit RGB(A): scaled by its own bit depth first.
+
+    PIL's ``convert("RGB")`` clips such an image at 255 (nearly every pixel white), so
+    ``load_img`` cannot be used; the resize is the same bilinear one it does.
+    """
+    from PIL import Image
+
+    with Image.open(file) as image:
+        wide = np.asarray(image)
+    gray = np.rint(np.clip(wide, 0, 65535) / 257.0).astype(np.uint8)
+    image = Image.fromarray(gray, mode="L").convert(color_mode.upper())
+    if image.size != (size[1], size[0]):
+        image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.asarray(image)
 
 
 def read_images(

@@ -243,6 +243,9 @@ class Splits:
     #: Input pipelines made from these splits, by what made them (the trainer's; a study's
     #: trials train on the same splits with the same pipelines). Not part of the data.
     pipelines: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: Held-out examples dropped as duplicates of earlier ones, by split (``validation``,
+    #: ``test``), so that an emptied split can say why it is empty.
+    dropped: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -396,10 +399,17 @@ def existing_path(path: Any, *, kind: str, key: str = "path") -> Path:
         ok = resolved.is_dir() if kind == "folder" else resolved.is_file()
     if not ok:
         what = "not a folder" if kind == "folder" and resolved.exists() else f"{kind} not found"
+        wanted = kind
+        if kind != "folder" and resolved.exists() and not resolved.is_dir():
+            # A FIFO, a device (/dev/zero), a socket: reading it would block or never end.
+            what = "not a regular file (a pipe, device or socket)"
+            wanted = kind.replace("file", "regular file")
+        elif kind == "file" and resolved.is_dir():
+            what = "a folder, not a file"
         raise ConfigError(
             f"{what}. Received: {key}={str(path)!r}",
             key=f"data.params.{key}",
-            fix=f"give the path of an existing {kind} (relative paths start at {os.getcwd()})",
+            fix=f"give the path of an existing {wanted} (relative paths start at {os.getcwd()})",
         )
     return resolved
 
@@ -689,7 +699,7 @@ def _encoded(splits: Splits, fit: Callable[[Any], Encoding], *, dedupe: bool = T
     dedupe = dedupe and encoding.dedupe
     seen: set[bytes] = set()
 
-    def encode(part: tuple[Any, Any]) -> tuple[Any, Any]:
+    def encode(part: tuple[Any, Any], name: str) -> tuple[Any, Any]:
         x = encoding.encode(part[0])
         if not dedupe:
             return x, part[1]
@@ -701,14 +711,16 @@ def _encoded(splits: Splits, fit: Callable[[Any], Encoding], *, dedupe: bool = T
                 seen.add(key)
                 keep.append(i)
         index = np.asarray(keep, dtype="int64")
+        dropped[name] = len(ids) - len(keep)
         return take(x, index), None if part[1] is None else np.asarray(part[1])[index]
 
-    train = encode(splits.train)
-    validation = encode(splits.validation) if splits.validation is not None else None
+    dropped: dict[str, int] = {}
+    train = encode(splits.train, "train")
+    validation = encode(splits.validation, "validation") if splits.validation is not None else None
     spec = replace(splits.spec, vocabulary_size=encoding.vocabulary_size, **encoding.spec)
     artifacts = {**splits.artifacts, **encoding.artifacts}
-    test = encode(splits.test)
-    return Splits(train, validation, test, spec, artifacts, splits.indices)
+    test = encode(splits.test, "test")
+    return Splits(train, validation, test, spec, artifacts, splits.indices, dropped=dropped)
 
 
 def _check_examples(data: SourceData, where: str) -> None:

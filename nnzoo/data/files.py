@@ -384,8 +384,15 @@ def _npz_inputs(x: np.ndarray, input_kind: str, where: str, key: str) -> tuple[A
     return x.reshape(len(x), -1).astype("float32"), input_kind
 
 
-def _npz_labels(y: np.ndarray) -> np.ndarray:
+def _npz_labels(y: np.ndarray, where: str, key: str) -> np.ndarray:
     y = np.asarray(y)
+    if y.dtype.kind == "f" and not np.isfinite(y).all():  # would become a class named "nan"
+        row = int(np.argwhere(~np.isfinite(y))[0][0])
+        raise ConfigError(
+            f"{where} has a missing label (NaN or infinity) in row {row}",
+            key=f"data.params.{key}",
+            fix="give every example a label, or drop the unlabelled rows",
+        )
     if y.ndim == 2 and y.shape[1] > 1:  # one-hot
         return y.argmax(axis=1)
     return y.reshape(len(y))
@@ -396,6 +403,12 @@ def _npz_arrays(file: Path) -> dict[str, np.ndarray]:
     fix = "save the arrays with numpy.savez (numeric or string arrays, no Python objects)"
     try:
         archive = np.load(file, allow_pickle=False)
+    except zipfile.BadZipFile:  # a truncated .npz (its zip directory is at the end)
+        raise ConfigError(
+            f"cannot read {file}: it is truncated or not an .npz (not a zip archive)",
+            key="data.params.path",
+            fix="write the file again with numpy.savez",
+        ) from None
     except (OSError, ValueError, EOFError) as err:
         raise ConfigError(
             f"cannot read {file} as a NumPy .npz file ({' '.join(str(err).split())})",
@@ -469,7 +482,7 @@ def load_npz_file(
             )
     _check_pair(arrays[x_key], arrays[y_key], (x_key, y_key), file)
     x, kind = _npz_inputs(arrays[x_key], input_kind, f"{file} array {x_key!r}", "x_key")
-    y_raw = _npz_labels(arrays[y_key])
+    y_raw = _npz_labels(arrays[y_key], f"{file} array {y_key!r}", "y_key")
     has_test = x_test_key in arrays and y_test_key in arrays
     if has_test:
         x_test_raw = arrays[x_test_key]
@@ -481,7 +494,7 @@ def load_npz_file(
                 key="data.params.x_test_key",
                 fix="give test examples shaped as the training ones",
             )
-        y_test_raw = _npz_labels(arrays[y_test_key])
+        y_test_raw = _npz_labels(arrays[y_test_key], f"{file} array {y_test_key!r}", "y_test_key")
         ids, names = _labels(np.concatenate([y_raw, y_test_raw]), class_names)
         y, y_test = ids[: len(y_raw)], ids[len(y_raw) :]
         where = f"{file} array {x_test_key!r}"

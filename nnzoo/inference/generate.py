@@ -81,7 +81,10 @@ def generate_batch(
             f"{run_dir}: a {run.spec.task} run cannot generate text. Fix: give "
             "the run of a language model (e.g. gpt_nano)"
         )
-    tokenizer = tokenizer_from_json(require_file(run_dir, "tokenizer.json").read_text())
+    tokenizer_file = require_file(run_dir, "tokenizer.json")
+    tokenizer = tokenizer_from_json(
+        tokenizer_file.read_text(encoding="utf-8", errors="replace"), where=str(tokenizer_file)
+    )
     return sample_texts(
         run.model,
         tokenizer,

@@ -25,6 +25,7 @@ from nnzoo.run.directory import (
     check_run_dir,
     load_run_config,
     read_json,
+    why_no_model,
 )
 
 __all__ = [
@@ -56,8 +57,7 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     run_dir = Path(run_dir)
     if not (run_dir / MODEL_FILE).exists():
         raise RunDirError(
-            f"{run_dir}: no {MODEL_FILE} (the run did not finish). Fix: "
-            f"`nnzoo train --resume {run_dir}`"
+            why_no_model(run_dir)
             if (run_dir / CONFIG_FILE).exists()
             else f"{run_dir}: not a run directory. Fix: give a directory under runs/<name>/"
         )
@@ -72,7 +72,27 @@ def load_run(run_dir: str | Path) -> LoadedRun:
         ) from None
     # model.keras is an inference artifact: no optimizer, no compile settings (older runs
     # saved both; they are not needed either). evaluate compiles it from the run's config.
-    return LoadedRun(run_dir, config, load_model(run_dir / MODEL_FILE, compile=False), spec)
+    model = load_model(run_dir / MODEL_FILE, compile=False)
+    _check_class_names(run_dir, model, spec)
+    return LoadedRun(run_dir, config, model, spec)
+
+
+def _check_class_names(run_dir: Path, model: Any, spec: DataSpec) -> None:
+    """A model of N outputs needs N class names (one sigmoid output: 2): fewer would name a
+    prediction by an index out of range, more would name it wrongly."""
+    if spec.task != "classification" or not spec.class_names:
+        return
+    try:
+        outputs = int(model.output_shape[-1])
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+        return  # several outputs, or an unknown width: nothing to compare
+    needed = 2 if outputs == 1 else outputs  # one sigmoid output: two classes
+    if len(spec.class_names) != needed:
+        raise RunDirError(
+            f"{run_dir / SPEC_FILE}: names {len(spec.class_names)} classes but the model "
+            f"predicts {needed} (its output has width {outputs}). Fix: copy the whole run "
+            "directory again (data_spec.json and model.keras must come from the same run)"
+        )
 
 
 #: The entry of an export folder's ``data_spec.json`` that describes its artifact.

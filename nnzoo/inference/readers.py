@@ -388,7 +388,9 @@ def _text(
             f"{tokenizer_file}: missing, so the run cannot read text. Fix: copy the whole run "
             "directory again"
         )
-    tokenizer = tokenizer_from_json(tokenizer_file.read_text(encoding="utf-8"))
+    tokenizer = tokenizer_from_json(
+        tokenizer_file.read_text(encoding="utf-8", errors="replace"), where=str(tokenizer_file)
+    )
     if path.is_dir():
         examples = _text_files(path, spec, labelled)
     elif path.suffix.lower() == ".csv":

@@ -17,32 +17,49 @@ from nnzoo.inference.readers import InputError
 __all__ = ["check_output", "prediction_lines", "write_predictions"]
 
 
-def check_output(path: Path, *, force: bool = False) -> Path:
-    """``path`` if predictions may be written there: a ``.csv`` or ``.json`` file in an
-    existing folder, not in a run directory (nor below one), not an existing file unless
-    ``force``."""
-    if path.suffix not in (".csv", ".json"):
-        raise InputError(f"{path}: --output must end in .csv or .json. Fix: rename it")
+def check_output(
+    path: Path,
+    *,
+    force: bool = False,
+    suffixes: tuple[str, ...] = (".csv", ".json"),
+    command: str = "predict",
+) -> Path:
+    """``path`` if ``command``'s output may be written there: a file ending in one of
+    ``suffixes`` in an existing folder, not in a run directory (nor below one), not an
+    existing file unless ``force``. Checked before any work, so a mistake costs nothing.
+
+    Args:
+        path: the ``--output`` file.
+        force: replace an existing file. Defaults to ``False``.
+        suffixes: the endings the file may have. Defaults to ``(".csv", ".json")``.
+        command: the command writing it, as messages name it. Defaults to ``"predict"``.
+    """
+    if path.suffix not in suffixes:
+        endings = " or ".join(suffixes)
+        raise InputError(f"{path}: --output must end in {endings}. Fix: rename it")
     folder = path.parent
     # A run directory first: a folder that is not there inside a run (a finished run has no
     # checkpoints/) must not be suggested to mkdir.
+    example = {"predict": "predictions.csv", "generate": "generations.jsonl"}.get(
+        command, f"out{suffixes[0]}"
+    )
     for directory in (folder.resolve(), *folder.resolve().parents):
         if (directory / "config.yaml").is_file() and (directory / "status.json").is_file():
             raise InputError(
-                f"{path}: inside the run directory {directory}; predict never writes into a "
-                "run. Fix: write it elsewhere, e.g. --output predictions.csv"
+                f"{path}: inside the run directory {directory}; {command} never writes into a "
+                f"run. Fix: write it elsewhere, e.g. --output {example}"
             )
     if not folder.is_dir():
         raise InputError(
             f"{path}: the folder {folder} does not exist. Fix: create it first (mkdir -p "
             f"{folder}) or write elsewhere"
         )
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder. Fix: give a file name ending in {suffixes[0]}")
     if path.exists() and not force:
         raise InputError(
             f"{path}: exists. Fix: pass --force to replace it, or choose another file name"
         )
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder. Fix: give a file name ending in .csv or .json")
     return path
 
 

@@ -39,7 +39,7 @@ from nnzoo.data import (
 )
 from nnzoo.errors import ConfigError
 from nnzoo.hyperparameters import check_hyperparameters, check_params
-from nnzoo.memory import check_memory, optimizer_slots
+from nnzoo.memory import check_image_memory, check_memory, optimizer_slots
 from nnzoo.registry import get_card
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,14 @@ def check_references(config: Config, *, check_data_files: bool = True) -> None:
         )
     for name in config.data.params:
         check_source_params(source, {name: None}, **where(f"data.params.{name}"))
+    if "image_size" in config.data.params:  # before a TiB of pixels is asked for
+        channels = 1 if config.data.params.get("color_mode") == "grayscale" else 3
+        check_image_memory(
+            config.data.params["image_size"],
+            batch_size=config.data.batch_size,
+            channels=channels,
+            **where("data.params.image_size"),
+        )
     if check_data_files:  # a file source without its file: refused here as train refuses it
         check_required_params(source, config.data.params, **where("data.params.path"))
     if config.data.validation_source:

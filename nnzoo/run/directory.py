@@ -18,7 +18,7 @@ import csv
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, get_origin
@@ -28,6 +28,7 @@ from pydantic_core import to_jsonable_python
 
 from nnzoo import _atomic
 from nnzoo.config import Config
+from nnzoo.config.loader import SET_ORIGIN, parse_set
 from nnzoo.errors import ConfigError, RunDirError
 from nnzoo.run.bind import check_downloads, load_config
 
@@ -78,7 +79,19 @@ def write_status(run_dir: Path, state: str, **extra: Any) -> None:
         "updated": datetime.now().isoformat(timespec="seconds"),
         **extra,
     }
-    _atomic.write_json(Path(run_dir) / STATUS_FILE, data)
+    path = Path(run_dir) / STATUS_FILE
+    try:
+        _atomic.write_json(path, data)
+    except OSError as err:
+        if err.errno not in _atomic.FULL_DISK_ERRNOS or not path.is_file():
+            raise
+        # A full disk has no room for a new file, but the old one's blocks are its own:
+        # rewritten in place, the run at least says why it stopped (a few hundred bytes).
+        with path.open("r+", encoding="utf-8") as f:
+            f.write(json.dumps(data, indent=2))
+            f.truncate()
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def require_file(run_dir: str | Path, name: str) -> Path:
@@ -132,11 +145,26 @@ def check_run_dir(run_dir: str | Path) -> Path:
     return run_dir
 
 
-def load_run_config(run_dir: str | Path) -> Config:
+def load_run_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> Config:
     """The resolved config a run wrote (its provenance is the run's ``config.yaml``), after
-    checking that this nnzoo reads the run's layout for that config."""
+    checking that this nnzoo reads the run's layout for that config.
+
+    ``overrides``: ``--set``-style ``"train.epochs=8"`` strings of :data:`RESUMABLE_KEYS`
+    only (what a resume may change); any other key is refused, naming it.
+    """
+    for item in overrides:
+        key, _ = parse_set(item)
+        if key not in RESUMABLE_KEYS:
+            raise ConfigError(
+                "cannot change when resuming: a resume continues the same run and may change "
+                "only " + ", ".join(RESUMABLE_KEYS),
+                file=SET_ORIGIN,
+                key=key,
+                fix=f"drop it, or start a new run from this one with --set "
+                f"model.init_from={run_dir}",
+            )
     # Without checking its data files: a copied run predicts without its training data.
-    config = load_config(Path(run_dir) / CONFIG_FILE, check_data_files=False)
+    config = load_config(Path(run_dir) / CONFIG_FILE, overrides, check_data_files=False)
     version = int(read_status(run_dir).get("schema_version", 1))
     scaled = [s for s in (config.data.source, config.data.validation_source) if s]
     if version < 2 and set(scaled) & set(SCALED_OUTSIDE_IN_V1):
@@ -155,6 +183,18 @@ def check_resume_downloads(run_dir: str | Path) -> None:
     imported. A finished run resumes to nothing, so it needs nothing."""
     if read_status(check_run_dir(run_dir)).get("state") != "finished":
         check_downloads(load_run_config(run_dir))
+
+
+def epochs_completed(run_dir: str | Path) -> int:
+    """The epochs an interrupted run completed (saved in its resume state): where a resume
+    starts. 0 when it has no resume state (killed before its first save)."""
+    path = Path(run_dir) / CHECKPOINTS / "state.json"
+    if not path.is_file():
+        return 0
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8")).get("epochs_completed", 0))
+    except (ValueError, AttributeError, TypeError):
+        return 0
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
@@ -232,6 +272,73 @@ def locked(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def lock_holder(run_dir: str | Path) -> int | None:
+    """The pid of the process that holds ``run_dir``'s lock (training it), or ``None`` when
+    none does. Reads only: the run may be on a read-only copy."""
+    import fcntl
+
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            # Shared and at once released: a trainer taking the lock in the same instant
+            # would be told the run is in use, as it is.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 64).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        return None
+    finally:
+        os.close(fd)
+
+
+def why_no_model(run_dir: str | Path) -> str:
+    """One line saying why the run ``run_dir`` (which has a ``config.yaml``) has no
+    ``model.keras``, and what to do: it is still training (by which process, at which
+    epoch), it stopped before finishing, or it finished and the file was deleted since."""
+    run_dir = Path(run_dir)
+    state = read_status(run_dir)
+    epochs: Any = "?"
+    with contextlib.suppress(Exception):  # a damaged config must not hide the answer
+        epochs = load_config(run_dir / CONFIG_FILE, check_catalog=False).train.epochs
+    done = len(read_history(run_dir))
+    holder = lock_holder(run_dir)
+    if holder is not None:
+        who = f"pid {holder}" if holder > 0 else "another process"
+        epoch = done + 1 if not isinstance(epochs, int) else min(done + 1, epochs)
+        return (
+            f"{run_dir}: in use by a training process ({who}, epoch {epoch} of {epochs}); "
+            f"its {MODEL_FILE} is written when training ends. Fix: wait for it to finish, or "
+            f"use a finished copy of the run"
+        )
+    what = state.get("state", "unknown")
+    if what == "finished":
+        metrics = read_json(run_dir, METRICS_FILE, required=False) or {}
+        if metrics.get("test") == {}:  # a lean tuning trial: only the best trial keeps one
+            return (
+                f"{run_dir}: a tuning trial's run, which keeps no {MODEL_FILE} (only the best "
+                f"trial's does). Fix: train its config: nnzoo train {run_dir}/{CONFIG_FILE} "
+                "(or tune with --keep-artifacts)"
+            )
+        return (
+            f"{run_dir / MODEL_FILE}: missing, though the run finished ({done} epoch"
+            f"{'' if done == 1 else 's'}): it was "
+            f"deleted or not copied. Fix: copy it again from where the run was trained, or "
+            f"train again: nnzoo train {run_dir}/{CONFIG_FILE}"
+        )
+    reason = state.get("reason")
+    if what == "running":  # not locked: its process is gone (killed, or the machine died)
+        reason = "its process is gone"
+    how = f"status {what}" + (f": {reason}" if reason else "")
+    return (
+        f"{run_dir}: no {MODEL_FILE}: the run did not finish ({how}; {done} of {epochs} "
+        f"epochs done). Fix: finish it: nnzoo train --resume {run_dir}"
+    )
 
 
 # --------------------------------------------------------------------------- fingerprint

@@ -83,8 +83,57 @@ def save_inference_model(model: Any, path: str | Path) -> None:
 
 
 def save_weights(model: Any, path: str | Path) -> None:
-    """Save ``model``'s layer weights (no optimizer state) to a ``.weights.h5`` file."""
-    weights_view(model).save_weights(path)
+    """Save ``model``'s layer weights (no optimizer state) to a ``.weights.h5`` file.
+
+    The HDF5 file is built in memory and then written with Python's own I/O: HDF5 writing to
+    a full disk (or past ``ulimit -f``) leaves its file in a state that crashes the process
+    when it exits (a segmentation fault); a Python write fails with a plain ``OSError``.
+    """
+    data = weights_bytes(model)
+    if data is None:  # this Keras builds no HDF5 file in memory: its own writer
+        weights_view(model).save_weights(path)
+        return
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def weights_bytes(model: Any) -> bytes | None:
+    """The ``.weights.h5`` file of ``model``'s layer weights, built in memory (what
+    ``save_weights`` writes), or ``None`` where this Keras cannot build it in memory.
+
+    Uses Keras's private ``saving_lib`` (its ``H5IOStore`` writes to a ``BytesIO``): the
+    public ``save_weights`` takes a file name only. The adapter is these few lines.
+    """
+    import io
+
+    try:
+        from keras.src.saving import saving_lib
+
+        store_type, save_state = saving_lib.H5IOStore, saving_lib._save_state
+    except (ImportError, AttributeError):
+        return None
+    buffer = io.BytesIO()
+    store = store_type(buffer, mode="w")
+    save_state(
+        weights_view(model),
+        weights_store=store,
+        assets_store=None,
+        inner_path="",
+        visited_saveables=set(),
+    )
+    store.close()
+    return buffer.getvalue()
+
+
+def state_bytes(model: Any, *, optimizer: bool) -> int:
+    """About how many bytes saving ``model`` takes: its weights' (and with ``optimizer``, its
+    optimizer's variables'), before the file's own overhead."""
+    import numpy as np
+
+    variables = list(model.weights)
+    if optimizer and getattr(model, "optimizer", None) is not None:
+        variables += list(getattr(model.optimizer, "variables", []))
+    return int(sum(int(np.prod(v.shape)) * np.dtype(str(v.dtype)).itemsize for v in variables))
 
 
 def load_weights(model: Any, path: str | Path) -> None:

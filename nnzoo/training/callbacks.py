@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ import keras
 import numpy as np
 
 from nnzoo._atomic import (
+    FULL_DISK_ERRNOS,
     atomic_path,
+    check_free_space,
     remove_temporaries,
     replace_file,
     temporary_path,
@@ -28,8 +31,9 @@ from nnzoo._atomic import (
 )
 from nnzoo.config import Config
 from nnzoo.data.pipeline import seed_generator_states
+from nnzoo.errors import RunDirError
 from nnzoo.run.directory import CHECKPOINTS, HISTORY_FILE
-from nnzoo.run.saving import load_weights, save_weights
+from nnzoo.run.saving import load_weights, save_weights, state_bytes
 from nnzoo.training.optimizers import learning_rate_at
 
 #: The best weights by ``train.monitor``, inside ``checkpoints/``.
@@ -117,9 +121,17 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         tmp = Path(self.filepath)
         tmp.unlink(missing_ok=True)  # a torn one a failed save left must not be renamed
-        super().on_epoch_end(epoch, logs)
-        if tmp.exists():  # saved: this epoch improved
-            replace_file(tmp, self.final_path)
+        needed = _file_size(self.final_path) or state_bytes(self.model, optimizer=False)
+        check_free_space(self.final_path, needed + 2**16)
+        try:
+            super().on_epoch_end(epoch, logs)
+            if tmp.exists():  # saved: this epoch improved
+                replace_file(tmp, self.final_path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)  # the last good one stays
+            if err.errno not in FULL_DISK_ERRNOS:
+                raise
+            raise OSError(err.errno, os.strerror(err.errno), str(self.final_path)) from None
 
 
 class _WeightsOnly:
@@ -266,6 +278,11 @@ class ResumeState(keras.callbacks.Callback):
     def _save(self, epoch: int, logs: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"last-{epoch + 1}.keras"
+        # Space for the new checkpoint beside the last good one, which stays until the new
+        # one is complete (and for early stopping's weights): checked before writing.
+        last = max((_file_size(p) for p in self.directory.glob("last-*.keras")), default=0)
+        needed = last or state_bytes(self.model, optimizer=True)
+        check_free_space(self.directory / name, needed)
         with atomic_path(self.directory / name) as tmp:
             self.model.save(tmp)
         es = self.early_stopping
@@ -329,6 +346,14 @@ class ResumeState(keras.callbacks.Callback):
         return best
 
 
+def _file_size(path: Path) -> int:
+    """``path``'s size in bytes, 0 when it does not exist."""
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
+
+
 def _to_json_float(value: Any) -> Any:
     if value is None:
         return None
@@ -361,4 +386,14 @@ def read_state(directory: Path) -> dict[str, Any] | None:
     path = Path(directory) / STATE_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        state = err
+    if not isinstance(state, dict):  # torn or edited by hand: the checkpoint cannot resume
+        line = f" at line {state.lineno}" if isinstance(state, json.JSONDecodeError) else ""
+        raise RunDirError(
+            f"{path}: not valid resume state{line}, so this run cannot resume. Fix: copy the "
+            "whole run directory again, or start a new run with nnzoo train CONFIG"
+        )
+    return state

@@ -69,18 +69,35 @@ def compiled_metric_names(model: Any) -> list[str]:
     return names
 
 
-def check_monitor(config: Config, metric_names: list[str], *, has_validation: bool) -> None:
-    """``train.monitor.metric`` must be a value the run logs (a :class:`ConfigError` if not)."""
+def check_monitor(
+    config: Config,
+    metric_names: list[str],
+    *,
+    has_validation: bool,
+    duplicates_dropped: int = 0,
+) -> None:
+    """``train.monitor.metric`` must be a value the run logs (a :class:`ConfigError` if not).
+
+    ``duplicates_dropped``: validation examples dropped as duplicates of training ones; when
+    they emptied the split, the message says so rather than ask for a validation split.
+    """
     logged = ["loss", *metric_names]
     available = logged + ([f"val_{n}" for n in logged] if has_validation else [])
     metric = config.train.monitor.metric
     if metric in available:
         return
     fix = "monitor one of: " + ", ".join(available)
-    if metric.startswith("val_") and metric[4:] in available:
+    why = ""
+    if metric.startswith("val_") and metric[4:] in available and duplicates_dropped:
+        why = (
+            f": the validation split is empty, its {duplicates_dropped} example(s) were dropped "
+            "as duplicates of training examples"
+        )
+        fix = "give more distinct examples, or " + fix
+    elif metric.startswith("val_") and metric[4:] in available:
         fix = "set data.validation_split > 0, or " + fix
     raise ConfigError(
-        f"the run will not log '{metric}'",
+        f"the run will not log '{metric}'{why}",
         file=config.source_file,
         key="train.monitor.metric",
         fix=fix,

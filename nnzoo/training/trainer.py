@@ -26,7 +26,7 @@ from nnzoo import _atomic
 from nnzoo.cards import ModelCard, plain_value
 from nnzoo.config import Config, dump_config
 from nnzoo.data import Splits, adapt_preprocessing, is_listing, num_examples
-from nnzoo.errors import ConfigError, NnzooError
+from nnzoo.errors import ConfigError, NnzooError, RunDirError, Terminated
 from nnzoo.memory import optimizer_slots
 from nnzoo.models.resnet import onednn_abort_reason
 from nnzoo.registry import build_unchecked, check_buildable, get_card
@@ -134,24 +134,51 @@ def train_trial(config: Config, options: TrialOptions) -> RunResult:
 def resume(
     run_dir: str | Path,
     *,
+    overrides: Iterable[str] = (),
     quiet: bool = False,
     callbacks: Iterable[Any] = (),
     on_run_dir: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Continue an interrupted run from its last completed epoch (``train --resume``).
 
-    Only ``train.epochs`` may change in the run's ``config.yaml`` before a resume (see
+    Only ``train.epochs`` and ``train.checkpoint_every_seconds`` may change, in the run's
+    ``config.yaml`` before a resume or as ``overrides`` (see
     :data:`~nnzoo.run.directory.RESUMABLE_KEYS`); any other change is refused, naming the
-    key. The run trains on the split it recorded (``split.npz``), and data changed since is
-    refused, saying what changed. A finished run is not resumed: extend it into a new run
-    with ``model.init_from``.
+    key. Overrides are written into the run's ``config.yaml``. More epochs do not stretch the
+    learning-rate schedule: it keeps the length it was compiled with (a cosine schedule then
+    stays at its final rate). The run trains on the split it recorded (``split.npz``), and
+    data changed since is refused, saying what changed. A finished run is not resumed:
+    extend it into a new run with ``model.init_from``.
+
+    Args:
+        run_dir: the interrupted run.
+        overrides: ``--set``-style strings, e.g. ``("train.epochs=8",)``. Defaults to ``()``.
+        quiet: as :func:`train`. Defaults to ``False``.
+        callbacks: as :func:`train`. Defaults to ``()``.
+        on_run_dir: as :func:`train`. Defaults to ``None``.
     """
     run_dir = files.check_run_dir(run_dir)
+    overrides = tuple(overrides)
     if files.read_status(run_dir).get("state") == "finished":
+        if overrides:
+            raise RunDirError(
+                f"{run_dir}: this run already finished, so {', '.join(overrides)} cannot "
+                "apply to it. Fix: start a new run from it: nnzoo train "
+                f"{run_dir}/{files.CONFIG_FILE} --set model.init_from={run_dir} "
+                "--set train.epochs=N"
+            )
         metrics = json.loads((run_dir / files.METRICS_FILE).read_text())
         return RunResult(run_dir, metrics, files.read_history(run_dir), already_finished=True)
-    config = files.load_run_config(run_dir)
+    config = files.load_run_config(run_dir, overrides)
     files.check_fingerprint(run_dir, config)
+    done = files.epochs_completed(run_dir)
+    if config.train.epochs < done:
+        raise ConfigError(
+            f"the run already completed {done} epochs, more than the {config.train.epochs} "
+            "asked for",
+            key="train.epochs",
+            fix=f"ask for {done} or more (--epochs {done})",
+        )
     recorded = read_split(run_dir)  # None: a run from before splits were recorded
     if recorded is not None:
         check_data(
@@ -167,6 +194,7 @@ def resume(
         callbacks=tuple(callbacks),
         on_run_dir=on_run_dir,
         resuming=True,
+        rewrite_config=bool(overrides),
         split=None if recorded is None else recorded.indices,
     )
 
@@ -185,11 +213,14 @@ def _fit(
     callbacks: tuple[Any, ...],
     on_run_dir: Callable[[Path], None] | None = None,
     resuming: bool = False,
+    rewrite_config: bool = False,
     trial: TrialOptions | None = None,
     split: dict[str, np.ndarray] | None = None,
 ) -> RunResult:
     """Train ``config`` into the directory ``make_run_dir`` makes: prepare, open the run,
-    build, fit, finish. ``split``: the indices a resumed run recorded."""
+    build, fit, finish. ``split``: the indices a resumed run recorded; ``rewrite_config``: a
+    resume changed its config (:data:`~nnzoo.run.directory.RESUMABLE_KEYS` only), which the
+    run's ``config.yaml`` then records."""
     from nnzoo.training.callbacks import BestWeightsInMemory
 
     started = time.perf_counter()
@@ -198,6 +229,8 @@ def _fit(
     # config or data mistake leaves no empty run behind.
     run_dir = Path(make_run_dir())
     with files.locked(run_dir), _status_on_failure(run_dir), _dtype_policy(config):
+        if rewrite_config:
+            _atomic.write_text(run_dir / files.CONFIG_FILE, dump_config(config))
         run = _open_run(prepared, run_dir, resuming=resuming)
         if on_run_dir is not None:  # its data_spec.json written: the CLI says what it assumes
             on_run_dir(run_dir)
@@ -312,7 +345,12 @@ def _build(run: _Run) -> tuple[Any, dict[str, Any] | None]:
     if run.pool is not None:
         steps = run.data.steps_per_epoch * (config.train.epochs - run.initial_epoch)
         model = run.pool.take(fresh, run.splits, steps=steps)
-    check_monitor(config, metric_names, has_validation=run.data.validation is not None)
+    check_monitor(
+        config,
+        metric_names,
+        has_validation=run.data.validation is not None,
+        duplicates_dropped=run.splits.dropped.get("validation", 0),
+    )
     if config.distribute.strategy == "multi_worker" and keras.backend.backend() == "tensorflow":
         patch_keras_for_multi_worker(model, run.data.train)
     if model is fresh:  # a kept model has its state
@@ -446,11 +484,15 @@ class _LeanArtifacts:
 
 @contextlib.contextmanager
 def _status_on_failure(run_dir: Path) -> Iterator[None]:
-    """Record why a run stopped: ``interrupted`` (Ctrl-C, resumable) or ``failed``."""
+    """Record why a run stopped: ``interrupted`` (Ctrl-C or SIGTERM, resumable) or
+    ``failed``."""
     try:
         yield
-    except KeyboardInterrupt:
-        files.write_status(run_dir, "interrupted", reason="interrupted (Ctrl-C)")
+    except KeyboardInterrupt as err:
+        how = "SIGTERM" if isinstance(err, Terminated) else "Ctrl-C"
+        # A full disk may not let us record it; the run's resume state is intact either way.
+        with contextlib.suppress(OSError):
+            files.write_status(run_dir, "interrupted", reason=f"interrupted ({how})")
         raise
     except BaseException as err:
         # Keep a diverged loss's own reason; a full disk may not let us record anything.
@@ -694,5 +736,10 @@ def _final_metrics(
 
 
 def _one_line(err: BaseException) -> str:
-    text = err.one_line() if isinstance(err, NnzooError) else f"{type(err).__name__}: {err}"
+    if isinstance(err, NnzooError):
+        text = err.one_line()
+    elif isinstance(err, OSError) and err.filename and err.strerror:
+        text = f"{err.filename}: {err.strerror}"  # a full disk: the file it could not write
+    else:
+        text = f"{type(err).__name__}: {err}"
     return " ".join(text.split())[:500]

@@ -60,23 +60,42 @@ class PruningCallback(keras.callbacks.Callback):
         trial: the :class:`optuna.Trial` being run.
         metric: the logged name, e.g. ``val_accuracy``.
         file: the config file, for the error message.
+        duplicates_dropped: validation examples dropped as duplicates of training ones; when
+            they emptied the split, the message says so. Defaults to `0`.
     """
 
-    def __init__(self, trial: optuna.Trial, metric: str, *, file: str | None = None) -> None:
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        metric: str,
+        *,
+        file: str | None = None,
+        duplicates_dropped: int = 0,
+    ) -> None:
         super().__init__()
         self.trial = trial
         self.metric = metric
         self.file = file
+        self.duplicates_dropped = duplicates_dropped
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         if self.metric not in logs:
             available = ", ".join(sorted(logs)) or "none"
             fix = f"set tune.metric to one of: {available}"
+            why = ""
             if self.metric.startswith("val_") and self.metric[4:] in logs:
-                fix = "set data.validation_split > 0 (tuning needs validation data), or " + fix
+                if self.duplicates_dropped:
+                    why = (
+                        f"; the validation split is empty, its {self.duplicates_dropped} "
+                        "example(s) were dropped as duplicates of training examples"
+                    )
+                    fix = "give more distinct examples, or " + fix
+                else:
+                    fix = "set data.validation_split > 0 (tuning needs validation data), or " + fix
             raise ConfigError(
-                f"the metric '{self.metric}' is not in the training logs (logged: {available})",
+                f"the metric '{self.metric}' is not in the training logs (logged: {available})"
+                + why,
                 file=self.file,
                 key="tune.metric",
                 fix=fix,

@@ -145,7 +145,8 @@ def resolve_settings(
     for name, value in (("--trials", n), ("--workers", k)):
         if value < 1:
             raise NnzooError(f"{name} must be at least 1; received {value}")
-    name = study or t.study or config.name
+    # `--study ''` is a name given (and refused below), not the default.
+    name = next(n for n in (study, t.study, config.name) if n is not None)
     if not STUDY_NAME.fullmatch(name):
         raise NnzooError(
             "--study: a study name is a folder name under --runs-dir (letters, digits, '_', "

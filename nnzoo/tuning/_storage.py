@@ -15,9 +15,11 @@ import datetime
 import importlib.util
 import logging
 import os
+import random
 import re
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -229,16 +231,38 @@ def _open(spec: StorageSpec, heartbeat: float) -> BaseStorage:
     if spec.url.startswith("sqlite:///"):
         Path(spec.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     interval = max(1, round(heartbeat))
-    storage = optuna.storages.RDBStorage(
-        spec.url,
-        heartbeat_interval=interval,
-        grace_period=max(2 * interval, interval + 1),
-        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
-    )
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            storage = optuna.storages.RDBStorage(
+                spec.url,
+                heartbeat_interval=interval,
+                grace_period=max(2 * interval, interval + 1),
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                    max_retry=MAX_RETRY
+                ),
+            )
+            break
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as err:
+            # Workers that open a new database at once race to create its tables ("table
+            # study_directions already exists"): the loser opens what the winner made.
+            if attempt == _CREATE_ATTEMPTS - 1 or not _creation_race(err):
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)
     if spec.url.startswith("sqlite:"):
         sqlalchemy.event.listen(storage.engine, "connect", _sqlite_wal)
         storage.engine.dispose()  # the connections opened so far: new ones get the pragmas
     return storage
+
+
+#: Tries at opening a storage whose tables another process is creating at the same time.
+_CREATE_ATTEMPTS = 20
+
+#: What the driver says when two processes create the same tables or version row at once.
+_RACE_MESSAGES = ("already exists", "unique constraint failed", "duplicate key", "is locked")
+
+
+def _creation_race(err: BaseException) -> bool:
+    return any(m in str(err).lower() for m in _RACE_MESSAGES)
 
 
 def _sqlite_wal(connection: Any, _record: Any) -> None:

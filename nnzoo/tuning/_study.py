@@ -278,11 +278,16 @@ class Objective:
         self.models.clear_session()  # no layers, names or graphs of earlier trials
         try:
             trial_config = _space.apply(self.config, values)
+            splits = self._splits(trial_config)
+            dropped = splits.dropped.get("validation", 0) if splits is not None else 0
+            pruning = PruningCallback(
+                trial, self.settings.metric, file=file, duplicates_dropped=dropped
+            )
             options = TrialOptions(
                 run_dir,
-                callbacks=(PruningCallback(trial, self.settings.metric, file=file),),
+                callbacks=(pruning,),
                 lean=not self.settings.keep_artifacts,
-                splits=self._splits(trial_config),
+                splits=splits,
                 models=self.models,
             )
             result = train_trial(trial_config, options)

@@ -426,6 +426,31 @@ def test_generate_prompts_runs_one_batch_prints_in_order_and_writes_jsonl(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "prompts.txt"]
 
 
+def test_generate_output_replaces_a_file_only_with_force(lm_run, tmp_path, graph_mode):
+    """As ``predict --output``: an existing file is kept without --force (exit 2, checked
+    before generating), replaced whole with it."""
+    from click.testing import CliRunner
+
+    from nnzoo.cli import cli
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("old\n")
+    args = ["generate", str(lm_run), "--prompt", "def ", "--max-new-tokens", "2"]
+    args += ["--temperature", "0", "--output", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"nnzoo: error: {out}: exists. Fix: pass --force to replace it, or choose another file "
+        "name\n"
+    )
+    assert out.read_text() == "old\n"
+    result = CliRunner().invoke(cli, [*args, "--force"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["prompt"] for row in rows] == ["def "]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
 def test_a_run_finds_its_cached_forward_through_its_card(
     lm_run, paths, caplog, graph_mode, monkeypatch
 ):

@@ -14,6 +14,7 @@ from nnzoo.data.tokenizers.byte import ByteTokenizer
 from nnzoo.data.tokenizers.byte_pair import BytePairTokenizer
 from nnzoo.data.tokenizers.word import WordTokenizer
 from nnzoo.data.tokenizers.wordpiece import WordPieceTokenizer
+from nnzoo.errors import RunDirError
 
 
 def from_keras_hub(tokenizer: Any, *, pre_tokenizer: str = "gpt2") -> Tokenizer:
@@ -102,19 +103,34 @@ _KINDS: dict[str, type[Tokenizer]] = {
 TOKENIZER_KINDS = ("byte", "word", "wordpiece")
 
 
-def tokenizer_from_json(text: str) -> Tokenizer:
-    """Rebuild a tokenizer from :meth:`Tokenizer.to_json` text."""
-    data = json.loads(text)
-    kind = data.get("kind")
-    if kind not in _KINDS:
-        raise ValueError(f"Unknown tokenizer kind. Received: kind={kind!r}")
-    return _KINDS[kind](**data.get("config", {}))
+def tokenizer_from_json(text: str, *, where: str | None = None) -> Tokenizer:
+    """Rebuild a tokenizer from :meth:`Tokenizer.to_json` text.
+
+    ``where`` (the file's path) turns damaged text (not JSON, an unknown kind, a wrong config)
+    into one :class:`~nnzoo.errors.RunDirError` line naming the file; without it the error is
+    Python's.
+    """
+    try:
+        data = json.loads(text)
+        kind = data.get("kind")
+        if kind not in _KINDS:
+            raise ValueError(f"Unknown tokenizer kind. Received: kind={kind!r}")
+        return _KINDS[kind](**data.get("config", {}))
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        if where is None:
+            raise
+        line = f" at line {err.lineno}" if isinstance(err, json.JSONDecodeError) else ""
+        what = "not valid JSON" if isinstance(err, json.JSONDecodeError) else "not a tokenizer"
+        raise RunDirError(
+            f"{where}: {what}{line}, so it is damaged. Fix: copy the whole run directory (or "
+            "the tokenizer.json) again"
+        ) from None
 
 
 def load_tokenizer(path: str) -> Tokenizer:
-    """Read a ``tokenizer.json`` file."""
+    """Read a ``tokenizer.json`` file (a damaged one: one line naming it)."""
     with open(path, encoding="utf-8") as f:
-        return tokenizer_from_json(f.read())
+        return tokenizer_from_json(f.read(), where=str(path))
 
 
 def make_tokenizer(
