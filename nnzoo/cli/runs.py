@@ -107,6 +107,9 @@ def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
         started.append(path)
         if not quiet:
             click.echo(f"run: {path}")
+            spec = _run_spec(path)
+            if spec is not None and spec.task == "regression":
+                click.echo(f"data: {spec.describe()}")
 
     try:
         return fit(*args, quiet=quiet, on_run_dir=on_run_dir, **kwargs)
@@ -117,6 +120,15 @@ def _run_training(fit: Any, *args: Any, quiet: bool, **kwargs: Any) -> Any:
             f"nnzoo: interrupted — resume with: nnzoo train --resume {started[0]}", err=True
         )
         sys.exit(130)
+
+
+def _run_spec(run_dir: Path) -> Any:
+    """The run's data spec, or ``None`` where it has none yet."""
+    from nnzoo.data import DataSpec
+    from nnzoo.run.directory import SPEC_FILE, read_json
+
+    data = read_json(run_dir, SPEC_FILE, required=False)
+    return None if data is None else DataSpec.from_dict(data)
 
 
 def _print_result(result: Any) -> None:
@@ -138,6 +150,9 @@ def _print_result(result: Any) -> None:
     out.print(f"run: {result.run_dir}")
     if "accuracy" in m["test"]:
         click.echo(f"test accuracy: {m['test']['accuracy']:.4f}")
+    elif "r2" in m["test"]:
+        shown = [f"{k} {m['test'][k]:.4f}" for k in ("mae", "rmse", "r2") if k in m["test"]]
+        click.echo(f"test {'   '.join(shown)}")
 
 
 @click.command()

@@ -16,6 +16,7 @@ from nnzoo.data._prepare import (
     IGNORE_INDEX,
     IMAGE_EXTENSIONS,
     adapt_preprocessing,
+    adapt_target,
     check_finite,
     decode_image,
     feature_moments,
@@ -38,6 +39,8 @@ from nnzoo.data._sources import (
     num_examples,
     read_rows,
     register_source,
+    regression_data,
+    target_statistics,
 )
 from nnzoo.data._table import (
     CsvTable,
@@ -54,6 +57,7 @@ __all__ = [
     "IGNORE_INDEX",
     "IMAGE_EXTENSIONS",
     "adapt_preprocessing",
+    "adapt_target",
     "check_finite",
     "decode_image",
     "DataSpec",
@@ -68,6 +72,8 @@ __all__ = [
     "check_required_params",
     "check_source_params",
     "classification_data",
+    "regression_data",
+    "target_statistics",
     "data_fingerprint",
     "fingerprint_changes",
     "get_source",
