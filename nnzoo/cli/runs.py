@@ -239,6 +239,9 @@ def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_si
             "examples)",
             err=True,
         )
+    if stream.metrics is not None:
+        shown = "   ".join(f"{k}: {v:.4f}" for k, v in stream.metrics.items())
+        click.echo(f"{shown} ({stream.labelled} labelled examples)", err=True)
 
 
 def _echo_predictions(rows: Any) -> bool:

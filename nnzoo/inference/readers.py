@@ -324,7 +324,9 @@ def _arrays(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iter
                 else:
                     inputs = chunk.astype("float32")
                 labels = None
-                if y is not None:
+                if y is not None and spec.task == "regression":
+                    labels = _array_targets(y.read(n).reshape(n), y.where, start)
+                elif y is not None:
                     labels = _array_labels(y.read(n).reshape(n), names, y.where, start)
                 yield Batch(inputs, [f"{path.name}[{i}]" for i in range(start, start + n)], labels)
         finally:
@@ -333,6 +335,18 @@ def _arrays(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iter
                 y.close()
 
     return batches()
+
+
+def _array_targets(values: np.ndarray, where: str, start: int) -> np.ndarray:
+    """A regression run's targets ``values`` (rows ``start ..``) as float64, each a finite
+    number (a bad one is refused naming its row)."""
+    if values.dtype.kind not in "biuf":
+        raise InputError(
+            f"{where}: holds {values.dtype} targets, not numbers. Fix: give a numeric array y"
+        )
+    values = values.astype("float64")
+    check_finite(values, where, key=None, rows=range(start, start + len(values)), row_word="row")
+    return values
 
 
 def _array_labels(values: np.ndarray, names: list[str], where: str, start: int) -> np.ndarray:
