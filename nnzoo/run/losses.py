@@ -94,14 +94,41 @@ class StandardizedError(keras.losses.Loss):
         return config
 
 
+def _columns(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    """One target per example as a column ``(B, 1)``: Keras's per-sample regression metrics
+    reduce the last axis, so ``(B,)`` would make each batch one sample."""
+    y_true = keras.ops.reshape(keras.ops.convert_to_tensor(y_true), (-1, 1))
+    y_pred = keras.ops.reshape(keras.ops.convert_to_tensor(y_pred), (-1, 1))
+    return y_true, y_pred
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class TargetMeanAbsoluteError(keras.metrics.MeanAbsoluteError):
+    """MAE of one target per example ``(B,)``, averaged over examples (Keras's own averages
+    ``(B,)`` inputs per batch: a short last batch would weigh as much as a full one)."""
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        y_true, y_pred = _columns(y_true, y_pred)
+        return super().update_state(y_true, y_pred, sample_weight=sample_weight)
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class TargetMeanSquaredError(keras.metrics.MeanSquaredError):
+    """MSE of one target per example ``(B,)``, averaged over examples (as
+    :class:`TargetMeanAbsoluteError`)."""
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        y_true, y_pred = _columns(y_true, y_pred)
+        return super().update_state(y_true, y_pred, sample_weight=sample_weight)
+
+
 @keras.saving.register_keras_serializable(package="nnzoo")
 class TargetR2Score(keras.metrics.R2Score):
     """R² (the coefficient of determination) of one target per example: Keras's ``R2Score``
     takes ``(B, outputs)``, a regression model here predicts ``(B,)``."""
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        y_true = keras.ops.reshape(keras.ops.convert_to_tensor(y_true), (-1, 1))
-        y_pred = keras.ops.reshape(keras.ops.convert_to_tensor(y_pred), (-1, 1))
+        y_true, y_pred = _columns(y_true, y_pred)
         return super().update_state(y_true, y_pred, sample_weight=sample_weight)
 
 
@@ -122,8 +149,8 @@ def task_metrics(metrics: list[str] | None, task: str) -> list[str]:
 
 def _regression_metric(name: str) -> Any:
     named = {
-        "mae": lambda: keras.metrics.MeanAbsoluteError(name="mae"),
-        "mse": lambda: keras.metrics.MeanSquaredError(name="mse"),
+        "mae": lambda: TargetMeanAbsoluteError(name="mae"),
+        "mse": lambda: TargetMeanSquaredError(name="mse"),
         "rmse": lambda: keras.metrics.RootMeanSquaredError(name="rmse"),
         "r2": lambda: TargetR2Score(name="r2"),
     }
