@@ -16,6 +16,7 @@ from nnzoo.cards import (
     ACTIVATIONS,
     Activation,
     NonNegativeFloat,
+    TARGET_SCALE,
     NumClasses,
     Rate,
     Shape,
@@ -92,7 +93,6 @@ def _build_mlp(
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
     if task == "regression":
-        from nnzoo.cards import TARGET_SCALE
         from nnzoo.layers import TargetScale
 
         # The standardised target (training split's mean and std), then the target's units.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
+from nnzoo.cards import TARGET_SCALE
 from nnzoo.data import IGNORE_INDEX
 
 if TYPE_CHECKING:
@@ -159,8 +160,6 @@ def _regression_metric(name: str) -> Any:
 
 def target_scale(model: Any) -> float:
     """The target std a regression model's ``TargetScale`` layer holds (1 without one)."""
-    from nnzoo.cards import TARGET_SCALE
-
     try:
         layer = model.get_layer(TARGET_SCALE)
     except ValueError:
