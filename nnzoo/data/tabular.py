@@ -53,6 +53,7 @@ for _name, _summary in (
         offline=True,
     )
 
+
 def load_diabetes(*, seed: int, standardize: bool = True) -> SourceData:
     """Efron et al.'s diabetes set (scikit-learn): 442 patients, 10 raw baseline features (age,
     sex, BMI, blood pressure, six serum measurements), the target a measure of disease

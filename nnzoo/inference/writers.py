@@ -232,14 +232,14 @@ def _json_rows(batch: Any) -> list[str]:
 
 def prediction_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """``input<TAB>class<TAB>probability`` lines, ``input<TAB>prediction`` for a regression
-    run (what ``nnzoo predict`` prints without ``--output``), several lines a string; a batch at a time from a
-    :class:`~nnzoo.inference.predict.PredictionStream`."""
+    run (what ``nnzoo predict`` prints without ``--output``), several lines a string; a batch
+    at a time from a :class:`~nnzoo.inference.predict.PredictionStream`."""
     line = "%s\t%s\t%.4f\n"
     batches = getattr(rows, "batches", None)
     if batches is None:
         for r in rows:
             if _regression_row(r):
-                yield "%s\t%.6g\n" % (r["input"], r["prediction"])
+                yield f"{r['input']}\t{r['prediction']:.6g}\n"
             else:
                 yield line % (r["input"], r["class"], r["probability"])
         return

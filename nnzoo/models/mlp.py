@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from nnzoo.cards import (
     ACTIVATIONS,
+    TARGET_SCALE,
     Activation,
     NonNegativeFloat,
-    TARGET_SCALE,
     NumClasses,
     Rate,
     Shape,

@@ -108,8 +108,7 @@ def _template(card: ModelCard, source: str, data_params: dict[str, Any]) -> str:
         lines[-1] = "  params: {}"
     if several:  # the data's task where the card supports it, else the card's
         lines.append(
-            f"    # task: {' | '.join(card.tasks)}   (default: the data's task, else "
-            f"{card.task})"
+            f"    # task: {' | '.join(card.tasks)}   (default: the data's task, else {card.task})"
         )
     lines += [
         "  init_from: null             # a run dir or .weights.h5 to start from",
@@ -147,7 +146,11 @@ def _template(card: ModelCard, source: str, data_params: dict[str, Any]) -> str:
         "constant_then_exp",
         "  loss: auto                  # from the task (logits, from_logits=True)",
         "  metrics: [accuracy]"
-        + ("          # a regression's default: [mae, rmse, r2]" if "regression" in card.tasks else ""),
+        + (
+            "          # a regression's default: [mae, rmse, r2]"
+            if "regression" in card.tasks
+            else ""
+        ),
         "  monitor: {metric: val_loss, mode: auto}   # early stopping + the best model",
         "  callbacks:",
         f"    early_stopping: {{enabled: true, patience: {patience}, restore_best_weights: true}}",

@@ -130,7 +130,13 @@ def test_a_data_spec_written_before_regression_loads_without_target():
 
 @pytest.mark.parametrize(
     ("metric", "mode"),
-    [("val_r2", "max"), ("r2", "max"), ("val_rmse", "min"), ("val_mae", "min"), ("val_loss", "min")],
+    [
+        ("val_r2", "max"),
+        ("r2", "max"),
+        ("val_rmse", "min"),
+        ("val_mae", "min"),
+        ("val_loss", "min"),
+    ],
 )
 def test_monitor_mode_maximises_r2_and_minimises_errors(metric, mode):
     assert MonitorConfig(metric=metric).resolved_mode == mode
@@ -150,8 +156,10 @@ def test_a_classification_only_card_refuses_regression_data_in_one_line():
         prepare(config)
     text = err.value.one_line()
     assert "\n" not in text
-    assert "model 'perceptron' is a classification model but data source 'diabetes' is for " \
+    assert (
+        "model 'perceptron' is a classification model but data source 'diabetes' is for "
         "regression" in text
+    )
     assert "choose a classification data source, or a regression model (mlp)" in text
 
 
@@ -210,8 +218,6 @@ def test_cli_train_prints_the_target_and_the_regression_metrics(tmp_path):
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[1] == (
-        "data: regression target: mean 152.133, std 77.0057, range 25 .. 346"
-    )
+    assert lines[1] == ("data: regression target: mean 152.133, std 77.0057, range 25 .. 346")
     assert lines[-1].startswith("test mae ") and " r2 " in lines[-1]
     assert "test accuracy" not in result.output
