@@ -211,7 +211,9 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     help="Examples read and predicted at a time.",
 )
 def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int) -> None:
-    """Class predictions of RUN_DIR's model for INPUTS, read and written in batches.
+    """Class predictions of RUN_DIR's model for INPUTS, read and written in batches (a
+    regression run: `prediction` in the target's units, and MAE, RMSE and R² where INPUTS
+    carry the target: a .npz array y).
 
     RUN_DIR is a run directory, or a folder written by `nnzoo export` (SavedModel, ONNX or
     LiteRT: run with its own runtime, inputs read exactly as the run reads them).
