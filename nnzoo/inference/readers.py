@@ -365,9 +365,13 @@ def _table(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Itera
         raise _unlabelled(path, "no label column")
     want = tuple(spec.input_shape)
 
+    regression = spec.task == "regression"
+
     def batches() -> Iterator[Batch]:
         for index, x, labels in table.chunks(batch_size):
             names = [f"{path.name}[{i}]" for i in index]
+            if regression and labels is not None:  # the table's targets, as numbers
+                labels = np.asarray(labels, dtype="float64")
             yield Batch(x.reshape((len(x), *want)), names, labels)
 
     return batches()

@@ -106,9 +106,10 @@ def _template(card: ModelCard, source: str, data_params: dict[str, Any]) -> str:
             lines.append(f"    {k}: {_flow(plain_value(v))}")
     else:
         lines[-1] = "  params: {}"
-    if several:  # the data's task where the card supports it, else the card's
-        lines.append(
-            f"    # task: {' | '.join(card.tasks)}   (default: the data's task, else {card.task})"
+    if several:  # the data's task where the card supports it, else the card's (no new line:
+        # the line numbers of the keys below stay those of every other card's template)
+        lines[-len(params) - 1] += (
+            f"   # task: {' | '.join(card.tasks)} (default: the data's, else {card.task})"
         )
     lines += [
         "  init_from: null             # a run dir or .weights.h5 to start from",
