@@ -32,7 +32,7 @@ INPUT_KINDS = {
 }
 
 #: Tasks a card may declare.
-TASKS = ("classification", "language_modeling", "masked_lm")
+TASKS = ("classification", "regression", "language_modeling", "masked_lm")
 
 #: Formats ``nnzoo export`` writes, and what each means for a card (``ModelCard.export_formats``):
 #: ``yes`` exports and loads in its runtime with the same outputs; for LiteRT, ``builtin``: only
@@ -60,6 +60,11 @@ FEATURE_NORMALIZATION = "feature_normalization"
 #: The name of a table model's encoder layer (:class:`nnzoo.layers.table.TableEncoder`),
 #: whose statistics are set from the training split.
 TABLE_ENCODER = "table_encoder"
+
+#: The ``nnzoo.layers.TargetScale`` layer that ends a regression model: it maps the standardised
+#: prediction to the target's units with the training split's target mean and std, which
+#: ``nnzoo.data.adapt_preprocessing`` sets before ``fit`` and ``model.keras`` keeps.
+TARGET_SCALE = "target_scale"
 
 # --------------------------------------------------------------------------- hyperparameter types
 

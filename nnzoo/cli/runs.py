@@ -235,6 +235,15 @@ def _echo_data(run_dir: Path) -> None:
         click.echo(f"split: {sizes}")
 
 
+def _run_spec(run_dir: Path) -> Any:
+    """The run's data spec, or ``None`` where it has none yet."""
+    from nnzoo.data import DataSpec
+    from nnzoo.run.directory import SPEC_FILE, read_json
+
+    data = read_json(run_dir, SPEC_FILE, required=False)
+    return None if data is None else DataSpec.from_dict(data)
+
+
 def _print_result(result: Any) -> None:
     from rich.table import Table
 
@@ -254,6 +263,9 @@ def _print_result(result: Any) -> None:
     out.print(f"run: {result.run_dir}")
     if "accuracy" in m["test"]:
         click.echo(f"test accuracy: {m['test']['accuracy']:.4f}")
+    elif "r2" in m["test"]:
+        shown = [f"{k} {m['test'][k]:.4f}" for k in ("mae", "rmse", "r2") if k in m["test"]]
+        click.echo(f"test {'   '.join(shown)}")
 
 
 @click.command()
@@ -312,7 +324,9 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     help="Examples read and predicted at a time.",
 )
 def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_size: int) -> None:
-    """Class predictions of RUN_DIR's model for INPUTS, read and written in batches.
+    """Class predictions of RUN_DIR's model for INPUTS, read and written in batches (a
+    regression run: `prediction` in the target's units, and MAE, RMSE and R² where INPUTS
+    carry the target: a .npz array y).
 
     RUN_DIR is a run directory, or a folder written by `nnzoo export` (SavedModel, ONNX or
     LiteRT: run with its own runtime, inputs read exactly as the run reads them).
@@ -342,6 +356,9 @@ def predict(run_dir: str, inputs: str, output: str | None, force: bool, batch_si
             "examples)",
             err=True,
         )
+    if stream.metrics is not None:
+        shown = "   ".join(f"{k}: {v:.4f}" for k, v in stream.metrics.items())
+        click.echo(f"{shown} ({stream.labelled} labelled examples)", err=True)
 
 
 def _echo_predictions(rows: Any) -> bool:

@@ -128,7 +128,7 @@ class MonitorConfig(_Section):
         name = self.metric.removeprefix("val_")
         return (
             "max"
-            if any(k in name for k in ("accuracy", "auc", "precision", "recall"))
+            if any(k in name for k in ("accuracy", "auc", "precision", "recall", "r2"))
             else ("min")
         )
 
@@ -164,7 +164,10 @@ class TrainConfig(_Section):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     loss: str = Field("auto", description="auto: chosen from the task")
-    metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
+    metrics: list[str] = Field(
+        default_factory=lambda: ["accuracy"],
+        description="default [accuracy]; a regression's default is [mae, rmse, r2]",
+    )
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     mixed_precision: Literal["none", "mixed_float16", "mixed_bfloat16"] = "none"
     jit_compile: Literal["auto", True, False] = "auto"

@@ -17,6 +17,7 @@ from nnzoo.data._prepare import (
     IGNORE_INDEX,
     IMAGE_EXTENSIONS,
     adapt_preprocessing,
+    adapt_target,
     check_finite,
     decode_image,
     feature_moments,
@@ -40,6 +41,8 @@ from nnzoo.data._sources import (
     num_examples,
     read_rows,
     register_source,
+    regression_data,
+    target_statistics,
 )
 from nnzoo.data._table import (
     CsvTable,
@@ -60,6 +63,7 @@ __all__ = [
     "IGNORE_INDEX",
     "IMAGE_EXTENSIONS",
     "adapt_preprocessing",
+    "adapt_target",
     "check_finite",
     "decode_image",
     "DataSpec",
@@ -74,6 +78,8 @@ __all__ = [
     "check_required_params",
     "check_source_params",
     "classification_data",
+    "regression_data",
+    "target_statistics",
     "data_fingerprint",
     "fingerprint_changes",
     "get_source",

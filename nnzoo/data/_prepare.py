@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from nnzoo.cards import FEATURE_NORMALIZATION, TABLE_ENCODER
-from nnzoo.data._sources import num_examples, read_rows
+from nnzoo.cards import FEATURE_NORMALIZATION, TABLE_ENCODER, TARGET_SCALE
+from nnzoo.data._sources import num_examples, read_rows, target_statistics
 from nnzoo.errors import ConfigError
 
 __all__ = [
@@ -31,12 +31,15 @@ __all__ = [
     "IGNORE_INDEX",
     "IMAGE_EXTENSIONS",
     "STANDARDIZE",
+    "TARGET_SCALE",
     "adapt_preprocessing",
+    "adapt_target",
     "check_finite",
     "decode_image",
     "feature_moments",
     "image_array",
     "read_images",
+    "target_statistics",
 ]
 
 log = logging.getLogger(__name__)
@@ -269,8 +272,10 @@ def adapt_preprocessing(model: Any, splits: Any) -> None:
     training is centred and left unscaled, as scikit-learn's ``StandardScaler`` does);
     ``[low, high]`` maps that range to [0, 1] and reads no example. A model without the layer,
     or a spec without ``feature_scaling`` (image sources: the image models normalise with fixed
-    statistics of their own), is left as it is.
+    statistics of their own), is left as it is. A regression model's target scale is set too
+    (:func:`adapt_target`).
     """
+    adapt_target(model, splits)
     feature_scaling = splits.spec.feature_scaling
     try:
         encoder = model.get_layer(TABLE_ENCODER)
@@ -300,3 +305,26 @@ def adapt_preprocessing(model: Any, splits: Any) -> None:
     layer.adapt_variance.assign(variance.astype("float32"))
     layer.finalize_state()
     log.info("data: %s statistics of %s set on the training split", feature_scaling, layer.name)
+
+
+def adapt_target(model: Any, splits: Any) -> None:
+    """Set the ``mean`` and ``std`` of a regression model's target scale (the layer named
+    :data:`TARGET_SCALE`) from the training split's targets (:func:`target_statistics`), so
+    its ``Dense(1)`` learns the standardised target and ``model.keras`` predicts in the
+    target's units. Call it where :func:`adapt_preprocessing` is called (it calls this); a
+    model without the layer is left as it is."""
+    if splits.spec.task != "regression":
+        return
+    try:
+        layer = model.get_layer(TARGET_SCALE)
+    except ValueError:
+        return
+    stats = target_statistics(splits.train[1])
+    layer.mean.assign(np.asarray(stats["mean"], "float32"))
+    layer.std.assign(np.asarray(stats["std"], "float32"))
+    log.info(
+        "data: target mean %.6g and std %.6g of the training split set on %s",
+        stats["mean"],
+        stats["std"],
+        layer.name,
+    )

@@ -38,13 +38,16 @@ class DataSpec:
         class_names: names of the classes, in label order.
         vocabulary_size: size of the token vocabulary (text sources).
         sequence_length: the longest sequence the source yields (text sources).
-        task: ``classification`` | ``language_modeling`` | ``masked_lm``.
+        task: ``classification`` | ``regression`` | ``language_modeling`` | ``masked_lm``.
         feature_scaling: how a features model scales its inputs, inside the model (a
             ``Normalization`` layer, so ``predict`` takes raw features): ``"standardize"``
             (mean and variance of the training split), ``[low, high]`` (a known range mapped
             to [0, 1]) or ``None`` (taken as they are).
         table: how a tabular source read its file, so ``predict`` reads raw rows the same way:
             ``{"columns": [names] or None, "label_column": index, "delimiter": ","}``.
+        target: a regression source's targets, ``{"mean", "std", "min", "max"}`` over every
+            example it returned (:func:`target_statistics`), else ``None``. (The model's own
+            target scale comes from the training split alone.)
     """
 
     input_kind: str
@@ -120,6 +123,7 @@ class DataSpec:
     def from_dict(cls, data: dict[str, Any]) -> DataSpec:
         data = dict(data)
         data["input_shape"] = tuple(data["input_shape"])
+        data.setdefault("target", None)  # written before regression existed
         return cls(**data)
 
 
@@ -161,40 +165,6 @@ class Encoding:
     dedupe: bool = True
 
 
-def regression_data(
-    x: Any,
-    y: np.ndarray,
-    *,
-    input_kind: str,
-    feature_scaling: str | list[float] | None = None,
-    table: dict[str, Any] | None = None,
-    **fields: Any,
-) -> SourceData:
-    """The :class:`SourceData` of examples ``x`` with float targets ``y`` (a regression task);
-    the spec's ``target`` holds the targets' mean, spread and range."""
-    y = np.asarray(y, dtype="float32")
-    spec = DataSpec(
-        input_kind=input_kind,
-        input_shape=tuple(int(d) for d in np.shape(x)[1:]),
-        task="regression",
-        feature_scaling=feature_scaling,
-        table=table,
-        target=target_summary(y),
-    )
-    return SourceData(x=x, y=y, spec=spec, **fields)
-
-
-def target_summary(y: np.ndarray) -> dict[str, float]:
-    """The mean, standard deviation, least and greatest of regression targets ``y``."""
-    y = np.asarray(y, dtype="float64")
-    return {
-        "mean": float(y.mean()),
-        "std": float(y.std()),
-        "min": float(y.min()),
-        "max": float(y.max()),
-    }
-
-
 def classification_data(
     x: np.ndarray,
     y: np.ndarray,
@@ -218,6 +188,73 @@ def classification_data(
         table=table,
     )
     return SourceData(x=x, y=y, spec=spec, **fields)
+
+
+def target_statistics(y: Any) -> dict[str, float]:
+    """``{"mean", "std", "min", "max"}`` of regression targets ``y``, in float64; ``std`` is the
+    population standard deviation, 1 for a constant target (as ``feature_moments``)."""
+    y = np.asarray(y, dtype="float64").reshape(-1)
+    if y.size == 0:
+        raise ValueError("`y` has no targets. Received: 0 rows")
+    low, high = float(y.min()), float(y.max())
+    std = float(y.std()) if high > low else 1.0
+    return {"mean": float(y.mean()), "std": std, "min": low, "max": high}
+
+
+def regression_data(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    input_kind: str,
+    feature_scaling: str | list[float] | None = None,
+    table: dict[str, Any] | None = None,
+    where: str = "the data",
+    **fields: Any,
+) -> SourceData:
+    """The :class:`SourceData` of examples ``x`` (an array, one example per row) with real
+    targets ``y`` (one per row, stored as float32): a ``regression`` spec, no classes, the
+    targets' statistics in ``target``. A NaN or infinite target is a :class:`ConfigError`
+    naming its row (``where`` names the data). ``feature_scaling`` and ``table`` go to the
+    :class:`DataSpec`; ``fields`` are the other fields of :class:`SourceData` (``test``, ...).
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != num_examples(x):
+        raise ValueError(
+            f"`y` must hold one target per example of `x`. Received: y.shape={y.shape}, "
+            f"{num_examples(x)} examples"
+        )
+    if y.dtype.kind not in "biuf":
+        raise ConfigError(
+            f"{where}: regression targets must be numbers. Received: dtype {y.dtype}",
+            key="data.source",
+        )
+    targets = [y]
+    if fields.get("test") is not None:
+        targets.append(np.asarray(fields["test"][1]))
+    if fields.get("validation") is not None:
+        targets.append(np.asarray(fields["validation"][1]))
+    for part, values in zip(("", " (test)", " (validation)"), targets, strict=False):
+        bad = ~np.isfinite(values.astype("float64"))
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ConfigError(
+                f"{where}{part}: the target of row {row} is {values[row]}, not a finite number",
+                key="data.source",
+                fix="fill in or drop the rows without a target (nnzoo does not impute)",
+            )
+    for name in ("test", "validation"):
+        if fields.get(name) is not None:
+            part_x, part_y = fields[name]
+            fields[name] = (part_x, np.asarray(part_y, dtype="float32"))
+    spec = DataSpec(
+        input_kind=input_kind,
+        input_shape=tuple(int(d) for d in x.shape[1:]),
+        task="regression",
+        feature_scaling=feature_scaling,
+        table=table,
+        target=target_statistics(np.concatenate([t.astype("float64") for t in targets])),
+    )
+    return SourceData(x=x, y=y.astype("float32"), spec=spec, **fields)
 
 
 @dataclass

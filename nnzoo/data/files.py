@@ -853,6 +853,7 @@ def _table_data(
             input_kind="features",
             feature_scaling=scaling,
             table=table,
+            where=str(file),
         )
     else:
         y, names = _coded_labels(labels)

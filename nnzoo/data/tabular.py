@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from nnzoo.data._prepare import STANDARDIZE
-from nnzoo.data._sources import SourceData, classification_data, register_source
+from nnzoo.data._sources import (
+    SourceData,
+    classification_data,
+    register_source,
+    regression_data,
+)
 
 #: Features whose range is known: pixel intensities 0..16 of the 8x8 digits.
 _RANGES = {"digits": [0.0, 16.0]}
@@ -47,6 +52,34 @@ for _name, _summary in (
         summary=_summary,
         offline=True,
     )
+
+
+def load_diabetes(*, seed: int, standardize: bool = True) -> SourceData:
+    """Efron et al.'s diabetes set (scikit-learn): 442 patients, 10 raw baseline features (age,
+    sex, BMI, blood pressure, six serum measurements), the target a measure of disease
+    progression one year later (25 .. 346). ``standardize``: the model standardises the
+    features with the mean and variance of the training split."""
+    import sklearn.datasets
+
+    bunch = sklearn.datasets.load_diabetes(scaled=False)
+    columns = [str(c) for c in bunch.feature_names] + ["target"]
+    return regression_data(
+        bunch.data.astype("float32"),
+        bunch.target.astype("float32"),
+        input_kind="features",
+        feature_scaling=STANDARDIZE if standardize else None,
+        table={"columns": columns, "label_column": len(columns) - 1, "delimiter": ","},
+        where="data source 'diabetes'",
+    )
+
+
+register_source(
+    "diabetes",
+    load_diabetes,
+    input_kind="features",
+    summary="Diabetes progression, 442 examples, 10 features, regression (scikit-learn)",
+    offline=True,
+)
 
 _GATES = {
     "xor": lambda a, b: a ^ b,

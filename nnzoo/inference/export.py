@@ -35,7 +35,7 @@ from nnzoo._atomic import atomic_dir
 from nnzoo.cards import export_refusal
 from nnzoo.errors import ConfigError, NnzooError
 from nnzoo.inference.model_card import model_card
-from nnzoo.inference.verify import TOLERANCE, verify_artifact
+from nnzoo.inference.verify import TOLERANCE, tolerance, verify_artifact
 
 __all__ = ["ARTIFACTS", "FORMATS", "TOLERANCE", "ExportError", "export_run"]
 
@@ -202,7 +202,7 @@ def _export_into(run: Any, fmt: str, folder: Path, *, verify: bool) -> dict[str,
         "format": fmt,
         "artifact": ARTIFACTS[fmt],
         "size_bytes": _size(artifact),
-        "tolerance": TOLERANCE,
+        "tolerance": tolerance(run.spec),
         "verified": verify,
     }
     if (run.spec.table or {}).get("model_columns"):

@@ -34,7 +34,20 @@ def model_card(run: Any, export: dict[str, Any], report: dict[str, Any]) -> str:
     ]
     for i in export["inputs"]:
         lines.append(f"- `{i['name']}`: {i['dtype']}, shape {_shape(i['shape'])}")
-    lines.append(f"- output (logits): shape {_shape(export['output']['shape'])}")
+    target = run.spec.target if run.spec.task == "regression" else None
+    if run.spec.task == "regression":
+        lines.append(
+            f"- output (the prediction, in the target's units): shape "
+            f"{_shape(export['output']['shape'])}"
+        )
+    else:
+        lines.append(f"- output (logits): shape {_shape(export['output']['shape'])}")
+    if target:
+        lines.append(
+            f"- target: mean {_num(target['mean'])}, std {_num(target['std'])}, range "
+            f"{_num(target['min'])} .. {_num(target['max'])} (the model's own scale: the "
+            "training split's mean and std)"
+        )
     if run.spec.input_kind == "image":
         lines.append(
             "- images are float in [0, 1]; resizing and normalisation are inside the model"

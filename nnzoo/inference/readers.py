@@ -328,7 +328,9 @@ def _arrays(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iter
                 else:
                     inputs = chunk.astype("float32")
                 labels = None
-                if y is not None:
+                if y is not None and spec.task == "regression":
+                    labels = _array_targets(y.read(n).reshape(n), y.where, start)
+                elif y is not None:
                     labels = _array_labels(y.read(n).reshape(n), names, y.where, start)
                 yield Batch(inputs, [f"{path.name}[{i}]" for i in range(start, start + n)], labels)
         finally:
@@ -337,6 +339,18 @@ def _arrays(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iter
                 y.close()
 
     return batches()
+
+
+def _array_targets(values: np.ndarray, where: str, start: int) -> np.ndarray:
+    """A regression run's targets ``values`` (rows ``start ..``) as float64, each a finite
+    number (a bad one is refused naming its row)."""
+    if values.dtype.kind not in "biuf":
+        raise InputError(
+            f"{where}: holds {values.dtype} targets, not numbers. Fix: give a numeric array y"
+        )
+    values = values.astype("float64")
+    check_finite(values, where, key=None, rows=range(start, start + len(values)), row_word="row")
+    return values
 
 
 def _array_labels(values: np.ndarray, names: list[str], where: str, start: int) -> np.ndarray:
@@ -358,9 +372,13 @@ def _table(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Itera
         raise _unlabelled(path, "no label column")
     want = tuple(spec.input_shape)
 
+    regression = spec.task == "regression"
+
     def batches() -> Iterator[Batch]:
         for index, x, labels in table.chunks(batch_size):
             names = [f"{path.name}[{i}]" for i in index]
+            if regression and labels is not None:  # the table's targets, as numbers
+                labels = np.asarray(labels, dtype="float64")
             yield Batch(x.reshape((len(x), *want)), names, labels, notes)
 
     notes = getattr(table, "notes", [])

@@ -24,7 +24,9 @@ __all__ = ["TOLERANCE", "verify_artifact"]
 
 log = logging.getLogger(__name__)
 
-#: Largest absolute difference allowed between the artifact's and the Keras model's outputs.
+#: Largest absolute difference allowed between the artifact's and the Keras model's outputs
+#: (logits). A regression model's outputs are in the target's units: there the tolerance is
+#: this many of the target's standard deviations (:func:`tolerance`).
 TOLERANCE = 1e-4
 #: Most test examples the verification runs.
 MAX_EXAMPLES = 64
@@ -87,8 +89,10 @@ def verify_artifact(run: Any, folder: Path) -> dict[str, Any]:
             return report
         diffs.append(float(np.max(np.abs(mine.astype("float64") - theirs))))
     max_diff = max(diffs)
+    allowed = tolerance(run.spec)
     report["max_abs_diff"] = max_diff
-    report["passed"] = bool(np.isfinite(max_diff) and max_diff <= TOLERANCE)
+    report["tolerance"] = allowed
+    report["passed"] = bool(np.isfinite(max_diff) and max_diff <= allowed)
     if run.spec.task == "classification":
         report["top1_agreement"] = _top1_agreement(keras_out, exported)
     total = float(sum(batch_sizes))
@@ -99,6 +103,17 @@ def verify_artifact(run: Any, folder: Path) -> dict[str, Any]:
     report["runtime"] = runtime
     report["runner"] = {"separate_process": True, **isolated}
     return report
+
+
+def tolerance(spec: Any) -> float:
+    """The largest absolute difference allowed between the artifact's and the model's outputs:
+    :data:`TOLERANCE`, or for a regression ``TOLERANCE`` times its target's standard deviation
+    (float32 predictions of a target in the thousands differ by more than 1e-4 in their last
+    bits, and one in thousandths agrees to far less)."""
+    target = getattr(spec, "target", None)
+    if spec.task == "regression" and target and float(target.get("std", 0.0)) > 0:
+        return TOLERANCE * float(target["std"])
+    return TOLERANCE
 
 
 def _runner_env() -> dict[str, str]:

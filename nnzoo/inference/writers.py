@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -94,6 +95,31 @@ def write_predictions(rows: Iterable[dict[str, Any]], path: Path) -> int:
     return count
 
 
+def _regression_csv(batches: Iterable[Any], f: IO[str]) -> int:
+    """Write a regression run's :class:`~nnzoo.inference.predict.RegressedBatch` es:
+    ``input,prediction`` (and ``label`` where the input has the target), ``%.6g``."""
+    count, row_format = 0, ""
+    for batch in batches:
+        labelled = batch.labels is not None
+        if not row_format:
+            f.write("input,prediction,label\r\n" if labelled else "input,prediction\r\n")
+            row_format = "%s,%.6g,%.6g\r\n" if labelled else "%s,%.6g\r\n"
+        columns = [
+            [_csv_cell(name) for name in batch.names],
+            batch.values.tolist(),
+            *([batch.labels.tolist()] if labelled else []),
+        ]
+        f.write("".join(map(row_format.__mod__, zip(*columns))))
+        count += len(batch.names)
+    if not row_format:
+        f.write("input,prediction\r\n")
+    return count
+
+
+def _regression_row(row: dict[str, Any]) -> bool:
+    return "prediction" in row
+
+
 def _csv_header(names: list[str], labelled: bool) -> list[str]:
     label = ["label"] if labelled else []
     return ["input", "class", "probability", *label, *[f"p_{n}" for n in names]]
@@ -105,10 +131,19 @@ def _csv_writer(f: IO[str]) -> Any:
     writer = csv.writer(f)
     names: list[str] = []
 
+    regression: list[bool] = []
+
     def write(row: dict[str, Any] | None) -> None:
         if row is None:
-            if not names:
+            if not names and not regression:
                 writer.writerow(["input", "class", "probability"])
+            return
+        if _regression_row(row):
+            if not regression:
+                regression.append(True)
+                writer.writerow(["input", "prediction", *(["label"] if "label" in row else [])])
+            label = [f"{row['label']:.6g}"] if "label" in row else []
+            writer.writerow([row["input"], f"{row['prediction']:.6g}", *label])
             return
         if not names:
             names.extend(row["probabilities"])
@@ -137,9 +172,16 @@ def _write_csv_batches(batches: Iterable[Any], f: IO[str]) -> int:
     """Write :class:`~nnzoo.inference.predict.PredictedBatch` es as :func:`_csv_writer` writes
     their rows (the same bytes): a ``%`` format per row from the batch's columns, no dict per
     row."""
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
+        f.write("input,class,probability\r\n")
+        return 0
+    if not hasattr(first, "probabilities"):  # a regression run's
+        return _regression_csv(itertools.chain([first], batches), f)
     count = 0
     row_format = ""
-    for batch in batches:
+    for batch in itertools.chain([first], batches):
         n, k = batch.probabilities.shape
         classes = [_csv_cell(c) for c in batch.class_names]
         labelled = batch.labels is not None
@@ -180,6 +222,8 @@ def _json_rows(batch: Any) -> list[str]:
     dict per row. A batch the format cannot write as ``json.dumps`` would (a non-finite
     probability: ``repr`` writes ``nan`` where JSON has ``NaN``; class names that are not
     distinct strings) goes through ``json.dumps`` row by row."""
+    if not hasattr(batch, "probabilities"):  # a regression run's
+        return [json.dumps(row) for row in batch.rows()]
     names = batch.class_names
     plain = all(isinstance(c, str) for c in names) and len(set(names)) == len(names)
     if not plain or not np.isfinite(batch.probabilities).all():
@@ -206,15 +250,21 @@ def _json_rows(batch: Any) -> list[str]:
 
 
 def prediction_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """``input<TAB>class<TAB>probability`` lines (what ``nnzoo predict`` prints without
-    ``--output``), several lines a string; a batch at a time from a
-    :class:`~nnzoo.inference.predict.PredictionStream`."""
+    """``input<TAB>class<TAB>probability`` lines, ``input<TAB>prediction`` for a regression
+    run (what ``nnzoo predict`` prints without ``--output``), several lines a string; a batch
+    at a time from a :class:`~nnzoo.inference.predict.PredictionStream`."""
     line = "%s\t%s\t%.4f\n"
     batches = getattr(rows, "batches", None)
     if batches is None:
         for r in rows:
-            yield line % (r["input"], r["class"], r["probability"])
+            if _regression_row(r):
+                yield f"{r['input']}\t{r['prediction']:.6g}\n"
+            else:
+                yield line % (r["input"], r["class"], r["probability"])
         return
     for batch in batches():
+        if not hasattr(batch, "probabilities"):  # a regression run's: input<TAB>prediction
+            yield "".join(map("%s\t%.6g\n".__mod__, zip(batch.names, batch.values.tolist())))
+            continue
         classes = [batch.class_names[b] for b in batch.best.tolist()]
         yield "".join(map(line.__mod__, zip(batch.names, classes, batch.best_probability)))

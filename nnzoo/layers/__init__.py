@@ -2,6 +2,7 @@
 
 from nnzoo.layers.embeddings import Bias, ClassToken, MaskedMeanPooling, PositionEmbedding
 from nnzoo.layers.image_preprocess import ImagePreprocess
+from nnzoo.layers.regression import TARGET_SCALE, TargetScale
 from nnzoo.layers.tabular import FeatureTokenizer, FTTransformerBlock, TrailingClassToken
 from nnzoo.layers.transformer import (
     CachedMultiHeadAttention,
@@ -23,6 +24,8 @@ __all__ = [
     "MaskedMeanPooling",
     "PositionEmbedding",
     "TrailingClassToken",
+    "TARGET_SCALE",
+    "TargetScale",
     "TransformerLayer",
     "attention_mask",
     "causal_cache_mask",

@@ -2,16 +2,19 @@
 back-propagating errors").
 
 ``mlp_xor`` is the seed's 2-4-1 network that solves XOR (17 parameters); ``mlp`` is the general
-fully-connected classifier: any Keras activation, dropout, batch-norm and L2.
+fully-connected network: any Keras activation, dropout, batch-norm and L2, for classification
+(logits) or regression (``task="regression"``: one standardised output mapped to the target's
+units by ``TargetScale``, whose mean and std come from the training split).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal
 
 from nnzoo.cards import (
     ACTIVATIONS,
+    TARGET_SCALE,
     Activation,
     NonNegativeFloat,
     NumClasses,
@@ -26,6 +29,10 @@ from nnzoo.cards import (
 from nnzoo.models import _counts
 from nnzoo.models._common import output_units
 
+#: What ``mlp`` can be trained for.
+MLP_TASKS = ("classification", "regression")
+MlpTask = Literal["classification", "regression"]
+
 
 def _count_mlp(
     *,
@@ -34,6 +41,7 @@ def _count_mlp(
     hidden_units: Sizes,
     batch_norm: bool,
     feature_normalization: bool = False,
+    task: str = "classification",
     table_columns: list[str] | None = None,
     embedding_above: int | None = 16,
     embedding_dim: int = 8,
@@ -51,6 +59,8 @@ def _count_mlp(
         total += _counts.dense(width, units, bias=not batch_norm)
         total += _counts.batch_norm(units) if batch_norm else 0
         width = int(units)
+    if task == "regression":  # Dense(1), then TargetScale's mean and std
+        return total + _counts.dense(width, 1) + 2
     return total + _counts.dense(width, output_units(num_classes))
 
 
@@ -64,6 +74,7 @@ def _build_mlp(
     batch_norm: bool = False,
     l2: NonNegativeFloat = 0.0,
     feature_normalization: bool = False,
+    task: MlpTask = "classification",
     table_columns: list[str] | None = None,
     embedding_above: int | None = 16,
     embedding_dim: PositiveInt = 8,
@@ -83,6 +94,7 @@ def _build_mlp(
 
     require_choice("activation", activation, ACTIVATIONS)
     require_rate("dropout", dropout)
+    require_choice("task", task, MLP_TASKS)
     inputs = keras.Input(shape=tuple(input_shape), name="features")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     # Feature scaling learned on the training split (filled from the data; see _common).
@@ -107,7 +119,14 @@ def _build_mlp(
         x = batch_norm_activation(x, activation, batch_norm=batch_norm, name=f"dense{i}")
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
-    outputs = classifier_head(x, num_classes, l2=l2)
+    if task == "regression":
+        from nnzoo.layers import TargetScale
+
+        # The standardised target (training split's mean and std), then the target's units.
+        z = keras.layers.Dense(1, kernel_regularizer=regularizer(l2), name="prediction")(x)
+        outputs = TargetScale(name=TARGET_SCALE)(z)  # (B,)
+    else:
+        outputs = classifier_head(x, num_classes, l2=l2)
     return keras.Model(inputs, outputs, name="mlp")
 
 
@@ -121,8 +140,10 @@ _register = functools.partial(
 
 _register(
     "mlp",
+    tasks=MLP_TASKS,
     paper="Rumelhart, Hinton & Williams 1986, Learning representations by back-propagating errors",
-    summary="Fully-connected classifier: hidden sizes, activation, dropout, batch-norm, L2.",
+    summary="Fully-connected classifier or regressor: hidden sizes, activation, dropout, "
+    "batch-norm, L2.",
     num_params=17_226,
 )
 

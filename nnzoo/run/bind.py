@@ -25,7 +25,7 @@ from typing import Any
 
 from nnzoo._atomic import write_text
 from nnzoo._cache import Need, needs_of
-from nnzoo.cards import DATA_FILLED, ModelCard
+from nnzoo.cards import DATA_FILLED, ModelCard, catalog
 from nnzoo.config import Config, parse_config, read_config
 from nnzoo.config.loader import check_space_key
 from nnzoo.data import (
@@ -198,9 +198,15 @@ def check_downloads(config: Config) -> list[Need]:
     return needs
 
 
-def effective_task(card: ModelCard, params: dict[str, Any]) -> str:
-    """The task of a model: its ``task`` parameter where the builder has one, else the card's."""
-    return str(params.get("task", card.defaults.get("task", card.task)))
+def effective_task(card: ModelCard, params: dict[str, Any], spec: DataSpec | None = None) -> str:
+    """The task of a model: its ``task`` parameter where the config sets one; else, for a card
+    of several tasks, the data's task (``spec.task``) where the card supports it; else the
+    card's default."""
+    if "task" in params:
+        return str(params["task"])
+    if spec is not None and len(card.tasks) > 1 and spec.task in card.tasks:
+        return spec.task
+    return str(card.defaults.get("task", card.task))
 
 
 def source_params(
@@ -334,7 +340,14 @@ def fill_model_params(
 
     A value the config sets that contradicts the data is a :class:`ConfigError`.
     """
-    task = effective_task(card, params)
+    task = effective_task(card, params, spec)
+    if task not in card.tasks:
+        raise ConfigError(
+            f"is {task!r}, but model '{card.name}' is for {', '.join(card.tasks)}",
+            file=file,
+            key="model.params.task",
+            fix=f"use one of: {', '.join(card.tasks)}",
+        )
     if spec.input_kind != card.input_kind and not (
         card.input_kind == "tokens_segments" and spec.input_kind == "tokens"
     ):
@@ -346,14 +359,22 @@ def fill_model_params(
             fix=f"choose a source that yields {card.input_kind} (see `nnzoo init {card.name}`)",
         )
     if spec.task != task:
+        if spec.task in card.tasks:  # the config chose the other task
+            fix = f"remove model.params.task (the data's task, {spec.task}, is then used)"
+        else:
+            others = [c.name for c in catalog().values() if spec.task in c.tasks]
+            some = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+            fix = f"choose a {task} data source, or a {spec.task} model ({some})"
         raise ConfigError(
             f"model '{card.name}' is a {task} model but data source '{source}' is for {spec.task}",
             file=file,
             key="data.source",
-            fix=f"choose a {task} data source",
+            fix=fix,
         )
     accepted = card.parameters
     filled = {**card.defaults, **params}
+    if "task" in accepted:
+        filled["task"] = task  # recorded in the run's config.yaml
 
     def fill(name: str, value: Any, *, at_least: bool = False) -> None:
         if name not in accepted or value is None:

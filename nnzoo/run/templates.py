@@ -106,12 +106,22 @@ def _template(card: ModelCard, source: str, data_params: dict[str, Any]) -> str:
         "filled from the data unless set here",
         "  params:",
     ]
-    params = {k: v for k, v in card.defaults.items() if k not in DATA_FILLED}
+    several = len(card.tasks) > 1
+    params = {
+        k: v
+        for k, v in card.defaults.items()
+        if k not in DATA_FILLED and not (several and k == "task")
+    }
     if params:
         for k, v in params.items():
             lines.append(f"    {k}: {_flow(plain_value(v))}")
     else:
         lines[-1] = "  params: {}"
+    if several:  # the data's task where the card supports it, else the card's (no new line:
+        # the line numbers of the keys below stay those of every other card's template)
+        lines[-len(params) - 1] += (
+            f"   # task: {' | '.join(card.tasks)} (default: the data's, else {card.task})"
+        )
     lines += [
         "  init_from: null             # a run dir or .weights.h5 to start from",
         "data:",
@@ -147,7 +157,12 @@ def _template(card: ModelCard, source: str, data_params: dict[str, Any]) -> str:
         "  schedule: {name: constant}  # constant | step | exponential | cosine | "
         "constant_then_exp",
         "  loss: auto                  # from the task (logits, from_logits=True)",
-        "  metrics: [accuracy]",
+        "  metrics: [accuracy]"
+        + (
+            "          # a regression's default: [mae, rmse, r2]"
+            if "regression" in card.tasks
+            else ""
+        ),
         "  monitor: {metric: val_loss, mode: auto}   # early stopping + the best model",
         "  callbacks:",
         f"    early_stopping: {{enabled: true, patience: {patience}, restore_best_weights: true}}",

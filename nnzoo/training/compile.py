@@ -9,6 +9,8 @@ from nnzoo.config import Config
 from nnzoo.errors import ConfigError
 
 LOSSES = ("auto", "perceptron", "crossentropy")
+#: ``train.loss`` values of a regression (its standardised squared error or Huber loss).
+REGRESSION_LOSS_NAMES = ("auto", "mse", "huber")
 
 
 def compile_model(
@@ -18,13 +20,8 @@ def compile_model(
     from nnzoo.run.losses import run_loss_and_metrics
     from nnzoo.training.optimizers import build_optimizer
 
-    if config.train.loss not in LOSSES:
-        raise ConfigError(
-            f"unknown loss '{config.train.loss}'",
-            file=config.source_file,
-            key="train.loss",
-            fix="use auto (from the task), crossentropy or perceptron",
-        )
+    check_loss(config, task)
+    check_metrics(config, task)
     loss, metrics = run_loss_and_metrics(model, config, card, task)
     optimizer = build_optimizer(
         config.train.optimizer,
@@ -36,6 +33,40 @@ def compile_model(
         optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=config.train.jit_compile
     )
     return [m if isinstance(m, str) else m.name for m in metrics]
+
+
+def check_loss(config: Config, task: str) -> None:
+    """``train.loss`` must be a loss of ``task`` (a :class:`ConfigError` if not)."""
+    regression = task == "regression"
+    allowed = REGRESSION_LOSS_NAMES if regression else LOSSES
+    if config.train.loss in allowed:
+        return
+    known = config.train.loss in LOSSES + REGRESSION_LOSS_NAMES
+    raise ConfigError(
+        f"{'loss' if known else 'unknown loss'} '{config.train.loss}'"
+        + (f" is not for {task}" if known else ""),
+        file=config.source_file,
+        key="train.loss",
+        fix="use auto (from the task), mse or huber"
+        if regression
+        else "use auto (from the task), crossentropy or perceptron",
+    )
+
+
+def check_metrics(config: Config, task: str) -> None:
+    """``train.metrics`` must suit ``task``: a regression has no accuracy."""
+    from nnzoo.run.losses import task_metrics
+
+    if task != "regression":
+        return
+    wrong = [m for m in task_metrics(config.train.metrics, task) if "accuracy" in m or m == "auc"]
+    if wrong:
+        raise ConfigError(
+            f"{wrong[0]!r} is a classification metric, and this run is a regression",
+            file=config.source_file,
+            key="train.metrics",
+            fix="use mae, rmse, r2 or mse (or leave train.metrics out: mae, rmse, r2)",
+        )
 
 
 def build_training_state(model: Any, dataset: Any) -> None:

@@ -38,6 +38,14 @@ def write_curves(
     return path
 
 
+#: Panel titles that say more than the metric's name (a regression's metrics).
+_TITLES = {
+    "mae": "mae (target units)",
+    "rmse": "rmse (target units)",
+    "r2": "r2 (1 is perfect; clipped at -1)",
+}
+
+
 def plot_history(
     rows: list[dict[str, Any]],
     path: Path,
@@ -69,9 +77,12 @@ def plot_history(
             ax.plot(
                 epochs, [float(r[f"val_{name}"]) for r in rows], marker="o", label="validation"
             )
-        ax.set_title(name)
+        ax.set_title(_TITLES.get(name, name))
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
+        if name == "r2":  # early epochs can be far below 0: keep the useful range in view
+            values = [float(r[k]) for r in rows for k in (name, f"val_{name}") if k in r]
+            ax.set_ylim(max(min(values), -1.0) - 0.05, 1.02)
     ax = axes[-1]
     if "learning_rate" in rows[0]:
         ax.plot(epochs, [float(r["learning_rate"]) for r in rows], marker="o")

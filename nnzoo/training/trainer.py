@@ -325,8 +325,9 @@ def _open_run(prepared: _Prepared, run_dir: Path, *, resuming: bool) -> _Run:
 
 
 def _build(run: _Run) -> tuple[Any, dict[str, Any] | None]:
-    """``(the model to train, the init_from report or None)``: built and compiled (or restored
-    from the resume state), its feature scaling adapted, its training state built.
+    """``(the model to train, the init_from report or None)``: built, its feature scaling (and
+    target scale) adapted and compiled (or restored from the resume state), its training state
+    built.
 
     A lean trial may train a model its pool kept instead, loaded with the fresh one's starting
     state (:meth:`~nnzoo.training.trial.TrialModels.take`).
@@ -339,8 +340,6 @@ def _build(run: _Run) -> tuple[Any, dict[str, Any] | None]:
     config = run.config
     with run.scope:
         model, metric_names, init_report = _build_or_restore(run)
-    if run.state is None:  # feature scaling from the training split (a restored model has it)
-        adapt_preprocessing(model, run.splits)
     fresh = model
     if run.pool is not None:
         steps = run.data.steps_per_epoch * (config.train.epochs - run.initial_epoch)
@@ -567,10 +566,13 @@ def _check_environment(config: Config) -> None:
 def _write_inputs(run_dir: Path, prepared: _Prepared) -> None:
     """The resolved config (every model and data parameter) and its fingerprint for resume, the
     split with the data's fingerprint, the data spec and data artifacts."""
+    from nnzoo.run.losses import task_metrics
+
     config = prepared.config
     resolved = config.model_copy(deep=True)
     resolved.model.params = plain_value(prepared.params)
     resolved.data.params = source_params(config, prepared.card, prepared.task)
+    resolved.train.metrics = task_metrics(config.train.metrics, prepared.task)
     _atomic.write_text(run_dir / files.CONFIG_FILE, dump_config(resolved))
     files.write_fingerprint(run_dir, resolved)
     record_split(run_dir, prepared.splits, resolved)
@@ -647,6 +649,9 @@ def _build_or_restore(run: _Run) -> tuple[Any, list[str], dict[str, Any] | None]
             report = pretrained.load_weights(model, config.model.init_from, card=run.card)
         else:
             report = load_matching_weights(model, config.model.init_from)
+    # Feature scaling and a regression target's scale from the training split (a restored
+    # model has them), before compiling: the regression loss is on the target's std.
+    adapt_preprocessing(model, run.splits)
     steps = run.data.steps_per_epoch
     return model, compile_model(model, config, run.card, run.task, steps), report
 

@@ -84,7 +84,7 @@ def test_list_models_plain_word_matches_anywhere():
         (
             ["--task", "detection"],
             "--task: no task 'detection' in the catalog. Fix: choose one of: classification, "
-            "language_modeling, masked_lm",
+            "language_modeling, masked_lm, regression",
         ),
         (
             ["vit_*", "--family", "resnet"],

@@ -57,6 +57,8 @@ def sample_inputs(card, params, batch_size=2, seed=0):
 
 
 def expected_output_shape(card, params, inputs, batch_size=2):
+    if params.get("task", card.task) == "regression":
+        return (batch_size,)  # one prediction per example, in the target's units
     if params.get("task", card.task) == "classification":
         return (batch_size, output_units(params["num_classes"]))
     return (batch_size, inputs["token_ids"].shape[1], params["vocabulary_size"])
@@ -217,7 +219,11 @@ GPT = ["gpt2", "gpt2_medium", "gpt2_large", "gpt2_xl", "gpt_mini", "gpt_nano"]
 def test_task_filter_matches_every_listed_task():
     """``list_models(task=...)`` and ``list-models --task`` match any task a card supports."""
     assert [c for c in ALL if get_card(c).family == "bert"] == BERT
-    assert [(n, "masked_lm") for n in BERT if n in SMALL] == OTHER_TASKS
+    assert [(n, "masked_lm") for n in BERT if n in SMALL] == [
+        (n, t) for n, t in OTHER_TASKS if t == "masked_lm"
+    ]
+    assert ("mlp", "regression") in OTHER_TASKS
+    assert nnzoo.list_models(task="regression") == ["mlp"]
     assert nnzoo.list_models(task="masked_lm") == BERT
     assert set(BERT) <= set(nnzoo.list_models(task="classification"))
     assert nnzoo.list_models(task="language_modeling") == GPT
@@ -233,12 +239,12 @@ def test_task_filter_matches_every_listed_task():
 def test_several_tasks_need_a_task_parameter():
     """A card may list several tasks only when its builder takes ``task`` (default: the card's
     task); a refused card is not registered."""
-    from nnzoo.models.mlp import _build_mlp
+    from nnzoo.models.cnn import _build_cnn
 
     with pytest.raises(ValueError) as err:
         register_model(
             "mlp_lm",
-            _build_mlp,
+            _build_cnn,
             task="classification",
             tasks=("classification", "masked_lm"),
             input_kind="features",
