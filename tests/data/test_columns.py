@@ -403,3 +403,52 @@ def test_ft_transformer_takes_the_same_raw_rows(tmp_path):
     raw = write(tmp_path / "test_rows.csv", [rows[i] for i in split["test"]])
     predicted = nnzoo.predict(result.run_dir, raw)
     assert predicted.accuracy == pytest.approx(result.metrics["test"]["accuracy"], abs=1e-9)
+
+
+def test_a_numeric_label_is_a_regression_predicted_in_its_units(tmp_path):
+    """Rule: fractional labels mean regression (decided by the data, recorded in config.yaml);
+    integers with many values need task: regression; predict on the raw test rows (NA, blanks,
+    categories) gives the run's MAE / RMSE / R² exactly."""
+    rows = penguins(200)
+    path = write(tmp_path / "p.csv", rows)
+    config = config_from_dict(
+        {
+            "name": "mass",
+            "model": {"name": "mlp", "params": {"hidden_units": [16], "task": "regression"}},
+            "data": {
+                "source": "csv",
+                "params": {"path": str(path), "label_column": "body_mass_g"},
+            },
+            "train": {"epochs": 40, "optimizer": {"name": "adam", "learning_rate": 0.01}},
+        }
+    )
+    result = nnzoo.train(config, runs_dir=tmp_path / "runs", quiet=True)
+    test = result.metrics["test"]
+    assert test["r2"] > 0.6 and set(test) == {"loss", "mae", "rmse", "r2"}
+    split = np.load(result.run_dir / "split.npz")
+    raw = write(tmp_path / "test_rows.csv", [rows[i] for i in split["test"]])
+    out = CliRunner().invoke(cli, ["predict", str(result.run_dir), str(raw)])
+    assert out.exit_code == 0, out.output
+    assert (
+        f"mae: {test['mae']:.4f}   rmse: {test['rmse']:.4f}   r2: {test['r2']:.4f}" in out.output
+    )
+    predictions = [float(line.split("\t")[1]) for line in out.output.splitlines() if "\t" in line]
+    assert 2000 < np.mean(predictions) < 6500  # grams, the target's own units
+    # fractions decide regression by themselves, and config.yaml records it
+    auto = config_from_dict(
+        {
+            "name": "bill",
+            "model": {"name": "mlp", "params": {"hidden_units": [4]}},
+            "data": {
+                "source": "csv",
+                "params": {
+                    "path": str(path),
+                    "label_column": "bill_length_mm",
+                    "missing_label": "drop",
+                },
+            },
+            "train": {"epochs": 1},
+        }
+    )
+    result = nnzoo.train(auto, runs_dir=tmp_path / "runs", quiet=True)
+    assert "task: regression" in (result.run_dir / "config.yaml").read_text()
