@@ -3,7 +3,7 @@
 Validation and test fractions whose sum nearly reaches 1 used to leave a training split too
 small to learn from (a test accuracy of 0.19, exit 0). :func:`check_training_split` refuses,
 in one line naming ``data.validation_split`` and ``data.test_split`` with the numbers, a
-training split with fewer than 2 examples of a class, or fewer than one batch when the held-out
+training split with fewer than 2 examples of a class or fewer than one batch, when the held-out
 splits take more examples than it keeps. ``train`` calls it on the split it draws and
 ``validate`` on the sizes :func:`planned_sizes` works out without drawing (for sources whose
 size is known cheaply, :mod:`nnzoo.data._precheck`).
@@ -55,7 +55,7 @@ def check_training_split(
     file: str | None = None,
 ) -> None:
     """Refuse a training split of ``sizes["train"]`` examples (``class_counts``: of each class)
-    with fewer than 2 examples of a class, or fewer than one batch while the held-out splits
+    with fewer than 2 examples of a class or fewer than one batch, while the held-out splits
     hold more examples than it does."""
     n_train = int(sizes["train"])
     held = int(sizes["validation"]) + int(sizes["test"])
@@ -69,7 +69,9 @@ def check_training_split(
     if class_counts is not None and len(class_counts):
         counts = np.asarray(class_counts)
         fewest = int(counts.argmin())
-        if counts[fewest] < 2:
+        # Only where the fractions hold out more than they keep (tiny data sets of a few
+        # examples a class split so at the usual 0.1 / 0.2, and train to what they can).
+        if counts[fewest] < 2 and held > n_train:
             name = class_names[fewest] if class_names and fewest < len(class_names) else fewest
             raise ConfigError(
                 f"{fractions} leave {n_train} of {total} examples to train on, "

@@ -488,17 +488,9 @@ def test_read_prompts_names_the_file(tmp_path):
 @pytest.mark.parametrize(
     "flag, value, message",
     [
-        (
-            "--temperature",
-            "-1",
-            "--temperature must be a finite number >= 0 (0 is greedy). Received: temperature=-1.0",
-        ),
-        ("--top-k", "0", "--top-k must be an integer >= 1. Received: top_k=0"),
-        (
-            "--max-new-tokens",
-            "-2",
-            "--max-new-tokens must be an integer >= 0. Received: max_new_tokens=-2",
-        ),
+        ("--temperature", "-1", "--temperature: must be a finite number >= 0 (received -1)"),
+        ("--top-k", "0", "--top-k: must be an integer >= 1 (received 0)"),
+        ("--max-new-tokens", "-2", "--max-new-tokens: must be an integer >= 1 (received -2)"),
     ],
 )
 def test_the_cli_names_the_flag_of_a_bad_sampling_argument(tmp_path, flag, value, message):
@@ -508,7 +500,8 @@ def test_the_cli_names_the_flag_of_a_bad_sampling_argument(tmp_path, flag, value
 
     result = CliRunner().invoke(cli, ["generate", str(tmp_path), flag, value])
     assert result.exit_code == 2
-    assert result.output == f"nnzoo: error: {message}\n"
+    fix = "Fix: see `nnzoo generate --help`"
+    assert result.output == f"nnzoo: error: {message}. {fix}\n"
 
 
 def test_generate_prompts_refuses_a_missing_or_empty_file_and_a_prompt_too(tmp_path):
