@@ -75,7 +75,11 @@ class _Group(click.Group):
         return name, command, rest
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
-        # The root's own options (``--backend bogus``) are parsed here, before invoke.
+        # The root's own options (``--backend bogus``) are parsed here, before invoke. An eager
+        # option's error comes before --debug's callback runs: read the flag from the words,
+        # so a process that ran commands before (tests, CliRunner) does not keep its value.
+        words = args[1] if len(args) > 1 else kwargs.get("args", [])
+        STATE["debug"] = "--debug" in list(words or [])
         with reported_errors():
             return super().make_context(*args, **kwargs)
 
