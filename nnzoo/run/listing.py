@@ -121,7 +121,14 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
 
 
-def _run_id(run_dir: Path, root: Path, name: str) -> str:
+def _run_id(run_dir: Path, root: Path | None, name: str) -> str:
+    """The path of ``run_dir`` below ``root``/``name``; without a ``root``, below its
+    nearest parent named ``name`` (``runs/tiny/tune/trials/0003``: ``tune/trials/0003``)."""
+    if root is None:
+        for parent in run_dir.parents:
+            if parent.name == name:
+                return run_dir.relative_to(parent).as_posix()
+        return run_dir.name
     try:
         parts = run_dir.relative_to(root).parts
     except ValueError:
@@ -139,10 +146,9 @@ def summarize(run_dir: str | Path, root: str | Path | None = None) -> dict[str, 
     ``status`` is the run's state (``running`` while a process holds its lock; a run marked
     ``running`` whose process is gone is ``interrupted``, as a resume sees it), or
     ``unreadable`` when its files cannot be read (``error`` says why). ``run_id`` is the path
-    below ``root``/``name``.
+    below ``root``/``name`` (without a ``root``: below the nearest parent named ``name``).
     """
     run_dir = Path(run_dir)
-    root = Path(root) if root is not None else run_dir.parent.parent
     summary: dict[str, Any] = dict.fromkeys(SUMMARY_KEYS)
     summary["path"] = str(run_dir)
     summary["name"] = run_dir.parent.name
@@ -183,7 +189,7 @@ def summarize(run_dir: str | Path, root: str | Path | None = None) -> dict[str, 
             raise
         summary["status"] = "unreadable"
         summary["error"] = f"{run_dir / CONFIG_FILE}: not valid YAML"
-    summary["run_id"] = _run_id(run_dir, root, summary["name"])
+    summary["run_id"] = _run_id(run_dir, Path(root) if root is not None else None, summary["name"])
     return summary
 
 
