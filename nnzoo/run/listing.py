@@ -10,6 +10,7 @@ search does not go below a run. A run whose files cannot be read is listed with 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -177,7 +178,12 @@ def summarize(run_dir: str | Path, root: str | Path | None = None) -> dict[str, 
         summary["best_epoch"] = best.get("epoch") or None
         summary["epochs"] = metrics.get("epochs")
         test = metrics.get("test") or {}
-        summary["test"] = {k: v for k, v in test.items() if isinstance(v, (int, float))}
+        # A diverged run's NaN is null, so that --json stays JSON that any reader parses.
+        summary["test"] = {
+            k: (float(v) if math.isfinite(v) else None)
+            for k, v in test.items()
+            if isinstance(v, (int, float))
+        }
         summary["metric"], summary["value"] = headline(summary["test"])
         summary["params"] = metrics.get("params")
         summary["wall_seconds"] = metrics.get("wall_seconds")

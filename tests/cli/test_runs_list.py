@@ -272,3 +272,15 @@ def test_runs_and_compare_never_import_keras(runs, tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr.endswith("HEAVY=\n"), proc.stderr
     assert (tmp_path / "cmp" / "compare.md").is_file()
+
+
+def test_a_diverged_runs_nan_is_null_in_json(real_run, tmp_path):
+    run = tmp_path / "runs" / "tiny" / "20260101-000000"
+    shutil.copytree(real_run, run)
+    _edit_json(run / "metrics.json", test={"accuracy": 0.25, "loss": float("nan")})
+    result = CliRunner().invoke(cli, ["runs", str(tmp_path / "runs"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "NaN" not in result.stdout
+    (row,) = json.loads(result.stdout)
+    assert row["test"] == {"accuracy": 0.25, "loss": None}
+    assert (row["metric"], row["value"]) == ("accuracy", 0.25)
