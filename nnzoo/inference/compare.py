@@ -17,7 +17,13 @@ from typing import Any
 
 from nnzoo import _atomic
 from nnzoo.errors import NnzooError
-from nnzoo.run.directory import CONFIG_FILE, check_run_dir, read_history
+from nnzoo.run.directory import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    check_run_dir,
+    read_history,
+    read_json,
+)
 from nnzoo.run.listing import is_run_dir, read_yaml, summarize
 
 COMPARE_FILE = "compare.md"
@@ -104,9 +110,18 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def plot_metric(
-    histories: Sequence[list[dict[str, Any]]], labels: Sequence[str], metric: str, path: Path
+    histories: Sequence[list[dict[str, Any]]],
+    labels: Sequence[str],
+    metric: str,
+    path: Path,
+    *,
+    best: Sequence[int | None] = (),
 ) -> None:
-    """One figure: ``metric`` per epoch, a line per run, written atomically to ``path``."""
+    """One figure: ``metric`` per epoch, a line per run, written atomically to ``path``.
+
+    ``best``: per run, the epoch kept as its ``model.keras`` when ``metric`` is the one its
+    ``train.monitor`` watches (else ``None``): a star on that run's line. Defaults to none.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,14 +130,18 @@ def plot_metric(
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     try:
-        for rows, label in zip(histories, labels):
+        for i, (rows, label) in enumerate(zip(histories, labels)):
             points = [
                 (int(r["epoch"]), float(r[metric]))
                 for r in rows
                 if metric in r and math.isfinite(float(r[metric]))
             ]
-            if points:
-                ax.plot(*zip(*points), marker="o", markersize=4, label=label)
+            if not points:
+                continue
+            (line,) = ax.plot(*zip(*points), marker="o", markersize=4, label=label)
+            kept = [p for p in points if i < len(best) and p[0] == best[i]]
+            if kept:
+                ax.plot(*kept[0], marker="*", markersize=14, color=line.get_color(), zorder=3)
         ax.set_title(metric)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
@@ -182,9 +201,16 @@ def compare(
     common = set.intersection(*columns) if all(columns) else set()
     order = [k for k in (histories[0][0] if histories[0] else {}) if k in common]
     pictures = []
+    monitors = [
+        (read_json(run, METRICS_FILE, required=False) or {}).get("monitor") for run in runs
+    ]
     for metric in order:
         path = out / f"curves_{metric}.png"
-        plot_metric(histories, labels, metric, path)
+        best = [
+            s["best_epoch"] if (m or {}).get("metric") == metric else None
+            for s, m in zip(summaries, monitors)
+        ]
+        plot_metric(histories, labels, metric, path, best=best)
         pictures.append(path.name)
 
     tests = sorted({k for s in summaries for k in s["test"]})

@@ -244,3 +244,20 @@ def test_runs_of_different_configs_compare_on_the_columns_they_share(real_run, t
     section = (out / "compare.md").read_text().split("## Config differences")[1]
     keys = [line.split(" | ")[0][2:] for line in section.splitlines() if line.startswith("| ")]
     assert keys == ["key", "model.params.hidden_units", "name"]
+
+
+def test_a_star_marks_each_runs_kept_epoch_on_its_monitored_metric(pair, tmp_path):
+    from nnzoo.inference.compare import plot_metric
+    from nnzoo.run.directory import read_history
+
+    histories = [read_history(run) for run in pair]
+    orange = np.array([255, 127, 14])
+
+    def orange_pixels(best):
+        path = tmp_path / f"{best}.png"
+        plot_metric(histories, ["a", "b"], "val_loss", path, best=best)
+        rgb = (imread(path)[..., :3] * 255).round()
+        return int((np.abs(rgb - orange).sum(axis=-1) < 10).sum())
+
+    plain, starred = orange_pixels([None, None]), orange_pixels([None, 1])
+    assert starred - plain > 40, (plain, starred)  # a 14-point star is ~100 pixels at 90 dpi
