@@ -645,7 +645,8 @@ def runs_cmd(directory: str, sort_key: str, as_json: bool) -> None:
     interrupted, failed; unreadable for a damaged run), best epoch, the test metric
     (accuracy for classifiers, r2 for regression, perplexity for language models), wall time
     and size on disk. Reads only the runs' JSON and YAML files: fast, and Keras is not loaded.
-    Pass a path from the run column to `nnzoo compare`, `evaluate` or `predict`.
+    The run column is the path below DIRECTORY: DIRECTORY/RUN is what `nnzoo compare`,
+    `evaluate` and `predict` take.
     """
     from nnzoo.run.listing import list_runs
 
