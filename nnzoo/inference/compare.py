@@ -182,6 +182,13 @@ def compare(
             "lists them)"
         )
     runs = [check_run_dir(path) for path in run_dirs]
+    seen: dict[Path, Path] = {}
+    for run in runs:
+        if run.resolve() in seen:
+            raise NnzooError(
+                f"{run}: named twice (as {seen[run.resolve()]} before). Fix: name each run once"
+            )
+        seen[run.resolve()] = run
     out = Path(output) if output is not None else default_output()
     check_output(out, runs, force=force)
 

@@ -261,3 +261,12 @@ def test_a_star_marks_each_runs_kept_epoch_on_its_monitored_metric(pair, tmp_pat
 
     plain, starred = orange_pixels([None, None]), orange_pixels([None, 1])
     assert starred - plain > 40, (plain, starred)  # a 14-point star is ~100 pixels at 90 dpi
+
+
+def test_a_run_named_twice_is_one_line(pair, tmp_path):
+    a, b = pair
+    again = a.parent / ".." / "trials" / a.name
+    assert _error([str(a), str(b), str(again), "--output", str(tmp_path / "o")]) == (
+        f"nnzoo: error: {again}: named twice (as {a} before). Fix: name each run once\n"
+    )
+    assert not (tmp_path / "o").exists()
