@@ -643,7 +643,8 @@ def runs_cmd(directory: str, sort_key: str, as_json: bool) -> None:
 
     One row per run: name/run-id, model, data source, status (finished, running,
     interrupted, failed; unreadable for a damaged run), best epoch, the test metric
-    (accuracy for classifiers, r2 for regression, perplexity for language models), wall time
+    (accuracy for classifiers, r2 for regression, perplexity for language models; for a
+    tuning trial without test metrics, its monitored metric at the best epoch), wall time
     and size on disk. Reads only the runs' JSON and YAML files: fast, and Keras is not loaded.
     The run column is the path below DIRECTORY: DIRECTORY/RUN is what `nnzoo compare`,
     `evaluate` and `predict` take.
@@ -666,7 +667,7 @@ def runs_cmd(directory: str, sort_key: str, as_json: bool) -> None:
         ("data", "left"),
         ("status", "left"),
         ("best", "right"),
-        ("test", "right"),
+        ("metric", "right"),
         ("wall", "right"),
         ("size", "right"),
     ):
@@ -682,7 +683,8 @@ def runs_cmd(directory: str, sort_key: str, as_json: bool) -> None:
         where = where if where != "." else row["path"]
         status = row["status"] or ""
         best = f"{row['best_epoch']}/{row['epochs']}" if row["best_epoch"] else ""
-        test = f"{row['metric']} {row['value']:.4g}" if row["metric"] else ""
+        where_from = {"test": "test", "best_epoch": "best"}.get(row["metric_from"], "")
+        test = f"{where_from} {row['metric']} {row['value']:.4g}" if row["metric"] else ""
         table.add_row(
             where,
             row["model"] or "",

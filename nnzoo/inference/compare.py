@@ -92,20 +92,22 @@ def _labels(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     return labels
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, *, exact: bool = False) -> str:
+    """A table cell: floats to 4 significant digits (``exact``: as written, so that two
+    config values that differ never read the same)."""
     if value is None:
-        return "—"
+        return "null" if exact else "—"
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, float):
+    if isinstance(value, float) and not exact:
         return f"{value:.4g}"
     text = str(value).replace("|", "\\|").replace("\n", " ")
     return text if text else '""'
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, exact: bool = False) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_fmt(v, exact=exact) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -257,7 +259,7 @@ def compare(
             f"The {len(differences)} key{'' if len(differences) == 1 else 's'} of `config.yaml` "
             "whose values differ.",
             "",
-            _table(["key", *labels], [[k, *v] for k, v in differences.items()]),
+            _table(["key", *labels], [[k, *v] for k, v in differences.items()], exact=True),
         ]
     else:
         parts.append("The runs' configs are the same.")

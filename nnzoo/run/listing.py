@@ -41,6 +41,7 @@ SUMMARY_KEYS = (
     "epochs",
     "metric",
     "value",
+    "metric_from",
     "test",
     "params",
     "wall_seconds",
@@ -146,8 +147,12 @@ def summarize(run_dir: str | Path, root: str | Path | None = None) -> dict[str, 
 
     ``status`` is the run's state (``running`` while a process holds its lock; a run marked
     ``running`` whose process is gone is ``interrupted``, as a resume sees it), or
-    ``unreadable`` when its files cannot be read (``error`` says why). ``run_id`` is the path
-    below ``root``/``name`` (without a ``root``: below the nearest parent named ``name``).
+    ``unreadable`` when its files cannot be read (``error`` says why). ``metric`` and
+    ``value``: the headline test metric (:data:`HEADLINE_METRICS`); for a run without test
+    metrics (a lean tuning trial), its ``train.monitor`` metric at the best epoch
+    (``val_accuracy``), named as such; ``metric_from`` says which (``test``, ``best_epoch``).
+    ``run_id`` is the path below ``root``/``name`` (without a ``root``: below the nearest
+    parent named ``name``).
     """
     run_dir = Path(run_dir)
     summary: dict[str, Any] = dict.fromkeys(SUMMARY_KEYS)
@@ -185,6 +190,13 @@ def summarize(run_dir: str | Path, root: str | Path | None = None) -> dict[str, 
             if isinstance(v, (int, float))
         }
         summary["metric"], summary["value"] = headline(summary["test"])
+        summary["metric_from"] = "test" if summary["metric"] else None
+        monitor = (metrics.get("monitor") or {}).get("metric")
+        if summary["metric"] is None and isinstance(best.get(monitor), (int, float)):
+            # A lean tuning trial has no test metrics: its monitored value at the best epoch
+            # (the one the study ranks it by) is listed instead, under its own name.
+            summary["metric"], summary["value"] = monitor, float(best[monitor])
+            summary["metric_from"] = "best_epoch"
         summary["params"] = metrics.get("params")
         summary["wall_seconds"] = metrics.get("wall_seconds")
     except (NnzooError, OSError, ValueError, TypeError, AttributeError) as err:

@@ -270,3 +270,26 @@ def test_a_run_named_twice_is_one_line(pair, tmp_path):
         f"nnzoo: error: {again}: named twice (as {a} before). Fix: name each run once\n"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_config_values_are_shown_exactly_so_close_ones_never_read_the_same(pair, tmp_path):
+    a, b = pair
+    runs = []
+    for name, rate, clip in (("x", 0.000314159, None), ("y", 0.000314158, 1.0)):
+        run = tmp_path / "runs" / name / "1"
+        shutil.copytree(a, run)
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        config["name"] = name
+        config["train"]["optimizer"].update(learning_rate=rate, clipnorm=clip)
+        (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        runs.append(str(run))
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli, ["compare", *runs, "--output", str(out)]).exit_code == 0
+    section = (out / "compare.md").read_text().split("## Config differences")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert rows == [
+        "| key | x/1 | y/1 |",
+        "| name | x | y |",
+        "| train.optimizer.clipnorm | null | 1.0 |",
+        "| train.optimizer.learning_rate | 0.000314159 | 0.000314158 |",
+    ]

@@ -232,7 +232,7 @@ def test_the_table_shows_one_row_per_run(runs):
         "iris",
         "finished",
         "1/2",
-        "accuracy 0.9",
+        "test accuracy 0.9",
         "30.5 s",
         cells[0][7],
     ]
@@ -284,3 +284,21 @@ def test_a_diverged_runs_nan_is_null_in_json(real_run, tmp_path):
     (row,) = json.loads(result.stdout)
     assert row["test"] == {"accuracy": 0.25, "loss": None}
     assert (row["metric"], row["value"]) == ("accuracy", 0.25)
+
+
+def test_a_lean_trial_without_test_metrics_is_listed_by_its_monitored_best(real_run, tmp_path):
+    """A lean tuning trial writes ``"test": {}``: its val_loss at the best epoch (what the
+    study ranks it by) is listed, named and marked as such, never as a test metric."""
+    run = tmp_path / "runs" / "tiny" / "tune" / "trials" / "0001"
+    shutil.copytree(real_run, run)
+    metrics = _edit_json(run / "metrics.json", test={})
+    result = CliRunner().invoke(cli, ["runs", str(tmp_path / "runs"), "--json"])
+    (row,) = json.loads(result.stdout)
+    assert (row["run_id"], row["test"]) == ("tune/trials/0001", {})
+    assert (row["metric"], row["value"], row["metric_from"]) == (
+        "val_loss",
+        metrics["best"]["val_loss"],
+        "best_epoch",
+    )
+    table = CliRunner().invoke(cli, ["runs", str(tmp_path / "runs")], env={"COLUMNS": "200"})
+    assert f"best val_loss {metrics['best']['val_loss']:.4g}" in table.stdout
