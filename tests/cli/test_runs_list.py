@@ -302,3 +302,32 @@ def test_a_lean_trial_without_test_metrics_is_listed_by_its_monitored_best(real_
     )
     table = CliRunner().invoke(cli, ["runs", str(tmp_path / "runs")], env={"COLUMNS": "200"})
     assert f"best val_loss {metrics['best']['val_loss']:.4g}" in table.stdout
+
+
+def test_a_run_whose_process_holds_its_lock_is_running(real_run, tmp_path):
+    from nnzoo.run.directory import locked
+
+    run = tmp_path / "runs" / "tiny" / "20260101-000000"
+    shutil.copytree(real_run, run)
+    _edit_json(run / "status.json", state="running")
+    with locked(run):
+        (held,) = _list(tmp_path / "runs")
+    (after,) = _list(tmp_path / "runs")
+    assert (held["status"], after["status"]) == ("running", "interrupted")
+
+
+@pytest.mark.parametrize(
+    ("test", "expected"),
+    [
+        ({"loss": 0.5, "accuracy": 0.8}, ("accuracy", 0.8)),
+        ({"loss": 9.0, "mae": 2.0, "rmse": 3.0, "r2": 0.4}, ("r2", 0.4)),
+        ({"loss": 9.0, "rmse": 3.0}, ("rmse", 3.0)),
+        ({"loss": 4.0, "perplexity": 54.6}, ("perplexity", 54.6)),
+        ({"loss": 4.0}, ("loss", 4.0)),
+        ({}, (None, None)),
+    ],
+)
+def test_the_headline_metric_is_accuracy_then_r2_then_rmse(test, expected):
+    from nnzoo.run.listing import headline
+
+    assert headline(test) == expected
