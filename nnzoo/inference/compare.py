@@ -144,6 +144,8 @@ def plot_metric(
             kept = [p for p in points if i < len(best) and p[0] == best[i]]
             if kept:
                 ax.plot(*kept[0], marker="*", markersize=14, color=line.get_color(), zorder=3)
+        if any(b is not None for b in best):
+            ax.plot([], [], "*", markersize=10, color="grey", label="kept epoch (train.monitor)")
         ax.set_title(metric)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
