@@ -150,6 +150,8 @@ def plot_metric(
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        last = max((int(r["epoch"]) for rows in histories for r in rows), default=1)
+        ax.set_xlim(0.5, last + 0.5)  # one or two epochs: a sensible axis, not 0.945..1.055
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
         fig.tight_layout()
@@ -215,7 +217,16 @@ def compare(
     monitors = [
         (read_json(run, METRICS_FILE, required=False) or {}).get("monitor") for run in runs
     ]
+    # A column that holds one value in every epoch of every run (a constant learning rate
+    # they share) has nothing to compare: it is named in compare.md, not drawn.
+    constants = {}
     for metric in order:
+        values = {r[metric] for rows in histories for r in rows if metric in r}
+        if len(values) == 1:
+            constants[metric] = values.pop()
+    for metric in order:
+        if metric in constants:
+            continue
         path = out / f"curves_{metric}.png"
         best = [
             s["best_epoch"] if (m or {}).get("metric") == metric else None
@@ -268,7 +279,10 @@ def compare(
     parts += ["", "## Curves", ""]
     if pictures:
         parts += [f"![{Path(p).stem[len('curves_') :]}]({p})" for p in pictures]
-    else:
+    elif not constants:
         parts.append("The runs' histories share no metric (or one has no epochs yet).")
+    if constants:
+        same = ", ".join(f"{k} = {v:g}" for k, v in constants.items())
+        parts += ["", f"The same in every epoch of every run, so not drawn: {same}."]
     _atomic.write_text(out / COMPARE_FILE, "\n".join(parts) + "\n")
     return out

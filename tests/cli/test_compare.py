@@ -218,8 +218,8 @@ def test_never_writes_into_a_run_nor_over_a_folder_without_force(pair, tmp_path)
 
 
 def test_runs_of_different_configs_compare_on_the_columns_they_share(real_run, tmp_path):
-    """A run of another model whose history lacks val_accuracy: only the shared columns are
-    drawn, and the model name is among the differences."""
+    """A run of another model whose history lacks val_accuracy: only the shared columns that
+    vary are drawn, and the model's width is among the differences."""
     other = tmp_path / "runs" / "other" / "20260101-000000"
     shutil.copytree(real_run, other)
     config = yaml.safe_load((other / "config.yaml").read_text())
@@ -235,12 +235,21 @@ def test_runs_of_different_configs_compare_on_the_columns_they_share(real_run, t
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["compare", str(real_run), str(other), "--output", str(out)])
     assert result.exit_code == 0, result.output
+    # Both keep the constant learning rate 0.002: named, not drawn.
     assert sorted(p.name for p in out.glob("*.png")) == [
         "curves_accuracy.png",
-        "curves_learning_rate.png",
         "curves_loss.png",
         "curves_val_loss.png",
     ]
+    assert (
+        (out / "compare.md")
+        .read_text()
+        .endswith(
+            "\n![val_loss](curves_val_loss.png)\n\n"
+            "The same in every epoch of every run, so not drawn: learning_rate = 0.002.\n"
+        )
+    )
+    assert result.stdout == f"compare: {out}/compare.md and 3 curves_*.png\n"
     section = (out / "compare.md").read_text().split("## Config differences")[1]
     keys = [line.split(" | ")[0][2:] for line in section.splitlines() if line.startswith("| ")]
     assert keys == ["key", "model.params.hidden_units", "name"]
