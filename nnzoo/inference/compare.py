@@ -152,6 +152,8 @@ def plot_metric(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         last = max((int(r["epoch"]) for rows in histories for r in rows), default=1)
         ax.set_xlim(0.5, last + 0.5)  # one or two epochs: a sensible axis, not 0.945..1.055
+        if last <= 10:
+            ax.set_xticks(range(1, last + 1))  # whole epochs only
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
         fig.tight_layout()
