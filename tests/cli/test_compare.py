@@ -302,3 +302,15 @@ def test_config_values_are_shown_exactly_so_close_ones_never_read_the_same(pair,
         "| train.optimizer.clipnorm | null | 1.0 |",
         "| train.optimizer.learning_rate | 0.000314159 | 0.000314158 |",
     ]
+
+
+def test_a_run_with_a_damaged_config_is_refused_in_one_line(pair, tmp_path):
+    a, _ = pair
+    damaged = tmp_path / "runs" / "tiny" / "1"
+    shutil.copytree(a, damaged)
+    (damaged / "config.yaml").write_text("name: [oops\n")
+    assert _error([str(a), str(damaged), "--output", str(tmp_path / "o")]) == (
+        f"nnzoo: error: {damaged}: unreadable ({damaged}/config.yaml: not valid YAML). Fix: "
+        "copy the whole run directory again, or leave it out\n"
+    )
+    assert not (tmp_path / "o").exists()

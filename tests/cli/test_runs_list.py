@@ -331,3 +331,11 @@ def test_the_headline_metric_is_accuracy_then_r2_then_rmse(test, expected):
     from nnzoo.run.listing import headline
 
     assert headline(test) == expected
+
+
+def test_an_empty_folder_says_so_and_a_run_folder_lists_itself(real_run, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(cli, ["runs", str(tmp_path / "empty")])
+    assert (result.exit_code, result.stdout) == (0, f"no runs under {tmp_path / 'empty'}\n")
+    (row,) = _list(real_run)
+    assert (row["path"], row["name"], row["run_id"]) == (str(real_run), "tiny", real_run.name)
