@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from nnzoo.errors import NnzooError
 from nnzoo.run.directory import (
@@ -114,10 +116,16 @@ def headline(test: Mapping[str, Any]) -> tuple[str | None, float | None]:
     return None, None
 
 
+def _number(value: Any, kind: type) -> Any:
+    """``value`` as ``kind`` if it is a finite number (not a bool), else ``None``: a field a
+    hand-edited file got wrong must not break sorting."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return kind(value) if math.isfinite(value) else None
+
+
 def read_yaml(path: Path) -> Any:
     """A YAML file, with libyaml's loader where installed (a resolved config: milliseconds)."""
-    import yaml
-
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as f:
         return yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
@@ -172,16 +180,17 @@ def summarize(run_dir: str | Path, root: str | Path | None = None) -> dict[str, 
         if not isinstance(metrics, dict) or not isinstance(status, dict):
             raise NnzooError(f"{run_dir}: metrics.json or status.json is not an object")
         summary["name"] = str(config.get("name") or summary["name"])
-        summary["model"] = (config.get("model") or {}).get("name")
-        summary["data"] = (config.get("data") or {}).get("source")
+        model, data = config.get("model") or {}, config.get("data") or {}
+        summary["model"] = str(model["name"]) if model.get("name") is not None else None
+        summary["data"] = str(data["source"]) if data.get("source") is not None else None
         state = status.get("state", "unknown")
         if state == "running" and lock_holder(run_dir) is None:
             state = "interrupted"  # its process is gone (killed, or the machine died)
         summary["status"] = state
-        summary["updated"] = status.get("updated") or summary["updated"]
+        summary["updated"] = str(status.get("updated") or summary["updated"])
         best = metrics.get("best") or {}
-        summary["best_epoch"] = best.get("epoch") or None
-        summary["epochs"] = metrics.get("epochs")
+        summary["best_epoch"] = _number(best.get("epoch"), int) or None
+        summary["epochs"] = _number(metrics.get("epochs"), int)
         test = metrics.get("test") or {}
         # A diverged run's NaN is null, so that --json stays JSON that any reader parses.
         summary["test"] = {
@@ -197,16 +206,14 @@ def summarize(run_dir: str | Path, root: str | Path | None = None) -> dict[str, 
             # (the one the study ranks it by) is listed instead, under its own name.
             summary["metric"], summary["value"] = monitor, float(best[monitor])
             summary["metric_from"] = "best_epoch"
-        summary["params"] = metrics.get("params")
-        summary["wall_seconds"] = metrics.get("wall_seconds")
+        summary["params"] = _number(metrics.get("params"), int)
+        summary["wall_seconds"] = _number(metrics.get("wall_seconds"), float)
+    except yaml.YAMLError:
+        summary["status"] = "unreadable"
+        summary["error"] = f"{run_dir / CONFIG_FILE}: not valid YAML"
     except (NnzooError, OSError, ValueError, TypeError, AttributeError) as err:
         summary["status"] = "unreadable"
         summary["error"] = " ".join(str(err).split()) or type(err).__name__
-    except Exception as err:  # a YAML parse error, without importing yaml to name it
-        if type(err).__module__.split(".")[0] != "yaml":
-            raise
-        summary["status"] = "unreadable"
-        summary["error"] = f"{run_dir / CONFIG_FILE}: not valid YAML"
     summary["run_id"] = _run_id(run_dir, Path(root) if root is not None else None, summary["name"])
     return summary
 
@@ -254,11 +261,3 @@ def sort_runs(runs: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
     have = [run for run in runs if value(run) is not None]
     lack = [run for run in runs if value(run) is None]
     return [*sorted(have, key=value, reverse=descending), *lack]
-
-
-def iter_history_columns(rows: list[dict[str, Any]]) -> Iterator[str]:
-    """The columns of a history (``history.csv`` rows) other than ``epoch``, in order."""
-    seen: dict[str, None] = {}
-    for row in rows:
-        seen.update(dict.fromkeys(k for k in row if k != "epoch"))
-    yield from seen

@@ -339,3 +339,17 @@ def test_an_empty_folder_says_so_and_a_run_folder_lists_itself(real_run, tmp_pat
     assert (result.exit_code, result.stdout) == (0, f"no runs under {tmp_path / 'empty'}\n")
     (row,) = _list(real_run)
     assert (row["path"], row["name"], row["run_id"]) == (str(real_run), "tiny", real_run.name)
+
+
+def test_odd_values_in_a_hand_edited_run_are_null_and_sorting_still_works(real_run, tmp_path):
+    for name, wall in (("a", "slow"), ("b", 3.0), ("c", True)):
+        run = tmp_path / "runs" / "tiny" / name
+        shutil.copytree(real_run, run)
+        _edit_json(run / "metrics.json", wall_seconds=wall, epochs="two", params=None)
+    rows = _list(tmp_path / "runs", "--sort", "wall")
+    assert [(r["run_id"], r["wall_seconds"], r["epochs"]) for r in rows] == [
+        ("b", 3.0, None),
+        ("a", None, None),
+        ("c", None, None),
+    ]
+    assert {r["status"] for r in rows} == {"finished"}
