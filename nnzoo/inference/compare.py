@@ -130,7 +130,9 @@ def plot_metric(
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    # Matplotlib's own defaults, whatever style the process set (Optuna's plots set ggplot).
+    with plt.style.context("default"):
+        fig, ax = plt.subplots(figsize=(7, 4.2))
     try:
         for i, (rows, label) in enumerate(zip(histories, labels)):
             points = [

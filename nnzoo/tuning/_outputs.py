@@ -105,7 +105,8 @@ def write_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
             path.unlink(missing_ok=True)
             continue
         try:
-            with warnings.catch_warnings():
+            # Optuna's plots set the ggplot style for the whole process: keep it to them.
+            with warnings.catch_warnings(), matplotlib.rc_context():
                 warnings.simplefilter("ignore")
                 ax = plot(study)
             fig = getattr(ax, "figure", None) or ax.flat[0].figure

@@ -81,10 +81,15 @@ def test_the_importance_plot_is_the_same_on_every_run_and_ranks_the_parameter_th
         lambda t: 10 * t.suggest_float("matters", 0, 1) + 0.01 * t.suggest_float("noise", 0, 1),
         n_trials=20,
     )
+    import matplotlib
+
+    style = dict(matplotlib.rcParams)
     drawn = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         written = write_plots(study, tmp_path / name)
+        # Optuna's plots set ggplot for the process: the style is theirs alone
+        assert matplotlib.rcParams["axes.prop_cycle"] == style["axes.prop_cycle"]
         assert sorted(p.name for p in written) == [
             "intermediate_values.png",
             "optimization_history.png",
