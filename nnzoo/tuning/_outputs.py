@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ SUPERSEDED = ("model.keras", "curves.png")
 
 
 def drop_superseded(study: optuna.Study, best: optuna.trial.FrozenTrial | None) -> None:
-    """Remove the model and plot of the lean trials that led the study when they finished
+    """Remove the model, plot and report of the lean trials that led the study when they finished
     but are not its best now (``--keep-artifacts`` trials are not lean: they keep theirs)."""
     for trial in study.get_trials(deepcopy=False):
         if not trial.system_attrs.get(ATTR_ARTIFACTS):
@@ -136,6 +137,8 @@ def drop_superseded(study: optuna.Study, best: optuna.trial.FrozenTrial | None) 
         run_dir = trial.user_attrs.get(ATTR_RUN_DIR)
         for name in SUPERSEDED if run_dir else ():
             (Path(run_dir) / name).unlink(missing_ok=True)
+        if run_dir:
+            shutil.rmtree(Path(run_dir) / "report", ignore_errors=True)
 
 
 def write_outputs(
