@@ -132,12 +132,12 @@ def summarise(
 def per_class_lines(summary: dict[str, Any]) -> list[str]:
     """The per-class table as aligned text lines (``evaluate --per-class`` prints them)."""
     names = summary["class_names"]
-    width = max([len("class"), *(len(n) for n in names)])
+    width = max([len("weighted avg"), *(len(n) for n in names)])
     lines = [f"{'class':<{width}}  precision  recall      f1  support"]
     for name in [*names, "macro avg", "weighted avg"]:
         row = summary["per_class"][name]
         lines.append(
-            f"{name:<{max(width, len(name))}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
+            f"{name:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
             f"{row['f1-score']:6.4f}  {int(row['support']):7d}"
         )
     lines.append(f"accuracy: {summary['accuracy']:.4f} ({summary['examples']} examples)")
