@@ -247,15 +247,20 @@ def _confusion_figure(summary: dict[str, Any]) -> Any:
         if n <= 30:
             ax.set_xticks(range(n), names, rotation=90 if n > 6 else 0, fontsize="small")
             ax.set_yticks(range(n), names, fontsize="small")
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-        if annotate:
-            top = float(values.max()) or 1.0
-            for i in range(n):
-                for j in range(n):
-                    text = f"{values[i, j]:d}" if label == "counts" else f"{values[i, j]:.2f}"
-                    colour = "white" if values[i, j] > top / 2 else "black"
-                    ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=7)
-    fig.suptitle(f"accuracy {summary['accuracy']:.4f} on {summary['examples']} examples")
+        if not annotate:  # too many classes to write each cell: a colour scale instead
+            fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+            continue
+        top = float(values.max()) or 1.0
+        for i in range(n):
+            for j in range(n):
+                if counts[i, j] == 0:  # blank is zero: cheap to draw, easy to read
+                    continue
+                text = f"{values[i, j]:d}" if label == "counts" else f"{values[i, j]:.2f}"
+                colour = "white" if values[i, j] > top / 2 else "black"
+                ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=7)
+    fig.suptitle(
+        f"accuracy {summary['accuracy']:.4f} on {summary['examples']} examples (blank: none)"
+    )
     fig.tight_layout()
     return fig
 
