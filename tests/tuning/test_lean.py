@@ -1,4 +1,5 @@
-"""Lean trials: data loaded once per process, no model, plot or test metrics but the best's."""
+"""Lean trials: data loaded once per process, no model, plot, report or test metrics but the
+best's."""
 
 import json
 from pathlib import Path
@@ -14,7 +15,7 @@ from nnzoo.run.split import read_split
 from nnzoo.tuning import tune
 from nnzoo.tuning._study import Objective, best_trial, data_key, leads
 
-ARTIFACTS = ["curves.png", "model.keras"]
+ARTIFACTS = ["curves.png", "model.keras", "report"]  # report/: the leading trial's
 TUNE_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tune" / "mlp_digits.yaml"
 
 
