@@ -62,8 +62,8 @@ _TITLES = {
     "perplexity": "perplexity (exp of loss)",
 }
 
-#: The test metric the title shows, the first a run has.
-_SCORES = ("accuracy", "perplexity", "mae", "r2", "loss")
+#: The test metric the title shows, the first a run has (a language model: perplexity).
+_SCORES = ("perplexity", "accuracy", "mae", "r2", "loss")
 
 
 def score_line(test: dict[str, Any]) -> str:

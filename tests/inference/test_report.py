@@ -18,7 +18,7 @@ from sklearn import metrics as skm
 import nnzoo
 from nnzoo.cli import cli
 from nnzoo.data import load_data
-from nnzoo.run.bind import config_from_dict
+from nnzoo.run.bind import config_from_dict, load_config
 from nnzoo.run.report import summarise
 from nnzoo.run.split import read_split
 
@@ -189,6 +189,25 @@ def test_regression_report_is_sklearns_mae_rmse_r2(tmp_path):
 def test_a_language_models_report_is_its_perplexity():
     summary = summarise("language_modeling", test={"loss": 2.5, "accuracy": 0.3})
     assert summary == {"task": "language_modeling", "loss": 2.5, "perplexity": math.exp(2.5)}
+
+
+def test_a_trained_language_model_reports_exp_of_its_test_loss(tmp_path):
+    config = load_config(
+        "configs/gpt_nano.yaml",
+        [
+            "data.params.max_chars=20000",
+            "data.params.sequence_length=32",
+            "train.epochs=1",
+            "train.steps_per_epoch=2",
+            "model.params.num_layers=1",
+        ],
+    )
+    run = nnzoo.train(config, runs_dir=tmp_path, quiet=True)
+    report = _report(run)
+    loss = run.metrics["test"]["loss"]
+    assert report == {"task": "language_modeling", "loss": loss, "perplexity": math.exp(loss)}
+    text = (run.run_dir / "report" / "report.html").read_text(encoding="utf-8")
+    assert f"<tr><th>perplexity</th><td>{math.exp(loss):.4f}</td></tr>" in text
 
 
 def test_evaluate_per_class_prints_the_table(binary_run):

@@ -83,7 +83,8 @@ def test_a_language_model_gets_perplexity_panels_equal_to_exp_loss():
     rows = [
         {"epoch": e, "loss": 4.0 - e, "val_loss": 4.5 - e, "learning_rate": 1e-3} for e in (1, 2)
     ]
-    fig = history_figure(rows, test={"loss": 2.4, "perplexity": math.exp(2.4)}, perplexity=True)
+    test = {"accuracy": 0.3, "loss": 2.4, "perplexity": math.exp(2.4)}
+    fig = history_figure(rows, test=test, perplexity=True)
     try:
         assert _titles(fig) == ["loss", "perplexity (exp of loss)"]
         train, val = fig.axes[1].lines[:2]
