@@ -302,3 +302,16 @@ def test_a_lean_trial_writes_no_report_until_its_artifacts_are_written(tmp_path)
     assert not (run_dir / "report").exists()
     result.write_artifacts(curves=False)  # the study's leading trial
     assert _report(result)["examples"] == 20
+
+
+def test_a_report_of_other_data_covers_every_row_of_the_file(binary_run, tmp_path):
+    run, _ = binary_run
+    other = _table(tmp_path / "other.csv", count=90, seed=7)
+    evaluation = nnzoo.evaluate(
+        run.run_dir, data="csv", data_params={"path": str(other)}, report=tmp_path / "out"
+    )
+    assert (evaluation.scored, evaluation["examples"]) == ("whole file", 90)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert np.asarray(report["confusion_matrix"]).sum() == 90
+    assert report["accuracy"] == pytest.approx(evaluation["accuracy"], abs=1e-6)
+    assert report == evaluation.summary
