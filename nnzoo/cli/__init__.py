@@ -2,11 +2,12 @@
 
 The root group and its global options live here; the commands, by group, in ``catalog``
 (``list-models``, ``list-sources``, ``describe``, ``init``, ``validate``), ``runs`` (``train``,
-``evaluate``, ``predict``, ``generate``, ``export``, ``benchmark``) and ``tuning`` (``tune``).
+``evaluate``, ``predict``, ``generate``, ``export``, ``benchmark``, ``runs``, ``compare``) and
+``tuning`` (``tune``).
 ``_errors`` is the one place where an error becomes a line on stderr and an exit code.
 
 Heavy imports (Keras, TensorFlow, Optuna) happen inside the commands that need them, so
-``nnzoo --help``, ``list-models`` and ``validate`` start fast. User mistakes
+``nnzoo --help``, ``list-models``, ``validate``, ``runs`` and ``compare`` start fast. User mistakes
 (:class:`~nnzoo.errors.NnzooError`) end with one line on stderr and exit code 2;
 ``--debug`` shows the traceback.
 """
@@ -75,7 +76,11 @@ class _Group(click.Group):
         return name, command, rest
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
-        # The root's own options (``--backend bogus``) are parsed here, before invoke.
+        # The root's own options (``--backend bogus``) are parsed here, before invoke. An eager
+        # option's error comes before --debug's callback runs: read the flag from the words,
+        # so a process that ran commands before (tests, CliRunner) does not keep its value.
+        words = args[1] if len(args) > 1 else kwargs.get("args", [])
+        STATE["debug"] = "--debug" in list(words or [])
         with reported_errors():
             return super().make_context(*args, **kwargs)
 
@@ -141,6 +146,8 @@ def cli() -> None:
     nnzoo train --resume RUN_DIR      continue an interrupted run
     nnzoo evaluate RUN_DIR            test metrics of a run's best model
     nnzoo predict RUN_DIR INPUT       class predictions for new inputs
+    nnzoo runs --sort accuracy        every run: model, data, status, test metric
+    nnzoo compare RUN_DIR RUN_DIR     overlaid curves, metric table, config differences
     nnzoo tune configs/tune/mlp_digits.yaml --trials 20
     nnzoo generate RUN_DIR --prompt "def "
     """

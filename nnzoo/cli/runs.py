@@ -1,5 +1,6 @@
 """The commands of a run: ``train``, ``evaluate``, ``predict``, ``generate``, ``export`` and
-``benchmark``.
+``benchmark``; and of runs together: ``runs`` (list them) and ``compare`` (side by side), which
+read the runs' files only and never load Keras.
 
 Each loads Keras only once it has checked what it can without it: ``train`` imports Keras after
 its config's downloads are checked (an offline CIFAR run fails at once); the others load it as
@@ -630,5 +631,134 @@ def benchmark(
     console().print(table)
 
 
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return ""  # unreachable
+
+
+def _human_wall(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+_STATUS_STYLE = {
+    "finished": "green",
+    "running": "cyan",
+    "interrupted": "yellow",
+    "failed": "red",
+    "unreadable": "red",
+}
+
+
+@click.command("runs")
+@click.argument("directory", default="runs", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--sort",
+    "sort_key",
+    default="newest",
+    show_default=True,
+    metavar="KEY",
+    help="newest, oldest, name, model, data, status, best_epoch, wall (longest first), size "
+    "(largest first), or a test metric (accuracy, r2, rmse, loss...: best first).",
+)
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of objects (stable keys).")
+def runs_cmd(directory: str, sort_key: str, as_json: bool) -> None:
+    """List the runs under DIRECTORY (default: runs), tuning trials included.
+
+    One row per run: name/run-id, model, data source, status (finished, running,
+    interrupted, failed; unreadable for a damaged run), best epoch, the test metric
+    (accuracy for classifiers, r2 for regression, perplexity for language models; for a
+    tuning trial without test metrics, its monitored metric at the best epoch), wall time
+    and size on disk. Reads only the runs' JSON and YAML files: fast, and Keras is not loaded.
+    The run column is the path below DIRECTORY: DIRECTORY/RUN is what `nnzoo compare`,
+    `evaluate` and `predict` take.
+    """
+    from nnzoo.run.listing import list_runs
+
+    rows = list_runs(directory, sort=sort_key)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    if not rows:
+        click.echo(f"no runs under {directory}")
+        return
+    table = Table(title=f"nnzoo runs: {directory} ({len(rows)})")
+    for name, justify in (
+        ("run", "left"),
+        ("model", "left"),
+        ("data", "left"),
+        ("status", "left"),
+        ("best", "right"),
+        ("metric", "right"),
+        ("wall", "right"),
+        ("size", "right"),
+    ):
+        # The run's path folds (it is what `compare` takes); the short cells never wrap.
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name != "run")  # type: ignore[arg-type]
+    root = Path(directory)
+    table.columns[0].min_width = min(30, max(len(r["path"]) for r in rows) - len(directory) - 1)
+    for row in rows:
+        try:
+            where = str(Path(row["path"]).relative_to(root))
+        except ValueError:
+            where = row["path"]
+        where = where if where != "." else row["path"]
+        status = row["status"] or ""
+        best = f"{row['best_epoch']}/{row['epochs']}" if row["best_epoch"] else ""
+        where_from = {"test": "test", "best_epoch": "best"}.get(row["metric_from"], "")
+        test = f"{where_from} {row['metric']} {row['value']:.4g}" if row["metric"] else ""
+        table.add_row(
+            where,
+            row["model"] or "",
+            row["data"] or "",
+            f"[{_STATUS_STYLE.get(status, 'default')}]{status}[/]",
+            best,
+            test,
+            _human_wall(row["wall_seconds"]),
+            _human_size(row["size_bytes"]),
+        )
+    console().print(table)
+    for row in rows:
+        if row["status"] == "unreadable":
+            click.echo(f"nnzoo: note: {row['path']}: unreadable: {row['error']}", err=True)
+
+
+@click.command("compare")
+@click.argument("run_dirs", nargs=-1, metavar="RUN RUN...", type=click.Path())
+@click.option(
+    "--output",
+    type=click.Path(),
+    help="Folder to write (default: a new compare-<timestamp> in the current folder).",
+)
+@click.option("--force", is_flag=True, help="Write into an existing, non-empty --output folder.")
+def compare_cmd(run_dirs: tuple[str, ...], output: str | None, force: bool) -> None:
+    """Compare two or more runs: overlaid curves, metric table, config differences.
+
+    Writes into --output (never into a run): compare.md, with the test metrics, best
+    epoch, parameters and wall time of each run and the config.yaml keys whose values
+    differ, and curves_<metric>.png per history.csv column the runs share (loss, val_loss,
+    accuracy...), a line per run. Works for a study's trials (runs/NAME/tune/trials/N) as for
+    runs of any configs. Reads only the runs' files: Keras is not loaded.
+    """
+    from nnzoo.inference.compare import compare
+
+    out = compare(list(run_dirs), output, force=force)
+    pictures = len(list(out.glob("curves_*.png")))
+    click.echo(f"compare: {out}/compare.md and {pictures} curves_*.png")
+
+
 #: The commands this module adds to the ``nnzoo`` group.
-COMMANDS = (train, evaluate, predict, generate, export_cmd, benchmark)
+COMMANDS = (train, evaluate, predict, generate, export_cmd, benchmark, runs_cmd, compare_cmd)

@@ -4,8 +4,9 @@ Modules, each named for its job: ``bind`` (a config's model and data bound toget
 loaded, the model's parameters filled from what the data reports), ``directory`` (the layout
 of ``runs/<name>/<run-id>/``, its status, lock, history and resume fingerprint), ``split``
 (the split a run recorded, and the fingerprint of its data), ``saving``
-(``.keras`` files written and read in any process) and ``losses`` (the loss and metrics of a
-task, which training and evaluation compile alike).
+(``.keras`` files written and read in any process), ``losses`` (the loss and metrics of a
+task, which training and evaluation compile alike) and ``listing`` (the runs under a folder,
+each summarised from its JSON and YAML files: ``nnzoo runs``).
 
 Training (:mod:`nnzoo.training`) writes a run and inference (:mod:`nnzoo.inference`) reads
 it; both stand on this package, and it imports neither. The package imports nothing on

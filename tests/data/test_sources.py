@@ -24,8 +24,7 @@ def test_classification_data_takes_the_spec_from_one_row_and_the_class_names():
         "task": "classification",
         "feature_scaling": None,
         "table": None,
-        "target": None,
-    }
+    }  # "target" only for regression, so a classifier's data_spec.json reads as before
     assert data.x is x and data.y is y and data.test is test and not data.full_batch
 
 

@@ -166,3 +166,37 @@ def test_table_encoder():
         run_training_check=False,
         run_mixed_precision_check=False,
     )
+
+
+def test_ft_transformer_layers_and_the_target_scale():
+    from nnzoo.layers import FeatureTokenizer, FTTransformerBlock, TargetScale, TrailingClassToken
+
+    run_layer_test(
+        FeatureTokenizer,
+        init_kwargs=dict(num_numeric=3, d_token=4),
+        input_shape=(2, 3),
+        expected_output_shape=(2, 3, 4),
+        expected_num_trainable_weights=2,  # a weight and a bias per numeric feature
+    )
+    run_layer_test(
+        TrailingClassToken,
+        init_kwargs={},
+        input_shape=(2, 3, 4),
+        expected_output_shape=(2, 4, 4),
+        expected_num_trainable_weights=1,
+    )
+    run_layer_test(
+        FTTransformerBlock,
+        init_kwargs=dict(d_token=8, num_heads=2, ffn_hidden_dim=6, first_norm=False),
+        input_shape=(2, 5, 8),
+        expected_output_shape=(2, 5, 8),
+    )
+    run_layer_test(
+        TargetScale,
+        init_kwargs={},
+        input_shape=(2, 1),
+        expected_output_shape=(2,),
+        expected_num_trainable_weights=0,
+        expected_num_non_trainable_weights=2,  # the target's mean and std
+        run_training_check=False,
+    )

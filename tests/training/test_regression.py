@@ -125,7 +125,7 @@ def test_a_data_spec_written_before_regression_loads_without_target():
         "table": None,
     }
     spec = DataSpec.from_dict(old)
-    assert spec.target is None and spec.to_dict()["target"] is None
+    assert spec.target is None and spec.to_dict() == old  # written back as it was read
 
 
 @pytest.mark.parametrize(
@@ -218,6 +218,8 @@ def test_cli_train_prints_the_target_and_the_regression_metrics(tmp_path):
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[1] == ("data: regression target: mean 152.133, std 77.0057, range 25 .. 346")
+    assert lines[1] == (
+        "data: regression, target mean 152.1, std 77.01, range 25 to 346; features 10"
+    )
     assert lines[-1].startswith("test mae ") and " r2 " in lines[-1]
     assert "test accuracy" not in result.output
