@@ -227,6 +227,8 @@ def test_evaluate_per_class_prints_the_table(binary_run):
     assert lines[start + 3].startswith("macro avg")
     assert lines[start + 4].startswith("weighted avg")
     assert lines[-1].startswith("accuracy: ") and lines[-1].endswith("(60 examples)")
+    as_json = CliRunner().invoke(cli, ["evaluate", str(run.run_dir), "--per-class", "--json"])
+    assert json.loads(as_json.output)["per_class"] == per_class
 
 
 def test_evaluate_report_dir_writes_there_and_not_into_the_run(binary_run, tmp_path):
