@@ -36,6 +36,7 @@ from nnzoo import _atomic
 __all__ = [
     "REPORT_DIR",
     "about_run",
+    "embed_curves",
     "per_class_lines",
     "predict_batches",
     "summarise",
@@ -320,6 +321,27 @@ def _inline(path: Path) -> str:
     return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
 
 
+_CURVES_PLACE = "<!-- curves.png -->"
+
+
+def _curves_section(curves: Path) -> str:
+    return "<h2>Training curves</h2>\n" + _inline(curves)
+
+
+def embed_curves(run_dir: str | Path) -> bool:
+    """Put the run's ``curves.png``, drawn after its report (a lean tuning trial's), into its
+    ``report/report.html``. Returns whether it did."""
+    run_dir = Path(run_dir)
+    page, curves = run_dir / REPORT_DIR / "report.html", run_dir / "curves.png"
+    if not (page.is_file() and curves.is_file()):
+        return False
+    text = page.read_text(encoding="utf-8")
+    if _CURVES_PLACE not in text:
+        return False
+    _atomic.write_text(page, text.replace(_CURVES_PLACE, _curves_section(curves), 1))
+    return True
+
+
 def _numbers(summary: dict[str, Any]) -> str:
     keys = ("examples", "accuracy", "roc_auc", "average_precision", "mae", "rmse", "r2")
     keys += ("loss", "perplexity")
@@ -378,7 +400,9 @@ def _html(
         parts += [_inline(out / name) for name in pictures]
     curves = Path(run_dir) / "curves.png" if run_dir is not None else None
     if curves is not None and curves.is_file():
-        parts += ["<h2>Training curves</h2>", _inline(curves)]
+        parts += [_curves_section(curves)]
+    else:  # a lean trial's curves.png is drawn later: embed_curves puts it here
+        parts.append(_CURVES_PLACE)
     for heading, text in about.items():
         parts += [f"<h2>{esc(heading)}</h2>", f"<pre>{esc(text)}</pre>"]
     config = Path(run_dir) / "config.yaml" if run_dir is not None else None

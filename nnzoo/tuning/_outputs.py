@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 from rich.markup import escape
 
 from nnzoo.config import Config
+from nnzoo.run.report import embed_curves
 from nnzoo.training.plots import write_curves
 from nnzoo.tuning import _space
 from nnzoo.tuning._report import TrialReporter
@@ -166,6 +167,7 @@ def write_outputs(
         drawn = best_run is not None and (best_run / "curves.png").exists()
         if best_run is not None and best.system_attrs.get(ATTR_ARTIFACTS) and not drawn:
             write_curves(best_run)  # a lean trial's, drawn once it is known to be the best
+            embed_curves(best_run)  # into the report its artifacts wrote
         header = (
             f"nnzoo tune: best trial {best.number} of study '{settings.study}' "
             f"({settings.metric} = {best.value:.6g}, {settings.direction})\n"

@@ -59,6 +59,10 @@ def test_only_the_best_trial_keeps_its_model_plot_and_test_metrics(
         ]
         if run == result.best_run:
             assert files == sorted([*lean, *ARTIFACTS])
+            # Its report.html, written before curves.png, has it too: confusion + curves.
+            page = (run / "report" / "report.html").read_text(encoding="utf-8")
+            assert page.count('src="data:image/png;base64,') == 2
+            assert "<h2>Training curves</h2>" in page
             assert sorted(metrics["test"]) == ["accuracy", "loss"]
             assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
         else:
