@@ -279,7 +279,27 @@ def _print_result(result: Any) -> None:
 )
 @set_option("Parameters of --data (e.g. --set path=new.csv).", metavar="PARAM=VALUE")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--per-class",
+    is_flag=True,
+    help="Also print precision, recall, F1 and support per class (a classifier).",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    help="Write a report (pictures, tables, report.html) of the scored examples into DIR, "
+    "outside the run.",
+    metavar="DIR",
+)
+def evaluate(
+    run_dir: str,
+    source: str | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+    per_class: bool,
+    report_dir: str | None,
+) -> None:
     """Metrics of RUN_DIR's best model on its test split, or on other data (--data).
 
     Without --data: the test split recorded in the run (split.npz), once the data is checked
@@ -291,20 +311,35 @@ def evaluate(run_dir: str, source: str | None, overrides: tuple[str, ...], as_js
     other data is scored whole, every example, `examples: N (whole file)`. Files are read as
     predict reads them, with the run's image size and colour mode, tokenizer, columns and class
     names; every example needs a label of the run's classes.
+
+    --per-class prints each class's precision, recall, F1 and support (scikit-learn's
+    classification_report) from one predict pass. --report DIR writes the pictures and tables
+    of the scored examples, with report.html, into DIR (never into the run: a finished run has
+    its own report/).
     """
     from nnzoo.config.loader import parse_set
     from nnzoo.inference.evaluate import evaluate as evaluate_fn
+    from nnzoo.run.report import per_class_lines
 
     params = dict(parse_set(o) for o in overrides)
-    metrics = evaluate_fn(run_dir, data=source, data_params=params)
+    metrics = evaluate_fn(
+        run_dir, data=source, data_params=params, per_class=per_class, report=report_dir
+    )
+    summary = metrics.summary or {}
     if as_json:
-        click.echo(json.dumps({**metrics, "scored": metrics.scored}, indent=2))
+        extra = {"per_class": summary["per_class"]} if per_class else {}
+        click.echo(json.dumps({**metrics, "scored": metrics.scored, **extra}, indent=2))
         return
     for k, v in metrics.items():
         if k == "examples":
             click.echo(f"examples: {v} ({metrics.scored})")
         else:
             click.echo(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+    if per_class:
+        for line in per_class_lines(summary):
+            click.echo(line)
+    if report_dir is not None:
+        click.echo(f"report: {Path(report_dir) / 'report.html'}")
 
 
 @click.command()

@@ -51,32 +51,112 @@ PATH_PARAMS = ("path", "test_path")
 class Evaluation(dict):
     """The metrics :func:`evaluate` returns, by name, and ``examples`` (how many were
     scored), with :attr:`scored`: which examples they were (``"recorded test split"``,
-    ``"test split"``, ``"whole file"`` or ``"whole source"``; see the module docstring)."""
+    ``"test split"``, ``"whole file"`` or ``"whole source"``; see the module docstring), and
+    :attr:`summary`: the report's numbers (:func:`nnzoo.run.report.summarise`, per class for a
+    classifier) where ``evaluate`` was asked for them, else ``None``."""
 
     def __init__(self, metrics: dict[str, Any], *, scored: str) -> None:
         super().__init__(metrics)
         self.scored = scored
+        self.summary: dict[str, Any] | None = None
 
 
 def evaluate(
-    run_dir: str | Path, *, data: str | None = None, data_params: dict[str, Any] | None = None
+    run_dir: str | Path,
+    *,
+    data: str | None = None,
+    data_params: dict[str, Any] | None = None,
+    per_class: bool = False,
+    report: str | Path | None = None,
 ) -> Evaluation:
     """Metrics of a saved run's model on its test split, or on the data source ``data`` read
     with ``data_params``: its recorded test split where that data is the run's (a copy of it),
-    else every example (see the module docstring)."""
+    else every example (see the module docstring).
+
+    Args:
+        run_dir: the run.
+        data: other data to score. Defaults to ``None``: the run's own test split.
+        data_params: the parameters of ``data``. Defaults to ``None``.
+        per_class: also predict the scored examples once for :attr:`Evaluation.summary`
+            (per-class precision, recall, F1 and support). Defaults to ``False``.
+        report: write a report (:mod:`nnzoo.run.report`) of the scored examples into this
+            folder, outside the run. Defaults to ``None``: none.
+    """
     run = load_run(run_dir)
+    task = effective_task(get_card(run.config.model.name), run.config.model.params)
+    if per_class and task != "classification":
+        raise ConfigError(
+            f"--per-class results are a classifier's, and this run's task is {task}",
+            fix="drop --per-class (--report DIR writes this task's own pictures and numbers)",
+        )
+    if report is not None:
+        _check_report_dir(run.run_dir, Path(report))
+    want = per_class or report is not None
     recorded = read_split(run.run_dir)
     if data is None:
         _check_run_data(run_dir, run.config)
         if recorded is not None:
             check_data(run_dir, run.config, recorded, fix=_other_data_fix(run_dir, run.config))
-        return _score_split(run, run.config, recorded)
-    config = _with_data(run, data, dict(data_params or {}))
-    if recorded is not None:
-        now = data_fingerprint(config.data.source, config.data.params)
-        if not fingerprint_changes(recorded.fingerprint, now):
-            return _score_split(run, config, recorded)
-    return _score_whole(run, config, dict(data_params or {}))
+        scored = _score_split(run, run.config, recorded, want)
+    else:
+        config = _with_data(run, data, dict(data_params or {}))
+        same = recorded is not None and not fingerprint_changes(
+            recorded.fingerprint, data_fingerprint(config.data.source, config.data.params)
+        )
+        if same:
+            scored = _score_split(run, config, recorded, want)
+        else:
+            scored = _score_whole(run, config, dict(data_params or {}), want)
+    evaluation, predicted = scored
+    if want:
+        _summarise(run, evaluation, predicted, report)
+    return evaluation
+
+
+def _check_report_dir(run_dir: Path, report: Path) -> None:
+    """A report of other data never goes into the run (its own ``report/`` is the run's)."""
+    inside = report.resolve()
+    if inside == run_dir.resolve() or run_dir.resolve() in inside.parents:
+        raise ConfigError(
+            f"--report {report} is inside the run {run_dir}, whose own report/ is the run's",
+            fix="write it elsewhere: --report DIR outside the run directory",
+        )
+
+
+def _summarise(
+    run: LoadedRun,
+    evaluation: Evaluation,
+    predicted: tuple[Any, Any] | None,
+    report: str | Path | None,
+) -> None:
+    """:attr:`Evaluation.summary` from the predictions, and the report where asked."""
+    from nnzoo.run import report as reporting
+
+    card = get_card(run.config.model.name)
+    task = effective_task(card, run.config.model.params)
+    labels, outputs = predicted if predicted is not None else (None, None)
+    evaluation.summary = reporting.summarise(
+        task, labels, outputs, class_names=run.spec.class_names, test=dict(evaluation)
+    )
+    if report is not None:
+        reporting.write_report(
+            report,
+            evaluation.summary,
+            labels=labels,
+            outputs=outputs,
+            title=f"{run.run_dir.parent.name} / {run.run_dir.name}: {evaluation.scored}",
+            run_dir=run.run_dir,
+            about=reporting.about_run(card, run.spec),
+        )
+
+
+def _predicted(model: Any, batches: Any, task: str, want: bool) -> tuple[Any, Any] | None:
+    """``(labels, outputs)`` of one predict pass where the report needs them."""
+    from nnzoo.run.report import PREDICTED_TASKS, predict_batches
+
+    if not want or task not in PREDICTED_TASKS:
+        return None
+    return predict_batches(model, batches)
 
 
 def _check_run_data(run_dir: str | Path, config: Config) -> None:
@@ -143,7 +223,9 @@ def _refuse_param(key: str, value: Any, own: Any) -> None:
     )
 
 
-def _score_split(run: LoadedRun, config: Config, recorded: RecordedSplit | None) -> Evaluation:
+def _score_split(
+    run: LoadedRun, config: Config, recorded: RecordedSplit | None, want: bool = False
+) -> tuple[Evaluation, tuple[Any, Any] | None]:
     """The metrics on the test split: the recorded one, or (a run from before splits were
     recorded) drawn again."""
     from nnzoo.data.pipeline import make_dataset, read_errors
@@ -154,11 +236,12 @@ def _score_split(run: LoadedRun, config: Config, recorded: RecordedSplit | None)
     else:
         card, _, splits = prepare(config, split=recorded.indices)
     ds = make_dataset(*splits.test, batch_size=config.data.batch_size, training=False, cache=False)
+    task = effective_task(card, run.config.model.params)
     with read_errors():  # an unreadable listed file: one line naming it
         logs = _compiled(run, card).evaluate(ds, return_dict=True, verbose=0)
-    task = effective_task(card, run.config.model.params)
+        predicted = _predicted(run.model, ds, task, want)
     scored = DRAWN if recorded is None else RECORDED
-    return _evaluation(logs, task, num_examples(splits.test[0]), scored)
+    return _evaluation(logs, task, num_examples(splits.test[0]), scored), predicted
 
 
 def _compiled(run: LoadedRun, card: Any) -> Any:
@@ -178,7 +261,9 @@ def _evaluation(logs: dict[str, Any], task: str, examples: int, scored: str) -> 
     return Evaluation(metrics, scored=scored)
 
 
-def _score_whole(run: LoadedRun, config: Config, given: dict[str, Any]) -> Evaluation:
+def _score_whole(
+    run: LoadedRun, config: Config, given: dict[str, Any], want: bool = False
+) -> tuple[Evaluation, tuple[Any, Any] | None]:
     """The metrics on every example of other data: the files ``given`` names (else the run's
     ``path``) read by ``predict``'s readers, or a source without files loaded whole with the
     run's reading parameters."""
@@ -190,21 +275,25 @@ def _score_whole(run: LoadedRun, config: Config, given: dict[str, Any]) -> Evalu
         x, y = _whole_source(run, config, given, card, task)
         ds = make_dataset(x, y, batch_size=config.data.batch_size, training=False)
         logs = _compiled(run, card).evaluate(ds, return_dict=True, verbose=0)
-        return _evaluation(logs, task, num_examples(x), WHOLE_SOURCE)
+        predicted = _predicted(run.model, ds, task, want)
+        return _evaluation(logs, task, num_examples(x), WHOLE_SOURCE), predicted
     from nnzoo.inference.readers import read_batches
 
     paths = [key for key in PATH_PARAMS if key in given] or ["path"]
-    streams = [
-        read_batches(
-            Path(str(config.data.params[key])),
-            run.spec,
-            run.run_dir,
-            batch_size=config.data.batch_size,
-            labelled=True,
-        )
-        for key in paths
-    ]
-    batches = _Labelled(streams)
+
+    def streams() -> list[Iterator[Any]]:
+        return [
+            read_batches(
+                Path(str(config.data.params[key])),
+                run.spec,
+                run.run_dir,
+                batch_size=config.data.batch_size,
+                labelled=True,
+            )
+            for key in paths
+        ]
+
+    batches = _Labelled(streams())
     model = _compiled(run, card)
     try:
         with warnings.catch_warnings():
@@ -216,7 +305,9 @@ def _score_whole(run: LoadedRun, config: Config, given: dict[str, Any]) -> Evalu
             raise
     if batches.error is not None:  # raised here, not through TensorFlow's reading thread
         raise batches.error
-    return _evaluation(logs, task, batches.examples, WHOLE_FILE)
+    # The files again, for the report: read as evaluate read them (errors were raised above).
+    predicted = _predicted(model, _Labelled(streams())(), task, want)
+    return _evaluation(logs, task, batches.examples, WHOLE_FILE), predicted
 
 
 class _Labelled:

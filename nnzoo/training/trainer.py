@@ -441,6 +441,7 @@ def _finish(
         later = _LeanArtifacts(run, model, metrics, rows)
         return RunResult(run.run_dir, metrics, rows, model, _write_artifacts=later)
     write_curves(run.run_dir, rows, metrics)
+    _write_report(run, model, test)
     files.write_status(run.run_dir, "finished")
     # Finished: extended through model.init_from, never resumed, so what only a resume
     # needs goes (the optimizer state is most of a run's size), the fingerprint a resume
@@ -476,6 +477,7 @@ class _LeanArtifacts:
             _atomic.write_json(run_dir / files.METRICS_FILE, self.metrics)
             if curves:
                 write_curves(run_dir, self.rows, self.metrics)
+            _write_report(run, self.model, self.metrics["test"])
 
 
 # --------------------------------------------------------------------------- what the steps use
@@ -694,6 +696,33 @@ def _save_model(model: Any, run_dir: Path) -> None:
 
     with _atomic.atomic_path(run_dir / files.MODEL_FILE) as tmp:
         save_inference_model(model, tmp)
+
+
+def _write_report(run: _Run, model: Any, test: dict[str, float]) -> None:
+    """``report/`` (see :mod:`nnzoo.run.report`): one predict pass over the test split for a
+    classifier or a regression, the perplexity alone for a language model. Only the chief of
+    a multi-worker run writes it."""
+    from nnzoo.data.pipeline import read_errors
+    from nnzoo.run import report
+
+    if not is_chief(run.config.distribute.strategy):
+        return
+    labels = outputs = None
+    if run.task in report.PREDICTED_TASKS:
+        with read_errors(run.config.source_file):
+            labels, outputs = report.predict_batches(model, run.data.test)
+    summary = report.summarise(
+        run.task, labels, outputs, class_names=run.splits.spec.class_names, test=test
+    )
+    report.write_report(
+        run.run_dir / report.REPORT_DIR,
+        summary,
+        labels=labels,
+        outputs=outputs,
+        title=f"{run.run_dir.parent.name} / {run.run_dir.name}",
+        run_dir=run.run_dir,
+        about=report.about_run(run.card, run.splits.spec),
+    )
 
 
 def _test_metrics(model: Any, test_ds: Any, task: str, config: Config) -> dict[str, float]:

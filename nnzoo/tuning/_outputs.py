@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from optuna.trial import TrialState
 from rich.markup import escape
 
 from nnzoo.config import Config
+from nnzoo.run.report import embed_curves
 from nnzoo.training.plots import write_curves
 from nnzoo.tuning import _space
 from nnzoo.tuning._report import TrialReporter
@@ -127,7 +129,7 @@ SUPERSEDED = ("model.keras", "curves.png")
 
 
 def drop_superseded(study: optuna.Study, best: optuna.trial.FrozenTrial | None) -> None:
-    """Remove the model and plot of the lean trials that led the study when they finished
+    """Remove the model, plot and report of the lean trials that led the study when they finished
     but are not its best now (``--keep-artifacts`` trials are not lean: they keep theirs)."""
     for trial in study.get_trials(deepcopy=False):
         if not trial.system_attrs.get(ATTR_ARTIFACTS):
@@ -137,6 +139,8 @@ def drop_superseded(study: optuna.Study, best: optuna.trial.FrozenTrial | None) 
         run_dir = trial.user_attrs.get(ATTR_RUN_DIR)
         for name in SUPERSEDED if run_dir else ():
             (Path(run_dir) / name).unlink(missing_ok=True)
+        if run_dir:
+            shutil.rmtree(Path(run_dir) / "report", ignore_errors=True)
 
 
 def write_outputs(
@@ -164,6 +168,7 @@ def write_outputs(
         drawn = best_run is not None and (best_run / "curves.png").exists()
         if best_run is not None and best.system_attrs.get(ATTR_ARTIFACTS) and not drawn:
             write_curves(best_run)  # a lean trial's, drawn once it is known to be the best
+            embed_curves(best_run)  # into the report its artifacts wrote
         header = (
             f"nnzoo tune: best trial {best.number} of study '{settings.study}' "
             f"({settings.metric} = {best.value:.6g}, {settings.direction})\n"

@@ -1,4 +1,5 @@
-"""Lean trials: data loaded once per process, no model, plot or test metrics but the best's."""
+"""Lean trials: data loaded once per process, no model, plot, report or test metrics but the
+best's."""
 
 import json
 from pathlib import Path
@@ -14,7 +15,7 @@ from nnzoo.run.split import read_split
 from nnzoo.tuning import tune
 from nnzoo.tuning._study import Objective, best_trial, data_key, leads
 
-ARTIFACTS = ["curves.png", "model.keras"]
+ARTIFACTS = ["curves.png", "model.keras", "report"]  # report/: the leading trial's
 TUNE_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tune" / "mlp_digits.yaml"
 
 
@@ -58,6 +59,10 @@ def test_only_the_best_trial_keeps_its_model_plot_and_test_metrics(
         ]
         if run == result.best_run:
             assert files == sorted([*lean, *ARTIFACTS])
+            # Its report.html, written before curves.png, has it too: confusion + curves.
+            page = (run / "report" / "report.html").read_text(encoding="utf-8")
+            assert page.count('src="data:image/png;base64,') == 2
+            assert "<h2>Training curves</h2>" in page
             assert sorted(metrics["test"]) == ["accuracy", "loss"]
             assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
         else:
