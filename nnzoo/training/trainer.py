@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import math
 import tempfile
 import time
@@ -709,6 +710,12 @@ def _write_report(run: _Run, model: Any, test: dict[str, float]) -> None:
         return
     labels = outputs = None
     if run.task in report.PREDICTED_TASKS:
+        if run.replicas > 1:
+            # predict_on_batch under a multi-replica strategy gathers across replicas (and
+            # workers): outputs do not line up with a batch's labels. `nnzoo evaluate RUN
+            # --report DIR` writes the report from the saved model, on one device.
+            logging.getLogger(__name__).info("report: none under %s replicas", run.replicas)
+            return
         with read_errors(run.config.source_file):
             labels, outputs = report.predict_batches(model, run.data.test)
     summary = report.summarise(
