@@ -21,6 +21,7 @@ from nnzoo.run.directory import (
     CONFIG_FILE,
     METRICS_FILE,
     check_run_dir,
+    flatten,
     read_history,
     read_json,
 )
@@ -29,18 +30,6 @@ from nnzoo.run.listing import is_run_dir, read_yaml, summarize
 COMPARE_FILE = "compare.md"
 #: What a config value that one run lacks shows as in the differences.
 MISSING = "(absent)"
-
-
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A nested mapping as dotted keys (``train.optimizer.learning_rate``); lists are values."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            out.update(flatten(value, dotted))
-        else:
-            out[dotted] = value
-    return out
 
 
 def config_differences(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:

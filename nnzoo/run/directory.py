@@ -344,12 +344,13 @@ def why_no_model(run_dir: str | Path) -> str:
 # --------------------------------------------------------------------------- fingerprint
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as dotted keys (``train.optimizer.learning_rate``); lists are values."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, Mapping) and value:
-            out.update(_flatten(value, dotted))
+            out.update(flatten(value, dotted))
         else:
             out[dotted] = value
     return out
@@ -357,7 +358,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def fingerprint(config: Config) -> dict[str, Any]:
     """The resolved config's values that a resume must not change, by dotted key."""
-    values = _flatten(config.model_dump(mode="json"))
+    values = flatten(config.model_dump(mode="json"))
     return {
         k: v
         for k, v in values.items()
