@@ -45,10 +45,8 @@ from nnzoo.data._sources import (
     target_statistics,
 )
 from nnzoo.data._table import (
-    CsvTable,
     CsvTexts,
     NamedTable,
-    ParquetTable,
     label_ids,
     read_text_file,
     text_lines,
@@ -57,7 +55,6 @@ from nnzoo.data._table import (
 __all__ = [
     "check_data_shape",
     "check_training_split",
-    "CsvTable",
     "NamedTable",
     "CsvTexts",
     "IGNORE_INDEX",
@@ -89,7 +86,6 @@ __all__ = [
     "list_sources",
     "load_data",
     "num_examples",
-    "ParquetTable",
     "read_images",
     "read_rows",
     "register_source",

@@ -2,21 +2,22 @@
 ``nnzoo predict`` all use.
 
 A CSV is read by pyarrow's streaming reader (``pyarrow.csv.open_csv``), a record batch at a
-time (:data:`BLOCK_SIZE` bytes of text): feature columns as float64, every other column as text
-(checked to be UTF-8), and no cell becomes a Python object (but the texts of a text column, which
-the tokenizer takes). Nothing is read as missing yet: pyarrow's default null values (``NA``,
-empty cells, ...) are refused as before, and ``nan`` parses as NaN, which is refused as not
-finite. A batch holding anything to refuse (a cell that is not a number, NaN or infinity, a row
-of another width, bytes that are not UTF-8, a label the run does not know) is read again from
-its first row by the ``csv`` module (:func:`csv_rows`), which names the line and column of the
-first bad cell exactly as before: line numbers are worked out only then, by re-reading up to that
-batch. Should the ``csv`` module find nothing to refuse there (a file the two readers split
+time (:data:`BLOCK_SIZE` bytes of text): numeric feature columns as float64 (the missing values
+of :mod:`nnzoo.data._columns` read as null), every other column as text (checked to be UTF-8),
+and no cell becomes a Python object (but the texts of a text column, which the tokenizer
+takes). Each batch becomes the model's block through :class:`~nnzoo.data._columns.Columns`. A
+batch holding anything to refuse (a cell that is not a number, infinity, a row of another
+width, bytes that are not UTF-8, a missing label, a label the run does not know) is read again
+from its first row by the ``csv`` module (:func:`csv_rows`), which names the line and column of
+the first bad cell: line numbers are worked out only then, by re-reading up to that batch.
+Should the ``csv`` module find nothing to refuse there (a file the two readers split
 differently), it reads the rest of the file itself, so such a file reads as it always did.
 
 A Parquet file is read with ``pyarrow.parquet.ParquetFile.iter_batches``; its cells are named by
 row (0-based, as NumPy indexes) and column. Labels are read as text and mapped to class ids
-through the distinct values only. Every refusal is a :class:`ConfigError` naming the file, the
-line or row, and the column.
+through the distinct values only. New rows for a run (``predict``, ``evaluate --data``) are
+read by :class:`NamedTable`, columns matched by name. Every refusal is a :class:`ConfigError`
+naming the file, the line or row, and the column.
 """
 
 from __future__ import annotations
@@ -40,22 +41,16 @@ if TYPE_CHECKING:
 __all__ = [
     "BLOCK_SIZE",
     "CsvReader",
-    "CsvTable",
     "CsvTexts",
     "LabelCodes",
-    "ParquetTable",
     "check_delimiter",
     "check_widths",
     "csv_rows",
     "feature_rows",
-    "float_block",
     "guess_delimiter",
-    "has_header",
     "is_number",
     "label_ids",
     "open_parquet",
-    "parquet_features",
-    "parquet_labels",
     "read_text_file",
     "sniff_header",
     "text_lines",
@@ -74,14 +69,6 @@ PYTHON_ROWS = 65_536
 NUMERIC_FIX = "features must be numeric (only the label column may hold text)"
 
 R = TypeVar("R")
-
-
-def has_header(first: Sequence[str], second: Sequence[str] | None) -> bool:
-    """Like ``csv.Sniffer.has_header``: the first row has a non-number in a column whose
-    second row is a number (with one row: any non-number)."""
-    if second is None:
-        return not all(is_number(c) for c in first)
-    return any(not is_number(a) and is_number(b) for a, b in zip(first, second, strict=False))
 
 
 def check_delimiter(delimiter: object, *, key: str | None = "data.params.delimiter") -> str:
@@ -310,18 +297,6 @@ class _Growing:
         """The rows appended, as one array (the spare room given back)."""
         self._rows.resize((self.count, *self._tail), refcheck=False)
         return self._rows
-
-
-def float_block(batch: pa.RecordBatch, names: Sequence[str]) -> np.ndarray | None:
-    """Float64 columns ``names`` of ``batch`` as one float32 ``(rows, columns)`` array, or
-    ``None`` where a value is not finite (the ``csv`` module then names it)."""
-    x = np.empty((batch.num_rows, len(names)), dtype="float32")
-    for j, name in enumerate(names):
-        column = batch.column(name).to_numpy()
-        if not np.isfinite(column).all():
-            return None
-        x[:, j] = column
-    return x
 
 
 class CsvReader:
@@ -638,108 +613,6 @@ def first_label_is_unique(reader: CsvReader, label_index: int, first: Sequence[s
     return rows > 2 and same == 1  # the one row with its label is the first
 
 
-class CsvTable:
-    """A CSV file of raw rows for a run, read the way the run's data was read.
-
-    The format comes from the run's :class:`~nnzoo.data.DataSpec` (``table``: delimiter,
-    column names, label column; else ``,``, no names, the label last). A header is recognised as
-    in training. With the training file's column names, the features are taken by name (in any
-    order); otherwise a row holds the features, or the features and the label column. Rows are
-    read lazily by :meth:`chunks`; the first ones are checked when the table is opened.
-    """
-
-    def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
-        table = spec.table or {}
-        self.path, self.key = path, key
-        self.class_names = list(spec.class_names or [])
-        self.delimiter = table.get("delimiter", ",")
-        self.num_features = int(np.prod(spec.input_shape))
-        peek = list(itertools.islice(csv_rows(path, self.delimiter, key=key), 2))
-        if not peek:
-            raise ConfigError(f"{path}: no rows (the file is empty)", key=key, fix=self._fix())
-        first = peek[0]
-        header = has_header(first[1], peek[1][1] if len(peek) > 1 else None)
-        data = peek[1:] if header else peek
-        if not data:
-            raise ConfigError(f"{path}: a header but no rows", key=key, fix=self._fix())
-        names = [c.strip() for c in first[1]] if header else None
-        self.names = names
-        self.width = len(data[0][1])
-        self.feature_index, self.label_index = _table_columns(
-            names, self.width, table, self.num_features
-        )
-        if self.feature_index is None:
-            guess = guess_delimiter(data[0][1]) if self.width == 1 else None
-            raise ConfigError(
-                f"{path}: rows have {self.width} column{'s' if self.width > 1 else ''} with "
-                f"delimiter {self.delimiter!r} but "
-                f"the model takes {self.num_features} features (or those and the label column)",
-                key=key,
-                fix=f"the run's files are {self.delimiter!r}-separated; the file looks "
-                f"{guess!r}-separated"
-                if guess and guess != self.delimiter
-                else self._fix(),
-            )
-        self._reader = CsvReader(
-            path,
-            self.delimiter,
-            width=self.width,
-            header_line=first[0] if header else None,
-            floats=self.feature_index,
-            key=key,
-        )
-
-    def _fix(self) -> str:
-        return f"give one example per row: {self.num_features} features, and the label or not"
-
-    def chunks(self, size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray | None]]:
-        """``(row indexes, features, class ids or None)`` of up to ``size`` rows at a time."""
-        features = [CsvReader.column(i) for i in self.feature_index]
-        class_ids = _ClassIds(self.class_names)
-
-        def fast(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
-            x = float_block(batch, features)
-            if x is None or self.label_index < 0:
-                return None if x is None else (x, None)
-            ids = class_ids(batch.column(CsvReader.column(self.label_index)))
-            return None if ids is None else (x, ids)
-
-        def slow(chunk: list[tuple[int, list[str]]]) -> tuple[np.ndarray, np.ndarray | None]:
-            check_widths(chunk, self.width, path=self.path, key=self.key)
-            x = feature_rows(
-                chunk, self.feature_index, path=self.path, columns=self.names, key=self.key
-            )
-            if self.label_index < 0:
-                return x, None
-            values = [(number, row[self.label_index]) for number, row in chunk]
-            return x, label_ids(values, self.class_names, path=self.path, key=self.key)
-
-        for start, (x, labels) in self._reader.scan(fast, slow, size=size):
-            yield range(start, start + len(x)), x, labels
-
-
-def _table_columns(
-    names: Sequence[str] | None, width: int, table: dict[str, Any], num_features: int
-) -> tuple[list[int] | None, int]:
-    """``(feature column indexes, label column index or -1)`` of a table of ``width`` columns
-    (with header ``names`` or none) for a run whose data was ``table``: by the training file's
-    names where both have names, else by position; ``(None, -1)`` where neither fits."""
-    trained = table.get("columns")
-    label_at = table.get("label_column", -1)
-    if names and trained:
-        label_name = trained[label_at]
-        features = [c for i, c in enumerate(trained) if i != label_at % len(trained)]
-        if all(c in names for c in features):
-            label = list(names).index(label_name) if label_name in names else -1
-            return [list(names).index(c) for c in features], label
-    if width == num_features:
-        return list(range(width)), -1
-    if width == num_features + 1:
-        label = label_at % width
-        return [i for i in range(width) if i != label], label
-    return None, -1
-
-
 class CsvTexts:
     """A CSV file of raw texts for a run trained on a ``csv`` text column.
 
@@ -860,29 +733,6 @@ def open_parquet(path: Path, *, key: str | None = "data.params.path") -> Any:
         ) from None
 
 
-def _numeric_types(schema: pa.Schema, index: Sequence[int], path: Path, key: str | None) -> None:
-    """Refuse a feature column whose type cannot hold numbers (strings are parsed per cell)."""
-    import pyarrow.types as pt
-
-    for i in index:
-        kind = schema.field(i).type
-        if pt.is_dictionary(kind):
-            kind = kind.value_type
-        if not (
-            pt.is_integer(kind)
-            or pt.is_floating(kind)
-            or pt.is_boolean(kind)
-            or pt.is_decimal(kind)
-            or pt.is_string(kind)
-            or pt.is_large_string(kind)
-        ):
-            raise ConfigError(
-                f"{path}: feature {schema.names[i]!r} is a column of {kind}, not numbers",
-                key=key,
-                fix=NUMERIC_FIX,
-            )
-
-
 def parquet_batches(file: Any, size: int | None = None) -> Iterator[tuple[int, pa.RecordBatch]]:
     """``(first row index, record batch)`` of every row of Parquet ``file``, ``size`` rows
     (:data:`PARQUET_ROWS` by default) at a time."""
@@ -890,141 +740,6 @@ def parquet_batches(file: Any, size: int | None = None) -> Iterator[tuple[int, p
     for batch in file.iter_batches(batch_size=size or PARQUET_ROWS):
         yield start, batch
         start += batch.num_rows
-
-
-def _first(mask: Any) -> int:
-    """The index of the first true value of an Arrow boolean array."""
-    return int(np.flatnonzero(mask.to_numpy(zero_copy_only=False))[0])
-
-
-def parquet_features(
-    batch: pa.RecordBatch,
-    index: Sequence[int],
-    *,
-    start: int,
-    path: Path,
-    key: str | None = "data.params.path",
-) -> np.ndarray:
-    """Columns ``index`` of ``batch`` (rows ``start`` on) as float32 features: numbers as they
-    are, text parsed as numbers; a missing cell, text that is not a number, NaN or infinity is
-    refused naming its row and column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.types as pt
-
-    names = batch.schema.names
-    x = np.empty((batch.num_rows, len(index)), dtype="float32")
-    for j, i in enumerate(index):
-        column, name = batch.column(i), repr(names[i])
-        if column.null_count:
-            raise ConfigError(
-                f"{path} row {start + _first(column.is_null())}: feature {name} is missing (null)",
-                key=key,
-                fix="fill in or drop the missing values (nnzoo does not impute)",
-            )
-        if pt.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        if pt.is_string(column.type) or pt.is_large_string(column.type):
-            try:
-                column = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
-            except pa.ArrowInvalid:
-                texts = column.to_pylist()  # only here, to name the cell
-                row = next(r for r, text in enumerate(texts) if not is_number(text))
-                raise ConfigError(
-                    f"{path} row {start + row}: feature {name} is {texts[row]!r}, not a number",
-                    key=key,
-                    fix=NUMERIC_FIX,
-                ) from None
-        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-        if not np.isfinite(values).all():
-            check_finite(
-                values[:, None],
-                str(path),
-                key=key,
-                rows=range(start, start + len(values)),
-                columns=[name],
-                column_word="feature",
-                row_word="row",
-            )
-        x[:, j] = values
-    return x
-
-
-def parquet_labels(
-    batch: pa.RecordBatch, index: int, *, start: int, path: Path, key: str | None
-) -> pa.Array:
-    """Column ``index`` of ``batch`` as text labels (numbers written as text); a missing label
-    is refused naming its row."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    column = batch.column(index)
-    if column.null_count:
-        raise ConfigError(
-            f"{path} row {start + _first(column.is_null())}: the label (column "
-            f"{batch.schema.names[index]!r}) is missing (null)",
-            key=key,
-            fix="give every row a label, or remove the rows without one",
-        )
-    return pc.cast(column, pa.string())
-
-
-class ParquetTable:
-    """A Parquet file of raw rows for a run, read as :class:`CsvTable` reads a CSV: with the
-    training file's column names, the features (and the label, where present) by name; else a
-    row holds the features, or the features and the label column."""
-
-    def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
-        table = spec.table or {}
-        self.path, self.key = path, key
-        self.class_names = list(spec.class_names or [])
-        self.num_features = int(np.prod(spec.input_shape))
-        self._file = open_parquet(path, key=key)
-        schema = self._file.schema_arrow
-        self.names = list(schema.names)
-        if self._file.metadata.num_rows == 0:
-            raise ConfigError(f"{path}: no rows (the table is empty)", key=key, fix=self._fix())
-        features, self.label_index = _table_columns(
-            self.names, len(self.names), table, self.num_features
-        )
-        if features is None:
-            raise ConfigError(
-                f"{path}: has {len(self.names)} columns ({', '.join(self.names)}) but the model "
-                f"takes {self.num_features} features (or those and the label column)",
-                key=key,
-                fix=self._fix()
-                if not table.get("columns")
-                else f"give the training file's columns: {', '.join(table['columns'])}",
-            )
-        self.feature_index = features
-        _numeric_types(schema, features, path, key)
-
-    def _fix(self) -> str:
-        return f"give one example per row: {self.num_features} features, and the label or not"
-
-    def chunks(self, size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray | None]]:
-        """``(row indexes, features, class ids or None)`` of up to ``size`` rows at a time."""
-        class_ids = _ClassIds(self.class_names)
-        for start, batch in parquet_batches(self._file, size):
-            x = parquet_features(
-                batch, self.feature_index, start=start, path=self.path, key=self.key
-            )
-            ids = None
-            if self.label_index >= 0:
-                labels = parquet_labels(
-                    batch, self.label_index, start=start, path=self.path, key=self.key
-                )
-                ids = class_ids(labels)
-                if ids is None:  # name the first label that is not a class
-                    texts = labels.to_pylist()
-                    label_ids(
-                        list(enumerate(texts, start=start)),
-                        self.class_names,
-                        path=self.path,
-                        key=self.key,
-                        row_word="row",
-                    )
-            yield range(start, start + batch.num_rows), x, ids
 
 
 def read_parquet(
@@ -1079,6 +794,25 @@ def _as_text(values: Any) -> Any:
     return pc.cast(values, pa.string())
 
 
+def numeric_table(spec: Any) -> dict[str, Any]:
+    """The table of ``spec`` with its column list: a run saved before tables had one (every
+    feature numeric, no missing cell) gets it from its column names (or positions) and label
+    column, so its new rows are read as a table run's are."""
+    table = dict(spec.table or {})
+    if table.get("features"):
+        return table
+    columns = table.get("columns")
+    width = len(columns) if columns else int(np.prod(spec.input_shape)) + 1
+    label = int(table.get("label_column", -1)) % width
+    names = columns or [str(i) for i in range(width)]
+    table["features"] = [
+        {"name": str(names[i]), "index": i, "type": "numeric"} for i in range(width) if i != label
+    ]
+    table.setdefault("label", str(names[label]))
+    table["label_column"] = label
+    return table
+
+
 class NamedTable:
     """A CSV or Parquet file of raw rows for a run trained on a table with a column list
     (``data_spec.json`` ``table.features``): the features are matched **by name** where the
@@ -1090,7 +824,7 @@ class NamedTable:
     """
 
     def __init__(self, path: Path, spec: Any, *, key: str | None = None) -> None:
-        table = dict(spec.table or {})
+        table = numeric_table(spec)
         self.path, self.key = path, key
         self.task = spec.task
         self.class_names = list(spec.class_names or [])

@@ -39,12 +39,10 @@ import numpy as np
 
 from nnzoo.data import (
     IMAGE_EXTENSIONS,
-    CsvTable,
     CsvTexts,
     DataSpec,
     FolderListing,
     NamedTable,
-    ParquetTable,
     check_finite,
     image_array,
     label_ids,
@@ -363,11 +361,7 @@ def _array_labels(values: np.ndarray, names: list[str], where: str, start: int) 
 
 def _table(path: Path, spec: DataSpec, batch_size: int, labelled: bool) -> Iterator[Batch]:
     _needs(spec, path, "features", "image")
-    if (spec.table or {}).get("features"):
-        table: Any = NamedTable(path, spec, key=None)
-    else:  # a run saved before tables had a column list: by position or training names
-        reader = ParquetTable if path.suffix.lower() == ".parquet" else CsvTable
-        table = reader(path, spec, key=None)
+    table = NamedTable(path, spec, key=None)
     if labelled and table.label_index < 0:
         raise _unlabelled(path, "no label column")
     want = tuple(spec.input_shape)

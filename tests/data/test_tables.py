@@ -382,3 +382,28 @@ def test_a_bad_parquet_predict_input_names_the_row_and_column(tables):
         "(setosa, versicolor, virginica). Fix: use the run's class names (or ids), or leave the "
         "label column out\n"
     )
+
+
+def test_a_run_saved_before_tables_had_a_column_list_reads_new_rows_as_before(tables, tmp_path):
+    """Rule: a data_spec.json without ``table.features`` (runs saved before) is read by the
+    same reader, features by the training file's names: same predictions; a file missing a
+    feature column is refused by name."""
+    import shutil
+
+    runs, rows, _ = tables
+    old = tmp_path / "old_run"
+    shutil.copytree(runs["csv"], old)
+    spec_file = old / "data_spec.json"
+    spec = json.loads(spec_file.read_text())
+    spec["table"] = {k: spec["table"][k] for k in ("columns", "label_column", "delimiter")}
+    spec_file.write_text(json.dumps(spec))
+    new = [r["class"] for r in nnzoo.predict(runs["csv"], rows[".csv"])]
+    assert [r["class"] for r in nnzoo.predict(old, rows[".csv"])] == new
+    assert [r["class"] for r in nnzoo.predict(old, rows[".parquet"])] == new
+    columns = _table_columns(5)
+    columns.pop("height")
+    columns["other"] = [1.0] * 5  # as many columns as the model takes features
+    missing = _write_csv(tmp_path / "missing.csv", columns)
+    result = CliRunner().invoke(cli, ["predict", str(old), str(missing)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"nnzoo: error: {missing}: no column 'height'")
