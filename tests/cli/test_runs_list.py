@@ -21,26 +21,6 @@ from click.testing import CliRunner
 from nnzoo.cli import cli
 from nnzoo.run.listing import SUMMARY_KEYS
 
-TINY = [
-    "name=tiny",
-    "model.params={hidden_units: [8]}",
-    "data.source=iris",
-    "data.batch_size=16",
-    "train.epochs=2",
-    "train.schedule.name=constant",
-    "train.callbacks.early_stopping.enabled=false",
-    "train.checkpoint_every_seconds=0",
-]
-
-
-@pytest.fixture(scope="module")
-def real_run(tmp_path_factory):
-    from nnzoo.run.bind import load_config
-    from nnzoo.training import train
-
-    root = tmp_path_factory.mktemp("real")
-    return train(load_config("configs/quickstart.yaml", TINY), runs_dir=root, quiet=True).run_dir
-
 
 def _edit_json(path, **changes):
     data = json.loads(path.read_text())
