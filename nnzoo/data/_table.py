@@ -837,22 +837,24 @@ class NamedTable:
         label_name = table.get("label")
         self.delimiter = table.get("delimiter", ",")
         header_line: int | None = None
+        fix = self._fix()
         if self.parquet:
             self._file = open_parquet(path, key=key)
             names = list(self._file.schema_arrow.names)
             if self._file.metadata.num_rows == 0:
-                raise ConfigError(f"{path}: no rows (the table is empty)", key=key)
+                raise ConfigError(
+                    f"{path}: no rows (the table is empty)", key=key, fix=self._fix()
+                )
             self.width = len(names)
         else:
             peek = list(itertools.islice(csv_rows(path, self.delimiter, key=key), 2))
             if not peek:
-                raise ConfigError(f"{path}: no rows (the file is empty)", key=key)
+                raise ConfigError(f"{path}: no rows (the file is empty)", key=key, fix=fix)
             names = [c.strip() for c in peek[0][1]]
             self.width = len(peek[0][1])
             header_line = peek[0][0]
         named = self.parquet or any(f.name in names for f in self.cols.features)
-        n = len(self.cols.features)
-        if trained and not named and self.width in (n, n + 1):
+        if trained and not named:
             # No header (none of the run's names in the first row): the training file's order.
             header_line = None
             self.label_index = self._by_position(table)
@@ -864,7 +866,7 @@ class NamedTable:
         elif trained:
             self.label_index = self._by_name(names, label_name)
             if not self.parquet and len(peek) < 2:
-                raise ConfigError(f"{path}: a header but no rows", key=key)
+                raise ConfigError(f"{path}: a header but no rows", key=key, fix=self._fix())
         else:
             if not self.parquet:
                 header_line = None
@@ -916,11 +918,23 @@ class NamedTable:
             for position, feature in enumerate(order):
                 feature.index = position
             return -1
+        guess = None
+        if self.width == 1 and not self.parquet:
+            guess = guess_delimiter(next(csv_rows(self.path, self.delimiter, key=self.key))[1])
+        s = "s" if self.width > 1 else ""
         raise ConfigError(
-            f"{self.path}: rows have {self.width} columns but the run takes {len(features)} "
-            f"features (or those and the label)",
+            f"{self.path}: rows have {self.width} column{s} with delimiter {self.delimiter!r} "
+            f"but the model takes {len(features)} features (or those and the label column)",
             key=self.key,
-            fix=f"give rows of the training file's {trained_width} columns, or the features alone",
+            fix=f"the run's files are {self.delimiter!r}-separated; the file looks "
+            f"{guess!r}-separated"
+            if guess and guess != self.delimiter
+            else self._fix(),
+        )
+
+    def _fix(self) -> str:
+        return (
+            f"give one example per row: {len(self.cols.features)} features, and the label or not"
         )
 
     def _labels(self, values: pa.Array, start: int) -> np.ndarray:
