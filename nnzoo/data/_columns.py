@@ -263,14 +263,6 @@ class Columns:
         return columns
 
     @property
-    def names(self) -> list[str]:
-        return [f.name for f in self.features]
-
-    @property
-    def positions(self) -> list[int]:
-        return [f.index for f in self.features]
-
-    @property
     def numeric_positions(self) -> list[int]:
         return [f.index for f in self.features if not f.category]
 
@@ -379,7 +371,7 @@ class Columns:
 
         x = np.empty((batch.num_rows, len(self.features)), dtype="float32")
         missing = np.zeros((batch.num_rows, len(self.features)), dtype=bool)
-        codes: list[tuple[Feature, Any, np.ndarray]] = []
+        codes: list[tuple[int, Feature, Any, np.ndarray]] = []
         for j, feature in enumerate(self.features):
             values = batch.column(feature.index if column is None else column(feature.index))
             if pt.is_dictionary(values.type):
@@ -397,7 +389,7 @@ class Columns:
                 if text is None:
                     text = pc.cast(values, pa.string())
                 encoded = pc.dictionary_encode(text)
-                codes.append((feature, encoded, mask))
+                codes.append((j, feature, encoded, mask))
                 continue
             if text is not None:
                 try:
@@ -416,8 +408,7 @@ class Columns:
         rows = np.ones(batch.num_rows, dtype=bool) if keep is None else keep
         if (missing[rows]).any() and self.missing == "refuse":
             return None
-        for feature, encoded, mask in codes:
-            j = self.features.index(feature)
+        for j, feature, encoded, mask in codes:
             words = encoded.dictionary.to_pylist()
             local = np.fromiter(
                 (
@@ -438,7 +429,6 @@ class Columns:
             missing[:, j] = mask
         for j, feature in enumerate(self.features):
             feature.missing += int(missing[rows, j].sum())
-        x[missing] = np.nan
         if self.missing == "drop_rows":
             self.dropped += int((rows & missing.any(axis=1)).sum())
             rows = rows & ~missing.any(axis=1)
@@ -492,7 +482,8 @@ class Columns:
         return out
 
     def describe(self) -> str:
-        """Each feature and its type, for the line ``train`` prints."""
+        """Each feature and its type, for the line ``validate`` prints (``train`` prints the
+        run's :meth:`~nnzoo.data.DataSpec.describe`)."""
         parts = []
         for f in self.features:
             if f.category and f.vocabulary is not None:
@@ -502,17 +493,6 @@ class Columns:
             else:
                 parts.append(f"{f.name} (numeric)")
         return ", ".join(parts)
-
-    def missing_summary(self) -> str:
-        """``N cells imputed: a 3, b 1`` (or dropped), or ``''`` where none was missing."""
-        counts = [(f.name, f.missing) for f in self.features if f.missing]
-        if not counts:
-            return ""
-        total = sum(n for _, n in counts)
-        listed = ", ".join(f"{name} {n}" for name, n in counts)
-        if self.missing == "drop_rows":
-            return f"{self.dropped} rows with missing cells dropped ({listed})"
-        return f"{total} missing cell{'s' * (total > 1)} imputed ({listed})"
 
 
 def _numeric_fix(name: str, frozen: bool) -> str:
@@ -554,8 +534,7 @@ def _infer_type(
             f"{path} {row_word} {start + i}: feature {name!r} is {text!r}, not a number "
             f"({len(present) - len(texts)} of the first {len(present)} cells are numbers)",
             key=key,
-            fix=f"correct the cell, or set data.params.column_types: {{{name}: category}} if "
-            "the column holds categories",
+            fix=_numeric_fix(name, frozen=False),
         )
     distinct = len({c for _, c in present})
     if distinct > MAX_CATEGORIES and distinct * 2 > len(present):
